@@ -1,0 +1,50 @@
+# Voltlane: the two commands a newcomer needs are `make run` and `make test`.
+# Both bootstrap .venv from uv.lock first; nothing else has to be installed.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.voltlane-synced
+
+.PHONY: run test lint typecheck contracts unit e2e bench lock clean venv
+
+venv: $(STAMP)
+
+$(STAMP): uv.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BIN)/uv sync --frozen --quiet
+	@touch $@
+
+## Start the whole platform with the demo brands (private PostgreSQL unless DATABASE_URL is set).
+run: $(STAMP)
+	@VOLTLANE_EXIT_WITH_PARENT=1 $(BIN)/voltlane run
+
+## Everything CI checks: lint, types, layer contracts, unit + integration tests, e2e in Chromium.
+test: lint typecheck contracts unit e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests e2e bench migrations
+	$(BIN)/ruff format --check src tests e2e bench migrations
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/pytest tests
+
+e2e: $(STAMP)
+	$(BIN)/pytest e2e
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lock: $(STAMP)
+	$(BIN)/uv lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,1 @@
+"""Voltlane: multi-tenant back office for EV charge point operators."""

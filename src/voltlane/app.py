@@ -1,0 +1,117 @@
+"""Composition root of the web process: wires settings, database, broker and controllers."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import dramatiq
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+
+from voltlane.core.db import Database
+from voltlane.portal import TEMPLATES as PORTAL_TEMPLATES
+from voltlane.portal.auth import PortalAuthController
+from voltlane.portal.dashboard import PortalController
+from voltlane.pwa import TEMPLATES as PWA_TEMPLATES
+from voltlane.pwa.home import DriverHomeController
+from voltlane.seed import TenantFileSeeder
+from voltlane.settings import Settings
+from voltlane.tenancy import TenantRegistry
+from voltlane.tenancy.branding import ThemeCatalog
+from voltlane.tenancy.ports import set_seeder
+from voltlane.web.auth import LoginRequiredError, login_required_handler, provide_db_session
+from voltlane.web.brand import BrandController
+from voltlane.web.health import healthz, metrics
+from voltlane.web.observability import observability_middleware
+from voltlane.web.problems import EXCEPTION_HANDLERS
+from voltlane.web.state import WebState
+from voltlane.web.templating import STATIC_DIR, Renderer
+from voltlane.web.tenant import tenant_middleware
+from voltlane.worker.broker import BrokerSink, build_broker
+from voltlane.worker.outbox import OutboxRelay, install_relay
+
+# Every module that declares tasks; imported so enqueue() and workers know them.
+TASK_MODULES = ("voltlane.tenancy.tasks",)
+
+STATIC_MAX_AGE = 365 * 24 * 3600
+
+
+def load_tasks() -> None:
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+
+
+def wire(settings: Settings, *, demo_password: str | None) -> None:
+    """Connect the ports that lower layers call upwards (process-wide, idempotent)."""
+    load_tasks()
+    set_seeder(TenantFileSeeder(settings.tenants_dir, demo_password=demo_password))
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str,
+    broker: dramatiq.Broker | None = None,
+    demo_password: str | None = None,
+    registry_ttl: float = 5.0,
+) -> Litestar:
+    """The Litestar app serving every brand: portal, driver app, brand assets, probes."""
+    wire(settings, demo_password=demo_password)
+    database = Database(database_url, pool_size=settings.db_pool_size)
+    broker = broker or build_broker(settings.broker_url, database_url)
+    install_relay(OutboxRelay(BrokerSink(broker)))
+    themes = ThemeCatalog(settings.themes_dir, settings.tenants_dir)
+    state = WebState(
+        settings=settings,
+        database=database,
+        registry=TenantRegistry(database, settings.base_domain, ttl=registry_ttl),
+        themes=themes,
+        renderer=Renderer(themes, [PORTAL_TEMPLATES, PWA_TEMPLATES]),
+        broker=broker,
+    )
+
+    async def dispose() -> None:
+        await database.dispose()
+
+    return Litestar(
+        route_handlers=[
+            healthz,
+            metrics,
+            BrandController,
+            PortalAuthController,
+            PortalController,
+            DriverHomeController,
+            create_static_files_router(
+                path="/static",
+                directories=[Path(STATIC_DIR)],
+                # URLs carry a content hash (?v=...), so a year is safe.
+                cache_control=CacheControlHeader(max_age=STATIC_MAX_AGE, public=True),
+                include_in_schema=False,
+                send_as_attachment=False,
+            ),
+        ],
+        state=State({"web": state}),
+        dependencies={"db_session": Provide(provide_db_session)},
+        middleware=[observability_middleware, tenant_middleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="vl_csrf",
+            cookie_secure=settings.public_scheme == "https",
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+        ),
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            LoginRequiredError: login_required_handler,
+        },
+        openapi_config=OpenAPIConfig(title="Voltlane", version="0.1.0", path="/schema"),
+        logging_config=None,
+        on_shutdown=[dispose],
+        request_max_body_size=1_048_576,
+        debug=False,
+    )

@@ -1,0 +1,289 @@
+"""Long-running processes: ``voltlane run`` (everything), ``web`` and ``worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from sqlalchemy.pool import NullPool
+
+from voltlane.app import create_app, wire
+from voltlane.core.database_url import database_url
+from voltlane.core.db import Database, sync_engine
+from voltlane.settings import Settings
+from voltlane.tenancy import TenantInfo
+from voltlane.tenancy import service as tenancy
+from voltlane.tenancy.migrations import upgrade_platform
+from voltlane.tenancy.spec import load_specs
+from voltlane.worker.broker import BrokerSink, build_broker
+from voltlane.worker.outbox import OutboxRelay
+from voltlane.worker.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+def exit_with_parent() -> None:
+    """Ask Linux to send SIGTERM when the parent (make) dies, so nothing is orphaned."""
+    if os.environ.get("VOLTLANE_EXIT_WITH_PARENT") != "1" or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def demo_password(settings: Settings) -> str | None:
+    """The shared password of demo staff: VOLTLANE_DEMO_PASSWORD, or one generated once and
+    kept in the data directory. None outside demo mode."""
+    if not settings.demo:
+        return None
+    configured = os.environ.get("VOLTLANE_DEMO_PASSWORD")
+    if configured:
+        return configured
+    path = settings.data_dir / "demo_password"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    password = "demo-" + secrets.token_urlsafe(12)
+    path.write_text(password)
+    path.chmod(0o600)
+    return password
+
+
+def migrate_platform(settings: Settings, url: str) -> None:
+    engine = sync_engine(url, poolclass=NullPool)
+    try:
+        upgrade_platform(engine, settings.migrations_dir)
+    finally:
+        engine.dispose()
+
+
+async def sync_tenants(settings: Settings, url: str) -> tuple[list[TenantInfo], dict[str, str]]:
+    """Register every tenant file and provision it in-process (migrate, seed, activate).
+
+    Returns the brands and the failures by slug; one failing brand never stops the others.
+    """
+    specs = load_specs(settings.tenants_dir, themes_dir=settings.themes_dir)
+    database = Database(url, pool_size=2)
+    failures: dict[str, str] = {}
+    brands: list[TenantInfo] = []
+    try:
+        for spec in specs:
+            try:
+                async with database.platform_transaction() as db_session:
+                    info, _created = await tenancy.register_tenant(db_session, spec)
+                brands.append(
+                    await tenancy.provision_tenant(database, settings.migrations_dir, info.id)
+                )
+            except Exception as exc:  # reported per brand
+                log.exception("tenant sync failed", extra={"tenant": spec.key})
+                failures[spec.slug] = f"{type(exc).__name__}: {exc}"
+    finally:
+        await database.dispose()
+    return brands, failures
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the launcher owns shutdown order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class StopSignal:
+    """Set by SIGINT/SIGTERM. The handler only assigns attributes: taking a lock (as
+    ``threading.Event.set`` does) in a signal handler deadlocks on a second signal."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.server: uvicorn.Server | None = None
+
+    def is_requested(self) -> bool:
+        return self.requested
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, _signum: int, _frame: Any) -> None:
+        self.requested = True
+        if self.server is not None:
+            self.server.should_exit = True
+
+
+def demo_manifest(
+    settings: Settings, brands: list[TenantInfo], password: str | None, *, embedded: bool
+) -> dict[str, Any]:
+    """What `make run` prints and writes to .voltlane/demo.json for scripts and e2e."""
+    specs = {s.key: s for s in load_specs(settings.tenants_dir)}
+    web = f"{settings.public_scheme}://{settings.host}:{settings.port}"
+    ocpp_scheme = "wss" if settings.public_scheme == "https" else "ws"
+    out: dict[str, Any] = {
+        "web_url": web,
+        "database": "embedded" if embedded else "external",
+        "pid": os.getpid(),
+        "brands": [],
+    }
+    for brand in brands:
+        host = f"{brand.slug}.{settings.base_domain}:{settings.port}"
+        base = f"{settings.public_scheme}://{host}"
+        spec = specs.get(brand.key)
+        logins = (
+            [{"email": u.email, "password": password, "role": u.role} for u in spec.demo.users]
+            if spec is not None and password is not None
+            else []
+        )
+        out["brands"].append(
+            {
+                "slug": brand.slug,
+                "key": brand.key,
+                "name": brand.name,
+                "theme": brand.theme,
+                "locale": brand.locale,
+                "currency": brand.currency,
+                "timezone": brand.timezone,
+                "portal_url": f"{base}/portal/",
+                "driver_url": f"{base}/",
+                "ocpp_base_url": f"{ocpp_scheme}://{settings.host}:{settings.ocpp_port}/ocpp/{brand.key}/",
+                "domains": list(brand.hosts),
+                "logins": logins,
+            }
+        )
+    return out
+
+
+def _print_banner(manifest: dict[str, Any], failures: dict[str, str]) -> None:
+    lines = ["", "Voltlane is running.", ""]
+    for brand in manifest["brands"]:
+        lines.append(f"  {brand['name']} ({brand['slug']}, {brand['currency']}, {brand['locale']})")
+        lines.append(f"    operator portal : {brand['portal_url']}")
+        lines.append(f"    driver app      : {brand['driver_url']}")
+        lines.append(f"    OCPP base URL   : {brand['ocpp_base_url']}<station id>")
+        lines.extend(
+            f"    login           : {login['email']} / {login['password']} ({login['role']})"
+            for login in brand["logins"]
+        )
+        lines.append("")
+    lines.extend(f"  ! {slug} could not be provisioned: {e}" for slug, e in failures.items())
+    lines.append("  Stop with Ctrl-C. Machine-readable: .voltlane/demo.json")
+    print("\n".join(lines), flush=True)  # noqa: T201 - the banner is the command's output
+
+
+def run_all(settings: Settings, *, worker_threads: int = 2) -> int:
+    """`voltlane run`: private PostgreSQL (unless DATABASE_URL), migrations, demo brands, the
+    web app and the worker in one process; SIGINT/SIGTERM stop everything in order."""
+    exit_with_parent()
+    stop = StopSignal()
+    stop.install()
+    server: _Server | None = None
+    password = demo_password(settings)
+    manifest_path = settings.data_dir / "demo.json"
+    with database_url(settings.database_url, settings.data_dir) as url:
+        if stop.is_requested():
+            return 0
+        migrate_platform(settings, url)
+        wire(settings, demo_password=password)
+        brands, failures = asyncio.run(sync_tenants(settings, url))
+        broker = build_broker(settings.broker_url, url)
+        runtime = WorkerRuntime(settings, url, broker)
+        try:
+            runtime.start(threads=worker_threads, relay=OutboxRelay(BrokerSink(broker)))
+            app = create_app(settings, database_url=url, broker=broker, demo_password=password)
+            config = uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                lifespan="on",
+                log_config=None,
+                access_log=False,
+                server_header=False,
+            )
+            server = stop.server = _Server(config)
+            if stop.is_requested():
+                return 0
+            manifest = demo_manifest(
+                settings, brands, password, embedded=settings.database_url is None
+            )
+
+            async def serve(server: _Server) -> None:
+                task = asyncio.create_task(server.serve())
+                # uvicorn offers no started event; it sets a flag.
+                while not server.started and not task.done():  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+                if server.started:
+                    _write_manifest(manifest_path, manifest)
+                    _print_banner(manifest, failures)
+                try:
+                    await task
+                except SystemExit:
+                    # uvicorn exits this way when it cannot bind; it has logged why.
+                    log.exception("web server did not start", extra={"port": settings.port})
+
+            asyncio.run(serve(server))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                manifest_path.unlink()
+            runtime.stop()
+    log.info("voltlane stopped")
+    return 0 if server is not None and server.started else 1
+
+
+def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def run_web(settings: Settings) -> int:
+    """`voltlane web`: the web app only (run N replicas behind a load balancer)."""
+    stop = StopSignal()
+    stop.install()
+    with database_url(settings.database_url, settings.data_dir) as url:
+        app = create_app(settings, database_url=url, demo_password=demo_password(settings))
+        server = stop.server = _Server(
+            uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                lifespan="on",
+                log_config=None,
+                access_log=False,
+                server_header=False,
+                proxy_headers=True,
+            )
+        )
+        if not stop.is_requested():
+            server.run()
+    return 0 if server.started else 1
+
+
+def run_worker(settings: Settings, *, threads: int) -> int:
+    """`voltlane worker`: consume jobs and sweep the outbox until SIGINT/SIGTERM."""
+    stop = StopSignal()
+    stop.install()
+    with database_url(settings.database_url, settings.data_dir) as url:
+        wire(settings, demo_password=demo_password(settings))
+        broker = build_broker(settings.broker_url, url)
+        runtime = WorkerRuntime(settings, url, broker)
+        runtime.start(threads=threads, relay=OutboxRelay(BrokerSink(broker)))
+        try:
+            while not stop.is_requested():
+                time.sleep(0.2)
+        finally:
+            runtime.stop()
+    return 0

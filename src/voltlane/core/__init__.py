@@ -1,0 +1,1 @@
+"""Infrastructure every domain stands on: database, tenancy context, time, ids, errors, logs."""

@@ -1,0 +1,1 @@
+"""Identity: staff users and roles, their sessions and sign-in, platform admins."""

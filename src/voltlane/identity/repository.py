@@ -1,0 +1,86 @@
+"""Every query of the identity domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.models.platform import PlatformAdmin
+from voltlane.models.tenant import AuditEntry, LoginAttempt, OperatorUser, StaffSession
+
+
+class IdentityRepository:
+    def __init__(self, db_session: AsyncSession) -> None:
+        self.db_session = db_session
+
+    async def user_by_email(self, email: str) -> OperatorUser | None:
+        return await self.db_session.scalar(select(OperatorUser).where(OperatorUser.email == email))
+
+    async def user(self, user_id: uuid.UUID) -> OperatorUser | None:
+        return await self.db_session.get(OperatorUser, user_id)
+
+    async def users(self) -> list[OperatorUser]:
+        rows = await self.db_session.scalars(select(OperatorUser).order_by(OperatorUser.email))
+        return list(rows)
+
+    async def recent_failures(self, *, email: str | None, ip: str | None, since: datetime) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))
+        )
+        if email is not None:
+            stmt = stmt.where(LoginAttempt.email == email)
+        if ip is not None:
+            stmt = stmt.where(LoginAttempt.ip == ip)
+        return int(await self.db_session.scalar(stmt) or 0)
+
+    async def oldest_failure(self, *, email: str, since: datetime) -> datetime | None:
+        return await self.db_session.scalar(
+            select(func.min(LoginAttempt.at)).where(
+                LoginAttempt.email == email,
+                LoginAttempt.at >= since,
+                LoginAttempt.succeeded.is_(False),
+            )
+        )
+
+    def add_attempt(self, *, email: str, ip: str | None, succeeded: bool) -> None:
+        self.db_session.add(LoginAttempt(email=email, ip=ip, succeeded=succeeded))
+
+    async def session_with_user(
+        self, token_hash: str, now: datetime
+    ) -> tuple[StaffSession, OperatorUser] | None:
+        row = (
+            await self.db_session.execute(
+                select(StaffSession, OperatorUser)
+                .join(OperatorUser, OperatorUser.id == StaffSession.user_id)
+                .where(
+                    StaffSession.token_hash == token_hash,
+                    StaffSession.expires_at > now,
+                    OperatorUser.is_active.is_(True),
+                )
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def delete_session(self, token_hash: str) -> None:
+        await self.db_session.execute(
+            delete(StaffSession).where(StaffSession.token_hash == token_hash)
+        )
+
+    async def delete_expired_sessions(self, now: datetime) -> int:
+        result = await self.db_session.execute(
+            delete(StaffSession).where(StaffSession.expires_at <= now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        self.db_session.add(entry)
+
+    async def admin_by_email(self, email: str) -> PlatformAdmin | None:
+        return await self.db_session.scalar(
+            select(PlatformAdmin).where(PlatformAdmin.email == email)
+        )

@@ -1,0 +1,1 @@
+"""ORM models: ``platform/`` (shared schema) and ``tenant/`` (one schema per brand)."""

@@ -1,0 +1,99 @@
+"""Seeds a provisioned brand from its tenant file: demo staff and demo network.
+
+Runs on every provisioning and sync, so each step creates only what is missing. Demo data
+is seeded only in demo mode; demo staff share one password from the environment or from
+the demo data directory (never from the tenant file).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.identity import service as identity
+from voltlane.models.tenant import Role
+from voltlane.station import service as stations
+from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
+from voltlane.tenancy import TenantInfo
+from voltlane.tenancy.spec import TenantSpec, load_specs
+
+log = logging.getLogger(__name__)
+
+
+class TenantFileSeeder:
+    """Implements ``tenancy.ports.Seeder`` from ``tenants/*.toml``."""
+
+    def __init__(self, tenants_dir: Path, *, demo_password: str | None) -> None:
+        self.tenants_dir = tenants_dir
+        self.demo_password = demo_password
+
+    def _spec(self, key: str) -> TenantSpec | None:
+        if not self.tenants_dir.is_dir():
+            return None
+        return next((s for s in load_specs(self.tenants_dir) if s.key == key), None)
+
+    async def seed(self, db_session: AsyncSession, tenant: TenantInfo) -> None:
+        spec = self._spec(tenant.key)
+        if spec is None or self.demo_password is None:
+            return
+        for user in spec.demo.users:
+            await identity.ensure_operator_user(
+                db_session,
+                email=user.email,
+                name=user.name,
+                password=self.demo_password,
+                role=Role(user.role),
+            )
+        for loc in spec.demo.locations:
+            location = await stations.find_location(db_session, loc.name)
+            if location is None:
+                location = await stations.create_location(
+                    db_session,
+                    LocationCreate(
+                        name=loc.name,
+                        address=loc.address,
+                        city=loc.city,
+                        postal_code=loc.postal_code,
+                        country=loc.country,
+                        latitude=Decimal(str(loc.latitude)),
+                        longitude=Decimal(str(loc.longitude)),
+                        timezone=loc.timezone,
+                        opening_hours=loc.opening_hours,
+                    ),
+                )
+            for st in loc.stations:
+                if await stations.find_station(db_session, st.station_id) is not None:
+                    continue
+                await stations.create_station(
+                    db_session,
+                    location,
+                    StationCreate(
+                        station_id=st.station_id,
+                        vendor=st.vendor,
+                        model=st.model,
+                        serial_number=st.serial_number,
+                        security_profile=st.security_profile,
+                        evses=tuple(
+                            EvseCreate(
+                                emi3_id=e.emi3_id,
+                                physical_reference=e.physical_reference,
+                                connectors=tuple(
+                                    ConnectorCreate(
+                                        standard=c.standard,
+                                        format=c.format,
+                                        power_type=c.power_type,
+                                        max_voltage=c.max_voltage,
+                                        max_amperage=c.max_amperage,
+                                        max_electric_power=c.max_electric_power,
+                                    )
+                                    for c in e.connectors
+                                ),
+                            )
+                            for e in st.evses
+                        ),
+                    ),
+                )
+        log.info("tenant seeded", extra={"tenant": tenant.key})

@@ -1,0 +1,142 @@
+"""Settings read from the environment (prefix ``VOLTLANE_``), documented in the README."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+# The checkout this package lives in (editable install); the container image sets
+# VOLTLANE_HOME to the copied tree instead.
+_DEFAULT_HOME = Path(__file__).resolve().parents[2]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"VOLTLANE_{name}")
+    return default if value is None else value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise SettingsError(f"VOLTLANE_{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, default: int, *, fallback_env: str | None = None) -> int:
+    raw = _env(name)
+    if raw is None and fallback_env is not None:
+        raw = os.environ.get(fallback_env)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"VOLTLANE_{name} must be an integer, got {raw!r}") from exc
+    if value < 0:
+        raise SettingsError(f"VOLTLANE_{name} must not be negative, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Process-wide configuration. Built once by :func:`load_settings`."""
+
+    home: Path
+    data_dir: Path
+    database_url: str | None
+    broker_url: str | None
+    secret_key: str = field(repr=False)
+    host: str
+    port: int
+    ocpp_port: int
+    base_domain: str
+    public_scheme: str
+    log_level: str
+    log_json: bool
+    demo: bool
+    tenants_dir: Path
+    themes_dir: Path
+    migrations_dir: Path
+    session_ttl_hours: int
+    login_max_failures: int
+    login_window_minutes: int
+    db_pool_size: int
+
+    @property
+    def embedded_database(self) -> bool:
+        """True when no database URL is configured and a private PostgreSQL is used."""
+        return self.database_url is None
+
+
+def _secret_key(data_dir: Path, *, demo: bool) -> str:
+    configured = _env("SECRET_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise SettingsError("VOLTLANE_SECRET_KEY must be at least 32 characters")
+        return configured
+    if not demo:
+        raise SettingsError("VOLTLANE_SECRET_KEY is required unless VOLTLANE_DEMO is on")
+    # Demo and laptop runs keep a generated key beside their private data so sessions
+    # survive a restart; it is never committed (.voltlane/ is gitignored).
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings() -> Settings:
+    """Read every ``VOLTLANE_*`` variable once and validate it."""
+    home = Path(_env("HOME", str(_DEFAULT_HOME)) or _DEFAULT_HOME).resolve()
+    data_dir = Path(_env("DATA_DIR", str(home / ".voltlane")) or home / ".voltlane").resolve()
+    database_url = _env("DATABASE_URL") or os.environ.get("DATABASE_URL") or None
+    demo = _bool("DEMO", default=database_url is None)
+    log_level = (_env("LOG_LEVEL", "INFO") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(
+            f"VOLTLANE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR: {log_level}"
+        )
+    scheme = _env("PUBLIC_SCHEME", "http") or "http"
+    if scheme not in {"http", "https"}:
+        raise SettingsError(f"VOLTLANE_PUBLIC_SCHEME must be http or https, got {scheme!r}")
+    return Settings(
+        home=home,
+        data_dir=data_dir,
+        database_url=database_url,
+        broker_url=_env("BROKER_URL") or None,
+        secret_key=_secret_key(data_dir, demo=demo),
+        host=_env("HOST", "127.0.0.1") or "127.0.0.1",
+        port=_int("PORT", 8000, fallback_env="PORT"),
+        ocpp_port=_int("OCPP_PORT", 9000),
+        base_domain=(_env("BASE_DOMAIN", "localhost") or "localhost").lower(),
+        public_scheme=scheme,
+        log_level=log_level,
+        log_json=_bool("LOG_JSON", default=True),
+        demo=demo,
+        tenants_dir=Path(_env("TENANTS_DIR", str(home / "tenants")) or home / "tenants"),
+        themes_dir=Path(_env("THEMES_DIR", str(home / "themes")) or home / "themes"),
+        migrations_dir=Path(
+            _env("MIGRATIONS_DIR", str(home / "migrations")) or home / "migrations"
+        ),
+        session_ttl_hours=_int("SESSION_TTL_HOURS", 12),
+        login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
+        login_window_minutes=_int("LOGIN_WINDOW_MINUTES", 15),
+        db_pool_size=_int("DB_POOL_SIZE", 10),
+    )

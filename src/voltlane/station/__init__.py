@@ -1,0 +1,1 @@
+"""Stations: locations, charging stations, EVSEs and connectors of a brand."""

@@ -1,0 +1,13 @@
+"""Errors of the station domain."""
+
+from __future__ import annotations
+
+from voltlane.core.errors import ConflictError, ValidationError
+
+
+class InvalidStationError(ValidationError):
+    title = "Invalid station"
+
+
+class DuplicateStationError(ConflictError):
+    title = "Station exists"

@@ -1,0 +1,59 @@
+"""Read models of the tenancy domain."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from voltlane.models.platform import Tenant, TenantStatus
+
+
+@dataclass(frozen=True, slots=True)
+class TenantInfo:
+    """A resolved brand, safe to cache and to pass between layers (no ORM state)."""
+
+    id: uuid.UUID
+    key: str
+    slug: str
+    name: str
+    status: TenantStatus
+    theme: str
+    locale: str
+    currency: str
+    timezone: str
+    hosts: tuple[str, ...]
+    features: dict[str, bool] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def short_name(self) -> str:
+        value = self.profile.get("short_name")
+        return value if isinstance(value, str) and value else self.name[:12]
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        value = self.profile.get("locales")
+        if isinstance(value, list) and value:
+            return tuple(str(v) for v in value)
+        return (self.locale,)
+
+    def feature(self, flag: str, *, default: bool = False) -> bool:
+        return self.features.get(flag, default)
+
+    @classmethod
+    def from_row(cls, tenant: Tenant) -> TenantInfo:
+        return cls(
+            id=tenant.id,
+            key=tenant.key,
+            slug=tenant.slug,
+            name=tenant.name,
+            status=tenant.status,
+            theme=tenant.theme,
+            locale=tenant.locale,
+            currency=tenant.currency,
+            timezone=tenant.timezone,
+            hosts=tuple(d.host for d in sorted(tenant.domains, key=lambda d: not d.is_primary)),
+            features={f.flag: f.enabled for f in tenant.features},
+            profile=dict(tenant.profile),
+        )

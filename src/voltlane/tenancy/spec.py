@@ -1,0 +1,191 @@
+"""``tenants/<slug>.toml``: the declarative description of a brand.
+
+Everything here is non-secret. Secrets (PSP keys, SMTP passwords, OCPI tokens) come from
+the environment, never from these files.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from babel import Locale, UnknownLocaleError
+
+from voltlane.core.db import TENANT_KEY_RE
+from voltlane.models.tenant import ConnectorFormat, ConnectorStandard, PowerType
+
+SLUG_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+HOST_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+Role = Literal["owner", "admin", "operations", "finance", "support", "read_only", "fleet_manager"]
+
+
+class TenantSpecError(ValueError):
+    """A tenant file is invalid; the message names the file and the field."""
+
+
+class Brand(msgspec.Struct, forbid_unknown_fields=True):
+    short_name: Annotated[str, msgspec.Meta(min_length=1, max_length=12)] | None = None
+    tokens: dict[str, str] = {}
+
+
+class Legal(msgspec.Struct, forbid_unknown_fields=True):
+    entity: str
+    address: str
+    vat_id: str | None = None
+    registration: str | None = None
+
+
+class Ocpi(msgspec.Struct, forbid_unknown_fields=True):
+    country_code: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
+    party_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{3}$")]
+
+
+class Payments(msgspec.Struct, forbid_unknown_fields=True):
+    provider: Literal["stripe", "adyen"]
+
+
+class DemoUser(msgspec.Struct, forbid_unknown_fields=True):
+    email: str
+    name: str
+    role: Role
+
+
+class DemoConnector(msgspec.Struct, forbid_unknown_fields=True):
+    standard: ConnectorStandard
+    format: ConnectorFormat
+    power_type: PowerType
+    max_voltage: Annotated[int, msgspec.Meta(gt=0)]
+    max_amperage: Annotated[int, msgspec.Meta(gt=0)]
+    max_electric_power: Annotated[int, msgspec.Meta(gt=0)] | None = None
+
+
+class DemoEvse(msgspec.Struct, forbid_unknown_fields=True):
+    connectors: Annotated[list[DemoConnector], msgspec.Meta(min_length=1)]
+    emi3_id: str | None = None
+    physical_reference: str | None = None
+
+
+class DemoStation(msgspec.Struct, forbid_unknown_fields=True):
+    station_id: str
+    evses: Annotated[list[DemoEvse], msgspec.Meta(min_length=1)]
+    vendor: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    security_profile: Literal[1, 2, 3] = 2
+
+
+class DemoLocation(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    address: str
+    city: str
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+    latitude: Annotated[float, msgspec.Meta(ge=-90, le=90)]
+    longitude: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+    timezone: str
+    postal_code: str | None = None
+    opening_hours: dict[str, Any] = msgspec.field(default_factory=lambda: {"twentyfourseven": True})
+    stations: list[DemoStation] = []
+
+
+class Demo(msgspec.Struct, forbid_unknown_fields=True):
+    users: list[DemoUser] = []
+    locations: list[DemoLocation] = []
+
+
+class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
+    """A brand as its tenant file describes it."""
+
+    key: str
+    slug: str
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    theme: str
+    locale: str
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+    timezone: str
+    domains: list[str] = []
+    locales: list[str] = []
+    brand: Brand = msgspec.field(default_factory=Brand)
+    legal: Legal | None = None
+    ocpi: Ocpi | None = None
+    payments: Payments | None = None
+    features: dict[str, bool] = {}
+    demo: Demo = msgspec.field(default_factory=Demo)
+
+    def profile(self) -> dict[str, Any]:
+        """The non-secret brand profile stored on the platform row."""
+        return {
+            "short_name": self.brand.short_name or self.name[:12],
+            "tokens": dict(self.brand.tokens),
+            "locales": self.locales or [self.locale],
+            "legal": msgspec.to_builtins(self.legal) if self.legal else None,
+            "ocpi": msgspec.to_builtins(self.ocpi) if self.ocpi else None,
+            "payments": msgspec.to_builtins(self.payments) if self.payments else None,
+        }
+
+
+def validate_spec(spec: TenantSpec, *, themes_dir: Path | None = None) -> TenantSpec:
+    """Check what msgspec cannot: key/slug/host syntax, timezone, locales, theme, colours."""
+    if not TENANT_KEY_RE.fullmatch(spec.key):
+        raise TenantSpecError(f"key {spec.key!r} must match ^[a-z0-9]{{4,32}}$")
+    if not SLUG_RE.fullmatch(spec.slug):
+        raise TenantSpecError(f"slug {spec.slug!r} must be a DNS label (a-z, 0-9, -)")
+    for host in spec.domains:
+        if not HOST_RE.fullmatch(host):
+            raise TenantSpecError(f"domain {host!r} is not a lowercase host name")
+    _check_timezone(spec.timezone, "timezone")
+    for loc in (spec.locale, *spec.locales):
+        try:
+            Locale.parse(loc)
+        except (ValueError, UnknownLocaleError) as exc:
+            raise TenantSpecError(f"locale {loc!r} is unknown") from exc
+    if spec.locales and spec.locale not in spec.locales:
+        raise TenantSpecError(f"locale {spec.locale!r} must be one of locales {spec.locales}")
+    for name, value in spec.brand.tokens.items():
+        if name.startswith("color-") and not COLOR_RE.fullmatch(value):
+            raise TenantSpecError(f"brand token {name} must be a #rrggbb colour, got {value!r}")
+    if themes_dir is not None and not (themes_dir / spec.theme / "theme.toml").exists():
+        raise TenantSpecError(f"theme {spec.theme!r} does not exist in {themes_dir}")
+    for location in spec.demo.locations:
+        _check_timezone(location.timezone, f"demo location {location.name!r} timezone")
+    return spec
+
+
+def _check_timezone(name: str, what: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise TenantSpecError(f"{what} {name!r} is not an IANA timezone") from exc
+
+
+def load_spec(path: Path, *, themes_dir: Path | None = None) -> TenantSpec:
+    """Parse and validate one tenant file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        spec = msgspec.convert(raw, TenantSpec)
+    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
+        raise TenantSpecError(f"{path.name}: {exc}") from exc
+    try:
+        return validate_spec(spec, themes_dir=themes_dir)
+    except TenantSpecError as exc:
+        raise TenantSpecError(f"{path.name}: {exc}") from exc
+
+
+def load_specs(tenants_dir: Path, *, themes_dir: Path | None = None) -> list[TenantSpec]:
+    """Every ``*.toml`` in ``tenants_dir``, sorted by file name; keys and slugs unique."""
+    specs = [load_spec(p, themes_dir=themes_dir) for p in sorted(tenants_dir.glob("*.toml"))]
+    for attr in ("key", "slug"):
+        seen: set[str] = set()
+        for spec in specs:
+            value = getattr(spec, attr)
+            if value in seen:
+                raise TenantSpecError(f"two tenant files share the {attr} {value!r}")
+            seen.add(value)
+    return specs

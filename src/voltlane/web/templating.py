@@ -1,0 +1,144 @@
+"""Jinja2 rendering in each brand's theme: one cached environment per template search path.
+
+Lookup order is tenant -> theme -> base. Templates receive plain data only (DTOs, never ORM
+objects with lazy relationships), so rendering can never trigger a query.
+"""
+
+from __future__ import annotations
+
+import gettext
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from babel.support import Translations
+from litestar import MediaType, Request, Response
+from litestar.utils.scope.state import ScopeState
+
+from voltlane.tenancy.branding import Branding, ThemeCatalog
+from voltlane.web.context import TENANT_STATE_KEY
+
+STATIC_DIR = Path(__file__).parent / "static"
+LOCALE_DIR = Path(__file__).parent / "locale"
+WEB_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@lru_cache(maxsize=64)
+def translations(locale: str) -> gettext.NullTranslations:
+    """Gettext catalog for ``locale`` (falls back to the source strings, English)."""
+    return Translations.load(str(LOCALE_DIR), [locale, Locale.parse(locale).language])
+
+
+class StaticAssets:
+    """URLs of shared static files with a content hash, so they can be cached for a year."""
+
+    def __init__(self, directory: Path = STATIC_DIR) -> None:
+        self.directory = directory
+        self._versions: dict[str, str] = {}
+
+    def url(self, name: str) -> str:
+        version = self._versions.get(name)
+        if version is None:
+            path = (self.directory / name).resolve()
+            if not path.is_file() or not path.is_relative_to(self.directory.resolve()):
+                raise jinja2.TemplateRuntimeError(f"unknown static file {name!r}")
+            version = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            self._versions[name] = version
+        return f"/static/{name}?v={version}"
+
+
+class Renderer:
+    """Renders pages and fragments for the brand of the request."""
+
+    def __init__(self, themes: ThemeCatalog, base_dirs: Sequence[Path]) -> None:
+        self.themes = themes
+        self.base_dirs = (*base_dirs, WEB_TEMPLATES)
+        self.static = StaticAssets()
+        self._environments: dict[tuple[Path, ...], jinja2.Environment] = {}
+
+    def environment(self, branding: Branding) -> jinja2.Environment:
+        search = (*branding.template_dirs, *self.base_dirs)
+        env = self._environments.get(search)
+        if env is None:
+            env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader([str(p) for p in search]),
+                autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default=True),
+                undefined=jinja2.StrictUndefined,
+                extensions=["jinja2.ext.i18n"],
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+            env.globals["static"] = self.static.url
+            self._environments[search] = env
+        return env
+
+    def branding_for(self, request: Request[Any, Any, Any]) -> Branding | None:
+        tenant = request.scope.get("state", {}).get(TENANT_STATE_KEY)
+        return self.themes.branding(tenant) if tenant is not None else None
+
+    def context(self, request: Request[Any, Any, Any], branding: Branding) -> dict[str, Any]:
+        locale = branding.locale
+        catalog = translations(locale)
+        csrf = ScopeState.from_scope(request.scope).csrf_token
+        csrf_value = csrf if isinstance(csrf, str) else ""
+        return {
+            "brand": branding,
+            "request_path": request.url.path,
+            "csrf_token": csrf_value,
+            "locale": locale,
+            "lang": Locale.parse(locale).language,
+            "gettext": catalog.gettext,
+            "ngettext": catalog.ngettext,
+            "_": catalog.gettext,
+            "number": lambda value, fmt=None: format_decimal(
+                Decimal(value), format=fmt, locale=locale
+            ),
+            "datetime": lambda value, fmt="medium": (
+                format_datetime(value, format=fmt, locale=locale)
+                if isinstance(value, datetime)
+                else ""
+            ),
+            "is_htmx": request.headers.get("hx-request") == "true",
+        }
+
+    def render(
+        self,
+        request: Request[Any, Any, Any],
+        template: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        fragment: str | None = None,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Response[str]:
+        """The full page, or ``fragment`` alone for an HTMX request (``HX-Request``)."""
+        branding = self.branding_for(request)
+        if branding is None:
+            raise RuntimeError("render() needs a brand-resolved request")
+        name = fragment if fragment and request.headers.get("hx-request") == "true" else template
+        env = self.environment(branding)
+        html = env.get_template(name).render({**self.context(request, branding), **(context or {})})
+        response_headers = {"Vary": "HX-Request", **(headers or {})}
+        return Response(
+            html, status_code=status_code, media_type=MediaType.HTML, headers=response_headers
+        )
+
+    def error_page(
+        self, request: Request[Any, Any, Any], *, status: int, title: str, detail: str | None
+    ) -> str | None:
+        branding = self.branding_for(request)
+        if branding is None:
+            return None
+        env = self.environment(branding)
+        return env.get_template("error.html").render(
+            {**self.context(request, branding), "status": status, "title": title, "detail": detail}
+        )
