@@ -393,7 +393,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"voltlane: {exc}\n")
         return 1
     return code
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

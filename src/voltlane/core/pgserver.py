@@ -196,10 +196,26 @@ class EmbeddedPostgres:
         status = self._run("pg_ctl", "status", "-D", str(self.pgdata), timeout=10)
         return port if status.returncode == 0 else None
 
+    def _check_reachable(self) -> None:
+        """As root the server runs as another user, who must be able to reach the data dir."""
+        if self.user is None:
+            return
+        uid = pwd.getpwnam(self.user).pw_uid
+        for parent in reversed(self.data_dir.parents):
+            info = parent.stat()
+            if info.st_uid != uid and not info.st_mode & 0o001:
+                raise EmbeddedPostgresError(
+                    f"the {self.user!r} user cannot enter {parent} (mode "
+                    f"{oct(info.st_mode & 0o777)}): put the data directory under a path "
+                    "every user may traverse"
+                )
+
     def initialise(self) -> None:
         if (self.pgdata / "PG_VERSION").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._check_reachable()
+        self._own(self.data_dir)
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
         self._own(self.pgdata)
         args = ["-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8"]

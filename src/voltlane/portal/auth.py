@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,7 +52,7 @@ class PortalAuthController(Controller):
 
     @post("/login", status_code=303)
     async def login(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         form = await request.form()
         email = str(form.get("email") or "").strip()[:MAX_FIELD]
@@ -105,7 +106,7 @@ class PortalAuthController(Controller):
 
     @post("/logout", status_code=303)
     async def logout(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         token = request.cookies.get(SESSION_COOKIE)
         if token:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,10 @@ class PortalController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, staff: StaffIdentity
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        staff: NamedDependency[StaffIdentity],
     ) -> Response[str]:
         counts = await stations.network_counts(db_session)
         return web_state(request).renderer.render(
@@ -39,8 +42,8 @@ class PortalController(Controller):
     async def stations(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        reader: StaffIdentity,
+        db_session: NamedDependency[AsyncSession],
+        reader: NamedDependency[StaffIdentity],
         page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
     ) -> Response[str]:
         rows = await stations.list_stations(

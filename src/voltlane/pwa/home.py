@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.station import service as stations
@@ -19,7 +20,7 @@ class DriverHomeController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Response[str]:
         locations = await stations.list_published_locations(db_session, limit=LIST_SIZE, offset=0)
         return web_state(request).renderer.render(

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +36,9 @@ class LoginRequiredError(NotAuthorizedException):
     """No valid staff session: browsers are sent to the sign-in page."""
 
 
-async def provide_staff(request: Request[Any, Any, Any], db_session: AsyncSession) -> StaffIdentity:
+async def provide_staff(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> StaffIdentity:
     token = request.cookies.get(SESSION_COOKIE)
     staff = await identity.resolve_session(db_session, token) if token else None
     if staff is None:
@@ -47,7 +50,7 @@ async def provide_staff(request: Request[Any, Any, Any], db_session: AsyncSessio
 def requires(permission: Permission) -> Callable[..., Awaitable[StaffIdentity]]:
     """A dependency that yields the staff member if their role grants ``permission``."""
 
-    async def dependency(staff: StaffIdentity) -> StaffIdentity:
+    async def dependency(staff: NamedDependency[StaffIdentity]) -> StaffIdentity:
         if not has_permission(staff.role, permission):
             raise PermissionDeniedError("Your role does not allow this.")
         return staff

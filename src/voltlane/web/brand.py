@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from voltlane.web.context import current_tenant, web_state
 
@@ -34,13 +35,13 @@ class BrandController(Controller):
         return _conditional(request, branding.css.encode(), "text/css; charset=utf-8")
 
     @get("/brand/{name:str}")
-    async def asset(self, request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+    async def asset(self, request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
         if name not in {"logo.svg", "favicon.svg"}:
             raise NotFoundException()
         return self._file(request, name)
 
     @get("/brand/icons/{name:str}")
-    async def icon(self, request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+    async def icon(self, request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
         if name not in ICON_NAMES:
             raise NotFoundException()
         return self._file(request, f"icons/{name}")

@@ -1,0 +1,117 @@
+"""Factories: build what a test needs with explicit values, no fixtures-of-fixtures."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.identity import service as identity
+from voltlane.models.tenant import (
+    ChargingStation,
+    ConnectorFormat,
+    ConnectorStandard,
+    Location,
+    OperatorUser,
+    PowerType,
+    Role,
+)
+from voltlane.station import service as stations
+from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
+from voltlane.tenancy.spec import TenantSpec, validate_spec
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pg_data_root() -> Path:
+    """A fresh directory a private PostgreSQL can live in.
+
+    As root the server runs as the ``postgres`` user, who cannot enter pytest's 0700
+    temporary directories; this one is traversable (its contents stay private to postgres).
+    """
+    root = Path(tempfile.mkdtemp(prefix="voltlane-pg-"))
+    root.chmod(0o755)
+    return root
+
+
+def unique_key(prefix: str = "t") -> str:
+    """A fresh tenant key (``^[a-z0-9]{4,32}$``) so tests never share a brand."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def brand_spec(
+    key: str | None = None,
+    *,
+    slug: str | None = None,
+    name: str | None = None,
+    theme: str = "aurora",
+    locale: str = "en_GB",
+    currency: str = "EUR",
+    timezone: str = "Europe/Berlin",
+    domains: list[str] | None = None,
+) -> TenantSpec:
+    key = key or unique_key()
+    spec = TenantSpec(
+        key=key,
+        slug=slug or key,
+        name=name or f"Brand {key}",
+        theme=theme,
+        locale=locale,
+        currency=currency,
+        timezone=timezone,
+        domains=domains or [],
+    )
+    return validate_spec(spec, themes_dir=REPO / "themes")
+
+
+async def add_location(
+    db_session: AsyncSession, name: str = "Depot", **overrides: object
+) -> Location:
+    data = {
+        "name": name,
+        "address": "Hafenstraße 1",
+        "city": "Hamburg",
+        "country": "DEU",
+        "latitude": Decimal("53.5461"),
+        "longitude": Decimal("9.9661"),
+        "timezone": "Europe/Berlin",
+        "postal_code": "20359",
+    }
+    data.update(overrides)
+    return await stations.create_location(db_session, LocationCreate(**data))  # type: ignore[arg-type]
+
+
+def ac_evse(count: int = 1) -> tuple[EvseCreate, ...]:
+    connector = ConnectorCreate(
+        standard=ConnectorStandard.IEC_62196_T2,
+        format=ConnectorFormat.SOCKET,
+        power_type=PowerType.AC_3_PHASE,
+        max_voltage=400,
+        max_amperage=32,
+        max_electric_power=22000,
+    )
+    return tuple(EvseCreate(connectors=(connector,)) for _ in range(count))
+
+
+async def add_station(
+    db_session: AsyncSession, location: Location, station_id: str, *, evses: int = 1
+) -> ChargingStation:
+    station, _password = await stations.create_station(
+        db_session, location, StationCreate(station_id=station_id, evses=ac_evse(evses))
+    )
+    return station
+
+
+async def add_user(
+    db_session: AsyncSession,
+    email: str,
+    password: str = "correct horse battery",
+    role: Role = Role.OPERATIONS,
+    name: str = "Alex Operator",
+) -> OperatorUser:
+    return await identity.create_operator_user(
+        db_session, email=email, name=name, password=password, role=role
+    )

@@ -1,0 +1,135 @@
+"""Provisioning and migrations: from empty, twice, with per-tenant failure reports."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.pool import NullPool
+
+from tests.factories import brand_spec, unique_key
+from voltlane.core.db import Database, sync_engine
+from voltlane.models.platform import TenantStatus
+from voltlane.models.tenant import ChargingStation, Connector, Evse, Location, OperatorUser
+from voltlane.seed import TenantFileSeeder
+from voltlane.settings import Settings
+from voltlane.tenancy import service as tenancy
+from voltlane.tenancy.migrations import head, migrate_tenants
+from voltlane.tenancy.ports import get_seeder, set_seeder
+from voltlane.tenancy.spec import load_specs
+
+TENANT_TABLES = [
+    "alembic_version",
+    "audit_log",
+    "charging_stations",
+    "connectors",
+    "evses",
+    "locations",
+    "login_attempts",
+    "operator_users",
+    "staff_sessions",
+]
+
+
+async def _tables(database: Database, schema: str) -> list[str]:
+    async with database.platform_session() as db_session:
+        rows = await db_session.scalars(
+            text(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = :s ORDER BY table_name"
+            ),
+            {"s": schema},
+        )
+        return list(rows)
+
+
+async def _counts(database: Database, key: str) -> tuple[int, ...]:
+    counts = []
+    async with database.tenant_session(key) as db_session:
+        for model in (OperatorUser, Location, ChargingStation, Evse, Connector):
+            counts.append(await db_session.scalar(select(func.count()).select_from(model)))
+    return tuple(int(c or 0) for c in counts)
+
+
+async def test_provisioning_from_empty_twice_is_idempotent(
+    database: Database, settings: Settings
+) -> None:
+    spec = next(s for s in load_specs(settings.tenants_dir) if s.key == "voltaria")
+    previous = get_seeder()
+    set_seeder(TenantFileSeeder(settings.tenants_dir, demo_password="demo password 123"))
+    try:
+        async with database.platform_transaction() as db_session:
+            info, created = await tenancy.register_tenant(db_session, spec)
+        assert (created, info.status) == (True, TenantStatus.PROVISIONING)
+        first = await tenancy.provision_tenant(database, settings.migrations_dir, info.id)
+        counts_first = await _counts(database, "voltaria")
+
+        async with database.platform_transaction() as db_session:
+            again, created_again = await tenancy.register_tenant(db_session, spec)
+        second = await tenancy.provision_tenant(database, settings.migrations_dir, again.id)
+        counts_second = await _counts(database, "voltaria")
+    finally:
+        set_seeder(previous)
+
+    assert created_again is False
+    assert (first.status, second.status) == (TenantStatus.ACTIVE, TenantStatus.ACTIVE)
+    assert await _tables(database, "tenant_voltaria") == TENANT_TABLES
+    # 2 demo staff, 2 locations, 3 stations, 5 EVSEs, 6 connectors: once, not twice.
+    assert counts_first == counts_second == (2, 2, 3, 5, 6)
+    async with database.platform_session() as db_session:
+        version = await db_session.scalar(
+            text("SELECT version_num FROM tenant_voltaria.alembic_version")
+        )
+    assert version == head(settings.migrations_dir, "tenant")
+
+
+async def test_register_refuses_a_domain_of_another_brand(database: Database, make_brand) -> None:
+    host = f"{unique_key('h')}.example"
+    await make_brand(domains=[host])
+    async with database.platform_transaction() as db_session:
+        with pytest.raises(tenancy.TenantConflictError, match="belongs to another brand"):
+            await tenancy.register_tenant(db_session, brand_spec(domains=[host]))
+
+
+async def test_migration_runner_reports_failures_per_tenant(
+    database: Database, settings: Settings, make_brand
+) -> None:
+    healthy = await make_brand()
+    broken = unique_key("b")
+    # A schema whose tables clash with the first migration: upgrading it must fail alone.
+    async with database.platform_transaction() as db_session:
+        await db_session.execute(text(f'CREATE SCHEMA "tenant_{broken}"'))
+        await db_session.execute(text(f'CREATE TABLE "tenant_{broken}".locations (x int)'))
+    engine = sync_engine(database.url, poolclass=NullPool)
+    try:
+        report = migrate_tenants(engine, settings.migrations_dir, [broken, healthy.key])
+    finally:
+        engine.dispose()
+    assert report.up_to_date == [healthy.key]
+    assert report.upgraded == []
+    assert list(report.failed) == [broken]
+    assert 'relation "locations" already exists' in report.failed[broken]
+    # All or nothing: the failed schema kept no half-applied migration.
+    assert await _tables(database, f"tenant_{broken}") == ["locations"]
+
+
+async def test_a_failed_provisioning_is_recorded_on_the_brand(
+    database: Database, settings: Settings
+) -> None:
+    spec = brand_spec()
+
+    class FailingSeeder:
+        async def seed(self, db_session: object, tenant: object) -> None:
+            raise RuntimeError("seed data unreadable")
+
+    previous = get_seeder()
+    set_seeder(FailingSeeder())
+    try:
+        async with database.platform_transaction() as db_session:
+            info, _ = await tenancy.register_tenant(db_session, spec)
+        with pytest.raises(RuntimeError, match="seed data unreadable"):
+            await tenancy.provision_tenant(database, settings.migrations_dir, info.id)
+    finally:
+        set_seeder(previous)
+    async with database.platform_session() as db_session:
+        brands = {b.key: b for b in await tenancy.list_tenants(db_session)}
+    assert brands[spec.key].status is TenantStatus.FAILED
