@@ -108,6 +108,7 @@ async def test_sign_in_sets_a_new_session_and_sign_out_ends_it(
     assert first_cookie != second_cookie
     assert home.status_code == 200
     assert '<span data-testid="staff-name">Ada Ops</span>' in home.text
+    assert '<a href="/portal/" aria-current="page">Dashboard</a>' in home.text
     assert (stale.status_code, stale.headers["location"]) == (303, "/portal/login?next=/portal")
     assert (out.status_code, out.headers["location"]) == (303, "/portal/login")
     assert after.status_code == 303
