@@ -25,8 +25,8 @@ run: $(STAMP)
 test: lint typecheck contracts unit e2e
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests e2e bench migrations
-	$(BIN)/ruff format --check src tests e2e bench migrations
+	$(BIN)/ruff check src tests e2e bench migrations themes
+	$(BIN)/ruff format --check src tests e2e bench migrations themes
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

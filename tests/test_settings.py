@@ -47,6 +47,8 @@ def test_plain_port_and_database_url_are_honoured(clean_env: pytest.MonkeyPatch)
         ("VOLTLANE_LOG_LEVEL", "LOUD", "VOLTLANE_LOG_LEVEL must be"),
         ("VOLTLANE_SECRET_KEY", "short", "at least 32 characters"),
         ("VOLTLANE_PUBLIC_SCHEME", "ftp", "VOLTLANE_PUBLIC_SCHEME must be http or https"),
+        ("PORT", "80a", "PORT must be an integer"),
+        ("VOLTLANE_OCPP_PORT", "-1", "VOLTLANE_OCPP_PORT must not be negative"),
     ],
 )
 def test_bad_values_name_the_variable(

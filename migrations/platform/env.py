@@ -10,6 +10,7 @@ import voltlane.models.platform
 import voltlane.worker.models  # noqa: F401 - the outbox table
 from voltlane.core.db import PLATFORM_SCHEMA
 from voltlane.core.orm import PlatformBase
+from voltlane.tenancy.migrations import include_platform_object
 
 config = context.config
 
@@ -22,6 +23,7 @@ def run(connection: Connection) -> None:
         version_table_schema=PLATFORM_SCHEMA,
         include_schemas=True,
         include_name=lambda name, type_, _parent: type_ != "schema" or name == PLATFORM_SCHEMA,
+        include_object=include_platform_object,
         compare_type=True,
         transaction_per_migration=False,
     )

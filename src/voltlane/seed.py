@@ -7,6 +7,8 @@ the demo data directory (never from the tenant file).
 
 from __future__ import annotations
 
+import base64
+import hmac
 import logging
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +23,13 @@ from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.spec import TenantSpec, load_specs
 
 log = logging.getLogger(__name__)
+
+
+def demo_station_password(demo_password: str, tenant_key: str, station_id: str) -> str:
+    """The Basic-auth password of a demo station: derived, so `voltlane run` can list it in
+    demo.json on every start without storing it (24 URL-safe characters)."""
+    digest = hmac.new(demo_password.encode(), f"{tenant_key}/{station_id}".encode(), "sha256")
+    return base64.urlsafe_b64encode(digest.digest()).decode()[:24]
 
 
 class TenantFileSeeder:
@@ -70,7 +79,8 @@ class TenantFileSeeder:
                 await stations.create_station(
                     db_session,
                     location,
-                    StationCreate(
+                    password=demo_station_password(self.demo_password, tenant.key, st.station_id),
+                    data=StationCreate(
                         station_id=st.station_id,
                         vendor=st.vendor,
                         model=st.model,

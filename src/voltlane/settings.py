@@ -37,17 +37,17 @@ def _bool(name: str, default: bool) -> bool:
 
 
 def _int(name: str, default: int, *, fallback_env: str | None = None) -> int:
-    raw = _env(name)
+    raw, source = _env(name), f"VOLTLANE_{name}"
     if raw is None and fallback_env is not None:
-        raw = os.environ.get(fallback_env)
+        raw, source = os.environ.get(fallback_env), fallback_env
     if raw is None or raw == "":
         return default
     try:
         value = int(raw)
     except ValueError as exc:
-        raise SettingsError(f"VOLTLANE_{name} must be an integer, got {raw!r}") from exc
+        raise SettingsError(f"{source} must be an integer, got {raw!r}") from exc
     if value < 0:
-        raise SettingsError(f"VOLTLANE_{name} must not be negative, got {value}")
+        raise SettingsError(f"{source} must not be negative, got {value}")
     return value
 
 

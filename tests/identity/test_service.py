@@ -142,3 +142,6 @@ def test_fleet_managers_only_reach_their_fleet() -> None:
     assert has_permission(Role.READ_ONLY, Permission.STATIONS_READ)
     assert not has_permission(Role.READ_ONLY, Permission.STATIONS_WRITE)
     assert not has_permission(Role.OWNER, Permission.FLEET_OWN)
+    assert has_permission(Role.OWNER, Permission.OWNERSHIP)
+    assert not has_permission(Role.ADMIN, Permission.OWNERSHIP)
+    assert has_permission(Role.ADMIN, Permission.USERS_WRITE)

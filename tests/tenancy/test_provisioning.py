@@ -8,9 +8,10 @@ from sqlalchemy.pool import NullPool
 
 from tests.factories import brand_spec, unique_key
 from voltlane.core.db import Database, sync_engine
+from voltlane.identity.passwords import verify_password
 from voltlane.models.platform import TenantStatus
 from voltlane.models.tenant import ChargingStation, Connector, Evse, Location, OperatorUser
-from voltlane.seed import TenantFileSeeder
+from voltlane.seed import TenantFileSeeder, demo_station_password
 from voltlane.settings import Settings
 from voltlane.tenancy import service as tenancy
 from voltlane.tenancy.migrations import head, migrate_tenants
@@ -75,6 +76,15 @@ async def test_provisioning_from_empty_twice_is_idempotent(
     assert await _tables(database, "tenant_voltaria") == TENANT_TABLES
     # 2 demo staff, 2 locations, 3 stations, 5 EVSEs, 6 connectors: once, not twice.
     assert counts_first == counts_second == (2, 2, 3, 5, 6)
+    async with database.tenant_session("voltaria") as db_session:
+        station = await db_session.scalar(
+            select(ChargingStation).where(ChargingStation.station_id == "VLT-BER-001")
+        )
+    # Demo chargers can connect: their password is derived, listed in demo.json, hashed here.
+    assert station is not None
+    assert verify_password(
+        station.password_hash, demo_station_password("demo password 123", "voltaria", "VLT-BER-001")
+    )
     async with database.platform_session() as db_session:
         version = await db_session.scalar(
             text("SELECT version_num FROM tenant_voltaria.alembic_version")

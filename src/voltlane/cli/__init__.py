@@ -82,30 +82,44 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_revision(settings: Settings, args: argparse.Namespace) -> int:
     """Autogenerate a revision against a throw-away database (never a schema named tenant
-    in a real one)."""
+    in a real one), formatted with ruff like the rest of the tree."""
     from alembic import command  # noqa: PLC0415
     from alembic.config import Config  # noqa: PLC0415
-    from sqlalchemy import text  # noqa: PLC0415
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
 
     from voltlane.tenancy.migrations import upgrade_platform, upgrade_schema  # noqa: PLC0415
 
+    ruff = Path(sys.executable).parent / "ruff"
     with database_url(settings.database_url, settings.data_dir) as url:
         scratch = f"voltlane_autogen_{os.getpid()}"
-        server = url.rsplit("/", 1)[0] + "/postgres"
+        server = make_url(url).set(database="postgres").render_as_string(hide_password=False)
         ensure_database(server, scratch)
-        engine = sync_engine(url.rsplit("/", 1)[0] + "/" + scratch, poolclass=NullPool)
+        scratch_url = make_url(url).set(database=scratch).render_as_string(hide_password=False)
+        engine = sync_engine(scratch_url, poolclass=NullPool)
         try:
             upgrade_platform(engine, settings.migrations_dir)
             with engine.begin() as connection:
                 cfg = Config()
                 cfg.set_main_option("script_location", str(settings.migrations_dir / args.tree))
                 cfg.set_main_option("path_separator", "os")
+                if ruff.exists():
+                    cfg.set_section_option("post_write_hooks", "hooks", "ruff_fix, ruff_format")
+                    cfg.set_section_option("post_write_hooks", "ruff_fix.type", "exec")
+                    cfg.set_section_option("post_write_hooks", "ruff_fix.executable", str(ruff))
+                    cfg.set_section_option(
+                        "post_write_hooks",
+                        "ruff_fix.options",
+                        "check --fix REVISION_SCRIPT_FILENAME",
+                    )
+                    cfg.set_section_option("post_write_hooks", "ruff_format.type", "exec")
+                    cfg.set_section_option("post_write_hooks", "ruff_format.executable", str(ruff))
+                    cfg.set_section_option(
+                        "post_write_hooks", "ruff_format.options", "format REVISION_SCRIPT_FILENAME"
+                    )
                 cfg.attributes["connection"] = connection
                 if args.tree == "tenant":
                     upgrade_schema(connection, settings.migrations_dir, "tenant")
                     cfg.attributes["tenant_schema"] = "tenant"
-                else:
-                    connection.execute(text("SELECT 1"))
                 command.revision(cfg, message=args.message, autogenerate=True)
         finally:
             engine.dispose()

@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 from voltlane.app import create_app, wire
 from voltlane.core.database_url import database_url
 from voltlane.core.db import Database, sync_engine
+from voltlane.seed import demo_station_password
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy import service as tenancy
@@ -103,6 +104,22 @@ class _Server(uvicorn.Server):
         yield
 
 
+def _web_server(app: Any, settings: Settings) -> _Server:
+    # Our JSON logs replace uvicorn's; X-Forwarded-For is trusted from FORWARDED_ALLOW_IPS.
+    return _Server(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=True,
+        )
+    )
+
+
 class StopSignal:
     """Set by SIGINT/SIGTERM. The handler only assigns attributes: taking a lock (as
     ``threading.Event.set`` does) in a signal handler deadlocks on a second signal."""
@@ -124,28 +141,30 @@ class StopSignal:
             self.server.should_exit = True
 
 
+def _reachable_host(bind_host: str) -> str:
+    """The address to print for a bind address (a wildcard bind is reached on loopback)."""
+    return "127.0.0.1" if bind_host in {"0.0.0.0", "::", ""} else bind_host  # noqa: S104
+
+
 def demo_manifest(
     settings: Settings, brands: list[TenantInfo], password: str | None, *, embedded: bool
 ) -> dict[str, Any]:
-    """What `make run` prints and writes to .voltlane/demo.json for scripts and e2e."""
+    """What `voltlane run` prints and writes to demo.json for scripts and the e2e suite."""
     specs = {s.key: s for s in load_specs(settings.tenants_dir)}
-    web = f"{settings.public_scheme}://{settings.host}:{settings.port}"
-    ocpp_scheme = "wss" if settings.public_scheme == "https" else "ws"
+    scheme = settings.public_scheme
+    ocpp_scheme = "wss" if scheme == "https" else "ws"
+    host = _reachable_host(settings.host)
     out: dict[str, Any] = {
-        "web_url": web,
+        "web_url": f"{scheme}://{host}:{settings.port}",
         "database": "embedded" if embedded else "external",
         "pid": os.getpid(),
         "brands": [],
     }
     for brand in brands:
-        host = f"{brand.slug}.{settings.base_domain}:{settings.port}"
-        base = f"{settings.public_scheme}://{host}"
+        base = f"{scheme}://{brand.slug}.{settings.base_domain}:{settings.port}"
+        ocpp_base = f"{ocpp_scheme}://{host}:{settings.ocpp_port}/ocpp/{brand.key}/"
         spec = specs.get(brand.key)
-        logins = (
-            [{"email": u.email, "password": password, "role": u.role} for u in spec.demo.users]
-            if spec is not None and password is not None
-            else []
-        )
+        demo = spec.demo if spec is not None and password is not None else None
         out["brands"].append(
             {
                 "slug": brand.slug,
@@ -157,28 +176,44 @@ def demo_manifest(
                 "timezone": brand.timezone,
                 "portal_url": f"{base}/portal/",
                 "driver_url": f"{base}/",
-                "ocpp_base_url": f"{ocpp_scheme}://{settings.host}:{settings.ocpp_port}/ocpp/{brand.key}/",
+                "ocpp_base_url": ocpp_base,
                 "domains": list(brand.hosts),
-                "logins": logins,
+                "logins": [
+                    {"email": u.email, "password": password, "role": u.role}
+                    for u in (demo.users if demo else [])
+                ],
+                "stations": [
+                    {
+                        "station_id": st.station_id,
+                        "security_profile": st.security_profile,
+                        "ocpp_url": f"{ocpp_base}{st.station_id}",
+                        "password": (
+                            demo_station_password(password, brand.key, st.station_id)
+                            if password is not None and st.security_profile in (1, 2)
+                            else None
+                        ),
+                    }
+                    for loc in (demo.locations if demo else [])
+                    for st in loc.stations
+                ],
             }
         )
     return out
 
 
-def _print_banner(manifest: dict[str, Any], failures: dict[str, str]) -> None:
+def _print_banner(manifest: dict[str, Any], failures: dict[str, str], manifest_path: Path) -> None:
     lines = ["", "Voltlane is running.", ""]
     for brand in manifest["brands"]:
         lines.append(f"  {brand['name']} ({brand['slug']}, {brand['currency']}, {brand['locale']})")
         lines.append(f"    operator portal : {brand['portal_url']}")
         lines.append(f"    driver app      : {brand['driver_url']}")
-        lines.append(f"    OCPP base URL   : {brand['ocpp_base_url']}<station id>")
         lines.extend(
             f"    login           : {login['email']} / {login['password']} ({login['role']})"
             for login in brand["logins"]
         )
         lines.append("")
     lines.extend(f"  ! {slug} could not be provisioned: {e}" for slug, e in failures.items())
-    lines.append("  Stop with Ctrl-C. Machine-readable: .voltlane/demo.json")
+    lines.append(f"  Stop with Ctrl-C. Machine-readable: {manifest_path}")
     print("\n".join(lines), flush=True)  # noqa: T201 - the banner is the command's output
 
 
@@ -202,16 +237,7 @@ def run_all(settings: Settings, *, worker_threads: int = 2) -> int:
         try:
             runtime.start(threads=worker_threads, relay=OutboxRelay(BrokerSink(broker)))
             app = create_app(settings, database_url=url, broker=broker, demo_password=password)
-            config = uvicorn.Config(
-                app,
-                host=settings.host,
-                port=settings.port,
-                lifespan="on",
-                log_config=None,
-                access_log=False,
-                server_header=False,
-            )
-            server = stop.server = _Server(config)
+            server = stop.server = _web_server(app, settings)
             if stop.is_requested():
                 return 0
             manifest = demo_manifest(
@@ -225,7 +251,7 @@ def run_all(settings: Settings, *, worker_threads: int = 2) -> int:
                     await asyncio.sleep(0.05)
                 if server.started:
                     _write_manifest(manifest_path, manifest)
-                    _print_banner(manifest, failures)
+                    _print_banner(manifest, failures, manifest_path)
                 try:
                     await task
                 except SystemExit:
@@ -255,18 +281,7 @@ def run_web(settings: Settings) -> int:
     stop.install()
     with database_url(settings.database_url, settings.data_dir) as url:
         app = create_app(settings, database_url=url, demo_password=demo_password(settings))
-        server = stop.server = _Server(
-            uvicorn.Config(
-                app,
-                host=settings.host,
-                port=settings.port,
-                lifespan="on",
-                log_config=None,
-                access_log=False,
-                server_header=False,
-                proxy_headers=True,
-            )
-        )
+        server = stop.server = _web_server(app, settings)
         if not stop.is_requested():
             server.run()
     return 0 if server.started else 1

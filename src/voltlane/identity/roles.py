@@ -18,6 +18,8 @@ class Permission(enum.StrEnum):
     SETTINGS_WRITE = "settings.write"
     USERS_WRITE = "users.write"
     AUDIT_READ = "audit.read"
+    # Owners only: other owners, the payment provider account, closing the brand.
+    OWNERSHIP = "ownership"
     FLEET_OWN = "fleet.own"  # only the fleet the user manages
 
 
@@ -33,7 +35,7 @@ _READ = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _ALL,
-    Role.ADMIN: _ALL,
+    Role.ADMIN: _ALL - {Permission.OWNERSHIP},
     Role.OPERATIONS: _READ | {Permission.STATIONS_WRITE, Permission.DRIVERS_WRITE},
     Role.FINANCE: _READ | {Permission.FINANCE_WRITE},
     Role.SUPPORT: _READ | {Permission.DRIVERS_WRITE},

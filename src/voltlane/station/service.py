@@ -23,6 +23,8 @@ from voltlane.station.schemas import (
 STATION_ID_RE = re.compile(r"^[A-Za-z0-9*_.:+|@-]{1,48}$")
 # OCPP security profiles 1/2 use HTTP Basic; the spec asks for at least 16 characters.
 STATION_PASSWORD_BYTES = 24  # 32 URL-safe characters
+MIN_STATION_PASSWORD = 16
+MAX_STATION_PASSWORD = 40  # OCPP 2.0.1 BasicAuthPassword is passwordString[40]
 
 
 def generate_station_password() -> str:
@@ -60,12 +62,16 @@ async def create_location(db_session: AsyncSession, data: LocationCreate) -> Loc
 
 
 async def create_station(
-    db_session: AsyncSession, location: Location, data: StationCreate
+    db_session: AsyncSession,
+    location: Location,
+    data: StationCreate,
+    *,
+    password: str | None = None,
 ) -> tuple[ChargingStation, str | None]:
     """Add a station with its EVSEs (numbered from 1) and connectors.
 
-    Returns the station and, for security profiles 1 and 2, its generated Basic-auth
-    password: shown once, stored only as an argon2id hash.
+    Returns the station and, for security profiles 1 and 2, its Basic-auth password (the
+    given one, or a generated one): shown once, stored only as an argon2id hash.
     """
     if not STATION_ID_RE.fullmatch(data.station_id):
         raise InvalidStationError(
@@ -79,7 +85,15 @@ async def create_station(
         raise DuplicateStationError(
             f"Station {data.station_id} already exists.", field="station_id"
         )
-    password = generate_station_password() if data.security_profile in (1, 2) else None
+    if data.security_profile == 3:
+        password = None  # profile 3 authenticates by client certificate only
+    elif password is None:
+        password = generate_station_password()
+    elif not MIN_STATION_PASSWORD <= len(password) <= MAX_STATION_PASSWORD:
+        raise InvalidStationError(
+            f"Station password: {MIN_STATION_PASSWORD} to {MAX_STATION_PASSWORD} characters.",
+            field="password",
+        )
     station = ChargingStation(
         location_id=location.id,
         station_id=data.station_id,

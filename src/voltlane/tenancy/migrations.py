@@ -13,11 +13,23 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
 from voltlane.core.db import PLATFORM_SCHEMA, tenant_schema
+from voltlane.worker.broker import QUEUE_PREFIX
 
 log = logging.getLogger(__name__)
 
 # Serialises migrations of one schema across processes (web replicas, workers, CLI).
 _LOCK_NAMESPACE = 0x566C_746E  # "Vltn"
+
+
+def include_platform_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Autogenerate filter: the job queue tables belong to the broker library (created by
+    the first platform migration from its own DDL), not to Voltlane's models."""
+    del obj, reflected, compare_to
+    if type_ == "table" and name is not None:
+        return not name.startswith(QUEUE_PREFIX)
+    return True
 
 
 @dataclass(slots=True)

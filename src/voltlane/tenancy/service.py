@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import NullPool
 
 from voltlane.core.clock import utcnow
+from voltlane.core.context import bound_tenant
 from voltlane.core.db import Database, sync_engine
 from voltlane.models.platform import Tenant, TenantStatus
 from voltlane.tenancy import migrations
@@ -119,29 +120,34 @@ async def provision_tenant(
         if tenant is None:
             raise TenantNotFoundError(f"no brand with id {tenant_id}")
         info = TenantInfo.from_row(tenant)
-    try:
-        await asyncio.to_thread(_migrate_schema, database.url, migrations_dir, info.key)
-        seeder = get_seeder()
-        if seeder is not None:
-            async with database.tenant_transaction(info.key) as db_session:
-                await seeder.seed(db_session, info)
-    except Exception as exc:
+    with bound_tenant(info.key):
+        try:
+            await asyncio.to_thread(_migrate_schema, database.url, migrations_dir, info.key)
+            seeder = get_seeder()
+            if seeder is not None:
+                async with database.tenant_transaction(info.key) as db_session:
+                    await seeder.seed(db_session, info)
+        except Exception as exc:
+            await _record_failure(database, tenant_id, exc)
+            raise
         async with database.platform_transaction() as db_session:
-            failed = await TenantRepository(db_session).get(tenant_id, for_update=True)
-            if failed is not None:
-                failed.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if failed.status == TenantStatus.PROVISIONING:
-                    failed.status = TenantStatus.FAILED
-        raise
-    async with database.platform_transaction() as db_session:
-        tenant = await TenantRepository(db_session).get(tenant_id, for_update=True)
-        if tenant is None:
-            raise TenantNotFoundError(f"brand {tenant_id} disappeared while provisioning")
-        if tenant.status in (TenantStatus.PROVISIONING, TenantStatus.FAILED):
-            tenant.status = TenantStatus.ACTIVE
-        tenant.provisioned_at = tenant.provisioned_at or utcnow()
-        tenant.last_error = None
-        await db_session.flush()
-        info = TenantInfo.from_row(tenant)
-    log.info("tenant provisioned", extra={"tenant": info.key, "status": info.status.value})
+            tenant = await TenantRepository(db_session).get(tenant_id, for_update=True)
+            if tenant is None:
+                raise TenantNotFoundError(f"brand {tenant_id} disappeared while provisioning")
+            if tenant.status in (TenantStatus.PROVISIONING, TenantStatus.FAILED):
+                tenant.status = TenantStatus.ACTIVE
+            tenant.provisioned_at = tenant.provisioned_at or utcnow()
+            tenant.last_error = None
+            await db_session.flush()
+            info = TenantInfo.from_row(tenant)
+        log.info("tenant provisioned", extra={"status": info.status.value})
     return info
+
+
+async def _record_failure(database: Database, tenant_id: uuid.UUID, exc: Exception) -> None:
+    async with database.platform_transaction() as db_session:
+        failed = await TenantRepository(db_session).get(tenant_id, for_update=True)
+        if failed is not None:
+            failed.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if failed.status == TenantStatus.PROVISIONING:
+                failed.status = TenantStatus.FAILED

@@ -68,7 +68,8 @@ class WorkerRuntime:
         runtime = self
 
         def run(**kwargs: Any) -> None:
-            token = tenant_key_var.set(kwargs.get("tenant_key"))
+            # A task binds its brand to the log context once it has resolved it.
+            token = tenant_key_var.set(None)
             try:
                 runtime.call(spec.fn(runtime.context, **kwargs))
             finally:
