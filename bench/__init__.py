@@ -1,0 +1,1 @@
+"""Workloads that measure Voltlane; results go to docs/benchmarks.md, never into tests."""
