@@ -1,7 +1,8 @@
 """End-to-end fixtures: one `voltlane run` for the session, Debian's Chromium per test.
 
 The platform is started exactly as a newcomer starts it (`voltlane run`), in a fresh data
-directory, with the embedded PostgreSQL (unless VOLTLANE_E2E_DATABASE_URL names a server).
+directory, with the embedded PostgreSQL, or, when DATABASE_URL (or VOLTLANE_DATABASE_URL)
+names a server, in a throw-away database created on that server for this run.
 What the pages must show is read from the same files the platform reads: tenants/*.toml
 and themes/<theme>/theme.toml. The session ends by stopping the platform with SIGTERM and
 checking that it exited 0 and took its private PostgreSQL down with it.
@@ -26,8 +27,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from sqlalchemy.engine import make_url
 
 from e2e.support import ARTIFACTS, REPO, RUN_LOG, TenantFile, read_tenant_files
+from voltlane.core.database_url import drop_database, ensure_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -138,10 +141,18 @@ def demo_password() -> str:
 
 
 @pytest.fixture(scope="session")
-def external_database_url() -> str | None:
-    """VOLTLANE_E2E_DATABASE_URL, to run against an existing server instead of the embedded
-    default."""
-    return os.environ.get("VOLTLANE_E2E_DATABASE_URL") or None
+def external_database_url() -> Iterator[str | None]:
+    """With DATABASE_URL set: a throw-away database on that server, dropped afterwards.
+    Without it: None, and `voltlane run` starts its embedded PostgreSQL."""
+    configured = os.environ.get("VOLTLANE_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not configured:
+        yield None
+        return
+    server = make_url(configured).set(database="postgres").render_as_string(hide_password=False)
+    name = f"voltlane_e2e_{secrets.token_hex(6)}"
+    ensure_database(server, name)
+    yield make_url(configured).set(database=name).render_as_string(hide_password=False)
+    drop_database(server, name)
 
 
 @pytest.fixture(scope="session")
