@@ -51,6 +51,16 @@ def _int(name: str, default: int, *, fallback_env: str | None = None) -> int:
     return value
 
 
+def _path(name: str) -> Path | None:
+    raw = _env(name)
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise SettingsError(f"VOLTLANE_{name} names no readable file: {raw}")
+    return path
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Process-wide configuration. Built once by :func:`load_settings`."""
@@ -75,6 +85,12 @@ class Settings:
     login_max_failures: int
     login_window_minutes: int
     db_pool_size: int
+    ocpp_tls_port: int
+    ocpp_tls_cert: Path | None
+    ocpp_tls_key: Path | None
+    ocpp_tls_client_ca: Path | None
+    ocpp_heartbeat_interval: int
+    ocpp_max_message_bytes: int
 
     @property
     def embedded_database(self) -> bool:
@@ -139,4 +155,10 @@ def load_settings() -> Settings:
         login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
         login_window_minutes=_int("LOGIN_WINDOW_MINUTES", 15),
         db_pool_size=_int("DB_POOL_SIZE", 10),
+        ocpp_tls_port=_int("OCPP_TLS_PORT", 9443),
+        ocpp_tls_cert=_path("OCPP_TLS_CERT"),
+        ocpp_tls_key=_path("OCPP_TLS_KEY"),
+        ocpp_tls_client_ca=_path("OCPP_TLS_CLIENT_CA"),
+        ocpp_heartbeat_interval=_int("OCPP_HEARTBEAT_INTERVAL", 300),
+        ocpp_max_message_bytes=_int("OCPP_MAX_MESSAGE_BYTES", 1024 * 1024),
     )

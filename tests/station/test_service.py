@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.factories import ac_evse, add_location, add_station
 from voltlane.core.db import Database
-from voltlane.identity.passwords import verify_password
+from voltlane.identity.passwords import verify_station_password
 from voltlane.models.tenant import ChargingStation, Connector, Evse, Location
 from voltlane.station import service as stations
 from voltlane.station.errors import DuplicateStationError, InvalidStationError
@@ -55,7 +55,7 @@ async def test_a_station_gets_numbered_evses_and_a_hashed_password(
     assert len(password) == 32
     assert station.password_hash is not None
     assert station.password_hash.startswith("$argon2id$")
-    assert verify_password(station.password_hash, password)
+    assert verify_station_password(station.password_hash, password)
     assert (evses, connectors) == ([1, 2, 3], 3)
 
 

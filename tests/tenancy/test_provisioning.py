@@ -8,7 +8,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.factories import brand_spec, unique_key
 from voltlane.core.db import Database, sync_engine
-from voltlane.identity.passwords import verify_password
+from voltlane.identity.passwords import verify_station_password
 from voltlane.models.platform import TenantStatus
 from voltlane.models.tenant import ChargingStation, Connector, Evse, Location, OperatorUser
 from voltlane.seed import TenantFileSeeder, demo_station_password
@@ -82,7 +82,7 @@ async def test_provisioning_from_empty_twice_is_idempotent(
         )
     # Demo chargers can connect: their password is derived, listed in demo.json, hashed here.
     assert station is not None
-    assert verify_password(
+    assert verify_station_password(
         station.password_hash, demo_station_password("demo password 123", "voltaria", "VLT-BER-001")
     )
     async with database.platform_session() as db_session:

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from voltlane.tenancy.migrations import current_tenant_schema
+
 revision = "t0001"
 down_revision = None
 branch_labels = None
@@ -18,6 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    schema = current_tenant_schema()
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -32,9 +35,9 @@ def upgrade() -> None:
         sa.Column("detail", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("ip", sa.String(length=45), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
-        schema="tenant",
+        schema=schema,
     )
-    op.create_index("ix_audit_log_at", "audit_log", ["at"], unique=False, schema="tenant")
+    op.create_index("ix_audit_log_at", "audit_log", ["at"], unique=False, schema=schema)
     op.create_table(
         "locations",
         sa.Column("name", sa.String(length=255), nullable=False),
@@ -67,7 +70,7 @@ def upgrade() -> None:
             "longitude BETWEEN -180 AND 180", name=op.f("ck_locations_longitude_range")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_locations")),
-        schema="tenant",
+        schema=schema,
     )
     op.create_table(
         "login_attempts",
@@ -79,17 +82,17 @@ def upgrade() -> None:
             "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
-        schema="tenant",
+        schema=schema,
     )
     op.create_index(
         "ix_login_attempts_email_at",
         "login_attempts",
         ["email", "at"],
         unique=False,
-        schema="tenant",
+        schema=schema,
     )
     op.create_index(
-        "ix_login_attempts_ip_at", "login_attempts", ["ip", "at"], unique=False, schema="tenant"
+        "ix_login_attempts_ip_at", "login_attempts", ["ip", "at"], unique=False, schema=schema
     )
     op.create_table(
         "operator_users",
@@ -110,7 +113,7 @@ def upgrade() -> None:
                 native_enum=False,
                 create_constraint=True,
                 length=16,
-                schema="tenant",
+                schema=schema,
             ),
             nullable=False,
         ),
@@ -139,7 +142,7 @@ def upgrade() -> None:
         sa.CheckConstraint("email = lower(email)", name=op.f("ck_operator_users_email_lowercase")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_users")),
         sa.UniqueConstraint("email", name=op.f("uq_operator_users_email")),
-        schema="tenant",
+        schema=schema,
     )
     op.create_table(
         "charging_stations",
@@ -162,7 +165,7 @@ def upgrade() -> None:
                 native_enum=False,
                 create_constraint=True,
                 length=16,
-                schema="tenant",
+                schema=schema,
             ),
             nullable=False,
         ),
@@ -194,20 +197,20 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["location_id"],
-            ["tenant.locations.id"],
+            [f"{schema}.locations.id"],
             name=op.f("fk_charging_stations_location_id_locations"),
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_charging_stations")),
         sa.UniqueConstraint("station_id", name=op.f("uq_charging_stations_station_id")),
-        schema="tenant",
+        schema=schema,
     )
     op.create_index(
         op.f("ix_charging_stations_location_id"),
         "charging_stations",
         ["location_id"],
         unique=False,
-        schema="tenant",
+        schema=schema,
     )
     op.create_table(
         "staff_sessions",
@@ -230,19 +233,19 @@ def upgrade() -> None:
         sa.Column("user_agent", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
-            ["tenant.operator_users.id"],
+            [f"{schema}.operator_users.id"],
             name=op.f("fk_staff_sessions_user_id_operator_users"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_staff_sessions")),
-        schema="tenant",
+        schema=schema,
     )
     op.create_index(
         op.f("ix_staff_sessions_user_id"),
         "staff_sessions",
         ["user_id"],
         unique=False,
-        schema="tenant",
+        schema=schema,
     )
     op.create_table(
         "evses",
@@ -266,7 +269,7 @@ def upgrade() -> None:
         sa.CheckConstraint("evse_id >= 1", name=op.f("ck_evses_evse_id_positive")),
         sa.ForeignKeyConstraint(
             ["charging_station_id"],
-            ["tenant.charging_stations.id"],
+            [f"{schema}.charging_stations.id"],
             name=op.f("fk_evses_charging_station_id_charging_stations"),
             ondelete="CASCADE",
         ),
@@ -275,7 +278,7 @@ def upgrade() -> None:
             "charging_station_id", "evse_id", name=op.f("uq_evses_charging_station_id_evse_id")
         ),
         sa.UniqueConstraint("emi3_id", name=op.f("uq_evses_emi3_id")),
-        schema="tenant",
+        schema=schema,
     )
     op.create_table(
         "connectors",
@@ -307,7 +310,7 @@ def upgrade() -> None:
                 native_enum=False,
                 create_constraint=True,
                 length=32,
-                schema="tenant",
+                schema=schema,
             ),
             nullable=False,
         ),
@@ -320,7 +323,7 @@ def upgrade() -> None:
                 native_enum=False,
                 create_constraint=True,
                 length=8,
-                schema="tenant",
+                schema=schema,
             ),
             nullable=False,
         ),
@@ -336,7 +339,7 @@ def upgrade() -> None:
                 native_enum=False,
                 create_constraint=True,
                 length=20,
-                schema="tenant",
+                schema=schema,
             ),
             nullable=False,
         ),
@@ -365,7 +368,7 @@ def upgrade() -> None:
         sa.CheckConstraint("max_voltage > 0", name=op.f("ck_connectors_max_voltage_positive")),
         sa.ForeignKeyConstraint(
             ["evse_pk"],
-            ["tenant.evses.id"],
+            [f"{schema}.evses.id"],
             name=op.f("fk_connectors_evse_pk_evses"),
             ondelete="CASCADE",
         ),
@@ -373,23 +376,24 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "evse_pk", "connector_id", name=op.f("uq_connectors_evse_pk_connector_id")
         ),
-        schema="tenant",
+        schema=schema,
     )
 
 
 def downgrade() -> None:
-    op.drop_table("connectors", schema="tenant")
-    op.drop_table("evses", schema="tenant")
-    op.drop_index(op.f("ix_staff_sessions_user_id"), table_name="staff_sessions", schema="tenant")
-    op.drop_table("staff_sessions", schema="tenant")
+    schema = current_tenant_schema()
+    op.drop_table("connectors", schema=schema)
+    op.drop_table("evses", schema=schema)
+    op.drop_index(op.f("ix_staff_sessions_user_id"), table_name="staff_sessions", schema=schema)
+    op.drop_table("staff_sessions", schema=schema)
     op.drop_index(
-        op.f("ix_charging_stations_location_id"), table_name="charging_stations", schema="tenant"
+        op.f("ix_charging_stations_location_id"), table_name="charging_stations", schema=schema
     )
-    op.drop_table("charging_stations", schema="tenant")
-    op.drop_table("operator_users", schema="tenant")
-    op.drop_index("ix_login_attempts_ip_at", table_name="login_attempts", schema="tenant")
-    op.drop_index("ix_login_attempts_email_at", table_name="login_attempts", schema="tenant")
-    op.drop_table("login_attempts", schema="tenant")
-    op.drop_table("locations", schema="tenant")
-    op.drop_index("ix_audit_log_at", table_name="audit_log", schema="tenant")
-    op.drop_table("audit_log", schema="tenant")
+    op.drop_table("charging_stations", schema=schema)
+    op.drop_table("operator_users", schema=schema)
+    op.drop_index("ix_login_attempts_ip_at", table_name="login_attempts", schema=schema)
+    op.drop_index("ix_login_attempts_email_at", table_name="login_attempts", schema=schema)
+    op.drop_table("login_attempts", schema=schema)
+    op.drop_table("locations", schema=schema)
+    op.drop_index("ix_audit_log_at", table_name="audit_log", schema=schema)
+    op.drop_table("audit_log", schema=schema)

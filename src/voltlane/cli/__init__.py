@@ -102,8 +102,9 @@ def cmd_revision(settings: Settings, args: argparse.Namespace) -> int:
                 cfg = Config()
                 cfg.set_main_option("script_location", str(settings.migrations_dir / args.tree))
                 cfg.set_main_option("path_separator", "os")
+                hooks = ["voltlane_tenant_schema"] if args.tree == "tenant" else []
                 if ruff.exists():
-                    cfg.set_section_option("post_write_hooks", "hooks", "ruff_fix, ruff_format")
+                    hooks += ["ruff_fix", "ruff_format"]
                     cfg.set_section_option("post_write_hooks", "ruff_fix.type", "exec")
                     cfg.set_section_option("post_write_hooks", "ruff_fix.executable", str(ruff))
                     cfg.set_section_option(
@@ -115,6 +116,11 @@ def cmd_revision(settings: Settings, args: argparse.Namespace) -> int:
                     cfg.set_section_option("post_write_hooks", "ruff_format.executable", str(ruff))
                     cfg.set_section_option(
                         "post_write_hooks", "ruff_format.options", "format REVISION_SCRIPT_FILENAME"
+                    )
+                if hooks:
+                    cfg.set_section_option("post_write_hooks", "hooks", ", ".join(hooks))
+                    cfg.set_section_option(
+                        "post_write_hooks", "voltlane_tenant_schema.type", "voltlane_tenant_schema"
                     )
                 cfg.attributes["connection"] = connection
                 if args.tree == "tenant":
@@ -312,6 +318,13 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     return run_web(settings)
 
 
+def cmd_ocpp(settings: Settings, args: argparse.Namespace) -> int:
+    from voltlane.cli.launcher import run_ocpp  # noqa: PLC0415
+
+    del args
+    return run_ocpp(settings)
+
+
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from voltlane.cli.launcher import run_worker  # noqa: PLC0415
 
@@ -328,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("web", help="the web app (portal, driver app, API)")
     p.set_defaults(fn=cmd_web)
+
+    p = sub.add_parser("ocpp", help="an OCPP gateway node (chargers connect here)")
+    p.set_defaults(fn=cmd_ocpp)
 
     p = sub.add_parser("worker", help="the job workers")
     p.add_argument("--threads", type=int, default=4)

@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 from voltlane.app import create_app, wire
 from voltlane.core.database_url import database_url
 from voltlane.core.db import Database, sync_engine
+from voltlane.ocpp.server import running_gateway
 from voltlane.seed import demo_station_password
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
@@ -245,18 +246,19 @@ def run_all(settings: Settings, *, worker_threads: int = 2) -> int:
             )
 
             async def serve(server: _Server) -> None:
-                task = asyncio.create_task(server.serve())
-                # uvicorn offers no started event; it sets a flag.
-                while not server.started and not task.done():  # noqa: ASYNC110
-                    await asyncio.sleep(0.05)
-                if server.started:
-                    _write_manifest(manifest_path, manifest)
-                    _print_banner(manifest, failures, manifest_path)
-                try:
-                    await task
-                except SystemExit:
-                    # uvicorn exits this way when it cannot bind; it has logged why.
-                    log.exception("web server did not start", extra={"port": settings.port})
+                async with running_gateway(settings, url):
+                    task = asyncio.create_task(server.serve())
+                    # uvicorn offers no started event; it sets a flag.
+                    while not server.started and not task.done():  # noqa: ASYNC110
+                        await asyncio.sleep(0.05)
+                    if server.started:
+                        _write_manifest(manifest_path, manifest)
+                        _print_banner(manifest, failures, manifest_path)
+                    try:
+                        await task
+                    except SystemExit:
+                        # uvicorn exits this way when it cannot bind; it has logged why.
+                        log.exception("web server did not start", extra={"port": settings.port})
 
             asyncio.run(serve(server))
         finally:
@@ -285,6 +287,22 @@ def run_web(settings: Settings) -> int:
         if not stop.is_requested():
             server.run()
     return 0 if server.started else 1
+
+
+def run_ocpp(settings: Settings) -> int:
+    """`voltlane ocpp`: one OCPP gateway node until SIGINT/SIGTERM."""
+    stop = StopSignal()
+    stop.install()
+
+    async def serve(url: str) -> None:
+        async with running_gateway(settings, url):
+            while not stop.is_requested():  # noqa: ASYNC110 - set by a signal handler
+                await asyncio.sleep(0.2)
+
+    with database_url(settings.database_url, settings.data_dir) as url:
+        if not stop.is_requested():
+            asyncio.run(serve(url))
+    return 0
 
 
 def run_worker(settings: Settings, *, threads: int) -> int:

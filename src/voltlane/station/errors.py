@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voltlane.core.errors import ConflictError, ValidationError
+from voltlane.core.errors import ConflictError, NotFoundError, ValidationError
 
 
 class InvalidStationError(ValidationError):
@@ -11,3 +11,7 @@ class InvalidStationError(ValidationError):
 
 class DuplicateStationError(ConflictError):
     title = "Station exists"
+
+
+class StationNotFoundError(NotFoundError):
+    title = "Unknown station"

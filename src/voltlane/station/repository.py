@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import distinct, func, select
+import uuid
+from datetime import datetime
+
+from sqlalchemy import distinct, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.tenant import ChargingStation, Connector, Evse, Location
@@ -20,6 +23,39 @@ class StationRepository:
         return await self.db_session.scalar(
             select(ChargingStation).where(ChargingStation.station_id == station_id)
         )
+
+    async def station_for_update(self, pk: uuid.UUID) -> ChargingStation:
+        station = await self.db_session.get(ChargingStation, pk, with_for_update=True)
+        if station is None:
+            raise LookupError(f"charging station {pk} is gone")
+        return station
+
+    async def update_connector_status(
+        self,
+        station_pk: uuid.UUID,
+        evse_id: int,
+        connector_id: int,
+        *,
+        status: str,
+        at: datetime,
+        error_code: str | None,
+    ) -> bool:
+        """Set the status unless a newer report is already stored; True when it changed."""
+        evse_pk = (
+            select(Evse.id)
+            .where(Evse.charging_station_id == station_pk, Evse.evse_id == evse_id)
+            .scalar_subquery()
+        )
+        result = await self.db_session.execute(
+            update(Connector)
+            .where(
+                Connector.evse_pk == evse_pk,
+                Connector.connector_id == connector_id,
+                or_(Connector.status_at.is_(None), Connector.status_at <= at),
+            )
+            .values(status=status, status_at=at, error_code=error_code)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def counts(self) -> NetworkCounts:
         row = (

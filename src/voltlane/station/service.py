@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.identity.passwords import hash_password
+from voltlane.identity.passwords import hash_station_password
 from voltlane.models.tenant import ChargingStation, Connector, Evse, Location
 from voltlane.station.errors import DuplicateStationError, InvalidStationError
 from voltlane.station.repository import StationRepository
@@ -101,7 +101,7 @@ async def create_station(
         model=data.model,
         serial_number=data.serial_number,
         security_profile=data.security_profile,
-        password_hash=hash_password(password) if password else None,
+        password_hash=hash_station_password(password) if password else None,
     )
     db_session.add(station)
     await db_session.flush()

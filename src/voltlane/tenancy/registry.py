@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from voltlane.core.db import Database
+from voltlane.models.platform import TenantStatus
 from voltlane.tenancy.repository import TenantRepository
 from voltlane.tenancy.schemas import TenantInfo
 
@@ -35,6 +36,7 @@ class TenantRegistry:
         self.base_domain = base_domain
         self.ttl = ttl
         self._by_host: dict[str, tuple[float, TenantInfo]] = {}
+        self._by_key: dict[str, tuple[float, TenantInfo]] = {}
 
     async def by_host(self, raw_host: str | None) -> TenantInfo | None:
         host = normalise_host(raw_host)
@@ -53,8 +55,24 @@ class TenantRegistry:
         self._by_host[host] = (now + self.ttl, info)
         return info
 
+    async def by_key(self, key: str) -> TenantInfo | None:
+        """The active brand with immutable ``key`` (OCPP URLs, jobs), cached like hosts."""
+        now = time.monotonic()
+        cached = self._by_key.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self.database.platform_session() as db_session:
+            tenant = await TenantRepository(db_session).by_key(key)
+            info = TenantInfo.from_row(tenant) if tenant is not None else None
+        if info is None or info.status is not TenantStatus.ACTIVE:
+            self._by_key.pop(key, None)
+            return None
+        self._by_key[key] = (now + self.ttl, info)
+        return info
+
     def invalidate(self) -> None:
         self._by_host.clear()
+        self._by_key.clear()
 
     def dev_host(self, info: TenantInfo) -> str:
         """``<slug>.<base domain>``: the host every brand answers on in development."""

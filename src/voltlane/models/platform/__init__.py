@@ -1,6 +1,7 @@
 """Models of the shared ``platform`` schema."""
 
 from voltlane.models.platform.admin import PlatformAdmin
+from voltlane.models.platform.gateway import GatewayNode, StationPresence
 from voltlane.models.platform.tenant import (
     Tenant,
     TenantDomain,
@@ -9,7 +10,9 @@ from voltlane.models.platform.tenant import (
 )
 
 __all__ = [
+    "GatewayNode",
     "PlatformAdmin",
+    "StationPresence",
     "Tenant",
     "TenantDomain",
     "TenantFeature",

@@ -1,12 +1,23 @@
 """Models of a brand's own schema (placeholder ``tenant``, routed per tenant)."""
 
+from voltlane.models.tenant.api import ApiKey
 from voltlane.models.tenant.audit import AuditEntry
+from voltlane.models.tenant.charging import (
+    ChargingSession,
+    IdToken,
+    IdTokenStatus,
+    IdTokenType,
+    MeterSample,
+    SessionStatus,
+    TransactionEventRecord,
+)
 from voltlane.models.tenant.identity import (
     LoginAttempt,
     OperatorUser,
     Role,
     StaffSession,
 )
+from voltlane.models.tenant.ocpp import CommandStatus, OcppFrame, StationCommand, StationEvent
 from voltlane.models.tenant.station import (
     ChargingStation,
     Connector,
@@ -19,17 +30,29 @@ from voltlane.models.tenant.station import (
 )
 
 __all__ = [
+    "ApiKey",
     "AuditEntry",
+    "ChargingSession",
     "ChargingStation",
+    "CommandStatus",
     "Connector",
     "ConnectorFormat",
     "ConnectorStandard",
     "Evse",
+    "IdToken",
+    "IdTokenStatus",
+    "IdTokenType",
     "Location",
     "LoginAttempt",
+    "MeterSample",
+    "OcppFrame",
     "OperatorUser",
     "PowerType",
     "RegistrationStatus",
     "Role",
+    "SessionStatus",
     "StaffSession",
+    "StationCommand",
+    "StationEvent",
+    "TransactionEventRecord",
 ]

@@ -117,8 +117,9 @@ class ChargingStation(UuidPk, Timestamps, TenantBase):
         ),
     )
 
-    location_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("tenant.locations.id", ondelete="RESTRICT"), nullable=False, index=True
+    # None only for an auto-commissioned station waiting for approval.
+    location_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("tenant.locations.id", ondelete="RESTRICT"), index=True
     )
     station_id: Mapped[str] = mapped_column(String(48), unique=True, nullable=False)
     vendor: Mapped[str | None] = mapped_column(String(50))
@@ -133,8 +134,14 @@ class ChargingStation(UuidPk, Timestamps, TenantBase):
         str_enum(RegistrationStatus, 16), nullable=False, default=RegistrationStatus.ACCEPTED
     )
     last_boot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the last BootNotification said beyond vendor/model/serial/firmware (ICCID, IMSI,
+    # meter, boot reason), as sent.
+    boot_info: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, default=dict, server_default="{}"
+    )
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    location: Mapped[Location] = relationship(back_populates="stations", lazy="raise")
+    location: Mapped[Location | None] = relationship(back_populates="stations", lazy="raise")
     evses: Mapped[list[Evse]] = relationship(
         back_populates="station",
         lazy="raise",
@@ -194,5 +201,12 @@ class Connector(UuidPk, Timestamps, TenantBase):
     max_voltage: Mapped[int] = mapped_column(Integer, nullable=False)  # V
     max_amperage: Mapped[int] = mapped_column(Integer, nullable=False)  # A
     max_electric_power: Mapped[int | None] = mapped_column(Integer)  # W
+    # Last reported OCPP status (Available, Occupied, Charging, Faulted, Unavailable, ...);
+    # only a report newer than status_at replaces it.
+    status: Mapped[str] = mapped_column(
+        String(20), nullable=False, default="Unknown", server_default="Unknown"
+    )
+    status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error_code: Mapped[str | None] = mapped_column(String(50))
 
     evse: Mapped[Evse] = relationship(back_populates="connectors", lazy="raise")

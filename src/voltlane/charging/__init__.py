@@ -1,0 +1,1 @@
+"""Charging: IdToken authorization, charging sessions from every OCPP version, meter samples."""

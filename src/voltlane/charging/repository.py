@@ -1,0 +1,155 @@
+"""Every query of the charging domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.charging.energy import REGISTER
+from voltlane.charging.schemas import Sample
+from voltlane.models.tenant import (
+    ChargingSession,
+    Connector,
+    Evse,
+    IdToken,
+    MeterSample,
+    SessionStatus,
+    TransactionEventRecord,
+)
+
+
+class ChargingRepository:
+    def __init__(self, db_session: AsyncSession) -> None:
+        self.db_session = db_session
+
+    async def id_token(self, value: str, type_: str | None) -> IdToken | None:
+        stmt = select(IdToken).where(IdToken.id_token == value)
+        if type_ is not None:
+            stmt = stmt.where(IdToken.type == type_)
+        return await self.db_session.scalar(stmt.order_by(IdToken.created_at).limit(1))
+
+    async def active_session_of_token(
+        self, value: str, *, except_session: uuid.UUID | None
+    ) -> ChargingSession | None:
+        stmt = select(ChargingSession).where(
+            ChargingSession.id_token == value, ChargingSession.status == SessionStatus.ACTIVE
+        )
+        if except_session is not None:
+            stmt = stmt.where(ChargingSession.id != except_session)
+        return await self.db_session.scalar(stmt.limit(1))
+
+    async def session_by_start_key(self, station: uuid.UUID, key: str) -> ChargingSession | None:
+        return await self.db_session.scalar(
+            select(ChargingSession).where(
+                ChargingSession.charging_station_id == station, ChargingSession.start_key == key
+            )
+        )
+
+    async def session_by_transaction(
+        self, station: uuid.UUID, transaction_id: str, *, for_update: bool = False
+    ) -> ChargingSession | None:
+        stmt = select(ChargingSession).where(
+            ChargingSession.charging_station_id == station,
+            ChargingSession.transaction_id == transaction_id,
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.db_session.scalar(stmt)
+
+    async def active_sessions(
+        self, station: uuid.UUID, *, evse_id: int | None = None, id_token: str | None = None
+    ) -> list[ChargingSession]:
+        stmt = select(ChargingSession).where(
+            ChargingSession.charging_station_id == station,
+            ChargingSession.status == SessionStatus.ACTIVE,
+        )
+        if evse_id is not None:
+            stmt = stmt.where(ChargingSession.evse_id == evse_id)
+        if id_token is not None:
+            stmt = stmt.where(ChargingSession.id_token == id_token)
+        return list(await self.db_session.scalars(stmt.order_by(ChargingSession.started_at)))
+
+    async def evse(self, station: uuid.UUID, evse_id: int) -> tuple[uuid.UUID, int | None] | None:
+        """The EVSE's primary key and its largest connector power in W."""
+        row = (
+            await self.db_session.execute(
+                select(Evse.id, func.max(Connector.max_electric_power))
+                .outerjoin(Connector, Connector.evse_pk == Evse.id)
+                .where(Evse.charging_station_id == station, Evse.evse_id == evse_id)
+                .group_by(Evse.id)
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def add_samples(
+        self,
+        *,
+        station: uuid.UUID,
+        evse_id: int,
+        session_id: uuid.UUID | None,
+        samples: list[Sample],
+    ) -> int:
+        """Insert samples; a sample already stored (natural key) is skipped."""
+        if not samples:
+            return 0
+        rows: list[dict[str, Any]] = [
+            {
+                "session_id": session_id,
+                "charging_station_id": station,
+                "evse_id": evse_id,
+                "sampled_at": s.sampled_at,
+                "measurand": s.measurand,
+                "phase": s.phase,
+                "location": s.location,
+                "context": s.context,
+                "unit": s.unit,
+                "value": s.value,
+                "signed_data": s.signed_data,
+            }
+            for s in samples
+        ]
+        result = await self.db_session.execute(
+            insert(MeterSample).on_conflict_do_nothing().returning(MeterSample.id), rows
+        )
+        return len(result.all())
+
+    async def register_readings(
+        self, session_id: uuid.UUID
+    ) -> list[tuple[datetime, Any, str | None]]:
+        rows = await self.db_session.execute(
+            select(MeterSample.sampled_at, MeterSample.value, MeterSample.unit).where(
+                MeterSample.session_id == session_id,
+                MeterSample.measurand == REGISTER,
+                MeterSample.phase.is_(None),
+                MeterSample.value.is_not(None),
+            )
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def transaction_event(
+        self, station: uuid.UUID, transaction_id: str, seq_no: int
+    ) -> TransactionEventRecord | None:
+        return await self.db_session.scalar(
+            select(TransactionEventRecord).where(
+                TransactionEventRecord.charging_station_id == station,
+                TransactionEventRecord.transaction_id == transaction_id,
+                TransactionEventRecord.seq_no == seq_no,
+            )
+        )
+
+    async def session(self, session_id: uuid.UUID) -> ChargingSession | None:
+        return await self.db_session.get(ChargingSession, session_id)
+
+    async def sessions_of_station(self, station: uuid.UUID) -> list[ChargingSession]:
+        return list(
+            await self.db_session.scalars(
+                select(ChargingSession)
+                .where(ChargingSession.charging_station_id == station)
+                .order_by(ChargingSession.seq)
+            )
+        )

@@ -1,0 +1,385 @@
+"""Use cases of charging, one per thing a station reports, for every OCPP version.
+
+Every function is idempotent on the message's natural key: a retried or replayed message
+gets the same answer and changes nothing a second time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
+from voltlane.charging.repository import ChargingRepository
+from voltlane.charging.schemas import (
+    Authorization,
+    AuthorizationStatus,
+    Sample,
+    SessionView,
+    StationRef,
+    TransactionEventInput,
+)
+from voltlane.core.clock import utcnow
+from voltlane.models.tenant import (
+    ChargingSession,
+    IdTokenStatus,
+    IdTokenType,
+    SessionStatus,
+    TransactionEventRecord,
+)
+
+# Token types that carry no identity to check (free vend, plug-in without ID).
+_UNCHECKED_TYPES = {IdTokenType.NO_AUTHORIZATION.value}
+
+
+async def authorize(
+    db_session: AsyncSession,
+    *,
+    id_token: str,
+    token_type: str | None,
+    for_session: uuid.UUID | None = None,
+    check_concurrent: bool = False,
+) -> Authorization:
+    """Decide whether ``id_token`` may charge now.
+
+    ``check_concurrent`` refuses a token already in another active session (ConcurrentTx)
+    unless it is that session (``for_session``).
+    """
+    if token_type in _UNCHECKED_TYPES:
+        return Authorization(AuthorizationStatus.ACCEPTED)
+    repo = ChargingRepository(db_session)
+    token = await repo.id_token(id_token, token_type)
+    if token is None:
+        return Authorization(AuthorizationStatus.UNKNOWN)
+    if token.status is IdTokenStatus.BLOCKED:
+        return Authorization(AuthorizationStatus.BLOCKED, group_id_token=token.group_id_token)
+    if token.status is IdTokenStatus.INVALID:
+        return Authorization(AuthorizationStatus.INVALID, group_id_token=token.group_id_token)
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        return Authorization(AuthorizationStatus.EXPIRED, token.expires_at, token.group_id_token)
+    if check_concurrent and await repo.active_session_of_token(
+        id_token, except_session=for_session
+    ):
+        return Authorization(
+            AuthorizationStatus.CONCURRENT_TX, token.expires_at, token.group_id_token
+        )
+    return Authorization(AuthorizationStatus.ACCEPTED, token.expires_at, token.group_id_token)
+
+
+def _view(session: ChargingSession) -> SessionView:
+    return SessionView(
+        id=session.id,
+        transaction_id=session.transaction_id,
+        status=session.status.value,
+        evse_id=session.evse_id,
+        connector_id=session.connector_id,
+        id_token=session.id_token,
+        started_at=session.started_at,
+        stopped_at=session.stopped_at,
+        stop_reason=session.stop_reason,
+        energy_wh=session.energy_wh,
+        energy_review=session.energy_review,
+    )
+
+
+async def _recompute_energy(
+    repo: ChargingRepository, session: ChargingSession, max_power_w: int | None
+) -> None:
+    readings = []
+    for at, value, unit in await repo.register_readings(session.id):
+        wh = to_wh(Decimal(value), unit)
+        if wh is not None:
+            readings.append(Reading(at, wh))
+    result = session_energy(
+        readings,
+        meter_start_wh=session.meter_start_wh,
+        started_at=session.started_at,
+        max_power_w=max_power_w,
+    )
+    session.energy_wh = result.energy_wh
+    session.energy_review = result.review
+
+
+async def _max_power(
+    repo: ChargingRepository, station: StationRef, evse_id: int | None
+) -> int | None:
+    if evse_id is None:
+        return None
+    found = await repo.evse(station.pk, evse_id)
+    return found[1] if found else None
+
+
+# -- OCPP 1.6 -------------------------------------------------------------------------------
+async def start_transaction_v16(
+    db_session: AsyncSession,
+    station: StationRef,
+    *,
+    connector_id: int,
+    id_tag: str,
+    meter_start_wh: int,
+    timestamp: datetime,
+    reservation_id: int | None,
+) -> tuple[int, dict[str, object]]:
+    """StartTransaction: returns the transactionId and the idTagInfo to answer with.
+
+    A retry (same station, connector, meterStart and timestamp) gets the stored answer.
+    """
+    repo = ChargingRepository(db_session)
+    key = f"{connector_id}|{meter_start_wh}|{timestamp.isoformat()}"
+    existing = await repo.session_by_start_key(station.pk, key)
+    if existing is not None and existing.start_response is not None:
+        return existing.seq, dict(existing.start_response)
+    evse = await repo.evse(station.pk, connector_id)
+    session = ChargingSession(
+        charging_station_id=station.pk,
+        evse_pk=evse[0] if evse else None,
+        evse_id=connector_id,
+        connector_id=1,
+        protocol=station.protocol,
+        transaction_id="pending",
+        start_key=key,
+        id_token=id_tag,
+        id_token_type=IdTokenType.ISO14443.value,
+        reservation_id=reservation_id,
+        started_at=timestamp,
+        meter_start_wh=Decimal(meter_start_wh),
+        status=SessionStatus.ACTIVE,
+    )
+    try:
+        async with db_session.begin_nested():
+            db_session.add(session)
+            await db_session.flush()
+    except IntegrityError:
+        # The same start arrived twice at once (an old and a new socket): use the first.
+        winner = await repo.session_by_start_key(station.pk, key)
+        if winner is None or winner.start_response is None:
+            raise
+        return winner.seq, dict(winner.start_response)
+    session.transaction_id = str(session.seq)
+    decision = await authorize(
+        db_session,
+        id_token=id_tag,
+        token_type=None,
+        for_session=session.id,
+        check_concurrent=True,
+    )
+    session.start_response = decision.as_v16()
+    session.group_id_token = decision.group_id_token
+    await repo.add_samples(
+        station=station.pk,
+        evse_id=connector_id,
+        session_id=session.id,
+        samples=[
+            Sample(timestamp, REGISTER, Decimal(meter_start_wh), "Wh", context="Transaction.Begin")
+        ],
+    )
+    await _recompute_energy(repo, session, evse[1] if evse else None)
+    await db_session.flush()
+    return session.seq, dict(session.start_response)
+
+
+async def _session_for_v16_stop(
+    repo: ChargingRepository,
+    station: StationRef,
+    transaction_id: int,
+    id_tag: str | None,
+    timestamp: datetime,
+) -> tuple[ChargingSession | None, str | None]:
+    """The session a 1.6 StopTransaction ends, and a review note when it had to be guessed."""
+    found = await repo.session_by_transaction(station.pk, str(transaction_id), for_update=True)
+    if found is not None:
+        return found, None
+    # -1: the station never learned the id (its StartTransaction.conf was lost). One active
+    # session of the same token started before the stop can only be that transaction.
+    candidates = [
+        s
+        for s in await repo.active_sessions(station.pk, id_token=id_tag)
+        if s.started_at is None or s.started_at <= timestamp
+    ]
+    if transaction_id == -1 and len(candidates) == 1:
+        return candidates[0], "stopped with transactionId -1; matched by token and start time"
+    return None, None
+
+
+async def stop_transaction_v16(
+    db_session: AsyncSession,
+    station: StationRef,
+    *,
+    transaction_id: int,
+    meter_stop_wh: int,
+    timestamp: datetime,
+    reason: str | None,
+    id_tag: str | None,
+    transaction_data: list[Sample],
+) -> tuple[SessionView, Authorization | None]:
+    """StopTransaction: ends the session (or records a stop for one never seen)."""
+    repo = ChargingRepository(db_session)
+    session, note = await _session_for_v16_stop(repo, station, transaction_id, id_tag, timestamp)
+    if session is None:
+        unknown_id = f"?{transaction_id}@{timestamp.isoformat()}"[:64]
+        session = await repo.session_by_transaction(station.pk, unknown_id, for_update=True)
+        if session is None:
+            session = ChargingSession(
+                charging_station_id=station.pk,
+                protocol=station.protocol,
+                transaction_id=unknown_id,
+                id_token=id_tag,
+                status=SessionStatus.ACTIVE,
+                started_at=min((s.sampled_at for s in transaction_data), default=None),
+            )
+            db_session.add(session)
+            await db_session.flush()
+        note = f"stop for transaction {transaction_id}, which this platform never started"
+    decision = await authorize(db_session, id_token=id_tag, token_type=None) if id_tag else None
+    if session.status is SessionStatus.FINISHED:
+        return _view(session), decision  # a retried stop: nothing changes
+    evse_id = session.evse_id or 0
+    samples = [
+        *transaction_data,
+        Sample(timestamp, REGISTER, Decimal(meter_stop_wh), "Wh", context="Transaction.End"),
+    ]
+    await repo.add_samples(
+        station=station.pk, evse_id=evse_id, session_id=session.id, samples=samples
+    )
+    session.status = SessionStatus.FINISHED
+    session.stopped_at = timestamp
+    session.meter_stop_wh = Decimal(meter_stop_wh)
+    session.stop_reason = reason or "Local"
+    await _recompute_energy(repo, session, await _max_power(repo, station, session.evse_id))
+    if note is not None:
+        session.energy_review = (
+            f"{note}; {session.energy_review}" if session.energy_review else note
+        )
+    await db_session.flush()
+    return _view(session), decision
+
+
+async def meter_values(
+    db_session: AsyncSession,
+    station: StationRef,
+    *,
+    evse_id: int,
+    transaction_id: str | None,
+    samples: list[Sample],
+) -> int:
+    """MeterValues of either version: stored once, attached to their session when known.
+
+    Returns how many samples were new.
+    """
+    repo = ChargingRepository(db_session)
+    session: ChargingSession | None = None
+    if transaction_id is not None:
+        session = await repo.session_by_transaction(station.pk, transaction_id, for_update=True)
+    elif evse_id > 0:
+        active = await repo.active_sessions(station.pk, evse_id=evse_id)
+        session = active[0] if len(active) == 1 else None
+    added = await repo.add_samples(
+        station=station.pk,
+        evse_id=evse_id,
+        session_id=session.id if session else None,
+        samples=samples,
+    )
+    if session is not None and added:
+        await _recompute_energy(repo, session, await _max_power(repo, station, session.evse_id))
+        await db_session.flush()
+    return added
+
+
+# -- OCPP 2.x -------------------------------------------------------------------------------
+async def transaction_event(
+    db_session: AsyncSession, station: StationRef, event: TransactionEventInput
+) -> dict[str, object]:
+    """TransactionEvent (Started/Updated/Ended): returns the response payload.
+
+    Events may arrive out of order (offline replay); the session takes the earliest start,
+    the latest state and the Ended event's stop. A repeated seqNo gets the stored response.
+    """
+    repo = ChargingRepository(db_session)
+    seen = await repo.transaction_event(station.pk, event.transaction_id, event.seq_no)
+    if seen is not None:
+        return dict(seen.response)
+    session = await repo.session_by_transaction(station.pk, event.transaction_id, for_update=True)
+    if session is None:
+        session = ChargingSession(
+            charging_station_id=station.pk,
+            protocol=station.protocol,
+            transaction_id=event.transaction_id,
+            status=SessionStatus.ACTIVE,
+            started_at=event.timestamp,
+        )
+        db_session.add(session)
+        await db_session.flush()
+    if event.evse_id is not None and session.evse_id is None:
+        evse = await repo.evse(station.pk, event.evse_id)
+        session.evse_id = event.evse_id
+        session.evse_pk = evse[0] if evse else None
+    if event.connector_id is not None:
+        session.connector_id = event.connector_id
+    if session.started_at is None or event.timestamp < session.started_at:
+        session.started_at = event.timestamp
+    if event.remote_start_id is not None:
+        session.remote_start_id = event.remote_start_id
+    if event.reservation_id is not None:
+        session.reservation_id = event.reservation_id
+    if event.offline:
+        session.offline = True
+    if session.last_seq_no is None or event.seq_no >= session.last_seq_no:
+        session.last_seq_no = event.seq_no
+        if event.charging_state is not None:
+            session.charging_state = event.charging_state
+    response: dict[str, object] = {}
+    if event.id_token is not None:
+        decision = await authorize(
+            db_session,
+            id_token=event.id_token,
+            token_type=event.id_token_type,
+            for_session=session.id,
+            check_concurrent=event.event_type == "Started",
+        )
+        session.id_token = event.id_token
+        session.id_token_type = event.id_token_type
+        session.group_id_token = decision.group_id_token
+        response["idTokenInfo"] = decision.as_v2()
+    if event.event_type == "Ended":
+        session.status = SessionStatus.FINISHED
+        session.stopped_at = event.timestamp
+        session.stop_reason = event.stopped_reason or "Local"
+        session.charging_state = event.charging_state or session.charging_state
+    evse_id = event.evse_id if event.evse_id is not None else (session.evse_id or 0)
+    await repo.add_samples(
+        station=station.pk, evse_id=evse_id, session_id=session.id, samples=event.samples
+    )
+    await _recompute_energy(repo, session, await _max_power(repo, station, session.evse_id))
+    db_session.add(
+        TransactionEventRecord(
+            charging_station_id=station.pk,
+            session_id=session.id,
+            transaction_id=event.transaction_id,
+            seq_no=event.seq_no,
+            event_type=event.event_type,
+            trigger_reason=event.trigger_reason,
+            timestamp=event.timestamp,
+            offline=event.offline,
+            payload=event.payload,
+            response=response,
+        )
+    )
+    await db_session.flush()
+    return response
+
+
+async def session_of_transaction(
+    db_session: AsyncSession, station: StationRef, transaction_id: str
+) -> SessionView | None:
+    """The session of a station's transaction, as the portal, API and tests see it."""
+    found = await ChargingRepository(db_session).session_by_transaction(station.pk, transaction_id)
+    return _view(found) if found else None
+
+
+async def sessions_of_station(db_session: AsyncSession, station: StationRef) -> list[SessionView]:
+    """Every session of a station, oldest first."""
+    return [_view(s) for s in await ChargingRepository(db_session).sessions_of_station(station.pk)]

@@ -1,0 +1,69 @@
+"""The frame log: every frame in and out, per station, written in batches.
+
+Frames are buffered per brand and inserted every ``interval`` seconds, so logging never
+holds up a reply; the domain effect of a message is committed before its reply, the log
+line a moment later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import insert
+
+from voltlane.core.db import Database
+from voltlane.models.tenant import OcppFrame
+
+log = logging.getLogger(__name__)
+
+
+class FrameLog:
+    def __init__(self, database: Database, *, interval: float = 0.2, max_batch: int = 2000) -> None:
+        self.database = database
+        self.interval = interval
+        self.max_batch = max_batch
+        self._buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.written = 0
+        self.dropped = 0
+
+    def record(self, tenant_key: str, row: dict[str, Any]) -> None:
+        buffer = self._buffers[tenant_key]
+        buffer.append(row)
+        if len(buffer) >= self.max_batch:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="voltlane-frame-log")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        pending, self._buffers = self._buffers, defaultdict(list)
+        for tenant_key, rows in pending.items():
+            for start in range(0, len(rows), self.max_batch):
+                batch = rows[start : start + self.max_batch]
+                try:
+                    async with self.database.tenant_transaction(tenant_key) as db_session:
+                        await db_session.execute(insert(OcppFrame), batch)
+                    self.written += len(batch)
+                except Exception:  # the log must never take the gateway down
+                    self.dropped += len(batch)
+                    log.exception("frame log batch lost", extra={"frames": len(batch)})

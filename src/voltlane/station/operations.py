@@ -1,0 +1,125 @@
+"""What stations tell the platform about themselves: boots, statuses, notifications.
+
+Used by the OCPP gateway for every protocol version; the gateway maps each version's
+messages onto these calls.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.core.clock import utcnow
+from voltlane.identity.passwords import hash_station_password
+from voltlane.models.tenant import ChargingStation, RegistrationStatus, StationEvent
+from voltlane.station.errors import InvalidStationError
+from voltlane.station.repository import StationRepository
+from voltlane.station.service import MAX_STATION_PASSWORD, MIN_STATION_PASSWORD, STATION_ID_RE
+
+
+async def load_station(db_session: AsyncSession, station_id: str) -> ChargingStation | None:
+    """The station a charger identifies as, for authentication at connect time."""
+    return await StationRepository(db_session).station_by_identity(station_id)
+
+
+async def auto_commission(
+    db_session: AsyncSession, *, station_id: str, password: str, security_profile: int
+) -> ChargingStation:
+    """Record an unknown station that the brand lets in as Pending, awaiting approval.
+
+    Its first password is kept (hashed), so only that charger can come back as it.
+    """
+    if not STATION_ID_RE.fullmatch(station_id):
+        raise InvalidStationError("Station id is not valid.", field="station_id")
+    if not MIN_STATION_PASSWORD <= len(password) <= MAX_STATION_PASSWORD:
+        raise InvalidStationError("Station password length is not valid.", field="password")
+    station = ChargingStation(
+        station_id=station_id,
+        location_id=None,
+        security_profile=security_profile,
+        password_hash=hash_station_password(password),
+        registration_status=RegistrationStatus.PENDING,
+        password_changed_at=utcnow(),
+    )
+    db_session.add(station)
+    await db_session.flush()
+    return station
+
+
+async def record_boot(
+    db_session: AsyncSession,
+    station_pk: uuid.UUID,
+    *,
+    protocol: str,
+    vendor: str | None,
+    model: str | None,
+    serial_number: str | None,
+    firmware_version: str | None,
+    info: dict[str, Any],
+) -> RegistrationStatus:
+    """BootNotification: keep what the station says it is; answer with its registration."""
+    station = await StationRepository(db_session).station_for_update(station_pk)
+    station.protocol = protocol
+    station.vendor = vendor or station.vendor
+    station.model = model or station.model
+    station.serial_number = serial_number or station.serial_number
+    station.firmware_version = firmware_version or station.firmware_version
+    station.boot_info = info
+    station.last_boot_at = utcnow()
+    await db_session.flush()
+    return station.registration_status
+
+
+async def record_status(
+    db_session: AsyncSession,
+    station_pk: uuid.UUID,
+    *,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    at: datetime,
+    error_code: str | None,
+    payload: dict[str, Any],
+) -> None:
+    """StatusNotification: the connector takes the status unless a newer one is known
+    (reports replayed out of order must not turn back the clock); each report is kept."""
+    repo = StationRepository(db_session)
+    if evse_id > 0:
+        await repo.update_connector_status(
+            station_pk, evse_id, connector_id, status=status, at=at, error_code=error_code
+        )
+    db_session.add(
+        StationEvent(
+            charging_station_id=station_pk,
+            kind="status",
+            action="StatusNotification",
+            at=at,
+            payload=payload,
+        )
+    )
+    await db_session.flush()
+
+
+async def record_event(
+    db_session: AsyncSession,
+    station_pk: uuid.UUID,
+    *,
+    kind: str,
+    action: str,
+    at: datetime | None,
+    payload: dict[str, Any],
+) -> None:
+    """Any other notification (firmware, logs, security, reports, events, data transfer)."""
+    db_session.add(
+        StationEvent(
+            charging_station_id=station_pk,
+            kind=kind,
+            action=action,
+            at=at or utcnow(),
+            payload=payload,
+        )
+    )
+    await db_session.flush()
