@@ -20,14 +20,22 @@ from voltlane.tenancy.spec import load_specs
 
 TENANT_TABLES = [
     "alembic_version",
+    "api_keys",
     "audit_log",
+    "charging_sessions",
     "charging_stations",
     "connectors",
     "evses",
+    "id_tokens",
     "locations",
     "login_attempts",
+    "meter_samples",
+    "ocpp_frames",
     "operator_users",
     "staff_sessions",
+    "station_commands",
+    "station_events",
+    "transaction_events",
 ]
 
 

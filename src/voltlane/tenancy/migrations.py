@@ -30,7 +30,7 @@ def current_tenant_schema() -> str:
     """
     from alembic import op  # noqa: PLC0415 - only meaningful while a migration runs
 
-    schema = op.get_context().version_table_schema
+    schema: str | None = op.get_context().version_table_schema
     if not schema:
         raise RuntimeError("tenant migrations run with version_table_schema set")
     return schema
