@@ -14,6 +14,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from voltlane.core.db import Database
+from voltlane.core.notify import NotificationHub
+from voltlane.ocpp.translate import OcppTranslator
 from voltlane.portal import TEMPLATES as PORTAL_TEMPLATES
 from voltlane.portal.auth import PortalAuthController
 from voltlane.portal.dashboard import PortalController
@@ -21,6 +23,8 @@ from voltlane.pwa import TEMPLATES as PWA_TEMPLATES
 from voltlane.pwa.home import DriverHomeController
 from voltlane.seed import TenantFileSeeder
 from voltlane.settings import Settings
+from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
+from voltlane.station.ports import set_translator
 from voltlane.tenancy import TenantRegistry
 from voltlane.tenancy.branding import ThemeCatalog
 from voltlane.tenancy.ports import set_seeder
@@ -50,6 +54,7 @@ def wire(settings: Settings, *, demo_password: str | None) -> None:
     """Connect the ports that lower layers call upwards (process-wide, idempotent)."""
     load_tasks()
     set_seeder(TenantFileSeeder(settings.tenants_dir, demo_password=demo_password))
+    set_translator(OcppTranslator())
 
 
 def create_app(
@@ -63,6 +68,7 @@ def create_app(
     """The Litestar app serving every brand: portal, driver app, brand assets, probes."""
     wire(settings, demo_password=demo_password)
     database = Database(database_url, pool_size=settings.db_pool_size)
+    hub = NotificationHub(database_url)
     broker = broker or build_broker(settings.broker_url, database_url)
     install_relay(OutboxRelay(BrokerSink(broker)))
     themes = ThemeCatalog(settings.themes_dir, settings.tenants_dir)
@@ -73,9 +79,14 @@ def create_app(
         themes=themes,
         renderer=Renderer(themes, [PORTAL_TEMPLATES, PWA_TEMPLATES]),
         broker=broker,
+        commands=DatabaseStationCommands(database, hub),
     )
 
+    async def listen() -> None:
+        await hub.start([RESULTS_CHANNEL])
+
     async def dispose() -> None:
+        await hub.stop()
         await database.dispose()
 
     return Litestar(
@@ -111,6 +122,7 @@ def create_app(
         },
         openapi_config=OpenAPIConfig(title="Voltlane", version="0.1.0", path="/schema"),
         logging_config=None,
+        on_startup=[listen],
         on_shutdown=[dispose],
         request_max_body_size=1_048_576,
         debug=False,

@@ -32,3 +32,29 @@ class StationCommands(Protocol):
         deadline_seconds: float = 30.0,
         requested_by: str | None = None,
     ) -> CommandResult: ...
+
+
+class UnsupportedCommandError(ValueError):
+    """The station's protocol version cannot express the command, or its payload is invalid."""
+
+
+class CommandTranslator(Protocol):
+    """Turns commands into a protocol version's OCPP action and payload (the gateway does)."""
+
+    def translate(self, protocol: str, command: object) -> tuple[str, dict[str, Any]]: ...
+
+    def validate(self, protocol: str, action: str, payload: dict[str, Any]) -> None: ...
+
+
+_translator: CommandTranslator | None = None
+
+
+def set_translator(translator: CommandTranslator | None) -> None:
+    global _translator  # noqa: PLW0603 - wired once by the composition root
+    _translator = translator
+
+
+def get_translator() -> CommandTranslator:
+    if _translator is None:
+        raise RuntimeError("no CommandTranslator wired: app.py sets it at start")
+    return _translator

@@ -9,6 +9,7 @@ import dramatiq
 
 from voltlane.core.db import Database
 from voltlane.settings import Settings
+from voltlane.station.ports import StationCommands
 from voltlane.tenancy import TenantRegistry
 from voltlane.tenancy.branding import ThemeCatalog
 
@@ -24,3 +25,4 @@ class WebState:
     themes: ThemeCatalog
     renderer: Renderer
     broker: dramatiq.Broker
+    commands: StationCommands
