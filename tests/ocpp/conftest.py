@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -128,3 +129,32 @@ async def add_token(
 ) -> None:
     async with database.tenant_transaction(brand.key) as db_session:
         db_session.add(IdToken(id_token=value, type=token_type, status=status, **extra))
+
+
+@pytest.fixture
+async def open_raw(gateway: Gateway) -> AsyncIterator[Callable[..., Any]]:
+    """A raw WebSocket to the gateway, for frames no OCPP library would send."""
+    opened: list[ClientConnection] = []
+
+    async def open_(brand: TenantInfo, station_id: str, protocol: str) -> ClientConnection:
+        ws = await connect(
+            url(gateway, brand.key, station_id),
+            subprotocols=[protocol],  # type: ignore[list-item]
+            additional_headers={"Authorization": basic(station_id, PASSWORD)},
+            compression=None,
+            max_size=None,
+        )
+        opened.append(ws)
+        return ws
+
+    yield open_
+    for ws in opened:
+        await ws.close()
+
+
+async def exchange(ws: ClientConnection, frame: str | bytes) -> list[Any]:
+    """Send one frame and return the gateway's reply, parsed."""
+    await ws.send(frame)
+    reply = await asyncio.wait_for(ws.recv(), timeout=10)
+    parsed: list[Any] = json.loads(reply)
+    return parsed

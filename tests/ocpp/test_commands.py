@@ -1,0 +1,175 @@
+"""Commands from the platform reach a station held by another gateway process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call_result
+from sqlalchemy import select
+from websockets.asyncio.client import connect
+
+from tests.factories import REPO
+from tests.ocpp.conftest import PASSWORD, add_ocpp_station, basic
+from voltlane.core.db import Database
+from voltlane.core.notify import NotificationHub
+from voltlane.core.pgserver import free_port
+from voltlane.models.tenant import CommandStatus, StationCommand
+from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
+
+
+class ObedientStation(ChargePoint):
+    """Accepts remote starts, refuses resets, never answers an unlock."""
+
+    received: list[str]
+
+    @on("RequestStartTransaction")
+    def on_start(self, id_token: dict[str, Any], remote_start_id: int, **kwargs: Any):
+        self.received.append(f"start {id_token['id_token']} {remote_start_id}")
+        return call_result.RequestStartTransaction(status="Accepted")
+
+    @on("Reset")
+    def on_reset(self, type: str, **kwargs: Any):  # noqa: A002 - the OCPP field name
+        self.received.append(f"reset {type}")
+        return call_result.Reset(status="Rejected")
+
+    @on("UnlockConnector")
+    async def on_unlock(self, evse_id: int, connector_id: int, **kwargs: Any):
+        self.received.append("unlock")
+        await asyncio.sleep(3600)
+
+
+@pytest.fixture(scope="module")
+def second_gateway(database_url: str) -> Iterator[int]:
+    """`voltlane ocpp` as its own process: another node of the gateway."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "VOLTLANE_DATABASE_URL": database_url,
+        "VOLTLANE_OCPP_PORT": str(port),
+        "VOLTLANE_HOST": "127.0.0.1",
+        "VOLTLANE_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voltlane.cli", "ocpp"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                pytest.fail(f"voltlane ocpp did not start: {err[-2000:]}")
+            time.sleep(0.1)
+    yield port
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
+
+
+@pytest.fixture
+async def commands(database: Database, database_url: str) -> AsyncIterator[DatabaseStationCommands]:
+    hub = NotificationHub(database_url)
+    await hub.start([RESULTS_CHANNEL])
+    yield DatabaseStationCommands(database, hub)
+    await hub.stop()
+
+
+async def _connect(port: int, brand_key: str, station_id: str) -> tuple[ObedientStation, Any, Any]:
+    ws = await connect(
+        f"ws://127.0.0.1:{port}/ocpp/{brand_key}/{station_id}",
+        subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
+        additional_headers={"Authorization": basic(station_id, PASSWORD)},
+    )
+    station = ObedientStation(station_id, ws)
+    station.received = []
+    task = asyncio.create_task(station.start())
+    # The station's presence is recorded as it connects; give the other node a moment.
+    await asyncio.sleep(0.3)
+    return station, ws, task
+
+
+async def test_commands_cross_processes_with_definite_results(
+    database: Database, make_brand, second_gateway: int, commands: DatabaseStationCommands
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "REMOTE-1")
+    station, ws, task = await _connect(second_gateway, brand.key, "REMOTE-1")
+    try:
+        started = await commands.send(
+            brand.key,
+            "REMOTE-1",
+            "RequestStartTransaction",
+            {"idToken": {"idToken": "APP-7", "type": "Central"}, "remoteStartId": 77},
+        )
+        reset = await commands.send(brand.key, "REMOTE-1", "Reset", {"type": "Immediate"})
+        clock = time.monotonic()
+        unlock = await commands.send(
+            brand.key,
+            "REMOTE-1",
+            "UnlockConnector",
+            {"evseId": 1, "connectorId": 1},
+            deadline_seconds=2,
+        )
+        waited = time.monotonic() - clock
+    finally:
+        await ws.close()
+        task.cancel()
+    assert (started.status, started.response, started.error) == (
+        CommandStatus.ACCEPTED,
+        {"status": "Accepted"},
+        None,
+    )
+    assert (reset.status, reset.response) == (CommandStatus.REJECTED, {"status": "Rejected"})
+    assert unlock.status is CommandStatus.TIMEOUT
+    assert 2.0 <= waited < 5.0
+    assert station.received == ["start APP-7 77", "reset Immediate", "unlock"]
+
+
+async def test_offline_stations_answer_at_once_and_nothing_is_replayed(
+    database: Database, make_brand, second_gateway: int, commands: DatabaseStationCommands
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "REMOTE-2")
+    clock = time.monotonic()
+    offline = await commands.send(brand.key, "REMOTE-2", "Reset", {"type": "Immediate"})
+    assert offline.status is CommandStatus.OFFLINE
+    assert time.monotonic() - clock < 1.0
+
+    station, ws, task = await _connect(second_gateway, brand.key, "REMOTE-2")
+    unlock = await commands.send(
+        brand.key,
+        "REMOTE-2",
+        "UnlockConnector",
+        {"evseId": 1, "connectorId": 1},
+        deadline_seconds=1,
+    )
+    await ws.close()
+    task.cancel()
+    again, ws2, task2 = await _connect(second_gateway, brand.key, "REMOTE-2")
+    await asyncio.sleep(1.0)
+    await ws2.close()
+    task2.cancel()
+    assert unlock.status is CommandStatus.TIMEOUT
+    assert station.received == ["unlock"]
+    assert again.received == []  # the expired command is never sent after the reconnect
+    async with database.tenant_session(brand.key) as db_session:
+        statuses = list(
+            await db_session.scalars(
+                select(StationCommand.status).order_by(StationCommand.created_at)
+            )
+        )
+    assert statuses == [CommandStatus.OFFLINE, CommandStatus.TIMEOUT]
