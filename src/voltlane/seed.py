@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voltlane.charging import service as charging
 from voltlane.identity import service as identity
 from voltlane.models.tenant import Role
 from voltlane.station import service as stations
@@ -76,7 +77,7 @@ class TenantFileSeeder:
             for st in loc.stations:
                 if await stations.find_station(db_session, st.station_id) is not None:
                     continue
-                await stations.create_station(
+                station, _password = await stations.create_station(
                     db_session,
                     location,
                     password=demo_station_password(self.demo_password, tenant.key, st.station_id),
@@ -106,4 +107,10 @@ class TenantFileSeeder:
                         ),
                     ),
                 )
+                # A simulator station is known to speak this version before it connects.
+                station.protocol = st.protocol
+        for token in spec.demo.id_tokens:
+            await charging.ensure_id_token(
+                db_session, id_token=token.id_token, token_type=token.type, label=token.label
+            )
         log.info("tenant seeded", extra={"tenant": tenant.key})

@@ -10,7 +10,14 @@ from tests.factories import brand_spec, unique_key
 from voltlane.core.db import Database, sync_engine
 from voltlane.identity.passwords import verify_station_password
 from voltlane.models.platform import TenantStatus
-from voltlane.models.tenant import ChargingStation, Connector, Evse, Location, OperatorUser
+from voltlane.models.tenant import (
+    ChargingStation,
+    Connector,
+    Evse,
+    IdToken,
+    Location,
+    OperatorUser,
+)
 from voltlane.seed import TenantFileSeeder, demo_station_password
 from voltlane.settings import Settings
 from voltlane.tenancy import service as tenancy
@@ -82,12 +89,27 @@ async def test_provisioning_from_empty_twice_is_idempotent(
     assert created_again is False
     assert (first.status, second.status) == (TenantStatus.ACTIVE, TenantStatus.ACTIVE)
     assert await _tables(database, "tenant_voltaria") == TENANT_TABLES
-    # 2 demo staff, 2 locations, 3 stations, 5 EVSEs, 6 connectors: once, not twice.
-    assert counts_first == counts_second == (2, 2, 3, 5, 6)
+    # 2 demo staff, 3 locations, 6 stations, 8 EVSEs, 9 connectors: once, not twice.
+    assert counts_first == counts_second == (2, 3, 6, 8, 9)
     async with database.tenant_session("voltaria") as db_session:
         station = await db_session.scalar(
             select(ChargingStation).where(ChargingStation.station_id == "VLT-BER-001")
         )
+    async with database.tenant_session("voltaria") as db_session:
+        simulators = (
+            await db_session.execute(
+                select(ChargingStation.station_id, ChargingStation.protocol)
+                .where(ChargingStation.protocol.is_not(None))
+                .order_by(ChargingStation.station_id)
+            )
+        ).all()
+        tokens = list(await db_session.scalars(select(IdToken.id_token).order_by(IdToken.id_token)))
+    assert [tuple(r) for r in simulators] == [
+        ("VLT-SIM-16", "ocpp1.6"),
+        ("VLT-SIM-201", "ocpp2.0.1"),
+        ("VLT-SIM-21", "ocpp2.1"),
+    ]
+    assert tokens == ["VLTDEMO0001", "VLTDEMO0002"]
     # Demo chargers can connect: their password is derived, listed in demo.json, hashed here.
     assert station is not None
     assert verify_station_password(

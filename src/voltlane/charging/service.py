@@ -26,6 +26,7 @@ from voltlane.charging.schemas import (
 from voltlane.core.clock import utcnow
 from voltlane.models.tenant import (
     ChargingSession,
+    IdToken,
     IdTokenStatus,
     IdTokenType,
     SessionStatus,
@@ -383,3 +384,21 @@ async def session_of_transaction(
 async def sessions_of_station(db_session: AsyncSession, station: StationRef) -> list[SessionView]:
     """Every session of a station, oldest first."""
     return [_view(s) for s in await ChargingRepository(db_session).sessions_of_station(station.pk)]
+
+
+async def ensure_id_token(
+    db_session: AsyncSession, *, id_token: str, token_type: str, label: str | None
+) -> bool:
+    """Add an Accepted token unless it exists (seeding); True when it was added."""
+    if await ChargingRepository(db_session).id_token(id_token, token_type) is not None:
+        return False
+    db_session.add(
+        IdToken(
+            id_token=id_token,
+            type=IdTokenType(token_type),
+            label=label,
+            status=IdTokenStatus.ACCEPTED,
+        )
+    )
+    await db_session.flush()
+    return True

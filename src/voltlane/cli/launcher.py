@@ -186,6 +186,7 @@ def demo_manifest(
                 "stations": [
                     {
                         "station_id": st.station_id,
+                        "protocol": st.protocol,
                         "security_profile": st.security_profile,
                         "ocpp_url": f"{ocpp_base}{st.station_id}",
                         "password": (
@@ -211,6 +212,11 @@ def _print_banner(manifest: dict[str, Any], failures: dict[str, str], manifest_p
         lines.extend(
             f"    login           : {login['email']} / {login['password']} ({login['role']})"
             for login in brand["logins"]
+        )
+        lines.extend(
+            f"    simulator {st['protocol']:<9}: {st['ocpp_url']}  password {st['password']}"
+            for st in brand["stations"]
+            if st["protocol"] is not None and st["password"] is not None
         )
         lines.append("")
     lines.extend(f"  ! {slug} could not be provisioned: {e}" for slug, e in failures.items())

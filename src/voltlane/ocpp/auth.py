@@ -22,6 +22,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from sqlalchemy.exc import IntegrityError
+
 from voltlane.charging.schemas import StationRef
 from voltlane.core.db import Database
 from voltlane.identity.passwords import verify_station_password
@@ -36,6 +38,10 @@ log = logging.getLogger(__name__)
 STATION_FAILURES_PER_MINUTE = 5
 ADDRESS_FAILURES_PER_MINUTE = 30
 WINDOW = 60.0
+
+
+# (primary key, security profile, password hash, registration status) of a station row.
+_Snapshot = tuple[uuid.UUID, int, str | None, RegistrationStatus]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +75,24 @@ def parse_basic(header: str | None) -> tuple[str | None, str | None]:
     return (username, password) if sep else (None, None)
 
 
+def basic_password(station_id: str, creds: Credentials) -> str | None:
+    """The Basic-auth password when the user-id is ``station_id``, else None.
+
+    OCPP identities may contain ':', the separator of Basic credentials (split at the first
+    one by :func:`parse_basic`): the credentials are rejoined and split after the station id.
+    """
+    if creds.username is None or creds.password is None:
+        return None
+    decoded, prefix = f"{creds.username}:{creds.password}", f"{station_id}:"
+    return decoded[len(prefix) :] if decoded.startswith(prefix) else None
+
+
 class FailureLimiter:
     """Sliding-window failure counts per station and per address (this node's memory)."""
 
     def __init__(self) -> None:
         self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._swept = time.monotonic()
 
     def _recent(self, key: str) -> int:
         times = self._failures.get(key)
@@ -94,9 +113,19 @@ class FailureLimiter:
 
     def fail(self, station_key: str, address: str | None) -> None:
         now = time.monotonic()
+        self._sweep(now)
         self._failures[station_key].append(now)
         if address is not None:
             self._failures[f"ip:{address}"].append(now)
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys with no failure in the window (station ids are chosen by clients)."""
+        if now - self._swept < WINDOW:
+            return
+        self._swept = now
+        cutoff = now - WINDOW
+        for key in [k for k, times in self._failures.items() if not times or times[-1] < cutoff]:
+            del self._failures[key]
 
 
 class StationAuthenticator:
@@ -123,20 +152,33 @@ class StationAuthenticator:
             return AuthResult(None, None, HTTPStatus.NOT_FOUND, "invalid station id")
         if self.limiter.blocked(key, creds.address):
             return AuthResult(None, None, HTTPStatus.TOO_MANY_REQUESTS, "too many failures")
-        async with self.database.tenant_session(tenant.key) as db_session:
-            station = await operations.load_station(db_session, station_id)
-            snapshot = (
-                (
-                    station.id,
-                    station.security_profile,
-                    station.password_hash,
-                    station.registration_status,
-                )
-                if station is not None
-                else None
-            )
+        snapshot = await self._load(tenant, station_id)
         if snapshot is None:
             return await self._unknown(tenant, station_id, version, creds, key)
+        return await self._known(tenant, station_id, version, creds, key=key, snapshot=snapshot)
+
+    async def _load(self, tenant: TenantInfo, station_id: str) -> _Snapshot | None:
+        async with self.database.tenant_session(tenant.key) as db_session:
+            station = await operations.load_station(db_session, station_id)
+            if station is None:
+                return None
+            return (
+                station.id,
+                station.security_profile,
+                station.password_hash,
+                station.registration_status,
+            )
+
+    async def _known(
+        self,
+        tenant: TenantInfo,
+        station_id: str,
+        version: Version,
+        creds: Credentials,
+        *,
+        key: str,
+        snapshot: _Snapshot,
+    ) -> AuthResult:
         pk, profile, password_hash, registration = snapshot
         failure = await self._check(profile, password_hash, station_id, creds)
         if failure is not None:
@@ -159,9 +201,10 @@ class StationAuthenticator:
             return None
         if creds.username is None or creds.password is None:
             return "HTTP Basic credentials missing"
-        if creds.username != station_id:
+        password = basic_password(station_id, creds)
+        if password is None:
             return "Basic auth username is not the station id"
-        if not await self._verify(password_hash, creds.password):
+        if not await self._verify(password_hash, password):
             return "wrong password"
         return None
 
@@ -175,22 +218,27 @@ class StationAuthenticator:
                 extra={"station_id": station_id, "address": creds.address},
             )
             return AuthResult(None, None, HTTPStatus.NOT_FOUND, "unknown station")
-        password = creds.password or ""
-        if creds.username != station_id or not (
-            MIN_STATION_PASSWORD <= len(password) <= MAX_STATION_PASSWORD
-        ):
+        password = basic_password(station_id, creds)
+        if password is None or not MIN_STATION_PASSWORD <= len(password) <= MAX_STATION_PASSWORD:
             self.limiter.fail(key, creds.address)
             return AuthResult(
                 None, None, HTTPStatus.UNAUTHORIZED, "auto-commissioning needs Basic credentials"
             )
-        async with self.database.tenant_transaction(tenant.key) as db_session:
-            station = await operations.auto_commission(
-                db_session,
-                station_id=station_id,
-                password=password,
-                security_profile=2 if creds.tls else 1,
-            )
-            pk = station.id
+        try:
+            async with self.database.tenant_transaction(tenant.key) as db_session:
+                station = await operations.auto_commission(
+                    db_session,
+                    station_id=station_id,
+                    password=password,
+                    security_profile=2 if creds.tls else 1,
+                )
+                pk = station.id
+        except IntegrityError:
+            # A concurrent handshake commissioned the station first: check against its row.
+            snapshot = await self._load(tenant, station_id)
+            if snapshot is None:
+                raise
+            return await self._known(tenant, station_id, version, creds, key=key, snapshot=snapshot)
         log.info("station auto-commissioned, pending approval", extra={"station_id": station_id})
         return AuthResult(
             StationRef(pk, station_id, version.value),

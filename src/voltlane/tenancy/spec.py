@@ -80,6 +80,8 @@ class DemoStation(msgspec.Struct, forbid_unknown_fields=True):
     model: str | None = None
     serial_number: str | None = None
     security_profile: Literal[1, 2, 3] = 2
+    # Set for the stations a simulator is meant to play: the version it speaks.
+    protocol: Literal["ocpp1.6", "ocpp2.0.1", "ocpp2.1"] | None = None
 
 
 class DemoLocation(msgspec.Struct, forbid_unknown_fields=True):
@@ -95,9 +97,16 @@ class DemoLocation(msgspec.Struct, forbid_unknown_fields=True):
     stations: list[DemoStation] = []
 
 
+class DemoIdToken(msgspec.Struct, forbid_unknown_fields=True):
+    id_token: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    type: Literal["ISO14443", "ISO15693", "Central", "eMAID", "KeyCode", "Local"] = "ISO14443"
+    label: str | None = None
+
+
 class Demo(msgspec.Struct, forbid_unknown_fields=True):
     users: list[DemoUser] = []
     locations: list[DemoLocation] = []
+    id_tokens: list[DemoIdToken] = []
 
 
 class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
