@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 from websockets.exceptions import ConnectionClosedError
 
 from tests.ocpp.conftest import add_ocpp_station, exchange
+from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
-from voltlane.models.tenant import OcppFrame
+from voltlane.station.frames import station_frames
 
 HEARTBEAT = '[2,"hb-1","Heartbeat",{}]'
 
@@ -140,11 +141,12 @@ async def test_every_frame_is_logged_with_direction_and_latency(
     await exchange(ws, '[2,"m-3","BrewCoffee",{}]')
     await gateway.frames.flush()
     async with database.tenant_session(brand.key) as db_session:
-        rows = list(
-            await db_session.scalars(
-                select(OcppFrame).where(OcppFrame.station_id == "LOGGED").order_by(OcppFrame.id)
-            )
-        )
+        rows = list(reversed(await station_frames(db_session, "LOGGED")))
+        later = await station_frames(db_session, "LOGGED", since=utcnow() + timedelta(minutes=1))
+        one_action = await station_frames(db_session, "LOGGED", action="BrewCoffee")
+        other_station = await station_frames(db_session, "NOT-LOGGED")
+    assert (later, other_station) == ([], [])
+    assert [f.direction for f in one_action] == ["out", "in"]
     summary = [(r.direction, r.message_type, r.message_id, r.action, r.error_code) for r in rows]
     assert summary == [
         ("in", 2, "hb-1", "Heartbeat", None),
