@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
+from voltlane.api import CSRF_EXCLUDE, OPENAPI_COMPONENTS, api_router
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
 from voltlane.ocpp.translate import OcppTranslator
@@ -79,7 +80,7 @@ def create_app(
         themes=themes,
         renderer=Renderer(themes, [PORTAL_TEMPLATES, PWA_TEMPLATES]),
         broker=broker,
-        commands=DatabaseStationCommands(database, hub),
+        commands=DatabaseStationCommands(database, hub, secret_key=settings.secret_key),
     )
 
     async def listen() -> None:
@@ -97,6 +98,7 @@ def create_app(
             PortalAuthController,
             PortalController,
             DriverHomeController,
+            api_router(),
             create_static_files_router(
                 path="/static",
                 directories=[Path(STATIC_DIR)],
@@ -115,12 +117,15 @@ def create_app(
             cookie_secure=settings.public_scheme == "https",
             cookie_samesite="lax",
             header_name="x-csrftoken",
+            exclude=[CSRF_EXCLUDE],
         ),
         exception_handlers={
             **EXCEPTION_HANDLERS,
             LoginRequiredError: login_required_handler,
         },
-        openapi_config=OpenAPIConfig(title="Voltlane", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Voltlane", version="0.1.0", path="/schema", components=OPENAPI_COMPONENTS
+        ),
         logging_config=None,
         on_startup=[listen],
         on_shutdown=[dispose],

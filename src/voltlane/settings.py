@@ -118,8 +118,16 @@ def _secret_key(data_dir: Path, *, demo: bool) -> str:
     return key
 
 
+def _tls_pair() -> tuple[Path | None, Path | None]:
+    cert, key = _path("OCPP_TLS_CERT"), _path("OCPP_TLS_KEY")
+    if (cert is None) != (key is None):
+        raise SettingsError("VOLTLANE_OCPP_TLS_CERT and VOLTLANE_OCPP_TLS_KEY go together")
+    return cert, key
+
+
 def load_settings() -> Settings:
     """Read every ``VOLTLANE_*`` variable once and validate it."""
+    tls_cert, tls_key = _tls_pair()
     home = Path(_env("HOME", str(_DEFAULT_HOME)) or _DEFAULT_HOME).resolve()
     data_dir = Path(_env("DATA_DIR", str(home / ".voltlane")) or home / ".voltlane").resolve()
     database_url = _env("DATABASE_URL") or os.environ.get("DATABASE_URL") or None
@@ -156,8 +164,8 @@ def load_settings() -> Settings:
         login_window_minutes=_int("LOGIN_WINDOW_MINUTES", 15),
         db_pool_size=_int("DB_POOL_SIZE", 10),
         ocpp_tls_port=_int("OCPP_TLS_PORT", 9443),
-        ocpp_tls_cert=_path("OCPP_TLS_CERT"),
-        ocpp_tls_key=_path("OCPP_TLS_KEY"),
+        ocpp_tls_cert=tls_cert,
+        ocpp_tls_key=tls_key,
         ocpp_tls_client_ca=_path("OCPP_TLS_CLIENT_CA"),
         ocpp_heartbeat_interval=_int("OCPP_HEARTBEAT_INTERVAL", 300),
         ocpp_max_message_bytes=_int("OCPP_MAX_MESSAGE_BYTES", 1024 * 1024),

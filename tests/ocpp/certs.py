@@ -26,10 +26,10 @@ class CertFiles:
     key: Path
 
 
-def _name(common_name: str) -> x509.Name:
+def _name(common_name: str, organization: str = "Voltlane tests") -> x509.Name:
     return x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Voltlane tests"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
@@ -102,12 +102,13 @@ class TestCA:
         *,
         usage: x509.ObjectIdentifier,
         san: list[x509.GeneralName] | None = None,
+        organization: str = "Voltlane tests",
     ) -> CertFiles:
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
         builder = (
             x509.CertificateBuilder()
-            .subject_name(_name(common_name))
+            .subject_name(_name(common_name, organization))
             .issuer_name(self._cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -136,11 +137,16 @@ class TestCA:
             ],
         )
 
-    def client_cert(self, common_name: str, stem: str | None = None) -> CertFiles:
-        """A client certificate whose subject CN is ``common_name`` (a station id)."""
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in common_name)
+    def client_cert(
+        self, common_name: str, organization: str, stem: str | None = None
+    ) -> CertFiles:
+        """A station certificate: CN the station id, O the brand's certificate organization."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in common_name + organization)
         return self._issue(
-            stem or f"client-{safe}", common_name, usage=ExtendedKeyUsageOID.CLIENT_AUTH
+            stem or f"client-{safe}",
+            common_name,
+            usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+            organization=organization,
         )
 
 

@@ -22,8 +22,11 @@ from tests.ocpp.conftest import PASSWORD, add_ocpp_station, basic
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
 from voltlane.core.pgserver import free_port
-from voltlane.models.tenant import CommandStatus, StationCommand
+from voltlane.models.tenant import CommandStatus, OcppFrame, StationCommand
+from voltlane.ocpp.translate import OcppTranslator
+from voltlane.settings import Settings
 from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
+from voltlane.station.ports import set_translator
 
 
 class ObedientStation(ChargePoint):
@@ -40,6 +43,21 @@ class ObedientStation(ChargePoint):
     def on_reset(self, type: str, **kwargs: Any):  # noqa: A002 - the OCPP field name
         self.received.append(f"reset {type}")
         return call_result.Reset(status="Rejected")
+
+    @on("SetVariables")
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **kwargs: Any):
+        entry = set_variable_data[0]
+        name = f"{entry['component']['name']}.{entry['variable']['name']}"
+        self.received.append(f"set {name}={entry['attribute_value']}")
+        return call_result.SetVariables(
+            set_variable_result=[
+                {
+                    "attribute_status": "Accepted",
+                    "component": entry["component"],
+                    "variable": entry["variable"],
+                }
+            ]
+        )
 
     @on("UnlockConnector")
     async def on_unlock(self, evse_id: int, connector_id: int, **kwargs: Any):
@@ -81,10 +99,13 @@ def second_gateway(database_url: str) -> Iterator[int]:
 
 
 @pytest.fixture
-async def commands(database: Database, database_url: str) -> AsyncIterator[DatabaseStationCommands]:
+async def commands(
+    database: Database, database_url: str, settings: Settings
+) -> AsyncIterator[DatabaseStationCommands]:
+    set_translator(OcppTranslator())
     hub = NotificationHub(database_url)
     await hub.start([RESULTS_CHANNEL])
-    yield DatabaseStationCommands(database, hub)
+    yield DatabaseStationCommands(database, hub, secret_key=settings.secret_key)
     await hub.stop()
 
 
@@ -173,3 +194,57 @@ async def test_offline_stations_answer_at_once_and_nothing_is_replayed(
             )
         )
     assert statuses == [CommandStatus.OFFLINE, CommandStatus.TIMEOUT]
+
+
+async def test_a_new_station_password_travels_sealed_and_is_never_stored_in_clear(
+    database: Database,
+    make_brand,
+    second_gateway: int,
+    commands: DatabaseStationCommands,
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "ROTATE-1")
+    secret = "a-brand-new-password-42"
+    station, ws, task = await _connect(second_gateway, brand.key, "ROTATE-1")
+    try:
+        result = await commands.send(
+            brand.key,
+            "ROTATE-1",
+            "SetVariables",
+            {
+                "setVariableData": [
+                    {
+                        "component": {"name": "SecurityCtrlr"},
+                        "variable": {"name": "BasicAuthPassword"},
+                        "attributeValue": secret,
+                    }
+                ]
+            },
+        )
+    finally:
+        await ws.close()
+        task.cancel()
+    assert result.status is CommandStatus.ACCEPTED
+    assert station.received == [f"set SecurityCtrlr.BasicAuthPassword={secret}"]
+    sent: list[str] = []
+    for _ in range(50):  # the other node writes its frame log in batches
+        async with database.tenant_session(brand.key) as db_session:
+            row = await db_session.scalar(select(StationCommand))
+            frames = list(await db_session.scalars(select(OcppFrame.raw)))
+            sent = list(
+                await db_session.scalars(
+                    select(OcppFrame.raw).where(
+                        OcppFrame.action == "SetVariables", OcppFrame.direction == "out"
+                    )
+                )
+            )
+        if sent:
+            break
+        await asyncio.sleep(0.1)
+    assert len(sent) == 1
+    assert '"attributeValue":"[redacted]"' in sent[0]
+    assert row is not None
+    assert row.payload["setVariableData"][0]["attributeValue"] == "[redacted]"
+    assert row.sealed_payload is not None
+    assert secret not in row.sealed_payload
+    assert all(secret not in raw for raw in frames)

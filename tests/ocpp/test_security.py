@@ -323,7 +323,7 @@ async def test_profile3_client_certificate_without_password(
     await add_ocpp_station(database, brand, "CP-P3", security_profile=3)
 
     async with station(
-        tls_gateway, pki, brand.key, "CP-P3", tls=True, cert=pki.ca.client_cert("CP-P3")
+        tls_gateway, pki, brand.key, "CP-P3", tls=True, cert=pki.ca.client_cert("CP-P3", brand.name)
     ) as cp:
         reply = await boot16(cp, vendor="Mtls")
 
@@ -334,9 +334,12 @@ async def test_profile3_client_certificate_without_password(
 async def test_profile3_refusals(tls_gateway, pki, database, make_brand) -> None:
     brand = await make_brand()
     await add_ocpp_station(database, brand, "CP-P3", security_profile=3)
-    other = pki.ca.client_cert("CP-OTHER")
+    other = pki.ca.client_cert("CP-OTHER", brand.name)
+    # The right station id but another brand's organization (the CA serves both brands).
+    foreign = pki.ca.client_cert("CP-P3", "Some Other Brand")
 
     other_cn = await refused(tls_gateway, pki, brand.key, "CP-P3", tls=True, cert=other)
+    other_brand = await refused(tls_gateway, pki, brand.key, "CP-P3", tls=True, cert=foreign)
     no_cert = await refused(tls_gateway, pki, brand.key, "CP-P3", tls=True)
     # A password is no substitute for the certificate.
     no_cert_with_basic = await refused(
@@ -344,14 +347,11 @@ async def test_profile3_refusals(tls_gateway, pki, database, make_brand) -> None
     )
     plain_ws = await refused(tls_gateway, pki, brand.key, "CP-P3", credentials=("CP-P3", PASSWORD))
 
-    assert [r.status_code for r in (other_cn, no_cert, no_cert_with_basic, plain_ws)] == [
-        401,
-        401,
-        401,
-        401,
-    ]
+    refusals = (other_cn, other_brand, no_cert, no_cert_with_basic, plain_ws)
+    assert [r.status_code for r in refusals] == [401, 401, 401, 401, 401]
     assert await _failure_reasons(database, brand.key, "CP-P3") == [
         (True, "client certificate CN does not name this station"),
+        (True, "client certificate O does not name this brand"),
         (True, "client certificate CN does not name this station"),
         (True, "client certificate CN does not name this station"),
         (False, "security profile 3 requires TLS (downgrade refused)"),

@@ -2,7 +2,7 @@
 
 Revision ID: t0002
 Revises: t0001
-Create Date: 2026-11-24 10:53:44.921707
+Create Date: 2026-11-24 11:17:17.617072
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ def upgrade() -> None:
         sa.Column("station_id", sa.String(length=48), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("sealed_payload", sa.Text(), nullable=True),
         sa.Column(
             "status",
             sa.Enum(

@@ -104,13 +104,13 @@ def cmd_revision(settings: Settings, args: argparse.Namespace) -> int:
                 cfg.set_main_option("path_separator", "os")
                 hooks = ["voltlane_tenant_schema"] if args.tree == "tenant" else []
                 if ruff.exists():
-                    hooks += ["ruff_fix", "ruff_format"]
+                    hooks += ["ruff_format", "ruff_fix"]
                     cfg.set_section_option("post_write_hooks", "ruff_fix.type", "exec")
                     cfg.set_section_option("post_write_hooks", "ruff_fix.executable", str(ruff))
                     cfg.set_section_option(
                         "post_write_hooks",
                         "ruff_fix.options",
-                        "check --fix REVISION_SCRIPT_FILENAME",
+                        "check --fix --exit-zero --quiet REVISION_SCRIPT_FILENAME",
                     )
                     cfg.set_section_option("post_write_hooks", "ruff_format.type", "exec")
                     cfg.set_section_option("post_write_hooks", "ruff_format.executable", str(ruff))

@@ -163,7 +163,8 @@ def demo_manifest(
     }
     for brand in brands:
         base = f"{scheme}://{brand.slug}.{settings.base_domain}:{settings.port}"
-        ocpp_base = f"{ocpp_scheme}://{host}:{settings.ocpp_port}/ocpp/{brand.key}/"
+        ocpp_port = settings.ocpp_tls_port if ocpp_scheme == "wss" else settings.ocpp_port
+        ocpp_base = f"{ocpp_scheme}://{host}:{ocpp_port}/ocpp/{brand.key}/"
         spec = specs.get(brand.key)
         demo = spec.demo if spec is not None and password is not None else None
         out["brands"].append(

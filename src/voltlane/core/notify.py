@@ -43,17 +43,20 @@ class NotificationHub:
         self._channels: set[str] = set()
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._ready: asyncio.Event | None = None
 
     async def start(self, channels: list[str]) -> None:
         """Connect and LISTEN; reconnects by itself until :meth:`stop`."""
         self._channels.update(channels)
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="voltlane-notify")
+            # Made on the running loop: a hub may be started again on another loop (tests).
+            self._ready = asyncio.Event()
+            self._task = asyncio.create_task(self._run(self._ready), name="voltlane-notify")
+        assert self._ready is not None
         await asyncio.wait_for(self._ready.wait(), timeout=30)
 
     async def stop(self) -> None:
+        self._ready = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -63,21 +66,21 @@ class NotificationHub:
             await self._connection.close()
             self._connection = None
 
-    async def _run(self) -> None:
+    async def _run(self, ready: asyncio.Event) -> None:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
                     self._connection = conn
                     for channel in sorted(self._channels):
                         await conn.execute(f'LISTEN "{channel}"')
-                    self._ready.set()
+                    ready.set()
                     async for note in conn.notifies():
                         self._dispatch(note.channel, note.payload)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database went away: listen again shortly
                 log.exception("notification listener lost its connection")
-                self._ready.clear()
+                ready.clear()
                 await asyncio.sleep(1)
 
     def _dispatch(self, channel: str, raw: str) -> None:

@@ -30,6 +30,7 @@ from voltlane.identity.passwords import verify_station_password
 from voltlane.models.tenant import RegistrationStatus
 from voltlane.ocpp.protocol import Version
 from voltlane.station import operations
+from voltlane.station.errors import PendingLimitError
 from voltlane.station.service import MAX_STATION_PASSWORD, MIN_STATION_PASSWORD, STATION_ID_RE
 from voltlane.tenancy import TenantInfo
 
@@ -50,6 +51,7 @@ class Credentials:
     password: str | None
     tls: bool
     certificate_cn: str | None
+    certificate_organization: str | None
     address: str | None
 
 
@@ -180,7 +182,9 @@ class StationAuthenticator:
         snapshot: _Snapshot,
     ) -> AuthResult:
         pk, profile, password_hash, registration = snapshot
-        failure = await self._check(profile, password_hash, station_id, creds)
+        failure = await self._check(
+            profile, password_hash, station_id, creds, tenant.certificate_organization
+        )
         if failure is not None:
             self.limiter.fail(key, creds.address)
             await self._security_event(tenant, pk, failure, creds)
@@ -190,7 +194,12 @@ class StationAuthenticator:
         )
 
     async def _check(
-        self, profile: int, password_hash: str | None, station_id: str, creds: Credentials
+        self,
+        profile: int,
+        password_hash: str | None,
+        station_id: str,
+        creds: Credentials,
+        organization: str,
     ) -> str | None:
         """None when the credentials satisfy the station's profile, else the reason."""
         if profile >= 2 and not creds.tls:
@@ -198,6 +207,9 @@ class StationAuthenticator:
         if profile == 3:
             if creds.certificate_cn != station_id:
                 return "client certificate CN does not name this station"
+            if creds.certificate_organization != organization:
+                # The client CA may serve several brands: O names the brand.
+                return "client certificate O does not name this brand"
             return None
         if creds.username is None or creds.password is None:
             return "HTTP Basic credentials missing"
@@ -233,6 +245,10 @@ class StationAuthenticator:
                     security_profile=2 if creds.tls else 1,
                 )
                 pk = station.id
+        except PendingLimitError:
+            self.limiter.fail(key, creds.address)
+            log.warning("auto-commissioning refused: too many pending stations")
+            return AuthResult(None, None, HTTPStatus.TOO_MANY_REQUESTS, "too many pending stations")
         except IntegrityError:
             # A concurrent handshake commissioned the station first: check against its row.
             snapshot = await self._load(tenant, station_id)

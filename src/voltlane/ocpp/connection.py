@@ -32,6 +32,7 @@ from voltlane.core.clock import utcnow
 from voltlane.ocpp.frames import FrameLog
 from voltlane.ocpp.handlers import HandlerContext, Handlers
 from voltlane.ocpp.protocol import STATION_ACTIONS, Version, error_code
+from voltlane.ocpp.translate import redact
 
 log = logging.getLogger(__name__)
 
@@ -324,9 +325,18 @@ class StationConnection:
                 future: asyncio.Future[CallOutcome] = asyncio.get_running_loop().create_future()
                 self._pending[message_id] = future
                 raw = json.dumps([CALL, message_id, action, call.payload], separators=(",", ":"))
+                hidden = redact(action, call.payload)
+                logged = (
+                    json.dumps([CALL, message_id, action, hidden], separators=(",", ":"))
+                    if hidden is not None
+                    else raw
+                )
                 self._outgoing_sent[message_id] = time.perf_counter()
                 try:
-                    await self._send(raw, message_type=CALL, message_id=message_id, action=action)
+                    self._log(
+                        "out", logged, message_type=CALL, message_id=message_id, action=action
+                    )
+                    await self.ws.send(raw)
                     outcome = await future
                 finally:
                     self._pending.pop(message_id, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
+import json
 import logging
 import os
 import socket
@@ -28,6 +29,7 @@ from voltlane.core.clock import utcnow
 from voltlane.core.context import bound_tenant
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub, notify
+from voltlane.core.sealing import unseal
 from voltlane.models.tenant import CommandStatus
 from voltlane.ocpp.auth import AuthResult, Credentials, StationAuthenticator, parse_basic
 from voltlane.ocpp.connection import CallOutcome, StationConnection
@@ -42,6 +44,10 @@ from voltlane.tenancy import TenantInfo, TenantRegistry
 log = logging.getLogger(__name__)
 
 MOVED_CHANNEL = "voltlane_station_moved"
+# websockets logs request headers (HTTP Basic credentials included) at DEBUG: its logger is
+# held at INFO whatever the platform's level.
+WS_LOGGER = logging.getLogger("voltlane.ocpp.websockets")
+WS_LOGGER.setLevel(logging.INFO)
 NODE_BEAT = 10.0
 BOOT_RETRY_INTERVAL = 60
 # CALLRESULT statuses that mean "no": anything else from a station counts as accepted.
@@ -67,6 +73,9 @@ REJECTING = frozenset(
         "EmptyResultSet",
     }
 )
+
+
+ITEM_ACCEPTED = frozenset({"Accepted", "RebootRequired"})
 
 
 @dataclass(slots=True)
@@ -117,6 +126,7 @@ class Gateway:
             "ping_interval": 60,
             "ping_timeout": 60,
             "server_header": None,
+            "logger": WS_LOGGER,
         }
         self._servers.append(await serve(self._handle, host, port, **common))
         context = self._tls_context()
@@ -168,8 +178,22 @@ class Gateway:
             try:
                 async with self.database.platform_transaction() as db_session:
                     await GatewayRepository(db_session).beat(self.node_id)
+                await self.drop_inactive_brands()
             except Exception:
                 log.exception("gateway heartbeat failed")
+
+    async def drop_inactive_brands(self) -> int:
+        """Close the sockets of stations whose brand is no longer active (suspended)."""
+        closed = 0
+        for tenant_key in {key[0] for key in self.connections}:
+            if await self.registry.by_key(tenant_key) is not None:
+                continue
+            for key, conn in list(self.connections.items()):
+                if key[0] == tenant_key:
+                    conn.fail_pending("the brand is suspended")
+                    await conn.ws.close(1008, "brand suspended")
+                    closed += 1
+        return closed
 
     # -- handshake ----------------------------------------------------------------------
     async def _process_request(
@@ -194,7 +218,8 @@ class Gateway:
             username=username,
             password=password,
             tls=ssl_object is not None,
-            certificate_cn=_certificate_cn(ssl_object),
+            certificate_cn=_certificate_field(ssl_object, "commonName"),
+            certificate_organization=_certificate_field(ssl_object, "organizationName"),
             address=_address(connection),
         )
         with bound_tenant(tenant.key):
@@ -319,11 +344,15 @@ class Gateway:
         async with self.database.tenant_transaction(tenant_key) as db_session:
             command = await GatewayRepository(db_session).claim_command(command_id, self.node_id)
             claimed = (
-                (command.action, dict(command.payload), command.deadline_at) if command else None
+                (command.action, dict(command.payload), command.sealed_payload, command.deadline_at)
+                if command
+                else None
             )
         if claimed is None:
             return  # another node took it, or its deadline passed
-        action, payload, deadline = claimed
+        action, payload, sealed, deadline = claimed
+        if sealed is not None:
+            payload = json.loads(unseal(self.settings.secret_key, sealed))
         conn = self.connections.get(key)
         status: CommandStatus = CommandStatus.OFFLINE
         response: dict[str, Any] | None = None
@@ -365,10 +394,19 @@ def _classify(outcome: CallOutcome) -> tuple[CommandStatus, dict[str, Any] | Non
     status = outcome.payload.get("status")
     if isinstance(status, str) and status in REJECTING:
         return CommandStatus.REJECTED, outcome.payload, None
+    # Replies that answer item by item (SetVariables, GetVariables): every item must pass.
+    for key in ("setVariableResult", "getVariableResult", "setMonitoringResult"):
+        items = outcome.payload.get(key)
+        if isinstance(items, list) and any(
+            isinstance(item, dict)
+            and item.get("attributeStatus", item.get("status")) not in ITEM_ACCEPTED
+            for item in items
+        ):
+            return CommandStatus.REJECTED, outcome.payload, None
     return CommandStatus.ACCEPTED, outcome.payload, None
 
 
-def _certificate_cn(ssl_object: ssl.SSLObject | None) -> str | None:
+def _certificate_field(ssl_object: ssl.SSLObject | None, field: str) -> str | None:
     if ssl_object is None:
         return None
     cert: Any = ssl_object.getpeercert()
@@ -376,7 +414,7 @@ def _certificate_cn(ssl_object: ssl.SSLObject | None) -> str | None:
         return None
     for rdn in cert.get("subject", ()):
         for attribute in rdn:
-            if attribute[0] == "commonName":
+            if attribute[0] == field:
                 return str(attribute[1])
     return None
 
@@ -388,13 +426,17 @@ def _address(connection: ServerConnection) -> str | None:
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    settings: Settings, database_url: str, *, node_id: str | None = None
+    settings: Settings,
+    database_url: str,
+    *,
+    node_id: str | None = None,
+    registry_ttl: float = 5.0,
 ) -> Any:
     """A started gateway on ``settings.host``:``settings.ocpp_port`` (and the TLS port when a
     certificate is configured), stopped with its engine and listener on exit."""
     database = Database(database_url, pool_size=settings.db_pool_size)
     hub = NotificationHub(database_url)
-    registry = TenantRegistry(database, settings.base_domain)
+    registry = TenantRegistry(database, settings.base_domain, ttl=registry_ttl)
     gateway = Gateway(settings, database, registry, hub, node_id=node_id)
     tls_port = settings.ocpp_tls_port if settings.ocpp_tls_cert else None
     try:

@@ -9,11 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import ocpp.v16.enums
+import ocpp.v21.enums
+import ocpp.v201.enums
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, _validate_payload
 
 from voltlane.core.clock import iso_utc
-from voltlane.ocpp.protocol import Version
+from voltlane.ocpp.protocol import STATION_ACTIONS, Version
 from voltlane.station import typed_commands as tc
 from voltlane.station.ports import UnsupportedCommandError
 
@@ -378,8 +381,15 @@ class OcppTranslator:
         self.validate(protocol, action, payload)
         return action, payload
 
+    def redact(self, action: str, payload: Payload) -> Payload | None:
+        return redact(action, payload)
+
     def validate(self, protocol: str, action: str, payload: Payload) -> None:
         version = _version(protocol)
+        if action not in CSMS_ACTIONS[version]:
+            raise UnsupportedCommandError(
+                f"{action} is not an action the platform sends on OCPP {version.library}"
+            )
         try:
             _validate_payload(Call("validate", action, payload), version.library)
         except OCPPError as exc:
@@ -390,6 +400,20 @@ class OcppTranslator:
             ) from exc
 
 
+def _csms_actions(version: Version) -> frozenset[str]:
+    enum_type = {
+        Version.V16: ocpp.v16.enums.Action,
+        Version.V201: ocpp.v201.enums.Action,
+        Version.V21: ocpp.v21.enums.Action,
+    }[version]
+    return frozenset(a.value for a in enum_type) - STATION_ACTIONS[version]
+
+
+# What the platform may send to a station of each version (the schema files it validates
+# against are looked up by these names only).
+CSMS_ACTIONS = {v: _csms_actions(v) for v in Version}
+
+
 def _version(protocol: str) -> Version:
     try:
         return Version(protocol)
@@ -397,3 +421,44 @@ def _version(protocol: str) -> Version:
         raise UnsupportedCommandError(
             "the station has not connected yet, so its OCPP version is unknown"
         ) from exc
+
+
+REDACTED = "[redacted]"
+_SECRET_CONFIGURATION_KEYS = frozenset({"AuthorizationKey"})
+_SECRET_VARIABLES = frozenset({("securityctrlr", "basicauthpassword")})
+
+
+def redact(action: str, payload: Payload) -> Payload | None:
+    """``payload`` with its secrets replaced, or None when it holds none.
+
+    Secrets are what a station authenticates with (its Basic-auth password); they must not
+    be kept in the command history or the frame log.
+    """
+    key = payload.get("key")
+    # 1.6 configuration keys are case-insensitive.
+    if (
+        action == "ChangeConfiguration"
+        and isinstance(key, str)
+        and key.lower() in {k.lower() for k in _SECRET_CONFIGURATION_KEYS}
+    ):
+        return {**payload, "value": REDACTED}
+    if action == "SetVariables":
+        entries = payload.get("setVariableData", [])
+        secret = [
+            isinstance(e, dict)
+            and (
+                str((e.get("component") or {}).get("name", "")).lower(),
+                str((e.get("variable") or {}).get("name", "")).lower(),
+            )
+            in _SECRET_VARIABLES
+            for e in entries
+        ]
+        if any(secret):
+            return {
+                **payload,
+                "setVariableData": [
+                    {**e, "attributeValue": REDACTED} if hidden else e
+                    for e, hidden in zip(entries, secret, strict=True)
+                ],
+            }
+    return None

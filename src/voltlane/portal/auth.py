@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -80,7 +81,7 @@ class PortalAuthController(Controller):
             window=timedelta(minutes=settings.login_window_minutes),
         )
         if result.failure is LoginFailure.RATE_LIMITED:
-            minutes = max(1, (result.retry_after or 60) // 60)
+            minutes = max(1, math.ceil((result.retry_after or 60) / 60))
             return _render_login(
                 request,
                 email=email,

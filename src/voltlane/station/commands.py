@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -18,10 +19,11 @@ from sqlalchemy import select, update
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub, notify
+from voltlane.core.sealing import seal
 from voltlane.models.platform import GatewayNode, StationPresence
 from voltlane.models.tenant import ChargingStation, CommandStatus, StationCommand
 from voltlane.station.errors import StationNotFoundError
-from voltlane.station.ports import CommandResult
+from voltlane.station.ports import CommandResult, get_translator
 
 COMMANDS_CHANNEL = "voltlane_commands"
 RESULTS_CHANNEL = "voltlane_command_results"
@@ -40,9 +42,10 @@ def _result(command: StationCommand) -> CommandResult:
 class DatabaseStationCommands:
     """``StationCommands`` over PostgreSQL: rows + LISTEN/NOTIFY, across processes."""
 
-    def __init__(self, database: Database, hub: NotificationHub) -> None:
+    def __init__(self, database: Database, hub: NotificationHub, *, secret_key: str) -> None:
         self.database = database
         self.hub = hub
+        self.secret_key = secret_key
 
     async def send(
         self,
@@ -95,12 +98,18 @@ class DatabaseStationCommands:
             )
             if station_pk is None:
                 raise StationNotFoundError(f"No station {station_id}.", field="station_id")
+            redacted = get_translator().redact(action, payload)
             command = StationCommand(
                 id=uuid.uuid4(),
                 charging_station_id=station_pk,
                 station_id=station_id,
                 action=action,
-                payload=payload,
+                payload=redacted if redacted is not None else payload,
+                sealed_payload=(
+                    seal(self.secret_key, json.dumps(payload).encode())
+                    if redacted is not None
+                    else None
+                ),
                 requested_by=requested_by,
                 deadline_at=now + timedelta(seconds=deadline_seconds),
             )

@@ -13,5 +13,9 @@ class DuplicateStationError(ConflictError):
     title = "Station exists"
 
 
+class PendingLimitError(ConflictError):
+    title = "Too many stations waiting for approval"
+
+
 class StationNotFoundError(NotFoundError):
     title = "Unknown station"

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.core.clock import utcnow
 from voltlane.identity.passwords import hash_station_password
 from voltlane.models.tenant import ChargingStation, RegistrationStatus, StationEvent
-from voltlane.station.errors import InvalidStationError
+from voltlane.station.errors import InvalidStationError, PendingLimitError
 from voltlane.station.repository import StationRepository
 from voltlane.station.service import MAX_STATION_PASSWORD, MIN_STATION_PASSWORD, STATION_ID_RE
+
+MAX_PENDING_STATIONS = 50
 
 
 async def load_station(db_session: AsyncSession, station_id: str) -> ChargingStation | None:
@@ -36,6 +38,11 @@ async def auto_commission(
         raise InvalidStationError("Station id is not valid.", field="station_id")
     if not MIN_STATION_PASSWORD <= len(password) <= MAX_STATION_PASSWORD:
         raise InvalidStationError("Station password length is not valid.", field="password")
+    if await StationRepository(db_session).pending_count() >= MAX_PENDING_STATIONS:
+        # Anyone can knock; only so many may wait at the door.
+        raise PendingLimitError(
+            f"{MAX_PENDING_STATIONS} stations already wait for approval; approve or remove some."
+        )
     station = ChargingStation(
         station_id=station_id,
         location_id=None,

@@ -45,6 +45,10 @@ class CommandTranslator(Protocol):
 
     def validate(self, protocol: str, action: str, payload: dict[str, Any]) -> None: ...
 
+    def redact(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """``payload`` with its secrets replaced, or None when it holds none."""
+        ...
+
 
 _translator: CommandTranslator | None = None
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import distinct, func, or_, select, update
+from sqlalchemy import Select, distinct, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from voltlane.models.tenant import ChargingStation, Connector, Evse, Location
+from voltlane.models.platform import GatewayNode, StationPresence
+from voltlane.models.tenant import (
+    ChargingStation,
+    Connector,
+    Evse,
+    Location,
+    RegistrationStatus,
+    StationCommand,
+)
 from voltlane.station.schemas import LocationCard, NetworkCounts, StationRow
 
 
@@ -22,6 +31,16 @@ class StationRepository:
     async def station_by_identity(self, station_id: str) -> ChargingStation | None:
         return await self.db_session.scalar(
             select(ChargingStation).where(ChargingStation.station_id == station_id)
+        )
+
+    async def pending_count(self) -> int:
+        return int(
+            await self.db_session.scalar(
+                select(func.count())
+                .select_from(ChargingStation)
+                .where(ChargingStation.registration_status == RegistrationStatus.PENDING)
+            )
+            or 0
         )
 
     async def station_for_update(self, pk: uuid.UUID) -> ChargingStation:
@@ -152,3 +171,120 @@ class StationRepository:
             )
             for r in rows
         ]
+
+    # -- the operator API's reads -------------------------------------------------------
+    async def location(self, pk: uuid.UUID) -> Location | None:
+        return await self.db_session.get(Location, pk)
+
+    async def locations(self, *, limit: int, offset: int) -> tuple[list[Location], int]:
+        total = await self.db_session.scalar(select(func.count()).select_from(Location))
+        rows = await self.db_session.scalars(
+            select(Location).order_by(Location.name, Location.id).limit(limit).offset(offset)
+        )
+        return list(rows), int(total or 0)
+
+    @staticmethod
+    def _with_evses(stmt: Select[ChargingStation]) -> Select[ChargingStation]:
+        # populate_existing: a station created in this transaction gets its new EVSEs too.
+        return stmt.options(
+            selectinload(ChargingStation.evses).selectinload(Evse.connectors)
+        ).execution_options(populate_existing=True)
+
+    async def station_row(self, pk: uuid.UUID) -> ChargingStation | None:
+        """A station alone (its EVSEs are not loaded)."""
+        return await self.db_session.get(ChargingStation, pk)
+
+    async def station(self, pk: uuid.UUID) -> ChargingStation | None:
+        """A station with its EVSEs and their connectors loaded."""
+        return await self.db_session.scalar(
+            self._with_evses(select(ChargingStation).where(ChargingStation.id == pk))
+        )
+
+    async def stations_page(
+        self,
+        *,
+        location_id: uuid.UUID | None,
+        registration_status: RegistrationStatus | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[ChargingStation], int]:
+        filters = []
+        if location_id is not None:
+            filters.append(ChargingStation.location_id == location_id)
+        if registration_status is not None:
+            filters.append(ChargingStation.registration_status == registration_status)
+        total = await self.db_session.scalar(
+            select(func.count()).select_from(ChargingStation).where(*filters)
+        )
+        rows = await self.db_session.scalars(
+            self._with_evses(
+                select(ChargingStation)
+                .where(*filters)
+                .order_by(ChargingStation.station_id)
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        return list(rows), int(total or 0)
+
+    async def evse(self, pk: uuid.UUID) -> Evse | None:
+        """An EVSE with its connectors loaded."""
+        return await self.db_session.scalar(
+            select(Evse)
+            .where(Evse.id == pk)
+            .options(selectinload(Evse.connectors))
+            .execution_options(populate_existing=True)
+        )
+
+    async def evse_by_emi3(self, emi3_id: str) -> Evse | None:
+        return await self.db_session.scalar(select(Evse).where(Evse.emi3_id == emi3_id))
+
+    async def next_evse_id(self, station_pk: uuid.UUID) -> int:
+        highest = await self.db_session.scalar(
+            select(func.max(Evse.evse_id)).where(Evse.charging_station_id == station_pk)
+        )
+        return int(highest or 0) + 1
+
+    async def connector(self, pk: uuid.UUID) -> Connector | None:
+        return await self.db_session.get(Connector, pk)
+
+    async def next_connector_id(self, evse_pk: uuid.UUID) -> int:
+        highest = await self.db_session.scalar(
+            select(func.max(Connector.connector_id)).where(Connector.evse_pk == evse_pk)
+        )
+        return int(highest or 0) + 1
+
+    async def commands(
+        self, station_pk: uuid.UUID, *, limit: int, offset: int
+    ) -> tuple[list[StationCommand], int]:
+        total = await self.db_session.scalar(
+            select(func.count())
+            .select_from(StationCommand)
+            .where(StationCommand.charging_station_id == station_pk)
+        )
+        rows = await self.db_session.scalars(
+            select(StationCommand)
+            .where(StationCommand.charging_station_id == station_pk)
+            .order_by(StationCommand.created_at.desc(), StationCommand.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows), int(total or 0)
+
+
+async def connected_station_ids(
+    platform_session: AsyncSession, tenant_key: str, station_ids: list[str], *, since: datetime
+) -> set[str]:
+    """Which of a brand's stations hold a socket on a gateway node alive since ``since``."""
+    if not station_ids:
+        return set()
+    rows = await platform_session.scalars(
+        select(StationPresence.station_id)
+        .join(GatewayNode, GatewayNode.node_id == StationPresence.node_id)
+        .where(
+            StationPresence.tenant_key == tenant_key,
+            StationPresence.station_id.in_(station_ids),
+            GatewayNode.heartbeat_at > since,
+        )
+    )
+    return set(rows)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from msgspec import UNSET, UnsetType
 
 from voltlane.models.tenant import ConnectorFormat, ConnectorStandard, PowerType
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +93,60 @@ class LocationCard:
     standards: tuple[str, ...]
     max_power_w: int | None
     twentyfourseven: bool
+
+
+# Updates: a field left UNSET keeps its value; None clears a nullable one.
+@dataclass(frozen=True, slots=True)
+class LocationUpdate:
+    name: str | UnsetType = UNSET
+    address: str | UnsetType = UNSET
+    city: str | UnsetType = UNSET
+    postal_code: str | UnsetType | None = UNSET
+    country: str | UnsetType = UNSET
+    latitude: Decimal | UnsetType = UNSET
+    longitude: Decimal | UnsetType = UNSET
+    timezone: str | UnsetType = UNSET
+    opening_hours: dict[str, Any] | UnsetType = UNSET
+    publish: bool | UnsetType = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class StationUpdate:
+    location_id: uuid.UUID | UnsetType = UNSET
+    vendor: str | UnsetType | None = UNSET
+    model: str | UnsetType | None = UNSET
+    serial_number: str | UnsetType | None = UNSET
+    security_profile: int | UnsetType = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class EvseUpdate:
+    emi3_id: str | UnsetType | None = UNSET
+    physical_reference: str | UnsetType | None = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorUpdate:
+    standard: ConnectorStandard | UnsetType = UNSET
+    format: ConnectorFormat | UnsetType = UNSET
+    power_type: PowerType | UnsetType = UNSET
+    max_voltage: int | UnsetType = UNSET
+    max_amperage: int | UnsetType = UNSET
+    max_electric_power: int | UnsetType | None = UNSET
+
+
+def changes(update: object) -> dict[str, Any]:
+    """The fields an update sets, by name (UNSET ones left out)."""
+    return {
+        name: value
+        for name in getattr(update, "__dataclass_fields__", {})
+        if (value := getattr(update, name)) is not UNSET
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list and the total number of rows matching its filters."""
+
+    items: list[T]
+    total: int

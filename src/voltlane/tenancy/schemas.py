@@ -38,6 +38,13 @@ class TenantInfo:
             return tuple(str(v) for v in value)
         return (self.locale,)
 
+    @property
+    def certificate_organization(self) -> str:
+        """The organizationName (O) that this brand's station certificates carry."""
+        ocpp = self.profile.get("ocpp") or {}
+        value = ocpp.get("certificate_organization") if isinstance(ocpp, dict) else None
+        return value if isinstance(value, str) and value else self.name
+
     def feature(self, flag: str, *, default: bool = False) -> bool:
         return self.features.get(flag, default)
 

@@ -48,6 +48,14 @@ class Ocpi(msgspec.Struct, forbid_unknown_fields=True):
     party_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{3}$")]
 
 
+class OcppSettings(msgspec.Struct, forbid_unknown_fields=True):
+    # Profile-3 station certificates must carry this organizationName (O); default: the
+    # brand's name. Together with CN = station id it ties a certificate to one brand.
+    certificate_organization: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = (
+        None
+    )
+
+
 class Payments(msgspec.Struct, forbid_unknown_fields=True):
     provider: Literal["stripe", "adyen"]
 
@@ -124,6 +132,7 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
     brand: Brand = msgspec.field(default_factory=Brand)
     legal: Legal | None = None
     ocpi: Ocpi | None = None
+    ocpp: OcppSettings | None = None
     payments: Payments | None = None
     features: dict[str, bool] = {}
     demo: Demo = msgspec.field(default_factory=Demo)
@@ -137,6 +146,7 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
             "legal": msgspec.to_builtins(self.legal) if self.legal else None,
             "ocpi": msgspec.to_builtins(self.ocpi) if self.ocpi else None,
             "payments": msgspec.to_builtins(self.payments) if self.payments else None,
+            "ocpp": msgspec.to_builtins(self.ocpp) if self.ocpp else None,
         }
 
 

@@ -97,7 +97,10 @@ class StationCommand(UuidPk, TenantBase):
     )
     station_id: Mapped[str] = mapped_column(String(48), nullable=False)
     action: Mapped[str] = mapped_column(String(64), nullable=False)
+    # As people see it: secrets (a new Basic-auth password) replaced by "[redacted]".
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # The payload to send, sealed with the server key when it holds a secret.
+    sealed_payload: Mapped[str | None] = mapped_column(Text)
     status: Mapped[CommandStatus] = mapped_column(
         str_enum(CommandStatus, 16), nullable=False, default=CommandStatus.PENDING
     )

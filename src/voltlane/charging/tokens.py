@@ -1,0 +1,159 @@
+"""IdTokens a brand accepts: RFID cards, app tokens, eMAIDs, key codes.
+
+What is stored here is what ``charging.service.authorize`` decides on: the status, the expiry
+and the group. Tokens are identified by (id_token, type), as in OCPP 2.0.1.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from msgspec import UNSET, UnsetType
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.core.clock import ensure_utc
+from voltlane.core.errors import ConflictError, NotFoundError, ValidationError
+from voltlane.models.tenant import IdToken, IdTokenStatus, IdTokenType
+from voltlane.station.schemas import Page, changes
+
+MAX_ID_TOKEN = 36  # OCPP 2.0.1 IdToken.idToken is identifierString[36]
+MAX_LABEL = 120
+
+
+class InvalidIdTokenError(ValidationError):
+    title = "Invalid IdToken"
+
+
+class DuplicateIdTokenError(ConflictError):
+    title = "IdToken exists"
+
+
+class IdTokenNotFoundError(NotFoundError):
+    title = "Unknown IdToken"
+
+
+@dataclass(frozen=True, slots=True)
+class IdTokenCreate:
+    id_token: str
+    type: IdTokenType
+    status: IdTokenStatus = IdTokenStatus.ACCEPTED
+    expires_at: datetime | None = None
+    group_id_token: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdTokenUpdate:
+    """A field left UNSET keeps its value; None clears a nullable one."""
+
+    status: IdTokenStatus | UnsetType = UNSET
+    expires_at: datetime | UnsetType | None = UNSET
+    group_id_token: str | UnsetType | None = UNSET
+    label: str | UnsetType | None = UNSET
+
+
+def _check_identifier(value: str, field: str) -> None:
+    if not 1 <= len(value) <= MAX_ID_TOKEN or not value.isprintable() or value != value.strip():
+        raise InvalidIdTokenError(
+            f"{field}: 1 to {MAX_ID_TOKEN} printable characters without outer spaces.",
+            field=field,
+        )
+
+
+def _check_expiry(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return ensure_utc(value)
+    except ValueError as exc:
+        raise InvalidIdTokenError(
+            "expires_at needs a timezone offset.", field="expires_at"
+        ) from exc
+
+
+def _check_label(value: str | None) -> None:
+    if value is not None and len(value) > MAX_LABEL:
+        raise InvalidIdTokenError(f"label: at most {MAX_LABEL} characters.", field="label")
+
+
+async def create_token(db_session: AsyncSession, data: IdTokenCreate) -> IdToken:
+    """Add a token the brand's stations will authorize according to its status."""
+    _check_identifier(data.id_token, "id_token")
+    if data.group_id_token is not None:
+        _check_identifier(data.group_id_token, "group_id_token")
+    _check_label(data.label)
+    expires_at = _check_expiry(data.expires_at)
+    existing = await db_session.scalar(
+        select(IdToken.id).where(IdToken.id_token == data.id_token, IdToken.type == data.type)
+    )
+    if existing is not None:
+        raise DuplicateIdTokenError(
+            f"{data.type.value} token {data.id_token} already exists.", field="id_token"
+        )
+    token = IdToken(
+        id_token=data.id_token,
+        type=data.type,
+        status=data.status,
+        expires_at=expires_at,
+        group_id_token=data.group_id_token,
+        label=data.label,
+    )
+    db_session.add(token)
+    await db_session.flush()
+    return token
+
+
+async def get_token(db_session: AsyncSession, token_id: uuid.UUID) -> IdToken:
+    """The brand's token ``token_id``; IdTokenNotFoundError when it has none such."""
+    token = await db_session.get(IdToken, token_id)
+    if token is None:
+        raise IdTokenNotFoundError(f"No IdToken {token_id}.")
+    return token
+
+
+async def list_tokens(
+    db_session: AsyncSession,
+    *,
+    status: IdTokenStatus | None = None,
+    prefix: str | None = None,
+    limit: int,
+    offset: int,
+) -> Page[IdToken]:
+    """Tokens by value, filtered by status and by a case-insensitive value prefix."""
+    filters = []
+    if status is not None:
+        filters.append(IdToken.status == status)
+    if prefix:
+        filters.append(IdToken.id_token.istartswith(prefix, autoescape=True))
+    total = await db_session.scalar(select(func.count()).select_from(IdToken).where(*filters))
+    rows = await db_session.scalars(
+        select(IdToken)
+        .where(*filters)
+        # Byte order: identifiers sort the same whatever the database's collation.
+        .order_by(IdToken.id_token.collate("C"), IdToken.type)
+        .limit(limit)
+        .offset(offset)
+    )
+    return Page(list(rows), int(total or 0))
+
+
+async def update_token(
+    db_session: AsyncSession, token_id: uuid.UUID, update: IdTokenUpdate
+) -> IdToken:
+    """Block, expire, regroup or relabel a token; its next authorization sees the change."""
+    token = await get_token(db_session, token_id)
+    values = changes(update)
+    if isinstance(update.expires_at, datetime):
+        values["expires_at"] = _check_expiry(update.expires_at)
+    if isinstance(update.group_id_token, str):
+        _check_identifier(update.group_id_token, "group_id_token")
+    if isinstance(update.label, str):
+        _check_label(update.label)
+    for field, value in values.items():
+        setattr(token, field, value)
+    await db_session.flush()
+    await db_session.refresh(token)  # updated_at is set by the database
+    return token

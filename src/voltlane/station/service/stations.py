@@ -1,0 +1,264 @@
+"""Use cases of charging stations: create, change, approve, credentials, listing."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.core.clock import utcnow
+from voltlane.core.errors import ConflictError
+from voltlane.identity.passwords import hash_station_password
+from voltlane.models.tenant import (
+    ChargingStation,
+    Evse,
+    Location,
+    RegistrationStatus,
+    StationCommand,
+)
+from voltlane.station.commands import NODE_STALE_AFTER
+from voltlane.station.errors import (
+    DuplicateStationError,
+    InvalidStationError,
+    StationNotFoundError,
+)
+from voltlane.station.repository import StationRepository, connected_station_ids
+from voltlane.station.schemas import (
+    NetworkCounts,
+    Page,
+    StationCreate,
+    StationRow,
+    StationUpdate,
+    changes,
+)
+from voltlane.station.service.checks import check_new_emi3_ids, check_station, new_connector
+from voltlane.station.service.locations import location_for
+
+# OCPP security profiles 1/2 use HTTP Basic; the spec asks for at least 16 characters.
+STATION_PASSWORD_BYTES = 24  # 32 URL-safe characters
+MIN_STATION_PASSWORD = 16
+MAX_STATION_PASSWORD = 40  # OCPP 2.0.1 BasicAuthPassword is passwordString[40]
+
+
+def generate_station_password() -> str:
+    return secrets.token_urlsafe(STATION_PASSWORD_BYTES)
+
+
+async def create_station(
+    db_session: AsyncSession,
+    location: Location,
+    data: StationCreate,
+    *,
+    password: str | None = None,
+) -> tuple[ChargingStation, str | None]:
+    """Add a station with its EVSEs (numbered from 1) and connectors.
+
+    Returns the station and, for security profiles 1 and 2, its Basic-auth password (the
+    given one, or a generated one): shown once, stored only as an argon2id hash.
+    """
+    check_station(data)
+    if await StationRepository(db_session).station_by_identity(data.station_id) is not None:
+        raise DuplicateStationError(
+            f"Station {data.station_id} already exists.", field="station_id"
+        )
+    await check_new_emi3_ids(db_session, [e.emi3_id for e in data.evses if e.emi3_id])
+    if data.security_profile == 3:
+        password = None  # profile 3 authenticates by client certificate only
+    elif password is None:
+        password = generate_station_password()
+    elif not MIN_STATION_PASSWORD <= len(password) <= MAX_STATION_PASSWORD:
+        raise InvalidStationError(
+            f"Station password: {MIN_STATION_PASSWORD} to {MAX_STATION_PASSWORD} characters.",
+            field="password",
+        )
+    station = ChargingStation(
+        location_id=location.id,
+        station_id=data.station_id,
+        vendor=data.vendor,
+        model=data.model,
+        serial_number=data.serial_number,
+        security_profile=data.security_profile,
+        password_hash=hash_station_password(password) if password else None,
+    )
+    db_session.add(station)
+    await db_session.flush()
+    for evse_number, evse_data in enumerate(data.evses, start=1):
+        evse = Evse(
+            charging_station_id=station.id,
+            evse_id=evse_number,
+            emi3_id=evse_data.emi3_id,
+            physical_reference=evse_data.physical_reference,
+        )
+        db_session.add(evse)
+        await db_session.flush()
+        for connector_number, connector in enumerate(evse_data.connectors, start=1):
+            db_session.add(new_connector(evse.id, connector_number, connector))
+    await db_session.flush()
+    return station, password
+
+
+async def register_station(
+    db_session: AsyncSession,
+    data: StationCreate,
+    *,
+    location_id: uuid.UUID,
+    password: str | None = None,
+) -> tuple[ChargingStation, str | None]:
+    """Add a station at a location (see :func:`create_station`); the station is returned
+    with its EVSEs and connectors loaded, with its Basic-auth password (profiles 1-2)."""
+    location = await location_for(db_session, location_id)
+    station, password = await create_station(db_session, location, data, password=password)
+    return await get_station(db_session, station.id), password
+
+
+async def get_station(db_session: AsyncSession, station_pk: uuid.UUID) -> ChargingStation:
+    """A station with its EVSEs and connectors; StationNotFoundError when the brand has none."""
+    station = await StationRepository(db_session).station(station_pk)
+    if station is None:
+        raise StationNotFoundError(f"No station {station_pk}.")
+    return station
+
+
+async def get_station_row(db_session: AsyncSession, station_pk: uuid.UUID) -> ChargingStation:
+    """A station without its EVSEs (what the command path needs); StationNotFoundError when
+    the brand has none such."""
+    station = await StationRepository(db_session).station_row(station_pk)
+    if station is None:
+        raise StationNotFoundError(f"No station {station_pk}.")
+    return station
+
+
+async def list_station_page(
+    db_session: AsyncSession,
+    *,
+    location_id: uuid.UUID | None = None,
+    registration_status: RegistrationStatus | None = None,
+    limit: int,
+    offset: int,
+) -> Page[ChargingStation]:
+    """Stations by station id with their EVSEs and connectors, optionally filtered."""
+    rows, total = await StationRepository(db_session).stations_page(
+        location_id=location_id,
+        registration_status=registration_status,
+        limit=limit,
+        offset=offset,
+    )
+    return Page(rows, total)
+
+
+async def station_for_update(db_session: AsyncSession, station_pk: uuid.UUID) -> ChargingStation:
+    station = await db_session.get(ChargingStation, station_pk, with_for_update=True)
+    if station is None:
+        raise StationNotFoundError(f"No station {station_pk}.")
+    return station
+
+
+def _new_password(station: ChargingStation, password: str) -> None:
+    station.password_hash = hash_station_password(password)
+    station.password_changed_at = utcnow()
+
+
+async def update_station(
+    db_session: AsyncSession, station_pk: uuid.UUID, update: StationUpdate
+) -> tuple[ChargingStation, str | None]:
+    """Change a station's site, identity details or security profile.
+
+    Moving to profile 3 drops the Basic-auth password (a certificate proves the station);
+    moving from 3 to 1 or 2 generates one, returned once.
+    """
+    station = await station_for_update(db_session, station_pk)
+    values = changes(update)
+    password: str | None = None
+    if isinstance(update.location_id, uuid.UUID):
+        await location_for(db_session, update.location_id)
+    if isinstance(update.security_profile, int):
+        if update.security_profile not in (1, 2, 3):
+            raise InvalidStationError(
+                "Security profile must be 1, 2 or 3.", field="security_profile"
+            )
+        if update.security_profile == 3:
+            station.password_hash = None
+        elif station.password_hash is None:
+            password = generate_station_password()
+            _new_password(station, password)
+    for field, value in values.items():
+        setattr(station, field, value)
+    await db_session.flush()
+    return await get_station(db_session, station_pk), password
+
+
+async def approve_station(
+    db_session: AsyncSession, station_pk: uuid.UUID, *, location_id: uuid.UUID
+) -> ChargingStation:
+    """Accept an auto-commissioned station waiting as Pending and place it at a location;
+    its next BootNotification is answered Accepted."""
+    station = await station_for_update(db_session, station_pk)
+    if station.registration_status is not RegistrationStatus.PENDING:
+        raise ConflictError(
+            f"Station {station.station_id} is {station.registration_status.value}, "
+            "not waiting for approval."
+        )
+    await location_for(db_session, location_id)
+    station.location_id = location_id
+    station.registration_status = RegistrationStatus.ACCEPTED
+    await db_session.flush()
+    return await get_station(db_session, station_pk)
+
+
+async def set_station_password(
+    db_session: AsyncSession, station_pk: uuid.UUID, password: str | None = None
+) -> tuple[ChargingStation, str]:
+    """Store a new Basic-auth password (the given one, or a generated one) as an argon2id
+    hash and return it once. This changes the stored credential only: a station that still
+    uses the old one is refused at its next connection."""
+    station = await station_for_update(db_session, station_pk)
+    if station.security_profile == 3:
+        raise ConflictError(
+            "Security profile 3 stations authenticate by client certificate, not a password.",
+            field="security_profile",
+        )
+    if password is None:
+        password = generate_station_password()
+    elif not MIN_STATION_PASSWORD <= len(password) <= MAX_STATION_PASSWORD:
+        raise InvalidStationError(
+            f"Station password: {MIN_STATION_PASSWORD} to {MAX_STATION_PASSWORD} characters.",
+            field="password",
+        )
+    _new_password(station, password)
+    await db_session.flush()
+    return station, password
+
+
+async def network_counts(db_session: AsyncSession) -> NetworkCounts:
+    """How many locations, stations, EVSEs and connectors the brand has."""
+    return await StationRepository(db_session).counts()
+
+
+async def list_stations(db_session: AsyncSession, *, limit: int, offset: int) -> list[StationRow]:
+    """Stations with their site and EVSE/connector totals, by station id."""
+    return await StationRepository(db_session).stations(limit=limit, offset=offset)
+
+
+async def find_station(db_session: AsyncSession, station_id: str) -> ChargingStation | None:
+    return await StationRepository(db_session).station_by_identity(station_id)
+
+
+async def station_commands(
+    db_session: AsyncSession, station_pk: uuid.UUID, *, limit: int, offset: int
+) -> Page[StationCommand]:
+    """The commands sent to a station, newest first."""
+    await get_station(db_session, station_pk)
+    rows, total = await StationRepository(db_session).commands(
+        station_pk, limit=limit, offset=offset
+    )
+    return Page(rows, total)
+
+
+async def connected_stations(
+    platform_session: AsyncSession, tenant_key: str, station_ids: list[str]
+) -> set[str]:
+    """Which of ``station_ids`` are connected to a live gateway node right now."""
+    return await connected_station_ids(
+        platform_session, tenant_key, station_ids, since=utcnow() - NODE_STALE_AFTER
+    )
