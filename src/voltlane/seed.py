@@ -8,6 +8,7 @@ the demo data directory (never from the tenant file).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import logging
 from decimal import Decimal
@@ -16,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging import service as charging
+from voltlane.identity import api_keys
 from voltlane.identity import service as identity
 from voltlane.models.tenant import Role
 from voltlane.station import service as stations
@@ -31,6 +33,13 @@ def demo_station_password(demo_password: str, tenant_key: str, station_id: str) 
     demo.json on every start without storing it (24 URL-safe characters)."""
     digest = hmac.new(demo_password.encode(), f"{tenant_key}/{station_id}".encode(), "sha256")
     return base64.urlsafe_b64encode(digest.digest()).decode()[:24]
+
+
+def demo_api_key_secret(demo_password: str, tenant_key: str) -> str:
+    """The secret of a brand's demo API key: derived like the station passwords (43
+    URL-safe characters, 256 bits), so demo.json can list the key on every start."""
+    digest = hmac.new(demo_password.encode(), f"api/{tenant_key}".encode(), "sha256")
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
 class TenantFileSeeder:
@@ -109,6 +118,14 @@ class TenantFileSeeder:
                 )
                 # A simulator station is known to speak this version before it connects.
                 station.protocol = st.protocol
+        with contextlib.suppress(api_keys.DuplicateApiKeyError):  # seeded on an earlier run
+            async with db_session.begin_nested():
+                await api_keys.create_api_key(
+                    db_session,
+                    name="Demo API key",
+                    created_by="demo seed",
+                    secret=demo_api_key_secret(self.demo_password, tenant.key),
+                )
         for token in spec.demo.id_tokens:
             await charging.ensure_id_token(
                 db_session, id_token=token.id_token, token_type=token.type, label=token.label

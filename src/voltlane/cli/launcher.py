@@ -22,8 +22,9 @@ from sqlalchemy.pool import NullPool
 from voltlane.app import create_app, wire
 from voltlane.core.database_url import database_url
 from voltlane.core.db import Database, sync_engine
+from voltlane.identity.api_keys import key_for_secret
 from voltlane.ocpp.server import running_gateway
-from voltlane.seed import demo_station_password
+from voltlane.seed import demo_api_key_secret, demo_station_password
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy import service as tenancy
@@ -179,6 +180,12 @@ def demo_manifest(
                 "portal_url": f"{base}/portal/",
                 "driver_url": f"{base}/",
                 "ocpp_base_url": ocpp_base,
+                "api_base_url": f"{base}/api/v1",
+                "api_key": (
+                    key_for_secret(demo_api_key_secret(password, brand.key))
+                    if password is not None
+                    else None
+                ),
                 "domains": list(brand.hosts),
                 "logins": [
                     {"email": u.email, "password": password, "role": u.role}
@@ -210,6 +217,8 @@ def _print_banner(manifest: dict[str, Any], failures: dict[str, str], manifest_p
         lines.append(f"  {brand['name']} ({brand['slug']}, {brand['currency']}, {brand['locale']})")
         lines.append(f"    operator portal : {brand['portal_url']}")
         lines.append(f"    driver app      : {brand['driver_url']}")
+        if brand["api_key"]:
+            lines.append(f"    REST API        : {brand['api_base_url']}  key {brand['api_key']}")
         lines.extend(
             f"    login           : {login['email']} / {login['password']} ({login['role']})"
             for login in brand["logins"]

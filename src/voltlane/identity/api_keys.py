@@ -57,6 +57,11 @@ def _derived_prefix(secret: str) -> str:
     return digest[:PREFIX_LENGTH]
 
 
+def key_for_secret(secret: str) -> str:
+    """The full key that :func:`create_api_key` issues for a given ``secret``."""
+    return f"{KEY_SCHEME}_{_derived_prefix(secret)}_{secret}"
+
+
 def parse_key(value: str) -> tuple[str, str] | None:
     """(prefix, secret) of a ``vl_<prefix>_<secret>`` key, or None when it has another shape."""
     match = KEY_RE.fullmatch(value)
