@@ -312,3 +312,40 @@ async def test_no_reply_goes_out_when_the_effect_cannot_be_committed(
     )
     assert reply[:3] == [4, "mv", "InternalError"]
     assert await _count(database, brand.key, MeterSample) == 0
+
+
+async def test_a_live_meter_value_that_cannot_be_stored_gets_no_result(
+    database: Database, make_brand, open_raw
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "NOCOMMIT16")
+    await add_token(database, brand, "RFID0001")
+    ws = await open_raw(brand, "NOCOMMIT16", "ocpp1.6")
+    started = await exchange(
+        ws,
+        '[2,"s","StartTransaction",{"connectorId":1,"idTag":"RFID0001","meterStart":10,'
+        '"timestamp":"2026-11-24T10:00:00Z"}]',
+    )
+    async with database.tenant_transaction(brand.key) as db_session:
+        await db_session.execute(
+            tenant_text(
+                brand.key,
+                "ALTER TABLE {schema}.meter_samples ADD CONSTRAINT small CHECK (value < 1000)",
+            )
+        )
+    tx = started[2]["transactionId"]
+    reply = await exchange(
+        ws,
+        f'[2,"mv","MeterValues",{{"connectorId":1,"transactionId":{tx},"meterValue":'
+        '[{"timestamp":"2026-11-24T10:05:00Z","sampledValue":[{"value":"5000"}]}]}]',
+    )
+    accepted = await exchange(
+        ws,
+        f'[2,"mv2","MeterValues",{{"connectorId":1,"transactionId":{tx},"meterValue":'
+        '[{"timestamp":"2026-11-24T10:06:00Z","sampledValue":[{"value":"500"}]}]}]',
+    )
+    assert reply[:3] == [4, "mv", "InternalError"]
+    assert accepted == [3, "mv2", {}]
+    [session] = await _sessions(database, brand.key)
+    # Only what was stored counts: 500 - 10, never the refused 5000.
+    assert session.energy_wh == Decimal("490.000")

@@ -24,10 +24,12 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from voltlane.charging.live import LiveSessions
 from voltlane.charging.schemas import StationRef
 from voltlane.core.clock import utcnow
 from voltlane.core.context import bound_tenant
 from voltlane.core.db import Database
+from voltlane.core.group_commit import GroupCommit
 from voltlane.core.notify import NotificationHub, notify
 from voltlane.core.sealing import unseal
 from voltlane.models.tenant import CommandStatus
@@ -108,6 +110,7 @@ class Gateway:
         self._servers: list[Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._command_tasks: set[asyncio.Task[None]] = set()
+        self._groups: dict[str, GroupCommit] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self, host: str, port: int, *, tls_port: int | None = None) -> None:
@@ -153,6 +156,14 @@ class Gateway:
             context.verify_mode = ssl.CERT_OPTIONAL
         return context
 
+    def _group(self, tenant_key: str) -> GroupCommit:
+        """The brand's group commit: the writes of all its stations on this node."""
+        group = self._groups.get(tenant_key)
+        if group is None:
+            group = GroupCommit(self.database.tenant_engine(tenant_key))
+            self._groups[tenant_key] = group
+        return group
+
     @property
     def ports(self) -> list[int]:
         return [s.sockets[0].getsockname()[1] for s in self._servers if s.sockets]
@@ -168,6 +179,8 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.frames.stop()
+        for group in self._groups.values():
+            await group.close()
         async with self.database.platform_transaction() as db_session:
             await GatewayRepository(db_session).drop_node(self.node_id)
         log.info("ocpp gateway stopped", extra={"node_id": self.node_id})
@@ -266,6 +279,8 @@ class Gateway:
             registration=auth.registration,
             heartbeat_interval=self.settings.ocpp_heartbeat_interval,
             boot_retry_interval=BOOT_RETRY_INTERVAL,
+            group=self._group(tenant.key),
+            live=LiveSessions(ref),
         )
         conn = StationConnection(
             ws,

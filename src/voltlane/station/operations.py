@@ -10,11 +10,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Executable, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
 from voltlane.identity.passwords import hash_station_password
-from voltlane.models.tenant import ChargingStation, RegistrationStatus, StationEvent
+from voltlane.models.tenant import (
+    ChargingStation,
+    Connector,
+    Evse,
+    RegistrationStatus,
+    StationEvent,
+)
 from voltlane.station.errors import InvalidStationError, PendingLimitError
 from voltlane.station.repository import StationRepository
 from voltlane.station.service import MAX_STATION_PASSWORD, MIN_STATION_PASSWORD, STATION_ID_RE
@@ -108,6 +115,71 @@ async def record_status(
         )
     )
     await db_session.flush()
+
+
+# Statements of the batched status path (module constants: merged by the group commit).
+UPDATE_CONNECTOR_STATUS = (
+    update(Connector)
+    .where(
+        Connector.evse_pk
+        == select(Evse.id)
+        .where(
+            Evse.charging_station_id == bindparam("b_station"),
+            Evse.evse_id == bindparam("b_evse"),
+        )
+        .scalar_subquery(),
+        Connector.connector_id == bindparam("b_connector"),
+        or_(Connector.status_at.is_(None), Connector.status_at <= bindparam("b_at")),
+    )
+    .values(
+        status=bindparam("b_status"), status_at=bindparam("b_at"), error_code=bindparam("b_error")
+    )
+)
+INSERT_STATION_EVENT = insert(StationEvent)
+
+
+def status_writes(
+    station_pk: uuid.UUID,
+    *,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    at: datetime,
+    error_code: str | None,
+    payload: dict[str, Any],
+) -> list[tuple[Executable, list[dict[str, Any]]]]:
+    """StatusNotification as writes for a group commit; same effect as :func:`record_status`."""
+    writes: list[tuple[Executable, list[dict[str, Any]]]] = [
+        (
+            INSERT_STATION_EVENT,
+            [
+                {
+                    "charging_station_id": station_pk,
+                    "kind": "status",
+                    "action": "StatusNotification",
+                    "at": at,
+                    "payload": payload,
+                }
+            ],
+        )
+    ]
+    if evse_id > 0:
+        writes.append(
+            (
+                UPDATE_CONNECTOR_STATUS,
+                [
+                    {
+                        "b_station": station_pk,
+                        "b_evse": evse_id,
+                        "b_connector": connector_id,
+                        "b_status": status,
+                        "b_at": at,
+                        "b_error": error_code,
+                    }
+                ],
+            )
+        )
+    return writes
 
 
 async def record_event(

@@ -10,9 +10,11 @@ from typing import Any
 
 from ocpp.exceptions import FormatViolationError, SecurityError
 
-from voltlane.charging.schemas import StationRef
+from voltlane.charging.live import LiveSessions, meter_writes
+from voltlane.charging.schemas import Sample, StationRef
 from voltlane.core.clock import iso_utc, utcnow
 from voltlane.core.db import Database
+from voltlane.core.group_commit import GroupCommit
 from voltlane.models.tenant import RegistrationStatus
 from voltlane.ocpp.protocol import Version
 from voltlane.station import operations
@@ -37,6 +39,8 @@ class HandlerContext:
     registration: RegistrationStatus
     heartbeat_interval: int
     boot_retry_interval: int
+    group: GroupCommit
+    live: LiveSessions
 
     def require_accepted(self, action: str) -> None:
         if self.registration is not RegistrationStatus.ACCEPTED and (
@@ -72,6 +76,43 @@ def recorder(kind: str, action: str, response: Payload | None = None) -> Handler
         return dict(response or {})
 
     return handle
+
+
+async def record_status_batched(
+    ctx: HandlerContext,
+    *,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    at: datetime,
+    error_code: str | None,
+    payload: Payload,
+) -> None:
+    """A StatusNotification through the brand's group commit (answered once durable)."""
+    await ctx.group.write(
+        operations.status_writes(
+            ctx.station.pk,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            status=status,
+            at=at,
+            error_code=error_code,
+            payload=payload,
+        )
+    )
+
+
+async def live_meter_values(ctx: HandlerContext, transaction_id: str, parsed: list[Sample]) -> bool:
+    """Store samples of a session this connection holds live; False when it holds none
+    (unknown or finished transaction: the caller takes the full path)."""
+    async with ctx.database.tenant_session(ctx.tenant.key) as db_session:
+        live = await ctx.live.get(db_session, transaction_id)
+    if live is None:
+        return False
+    writes, change = meter_writes(ctx.station, live, parsed)
+    await ctx.group.write(writes)
+    change.apply()
+    return True
 
 
 async def heartbeat(ctx: HandlerContext, payload: Payload) -> Payload:

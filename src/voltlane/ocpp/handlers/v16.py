@@ -19,7 +19,9 @@ from voltlane.ocpp.handlers.base import (
     Payload,
     decimal,
     heartbeat,
+    live_meter_values,
     record,
+    record_status_batched,
     recorder,
 )
 from voltlane.ocpp.protocol import timestamp
@@ -79,17 +81,15 @@ async def authorize(ctx: HandlerContext, payload: Payload) -> Payload:
 async def status_notification(ctx: HandlerContext, payload: Payload) -> Payload:
     at = timestamp(payload["timestamp"], "timestamp") if "timestamp" in payload else utcnow()
     error = payload.get("errorCode")
-    async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
-        await operations.record_status(
-            db_session,
-            ctx.station.pk,
-            evse_id=payload["connectorId"],
-            connector_id=1,
-            status=payload["status"],
-            at=at,
-            error_code=None if error == "NoError" else error,
-            payload=payload,
-        )
+    await record_status_batched(
+        ctx,
+        evse_id=payload["connectorId"],
+        connector_id=1,
+        status=payload["status"],
+        at=at,
+        error_code=None if error == "NoError" else error,
+        payload=payload,
+    )
     return {}
 
 
@@ -108,6 +108,7 @@ async def start_transaction(ctx: HandlerContext, payload: Payload) -> Payload:
 
 
 async def stop_transaction(ctx: HandlerContext, payload: Payload) -> Payload:
+    ctx.live.clear()  # the stop settles the session from the database
     async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
         _session, decision = await charging.stop_transaction_v16(
             db_session,
@@ -125,6 +126,9 @@ async def stop_transaction(ctx: HandlerContext, payload: Payload) -> Payload:
 async def meter_values(ctx: HandlerContext, payload: Payload) -> Payload:
     parsed = samples(payload["meterValue"])
     transaction = payload.get("transactionId")
+    if transaction is not None and await live_meter_values(ctx, str(transaction), parsed):
+        return {}
+    ctx.live.clear()  # the full path may change sessions held live
     async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
         await charging.meter_values(
             db_session,

@@ -7,6 +7,7 @@ from typing import Any
 
 from voltlane.charging import service as charging
 from voltlane.charging.energy import REGISTER
+from voltlane.charging.live import INSERT_EVENT, event_row, meter_writes
 from voltlane.charging.schemas import Sample, TransactionEventInput
 from voltlane.core.clock import iso_utc, utcnow
 from voltlane.models.tenant import RegistrationStatus
@@ -17,6 +18,7 @@ from voltlane.ocpp.handlers.base import (
     decimal,
     heartbeat,
     record,
+    record_status_batched,
     recorder,
 )
 from voltlane.ocpp.protocol import timestamp
@@ -82,17 +84,15 @@ async def authorize(ctx: HandlerContext, payload: Payload) -> Payload:
 
 
 async def status_notification(ctx: HandlerContext, payload: Payload) -> Payload:
-    async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
-        await operations.record_status(
-            db_session,
-            ctx.station.pk,
-            evse_id=payload["evseId"],
-            connector_id=payload["connectorId"],
-            status=payload["connectorStatus"],
-            at=timestamp(payload["timestamp"], "timestamp"),
-            error_code=None,
-            payload=payload,
-        )
+    await record_status_batched(
+        ctx,
+        evse_id=payload["evseId"],
+        connector_id=payload["connectorId"],
+        status=payload["connectorStatus"],
+        at=timestamp(payload["timestamp"], "timestamp"),
+        error_code=None,
+        payload=payload,
+    )
     return {}
 
 
@@ -118,8 +118,53 @@ async def transaction_event(ctx: HandlerContext, payload: Payload) -> Payload:
         samples=samples(payload.get("meterValue", [])),
         payload=payload,
     )
+    if _plain_update(event) and await _live_update(ctx, event):
+        return {}
+    ctx.live.clear()  # the full path may change sessions held live
     async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
         return await charging.transaction_event(db_session, ctx.station, event)
+
+
+def _plain_update(event: TransactionEventInput) -> bool:
+    """An Updated event that only reports progress (its reply is always empty)."""
+    return (
+        event.event_type == "Updated"
+        and event.id_token is None
+        and not event.offline
+        and event.evse_id is None
+        and event.remote_start_id is None
+        and event.reservation_id is None
+    )
+
+
+async def _live_update(ctx: HandlerContext, event: TransactionEventInput) -> bool:
+    async with ctx.database.tenant_session(ctx.tenant.key) as db_session:
+        live = await ctx.live.get(db_session, event.transaction_id)
+    if live is None or live.started_at is None or event.timestamp < live.started_at:
+        return False
+    writes, change = meter_writes(
+        ctx.station, live, event.samples, seq_no=event.seq_no, charging_state=event.charging_state
+    )
+    writes.append(
+        (
+            INSERT_EVENT,
+            [
+                event_row(
+                    ctx.station,
+                    live,
+                    seq_no=event.seq_no,
+                    event_type=event.event_type,
+                    trigger_reason=event.trigger_reason,
+                    timestamp=event.timestamp,
+                    offline=event.offline,
+                    payload=event.payload,
+                )
+            ],
+        )
+    )
+    await ctx.group.write(writes)
+    change.apply()
+    return True
 
 
 async def meter_values(ctx: HandlerContext, payload: Payload) -> Payload:
