@@ -13,12 +13,21 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import insert
-
-from voltlane.core.db import Database
-from voltlane.models.tenant import OcppFrame
+from voltlane.core.db import Database, quoted_tenant_schema
 
 log = logging.getLogger(__name__)
+COLUMNS = (
+    "charging_station_id",
+    "station_id",
+    "direction",
+    "message_type",
+    "message_id",
+    "action",
+    "raw",
+    "at",
+    "latency_ms",
+    "error_code",
+)
 
 
 class FrameLog:
@@ -55,14 +64,27 @@ class FrameLog:
             self._wake.clear()
             await self.flush()
 
+    async def _copy(self, tenant_key: str, rows: list[dict[str, Any]]) -> None:
+        """COPY the rows in: a fraction of the cost of INSERTs at thousands of frames a second."""
+        statement = (
+            f"COPY {quoted_tenant_schema(tenant_key)}.ocpp_frames ({', '.join(COLUMNS)}) "
+            "FROM STDIN"
+        )
+        # begin(): the commit on leaving the block covers the COPY run on the driver below.
+        async with self.database.engine.begin() as connection:
+            raw = await connection.get_raw_connection()
+            psycopg_connection: Any = raw.driver_connection
+            async with psycopg_connection.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    await copy.write_row([row[c] for c in COLUMNS])
+
     async def flush(self) -> None:
         pending, self._buffers = self._buffers, defaultdict(list)
         for tenant_key, rows in pending.items():
             for start in range(0, len(rows), self.max_batch):
                 batch = rows[start : start + self.max_batch]
                 try:
-                    async with self.database.tenant_transaction(tenant_key) as db_session:
-                        await db_session.execute(insert(OcppFrame), batch)
+                    await self._copy(tenant_key, batch)
                     self.written += len(batch)
                 except Exception:  # the log must never take the gateway down
                     self.dropped += len(batch)
