@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.voltlane-synced
 
-.PHONY: run test lint typecheck contracts unit e2e bench lock clean venv
+.PHONY: run test lint typecheck contracts unit e2e bench bench-ocpp lock clean venv
 
 venv: $(STAMP)
 
@@ -42,6 +42,11 @@ e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## One OCPP gateway process under N stations (boot storm, idle, sustained rate, lost rows).
+## Full size: make bench-ocpp OCPP_BENCH="--stations 10000 --rate 2000 --duration 60"
+bench-ocpp: $(STAMP)
+	$(BIN)/python -m bench.ocpp_load $(OCPP_BENCH)
 
 lock: $(STAMP)
 	$(BIN)/uv lock
