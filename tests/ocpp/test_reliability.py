@@ -239,12 +239,11 @@ async def test_an_offline_meter_start_of_zero_never_bills_the_lifetime_register(
     assert first_session.energy_wh == Decimal("10000.000")
     assert first_session.energy_review == (
         "meter start 0 ignored: baseline is the first register reading "
-        "(123400000.000000 Wh at 2026-11-24T05:05:00+00:00)"
+        "(123400000 Wh at 2026-11-24T05:05:00+00:00)"
     )
     assert second_session.energy_wh is None
     assert second_session.energy_review == (
-        "meter start 0 against a register of 123420000.000000 Wh and no earlier reading: "
-        "energy unknown"
+        "meter start 0 against a register of 123420000 Wh and no earlier reading: energy unknown"
     )
 
 

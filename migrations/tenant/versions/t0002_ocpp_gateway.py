@@ -2,7 +2,7 @@
 
 Revision ID: t0002
 Revises: t0001
-Create Date: 2026-11-24 11:17:17.617072
+Create Date: 2026-11-24 12:38:59.786924
 """
 
 from __future__ import annotations
@@ -296,6 +296,14 @@ def upgrade() -> None:
         schema=schema,
     )
     op.create_index(
+        "ix_charging_sessions_active_token",
+        "charging_sessions",
+        ["id_token"],
+        unique=False,
+        schema=schema,
+        postgresql_where=sa.text("status = 'active'"),
+    )
+    op.create_index(
         "ix_charging_sessions_started_at",
         "charging_sessions",
         ["started_at"],
@@ -465,6 +473,12 @@ def downgrade() -> None:
         "ix_charging_sessions_station_status", table_name="charging_sessions", schema=schema
     )
     op.drop_index("ix_charging_sessions_started_at", table_name="charging_sessions", schema=schema)
+    op.drop_index(
+        "ix_charging_sessions_active_token",
+        table_name="charging_sessions",
+        schema=schema,
+        postgresql_where=sa.text("status = 'active'"),
+    )
     op.drop_table("charging_sessions", schema=schema)
     op.drop_index("ix_station_events_station_at", table_name="station_events", schema=schema)
     op.drop_table("station_events", schema=schema)

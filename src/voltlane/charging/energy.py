@@ -25,6 +25,11 @@ def to_wh(value: Decimal, unit: str | None) -> Decimal | None:
     return None if factor is None else value * factor
 
 
+def _wh(value: Decimal) -> str:
+    """A Wh figure for messages: the same text whether it came from a message or storage."""
+    return format(value.normalize(), "f")
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     at: datetime
@@ -71,20 +76,22 @@ def session_energy(
             if nonzero is last or nonzero.at == last.at:
                 return EnergyResult(
                     None,
-                    f"meter start 0 against a register of {nonzero.wh} Wh and no earlier "
+                    f"meter start 0 against a register of {_wh(nonzero.wh)} Wh and no earlier "
                     "reading: energy unknown",
                 )
             baseline = nonzero.wh
             review = (
                 f"meter start 0 ignored: baseline is the first register reading "
-                f"({nonzero.wh} Wh at {nonzero.at.isoformat()})"
+                f"({_wh(nonzero.wh)} Wh at {nonzero.at.isoformat()})"
             )
     if last.wh < baseline:
         return EnergyResult(
-            None, f"register went backwards ({baseline} -> {last.wh} Wh): energy unknown"
+            None, f"register went backwards ({_wh(baseline)} -> {_wh(last.wh)} Wh): energy unknown"
         )
     energy = last.wh - baseline
     ceiling = _ceiling(started_at, last.at, max_power_w)
     if ceiling is not None and energy > ceiling:
-        return EnergyResult(energy, f"{energy} Wh exceeds what the EVSE can deliver in the time")
+        return EnergyResult(
+            energy, f"{_wh(energy)} Wh exceeds what the EVSE can deliver in the time"
+        )
     return EnergyResult(energy, review)

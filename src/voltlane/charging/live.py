@@ -87,6 +87,21 @@ class LiveSessions:
     def __init__(self, station: StationRef) -> None:
         self.station = station
         self._sessions: dict[str, LiveSession] = {}
+        self._evses: dict[int, tuple[uuid.UUID, int | None] | None] = {}
+
+    async def evse(
+        self, db_session: AsyncSession, evse_id: int
+    ) -> tuple[uuid.UUID, int | None] | None:
+        """The EVSE (primary key, largest connector power in W), read once per connection."""
+        if evse_id not in self._evses:
+            self._evses[evse_id] = await ChargingRepository(db_session).evse(
+                self.station.pk, evse_id
+            )
+        return self._evses[evse_id]
+
+    def hold(self, live: LiveSession) -> None:
+        """Keep a session this connection just started."""
+        self._sessions[live.transaction_id] = live
 
     async def get(self, db_session: AsyncSession, transaction_id: str) -> LiveSession | None:
         """The active session of ``transaction_id``, or None (unknown or finished)."""
@@ -97,7 +112,7 @@ class LiveSessions:
         found = await repo.session_by_transaction(self.station.pk, transaction_id)
         if found is None or found.status is not SessionStatus.ACTIVE:
             return None
-        evse = await repo.evse(self.station.pk, found.evse_id) if found.evse_id else None
+        evse = await self.evse(db_session, found.evse_id) if found.evse_id else None
         readings: dict[datetime, Decimal] = {}
         for at, value, unit in await repo.register_readings(found.id):
             wh = to_wh(Decimal(value), unit)
@@ -122,6 +137,9 @@ class LiveSessions:
     def clear(self) -> None:
         """Sessions may have changed elsewhere: read them afresh next time."""
         self._sessions.clear()
+
+    def drop(self, transaction_id: str) -> None:
+        self._sessions.pop(transaction_id, None)
 
 
 def sample_rows(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from voltlane.models.tenant import (
     Connector,
     Evse,
     IdToken,
+    IdTokenStatus,
     MeterSample,
     SessionStatus,
     TransactionEventRecord,
@@ -32,6 +33,73 @@ class ChargingRepository:
         if type_ is not None:
             stmt = stmt.where(IdToken.type == type_)
         return await self.db_session.scalar(stmt.order_by(IdToken.created_at).limit(1))
+
+    async def token_decision(
+        self, value: str, type_: str | None, *, except_session: uuid.UUID | None = None
+    ) -> tuple[IdTokenStatus, datetime | None, str | None, bool] | None:
+        """Status, expiry, group of a token and whether it is in an active session: one
+        round trip (None when the token is unknown)."""
+        busy = (
+            select(ChargingSession.id)
+            .where(
+                ChargingSession.id_token == value,
+                ChargingSession.status == SessionStatus.ACTIVE,
+            )
+            .limit(1)
+        )
+        if except_session is not None:
+            busy = busy.where(ChargingSession.id != except_session)
+        stmt = select(
+            IdToken.status,
+            IdToken.expires_at,
+            IdToken.group_id_token,
+            busy.exists().label("busy"),
+        ).where(IdToken.id_token == value)
+        if type_ is not None:
+            stmt = stmt.where(IdToken.type == type_)
+        row = (await self.db_session.execute(stmt.order_by(IdToken.created_at).limit(1))).first()
+        return (row[0], row[1], row[2], bool(row[3])) if row is not None else None
+
+    async def start_key_answer(
+        self, station: uuid.UUID, key: str
+    ) -> tuple[int, dict[str, Any] | None] | None:
+        row = (
+            await self.db_session.execute(
+                select(ChargingSession.seq, ChargingSession.start_response).where(
+                    ChargingSession.charging_station_id == station,
+                    ChargingSession.start_key == key,
+                )
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def insert_session(self, values: dict[str, Any]) -> tuple[uuid.UUID, int] | None:
+        """Insert a session unless its 1.6 start key exists; (id, seq) or None."""
+        row = (
+            await self.db_session.execute(
+                insert(ChargingSession)
+                .values(**values)
+                .on_conflict_do_nothing(
+                    index_elements=[ChargingSession.charging_station_id, ChargingSession.start_key]
+                )
+                .returning(ChargingSession.id, ChargingSession.seq)
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def finish_active(self, session_id: uuid.UUID, **values: Any) -> bool:
+        """End a session unless it ended already; True when this call ended it."""
+        result = await self.db_session.execute(
+            update(ChargingSession)
+            .where(ChargingSession.id == session_id, ChargingSession.status == SessionStatus.ACTIVE)
+            .values(status=SessionStatus.FINISHED, updated_at=func.now(), **values)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def set_session(self, session_id: uuid.UUID, **values: Any) -> None:
+        await self.db_session.execute(
+            update(ChargingSession).where(ChargingSession.id == session_id).values(**values)
+        )
 
     async def active_session_of_token(
         self, value: str, *, except_session: uuid.UUID | None

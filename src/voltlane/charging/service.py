@@ -7,13 +7,14 @@ gets the same answer and changes nothing a second time.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
+from voltlane.charging.live import LiveSession
 from voltlane.charging.repository import ChargingRepository
 from voltlane.charging.schemas import (
     Authorization,
@@ -45,30 +46,28 @@ async def authorize(
     for_session: uuid.UUID | None = None,
     check_concurrent: bool = False,
 ) -> Authorization:
-    """Decide whether ``id_token`` may charge now.
+    """Decide whether ``id_token`` may charge now (one query).
 
     ``check_concurrent`` refuses a token already in another active session (ConcurrentTx)
     unless it is that session (``for_session``).
     """
     if token_type in _UNCHECKED_TYPES:
         return Authorization(AuthorizationStatus.ACCEPTED)
-    repo = ChargingRepository(db_session)
-    token = await repo.id_token(id_token, token_type)
-    if token is None:
+    found = await ChargingRepository(db_session).token_decision(
+        id_token, token_type, except_session=for_session
+    )
+    if found is None:
         return Authorization(AuthorizationStatus.UNKNOWN)
-    if token.status is IdTokenStatus.BLOCKED:
-        return Authorization(AuthorizationStatus.BLOCKED, group_id_token=token.group_id_token)
-    if token.status is IdTokenStatus.INVALID:
-        return Authorization(AuthorizationStatus.INVALID, group_id_token=token.group_id_token)
-    if token.expires_at is not None and token.expires_at <= utcnow():
-        return Authorization(AuthorizationStatus.EXPIRED, token.expires_at, token.group_id_token)
-    if check_concurrent and await repo.active_session_of_token(
-        id_token, except_session=for_session
-    ):
-        return Authorization(
-            AuthorizationStatus.CONCURRENT_TX, token.expires_at, token.group_id_token
-        )
-    return Authorization(AuthorizationStatus.ACCEPTED, token.expires_at, token.group_id_token)
+    status, expires_at, group, busy = found
+    if status is IdTokenStatus.BLOCKED:
+        return Authorization(AuthorizationStatus.BLOCKED, group_id_token=group)
+    if status is IdTokenStatus.INVALID:
+        return Authorization(AuthorizationStatus.INVALID, group_id_token=group)
+    if expires_at is not None and expires_at <= utcnow():
+        return Authorization(AuthorizationStatus.EXPIRED, expires_at, group)
+    if check_concurrent and busy:
+        return Authorization(AuthorizationStatus.CONCURRENT_TX, expires_at, group)
+    return Authorization(AuthorizationStatus.ACCEPTED, expires_at, group)
 
 
 def _view(session: ChargingSession) -> SessionView:
@@ -115,6 +114,15 @@ async def _max_power(
 
 
 # -- OCPP 1.6 -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StartedV16:
+    """The answer to a 1.6 StartTransaction and what the connection holds live."""
+
+    transaction_id: int
+    id_tag_info: dict[str, object]
+    session_id: uuid.UUID | None  # None when the start was a retry answered from storage
+
+
 async def start_transaction_v16(
     db_session: AsyncSession,
     station: StationRef,
@@ -124,63 +132,58 @@ async def start_transaction_v16(
     meter_start_wh: int,
     timestamp: datetime,
     reservation_id: int | None,
-) -> tuple[int, dict[str, object]]:
-    """StartTransaction: returns the transactionId and the idTagInfo to answer with.
+    evse: tuple[uuid.UUID, int | None] | None,
+) -> StartedV16:
+    """StartTransaction: the transactionId and the idTagInfo to answer with.
 
     A retry (same station, connector, meterStart and timestamp) gets the stored answer.
+    ``evse`` is the EVSE (primary key, max power) the connection already knows.
     """
     repo = ChargingRepository(db_session)
     key = f"{connector_id}|{meter_start_wh}|{timestamp.isoformat()}"
-    existing = await repo.session_by_start_key(station.pk, key)
-    if existing is not None and existing.start_response is not None:
-        return existing.seq, dict(existing.start_response)
-    evse = await repo.evse(station.pk, connector_id)
-    session = ChargingSession(
-        charging_station_id=station.pk,
-        evse_pk=evse[0] if evse else None,
-        evse_id=connector_id,
-        connector_id=1,
-        protocol=station.protocol,
-        transaction_id="pending",
-        start_key=key,
-        id_token=id_tag,
-        id_token_type=IdTokenType.ISO14443.value,
-        reservation_id=reservation_id,
-        started_at=timestamp,
-        meter_start_wh=Decimal(meter_start_wh),
-        status=SessionStatus.ACTIVE,
+    existing = await repo.start_key_answer(station.pk, key)
+    if existing is not None and existing[1] is not None:
+        return StartedV16(existing[0], dict(existing[1]), None)
+    # Decided before the insert, so the new session cannot count as the concurrent one.
+    decision = await authorize(db_session, id_token=id_tag, token_type=None, check_concurrent=True)
+    answer = decision.as_v16()
+    inserted = await repo.insert_session(
+        {
+            "charging_station_id": station.pk,
+            "evse_pk": evse[0] if evse else None,
+            "evse_id": connector_id,
+            "connector_id": 1,
+            "protocol": station.protocol,
+            "transaction_id": f"?{key}"[:64],
+            "start_key": key,
+            "id_token": id_tag,
+            "id_token_type": IdTokenType.ISO14443.value,
+            "group_id_token": decision.group_id_token,
+            "reservation_id": reservation_id,
+            "started_at": timestamp,
+            "meter_start_wh": Decimal(meter_start_wh),
+            "energy_wh": Decimal(0),
+            "status": SessionStatus.ACTIVE,
+            "start_response": answer,
+        }
     )
-    try:
-        async with db_session.begin_nested():
-            db_session.add(session)
-            await db_session.flush()
-    except IntegrityError:
+    if inserted is None:
         # The same start arrived twice at once (an old and a new socket): use the first.
-        winner = await repo.session_by_start_key(station.pk, key)
-        if winner is None or winner.start_response is None:
-            raise
-        return winner.seq, dict(winner.start_response)
-    session.transaction_id = str(session.seq)
-    decision = await authorize(
-        db_session,
-        id_token=id_tag,
-        token_type=None,
-        for_session=session.id,
-        check_concurrent=True,
-    )
-    session.start_response = decision.as_v16()
-    session.group_id_token = decision.group_id_token
+        winner = await repo.start_key_answer(station.pk, key)
+        if winner is None or winner[1] is None:
+            raise RuntimeError(f"start {key} vanished while it was being stored")
+        return StartedV16(winner[0], dict(winner[1]), None)
+    session_id, seq = inserted
+    await repo.set_session(session_id, transaction_id=str(seq))
     await repo.add_samples(
         station=station.pk,
         evse_id=connector_id,
-        session_id=session.id,
+        session_id=session_id,
         samples=[
             Sample(timestamp, REGISTER, Decimal(meter_start_wh), "Wh", context="Transaction.Begin")
         ],
     )
-    await _recompute_energy(repo, session, evse[1] if evse else None)
-    await db_session.flush()
-    return session.seq, dict(session.start_response)
+    return StartedV16(seq, answer, session_id)
 
 
 async def _session_for_v16_stop(
@@ -257,6 +260,51 @@ async def stop_transaction_v16(
         )
     await db_session.flush()
     return _view(session), decision
+
+
+async def stop_held_session(
+    db_session: AsyncSession,
+    station: StationRef,
+    live: LiveSession,
+    *,
+    meter_stop_wh: int,
+    timestamp: datetime,
+    reason: str | None,
+    id_tag: str | None,
+    transaction_data: list[Sample],
+) -> Authorization | None:
+    """StopTransaction of a session the connection holds live: energy from the readings it
+    holds, settled in a few statements. A repeated stop changes nothing."""
+    repo = ChargingRepository(db_session)
+    samples = [
+        *transaction_data,
+        Sample(timestamp, REGISTER, Decimal(meter_stop_wh), "Wh", context="Transaction.End"),
+    ]
+    await repo.add_samples(
+        station=station.pk, evse_id=live.evse_id or 0, session_id=live.pk, samples=samples
+    )
+    readings = dict(live.readings)
+    for s in samples:
+        wh = to_wh(s.value, s.unit) if s.value is not None and s.measurand == REGISTER else None
+        if wh is not None and s.phase is None:
+            readings[s.sampled_at] = wh
+    result = session_energy(
+        [Reading(at, wh) for at, wh in readings.items()],
+        meter_start_wh=live.meter_start_wh,
+        started_at=live.started_at,
+        max_power_w=live.max_power_w,
+    )
+    await repo.finish_active(
+        live.pk,
+        stopped_at=timestamp,
+        meter_stop_wh=Decimal(meter_stop_wh),
+        stop_reason=reason or "Local",
+        energy_wh=result.energy_wh,
+        energy_review=result.review,
+    )
+    if id_tag is None:
+        return None
+    return await authorize(db_session, id_token=id_tag, token_type=None)
 
 
 async def meter_values(

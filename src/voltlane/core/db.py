@@ -73,13 +73,24 @@ def sync_engine(url: str, **kwargs: Any) -> Engine:
 class Database:
     """The engine of the process and the factories for platform and tenant sessions."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        pre_ping: bool = True,
+        echo: bool = False,
+    ) -> None:
         self.url = async_url(url)
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
+            max_overflow=pool_size if max_overflow is None else max_overflow,
+            # A ping is a round trip per checkout; a hot path that retries on a broken
+            # connection can do without it.
+            pool_pre_ping=pre_ping,
+            pool_recycle=1800,
             echo=echo,
         )
         self._platform_sessions = async_sessionmaker(self.engine, expire_on_commit=False)

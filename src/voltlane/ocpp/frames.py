@@ -67,8 +67,7 @@ class FrameLog:
     async def _copy(self, tenant_key: str, rows: list[dict[str, Any]]) -> None:
         """COPY the rows in: a fraction of the cost of INSERTs at thousands of frames a second."""
         statement = (
-            f"COPY {quoted_tenant_schema(tenant_key)}.ocpp_frames ({', '.join(COLUMNS)}) "
-            "FROM STDIN"
+            f"COPY {quoted_tenant_schema(tenant_key)}.ocpp_frames ({', '.join(COLUMNS)}) FROM STDIN"
         )
         # begin(): the commit on leaving the block covers the COPY run on the driver below.
         async with self.database.engine.begin() as connection:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import http
 import json
 import logging
@@ -46,6 +47,12 @@ from voltlane.tenancy import TenantInfo, TenantRegistry
 log = logging.getLogger(__name__)
 
 MOVED_CHANNEL = "voltlane_station_moved"
+GATEWAY_POOL = 20
+# Thousands of long-lived connections make full garbage collections slow (seconds at 10,000
+# stations). Objects alive at a beat are frozen out of collection; a full collection of
+# everything still runs every FULL_COLLECT_EVERY beats, so cycles are freed eventually.
+GC_THRESHOLDS = (20_000, 50, 100)
+FULL_COLLECT_EVERY = 90
 # websockets logs request headers (HTTP Basic credentials included) at DEBUG: its logger is
 # held at INFO whatever the platform's level.
 WS_LOGGER = logging.getLogger("voltlane.ocpp.websockets")
@@ -135,6 +142,8 @@ class Gateway:
         context = self._tls_context()
         if context is not None and tls_port is not None:
             self._servers.append(await serve(self._handle, host, tls_port, ssl=context, **common))
+        gc.set_threshold(*GC_THRESHOLDS)
+        gc.freeze()
         self._tasks.append(asyncio.create_task(self._beat(), name="voltlane-node-beat"))
         self._tasks.append(asyncio.create_task(self._listen_commands(), name="voltlane-commands"))
         self._tasks.append(asyncio.create_task(self._listen_moves(), name="voltlane-moves"))
@@ -186,8 +195,14 @@ class Gateway:
         log.info("ocpp gateway stopped", extra={"node_id": self.node_id})
 
     async def _beat(self) -> None:
+        beats = 0
         while True:
             await asyncio.sleep(NODE_BEAT)
+            beats += 1
+            if beats % FULL_COLLECT_EVERY == 0:
+                gc.unfreeze()
+                gc.collect()
+            gc.freeze()
             try:
                 async with self.database.platform_transaction() as db_session:
                     await GatewayRepository(db_session).beat(self.node_id)
@@ -449,7 +464,14 @@ async def running_gateway(
 ) -> Any:
     """A started gateway on ``settings.host``:``settings.ocpp_port`` (and the TLS port when a
     certificate is configured), stopped with its engine and listener on exit."""
-    database = Database(database_url, pool_size=settings.db_pool_size)
+    # A fixed pool without pings: the hot path needs every round trip it can save, and
+    # overflow connections opened and closed under load cost more than waiting.
+    database = Database(
+        database_url,
+        pool_size=max(settings.db_pool_size, GATEWAY_POOL),
+        max_overflow=0,
+        pre_ping=False,
+    )
     hub = NotificationHub(database_url)
     registry = TenantRegistry(database, settings.base_domain, ttl=registry_ttl)
     gateway = Gateway(settings, database, registry, hub, node_id=node_id)

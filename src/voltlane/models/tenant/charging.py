@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -84,6 +85,12 @@ class ChargingSession(UuidPk, Timestamps, TenantBase):
         # 1.6 StartTransaction natural key: station + connector + meterStart + timestamp.
         UniqueConstraint("charging_station_id", "start_key"),
         Index("ix_charging_sessions_station_status", "charging_station_id", "status"),
+        # ConcurrentTx checks look for a token's active session at every start.
+        Index(
+            "ix_charging_sessions_active_token",
+            "id_token",
+            postgresql_where=text("status = 'active'"),
+        ),
         Index("ix_charging_sessions_started_at", "started_at"),
         CheckConstraint("energy_wh IS NULL OR energy_wh >= 0", name="energy_not_negative"),
     )

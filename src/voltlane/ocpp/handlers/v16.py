@@ -6,10 +6,12 @@ a 1.6 charge point is EVSE N with connector 1 in Voltlane's model.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from voltlane.charging import service as charging
 from voltlane.charging.energy import REGISTER
+from voltlane.charging.live import LiveSession
 from voltlane.charging.schemas import Sample
 from voltlane.core.clock import iso_utc, utcnow
 from voltlane.models.tenant import RegistrationStatus
@@ -94,31 +96,68 @@ async def status_notification(ctx: HandlerContext, payload: Payload) -> Payload:
 
 
 async def start_transaction(ctx: HandlerContext, payload: Payload) -> Payload:
+    connector = payload["connectorId"]
+    at = timestamp(payload["timestamp"], "timestamp")
     async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
-        transaction_id, id_tag_info = await charging.start_transaction_v16(
+        evse = await ctx.live.evse(db_session, connector)
+        started = await charging.start_transaction_v16(
             db_session,
             ctx.station,
-            connector_id=payload["connectorId"],
+            connector_id=connector,
             id_tag=payload["idTag"],
             meter_start_wh=payload["meterStart"],
-            timestamp=timestamp(payload["timestamp"], "timestamp"),
+            timestamp=at,
             reservation_id=payload.get("reservationId"),
+            evse=evse,
         )
-    return {"transactionId": transaction_id, "idTagInfo": id_tag_info}
+    if started.session_id is not None:
+        # Committed: hold it live, so its meter values take the batched path.
+        ctx.live.hold(
+            LiveSession(
+                pk=started.session_id,
+                transaction_id=str(started.transaction_id),
+                evse_id=connector,
+                meter_start_wh=Decimal(payload["meterStart"]),
+                started_at=at,
+                max_power_w=evse[1] if evse else None,
+                readings={at: Decimal(payload["meterStart"])},
+                energy_wh=Decimal(0),
+            )
+        )
+    return {"transactionId": started.transaction_id, "idTagInfo": started.id_tag_info}
 
 
 async def stop_transaction(ctx: HandlerContext, payload: Payload) -> Payload:
-    ctx.live.clear()  # the stop settles the session from the database
+    transaction = payload["transactionId"]
+    at = timestamp(payload["timestamp"], "timestamp")
+    data = samples(payload.get("transactionData", []))
+    async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
+        live = await ctx.live.get(db_session, str(transaction)) if transaction >= 0 else None
+        if live is not None:
+            decision = await charging.stop_held_session(
+                db_session,
+                ctx.station,
+                live,
+                meter_stop_wh=payload["meterStop"],
+                timestamp=at,
+                reason=payload.get("reason"),
+                id_tag=payload.get("idTag"),
+                transaction_data=data,
+            )
+    if live is not None:
+        ctx.live.drop(live.transaction_id)
+        return {"idTagInfo": decision.as_v16()} if decision is not None else {}
+    ctx.live.clear()  # the full path settles sessions from the database
     async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
         _session, decision = await charging.stop_transaction_v16(
             db_session,
             ctx.station,
             transaction_id=payload["transactionId"],
             meter_stop_wh=payload["meterStop"],
-            timestamp=timestamp(payload["timestamp"], "timestamp"),
+            timestamp=at,
             reason=payload.get("reason"),
             id_tag=payload.get("idTag"),
-            transaction_data=samples(payload.get("transactionData", [])),
+            transaction_data=data,
         )
     return {"idTagInfo": decision.as_v16()} if decision is not None else {}
 
