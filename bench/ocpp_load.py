@@ -22,9 +22,12 @@ stations with their EVSE, connector, IdToken and Basic-auth password hash, then 
         --pg-stats --gc-stats [--profile DIR] [--unique-passwords] [--protocol mixed]
 
 Each rate's phase makes ``rate x duration / --slots`` stations send (--slots calls each:
-start, the mix, stop), so the mix is the same at every rate; the other stations stay
-connected. --profile records the gateway with py-spy during the storm and one extra phase
-at the last rate; --gc-stats times its garbage collections (bench/gc_probe).
+the mix, one stop and one start), so the mix is the same at every rate; the other stations
+stay connected. The phase is steady state: each sender opens a transaction before it (not
+timed) and stops it at its own moment in the phase, then starts the next one, which is
+stopped after the phase (not timed). --profile records the gateway with py-spy during the
+storm and one extra phase at the last rate; --gc-stats times its garbage collections
+(bench/gc_probe).
 
 Numbers belong in docs/benchmarks.md with the machine, the commit and the command.
 """
@@ -66,7 +69,9 @@ from bench.ocpp_sim import (
     base_time_for_run,
     boot_storm,
     close_all,
+    close_transactions,
     heartbeats,
+    open_transactions,
     sustained,
 )
 from voltlane.core.database_url import drop_database, ensure_database
@@ -597,6 +602,8 @@ class Report:
     hb: Phase | None = None
     profiled: Phase | None = None
     phases: list[Phase] = field(default_factory=list)
+    # Starts before and stops after each sustained phase (steady state), not timed.
+    untimed: list[Outcome] = field(default_factory=list)
     disconnect_s: float = 0.0
     presence_cleared_s: float = 0.0
     stop_s: float = 0.0
@@ -766,6 +773,13 @@ async def phase_sustained(rig: Rig, active: list[Station]) -> None:
             report.profile_file.parent.mkdir(parents=True, exist_ok=True)
             seconds = max(5, min(args.profile_seconds, int(args.duration) - 5))
             profiler = start_profile(rig.gateway, report.profile_file, seconds)
+        opened = await open_transactions(
+            senders,
+            base_time=base_time,
+            call_timeout=args.call_timeout,
+            concurrency=args.connect_concurrency,
+        )
+        report.untimed.append(opened)
         rig.meter.start()
         started = datetime.now(UTC)
         t0 = time.perf_counter()
@@ -773,6 +787,7 @@ async def phase_sustained(rig: Rig, active: list[Station]) -> None:
             senders,
             rate=rate,
             duration=args.duration,
+            slots=args.slots,
             base_time=base_time,
             call_timeout=args.call_timeout,
             on_ack=probe.on_ack,
@@ -787,6 +802,16 @@ async def phase_sustained(rig: Rig, active: list[Station]) -> None:
             time.perf_counter() - t0,
             len(senders),
         )
+        closed = await close_transactions(
+            senders,
+            base_time=base_time,
+            call_timeout=args.call_timeout,
+            concurrency=args.connect_concurrency,
+        )
+        report.untimed.append(closed)
+        for untimed, what in ((opened, "opening"), (closed, "closing")):
+            if untimed.errors:
+                print(f"errors {what} transactions (untimed): {dict(untimed.errors)}", flush=True)
         if profiler is not None and report.profile_file is not None:
             report.profiled = phase
             _, err = await asyncio.to_thread(profiler.communicate)
@@ -924,11 +949,11 @@ def calls_made(report: Report) -> tuple[Counter[str], Counter[str]]:
         if storm is not None:
             sent["BootNotification"] += storm.boots_sent
             answered["BootNotification"] += len(storm.total_ms)
-    for phase in [*report.phases, report.hb, report.profiled]:
-        if phase is not None:
-            sent.update(phase.outcome.sent)
-            for action, values in phase.outcome.latencies.items():
-                answered[action] += len(values)
+    outcomes = [p.outcome for p in (*report.phases, report.hb, report.profiled) if p is not None]
+    for outcome in [*outcomes, *report.untimed]:
+        sent.update(outcome.sent)
+        for action, values in outcome.latencies.items():
+            answered[action] += len(values)
     return sent, answered
 
 

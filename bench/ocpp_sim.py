@@ -369,56 +369,89 @@ async def _timed(
 # -- sustained traffic with persistence ------------------------------------------------------
 
 
+def station_plan(slots: int, switch: int) -> list[str]:
+    """The calls of one station in a phase: the mix of :data:`MIDDLE`, with the stop of the
+    transaction it had open before the phase at ``switch - 1`` and the start of the next at
+    ``switch``. One start and one stop per station, at a different moment for each."""
+    plan = [MIDDLE[i % len(MIDDLE)] for i in range(slots - 2)]
+    plan[switch - 1 : switch - 1] = ["stop", "start"]
+    return plan
+
+
+async def open_transactions(
+    stations: list[Station], *, base_time: datetime, call_timeout: float, concurrency: int
+) -> Outcome:
+    """Before a phase (untimed): every station starts the transaction it stops in the phase."""
+    run = Run(Outcome(), call_timeout, base_time)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(station: Station) -> None:
+        async with gate:
+            await _step(run, station, "start")
+
+    await asyncio.gather(*(one(s) for s in stations))
+    return run.outcome
+
+
+async def close_transactions(
+    stations: list[Station], *, base_time: datetime, call_timeout: float, concurrency: int
+) -> Outcome:
+    """After a phase (untimed): every transaction still open is stopped."""
+    run = Run(Outcome(), call_timeout, base_time)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(station: Station) -> None:
+        if station.transaction is not None and station.transaction["started"]:
+            async with gate:
+                await _step(run, station, "stop")
+
+    await asyncio.gather(*(one(s) for s in stations))
+    return run.outcome
+
+
 async def sustained(
     stations: list[Station],
     *,
     rate: float,
     duration: float,
+    slots: int,
     base_time: datetime,
     call_timeout: float,
     on_ack: Acked | None = None,
 ) -> Outcome:
-    """``rate`` calls/s spread evenly over the stations for ``duration`` seconds.
-
-    Each station sends at its own slots (period = stations / rate, random phase): first a
-    transaction start, then the mix of :data:`MIDDLE`, and the stop of its transaction at its
-    last slot (sent even when the station fell behind, so every transaction ends). A station
-    that is still waiting for an answer when its next slot comes sends late ("late" counts
-    those calls: the gateway is not keeping up), and leaves out slots it is a whole period
-    behind on ("skipped"), as a charger would.
+    """``rate`` calls/s spread evenly over the stations for ``duration`` seconds, in steady
+    state: each station has a transaction open when the phase begins (see
+    :func:`open_transactions`) and sends ``slots`` calls at its own slots (period = stations
+    / rate, random phase) following :func:`station_plan`, so starts and stops are spread over
+    the whole phase as they are on a live network, not bunched at its edges. A station that
+    is still waiting for an answer when its next slot comes sends late ("late" counts those
+    calls: the gateway is not keeping up) and leaves out the middle calls it is whole periods
+    behind on ("skipped"), as a charger would; starts and stops are never left out.
     """
     run = Run(Outcome(), call_timeout, base_time, on_ack)
     period = len(stations) / rate
     start = time.perf_counter()
     run.outcome.first_send = start
-    end = start + duration
 
     async def one(station: Station) -> None:
         due = start + random.random() * period
-        slots = max(2, int((end - due) / period) + 1)
-        slot = 0
-        while slot < slots:
+        plan = station_plan(slots, random.randint(1, slots - 1))
+        while plan:
             now = time.perf_counter()
             if due > now:
                 await asyncio.sleep(due - now)
-            elif now - due > period and 0 < slot < slots - 1:
-                # Still waiting for the gateway when the next slot came: a charger sends its
-                # next message later, it does not queue every missed one. The stop is kept.
-                missed = min(int((now - due) / period), slots - 1 - slot)
-                run.outcome.skipped += missed
-                slot += missed
-                due += missed * period
-            if slot == 0:
-                kind = "start"
-            elif slot == slots - 1:
-                kind = "stop"
             else:
-                kind = MIDDLE[(slot - 1) % len(MIDDLE)]
+                behind = int((now - due) / period)
+                while behind > 0 and len(plan) > 1 and plan[0] not in ("start", "stop"):
+                    # A charger sends its next message later, it does not queue every one.
+                    plan.pop(0)
+                    run.outcome.skipped += 1
+                    behind -= 1
+                    due += period
             if time.perf_counter() - due > 0.1:
                 run.outcome.late += 1
-            await _step(run, station, kind)
+            await _step(run, station, plan.pop(0))
             due += period
-            slot += 1
 
     await asyncio.gather(*(one(s) for s in stations))
     return run.outcome

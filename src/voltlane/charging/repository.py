@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, TextClause, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.energy import REGISTER
 from voltlane.charging.schemas import Sample
+from voltlane.core.db import tenant_text
 from voltlane.models.tenant import (
     ChargingSession,
     Connector,
@@ -22,6 +24,79 @@ from voltlane.models.tenant import (
     SessionStatus,
     TransactionEventRecord,
 )
+
+# A 1.6 start in one round trip: the session numbered from its own sequence (the number is
+# the transactionId), and its Transaction.Begin register reading. Nothing when the start
+# key exists already (a retry racing the first attempt).
+_START_SQL = """
+WITH number AS (
+    SELECT nextval(pg_get_serial_sequence('{schema}.charging_sessions', 'seq')) AS seq
+), started AS (
+    INSERT INTO {schema}.charging_sessions (
+        id, seq, transaction_id, charging_station_id, evse_pk, evse_id, connector_id,
+        protocol, start_key, id_token, id_token_type, group_id_token, reservation_id,
+        started_at, meter_start_wh, energy_wh, status, offline, start_response
+    )
+    SELECT :id, number.seq, number.seq::text, :station, :evse_pk, :evse_id, 1,
+        :protocol, :start_key, :id_token, :id_token_type, :group_id_token, :reservation_id,
+        :started_at, :meter_start_wh, 0, 'active', false, :start_response
+    FROM number
+    ON CONFLICT (charging_station_id, start_key) DO NOTHING
+    RETURNING id, seq
+), reading AS (
+    INSERT INTO {schema}.meter_samples (
+        session_id, charging_station_id, evse_id, sampled_at, measurand, unit, value, context
+    )
+    SELECT started.id, :station, :evse_id, :started_at, :measurand, 'Wh', :meter_start_wh,
+        'Transaction.Begin'
+    FROM started
+    ON CONFLICT DO NOTHING
+)
+SELECT seq FROM started
+"""
+_start_statements: dict[str, TextClause] = {}
+
+
+def _start_statement(tenant_key: str) -> TextClause:
+    statement = _start_statements.get(tenant_key)
+    if statement is None:
+        statement = tenant_text(tenant_key, _START_SQL).bindparams(
+            bindparam("start_response", type_=JSONB)
+        )
+        _start_statements[tenant_key] = statement
+    return statement
+
+
+def _token_decision(
+    *, typed: bool, excepting: bool
+) -> Select[IdTokenStatus, datetime | None, str | None, bool]:
+    busy = (
+        select(ChargingSession.id)
+        .where(
+            ChargingSession.id_token == bindparam("t_value"),
+            ChargingSession.status == SessionStatus.ACTIVE,
+        )
+        .limit(1)
+    )
+    if excepting:
+        busy = busy.where(ChargingSession.id != bindparam("t_except"))
+    stmt = select(
+        IdToken.status,
+        IdToken.expires_at,
+        IdToken.group_id_token,
+        busy.exists().label("busy"),
+    ).where(IdToken.id_token == bindparam("t_value"))
+    if typed:
+        stmt = stmt.where(IdToken.type == bindparam("t_type"))
+    return stmt.order_by(IdToken.created_at).limit(1)
+
+
+# Built once: authorization runs at every Authorize, start and stop.
+_TOKEN_DECISION = {
+    (typed, excepting): _token_decision(typed=typed, excepting=excepting)
+    for typed in (False, True)
+    for excepting in (False, True)
+}
 
 
 class ChargingRepository:
@@ -39,25 +114,12 @@ class ChargingRepository:
     ) -> tuple[IdTokenStatus, datetime | None, str | None, bool] | None:
         """Status, expiry, group of a token and whether it is in an active session: one
         round trip (None when the token is unknown)."""
-        busy = (
-            select(ChargingSession.id)
-            .where(
-                ChargingSession.id_token == value,
-                ChargingSession.status == SessionStatus.ACTIVE,
+        statement = _TOKEN_DECISION[(type_ is not None, except_session is not None)]
+        row = (
+            await self.db_session.execute(
+                statement, {"t_value": value, "t_type": type_, "t_except": except_session}
             )
-            .limit(1)
-        )
-        if except_session is not None:
-            busy = busy.where(ChargingSession.id != except_session)
-        stmt = select(
-            IdToken.status,
-            IdToken.expires_at,
-            IdToken.group_id_token,
-            busy.exists().label("busy"),
-        ).where(IdToken.id_token == value)
-        if type_ is not None:
-            stmt = stmt.where(IdToken.type == type_)
-        row = (await self.db_session.execute(stmt.order_by(IdToken.created_at).limit(1))).first()
+        ).first()
         return (row[0], row[1], row[2], bool(row[3])) if row is not None else None
 
     async def start_key_answer(
@@ -73,19 +135,45 @@ class ChargingRepository:
         ).first()
         return (row[0], row[1]) if row is not None else None
 
-    async def insert_session(self, values: dict[str, Any]) -> tuple[uuid.UUID, int] | None:
-        """Insert a session unless its 1.6 start key exists; (id, seq) or None."""
-        row = (
-            await self.db_session.execute(
-                insert(ChargingSession)
-                .values(**values)
-                .on_conflict_do_nothing(
-                    index_elements=[ChargingSession.charging_station_id, ChargingSession.start_key]
-                )
-                .returning(ChargingSession.id, ChargingSession.seq)
-            )
-        ).first()
-        return (row[0], row[1]) if row is not None else None
+    async def insert_started_v16(
+        self,
+        *,
+        session_id: uuid.UUID,
+        station: uuid.UUID,
+        evse_pk: uuid.UUID | None,
+        evse_id: int,
+        protocol: str,
+        start_key: str,
+        id_token: str,
+        id_token_type: str,
+        group_id_token: str | None,
+        reservation_id: int | None,
+        started_at: datetime,
+        meter_start_wh: Decimal,
+        start_response: dict[str, Any],
+    ) -> int | None:
+        """Insert a started 1.6 session with its start reading; its number (the 1.6
+        transactionId), or None when the start key exists already."""
+        seq: int | None = await self.db_session.scalar(
+            _start_statement(self.db_session.info["tenant_key"]),
+            {
+                "id": session_id,
+                "station": station,
+                "evse_pk": evse_pk,
+                "evse_id": evse_id,
+                "protocol": protocol,
+                "start_key": start_key,
+                "id_token": id_token,
+                "id_token_type": id_token_type,
+                "group_id_token": group_id_token,
+                "reservation_id": reservation_id,
+                "started_at": started_at,
+                "meter_start_wh": meter_start_wh,
+                "measurand": REGISTER,
+                "start_response": start_response,
+            },
+        )
+        return seq
 
     async def finish_active(self, session_id: uuid.UUID, **values: Any) -> bool:
         """End a session unless it ended already; True when this call ended it."""

@@ -25,6 +25,7 @@ from voltlane.charging.schemas import (
     TransactionEventInput,
 )
 from voltlane.core.clock import utcnow
+from voltlane.core.ids import new_id
 from voltlane.models.tenant import (
     ChargingSession,
     IdToken,
@@ -147,42 +148,28 @@ async def start_transaction_v16(
     # Decided before the insert, so the new session cannot count as the concurrent one.
     decision = await authorize(db_session, id_token=id_tag, token_type=None, check_concurrent=True)
     answer = decision.as_v16()
-    inserted = await repo.insert_session(
-        {
-            "charging_station_id": station.pk,
-            "evse_pk": evse[0] if evse else None,
-            "evse_id": connector_id,
-            "connector_id": 1,
-            "protocol": station.protocol,
-            "transaction_id": f"?{key}"[:64],
-            "start_key": key,
-            "id_token": id_tag,
-            "id_token_type": IdTokenType.ISO14443.value,
-            "group_id_token": decision.group_id_token,
-            "reservation_id": reservation_id,
-            "started_at": timestamp,
-            "meter_start_wh": Decimal(meter_start_wh),
-            "energy_wh": Decimal(0),
-            "status": SessionStatus.ACTIVE,
-            "start_response": answer,
-        }
+    session_id = new_id()
+    seq = await repo.insert_started_v16(
+        session_id=session_id,
+        station=station.pk,
+        evse_pk=evse[0] if evse else None,
+        evse_id=connector_id,
+        protocol=station.protocol,
+        start_key=key,
+        id_token=id_tag,
+        id_token_type=IdTokenType.ISO14443.value,
+        group_id_token=decision.group_id_token,
+        reservation_id=reservation_id,
+        started_at=timestamp,
+        meter_start_wh=Decimal(meter_start_wh),
+        start_response=answer,
     )
-    if inserted is None:
+    if seq is None:
         # The same start arrived twice at once (an old and a new socket): use the first.
         winner = await repo.start_key_answer(station.pk, key)
         if winner is None or winner[1] is None:
             raise RuntimeError(f"start {key} vanished while it was being stored")
         return StartedV16(winner[0], dict(winner[1]), None)
-    session_id, seq = inserted
-    await repo.set_session(session_id, transaction_id=str(seq))
-    await repo.add_samples(
-        station=station.pk,
-        evse_id=connector_id,
-        session_id=session_id,
-        samples=[
-            Sample(timestamp, REGISTER, Decimal(meter_start_wh), "Wh", context="Transaction.Begin")
-        ],
-    )
     return StartedV16(seq, answer, session_id)
 
 

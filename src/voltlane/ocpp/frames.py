@@ -38,6 +38,7 @@ class FrameLog:
         self._buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._closing = False
         self.written = 0
         self.dropped = 0
 
@@ -51,14 +52,17 @@ class FrameLog:
         self._task = asyncio.create_task(self._run(), name="voltlane-frame-log")
 
     async def stop(self) -> None:
+        """Write what is buffered and end. The writer is asked to finish, not cancelled: a
+        COPY cancelled halfway leaves its connection unusable (and the pool hangs on it)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._closing = True
+            self._wake.set()
+            await self._task
+            self._task = None
         await self.flush()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()

@@ -47,7 +47,9 @@ from voltlane.tenancy import TenantInfo, TenantRegistry
 log = logging.getLogger(__name__)
 
 MOVED_CHANNEL = "voltlane_station_moved"
-GATEWAY_POOL = 20
+GATEWAY_POOL = 40
+# Connections of the group commits (one batch in flight per brand) and the frame log.
+BATCH_POOL = 4
 # Thousands of long-lived connections make full garbage collections slow (seconds at 10,000
 # stations). Objects alive at a beat are frozen out of collection; a full collection of
 # everything still runs every FULL_COLLECT_EVERY beats, so cycles are freed eventually.
@@ -104,13 +106,17 @@ class Gateway:
         hub: NotificationHub,
         *,
         node_id: str | None = None,
+        batch_database: Database | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
+        # Group commits and the frame log write through their own few connections, so a
+        # batch never queues behind handlers that hold the main pool.
+        self.batch_database = batch_database or database
         self.registry = registry
         self.hub = hub
         self.node_id = node_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.frames = FrameLog(database)
+        self.frames = FrameLog(self.batch_database)
         self.auth = StationAuthenticator(database)
         self.connections: dict[tuple[str, str], StationConnection] = {}
         self._pending: dict[ServerConnection, Pending] = {}
@@ -169,7 +175,7 @@ class Gateway:
         """The brand's group commit: the writes of all its stations on this node."""
         group = self._groups.get(tenant_key)
         if group is None:
-            group = GroupCommit(self.database.tenant_engine(tenant_key))
+            group = GroupCommit(self.batch_database.tenant_engine(tenant_key))
             self._groups[tenant_key] = group
         return group
 
@@ -472,9 +478,12 @@ async def running_gateway(
         max_overflow=0,
         pre_ping=False,
     )
+    batch_database = Database(database_url, pool_size=BATCH_POOL, max_overflow=0, pre_ping=False)
     hub = NotificationHub(database_url)
     registry = TenantRegistry(database, settings.base_domain, ttl=registry_ttl)
-    gateway = Gateway(settings, database, registry, hub, node_id=node_id)
+    gateway = Gateway(
+        settings, database, registry, hub, node_id=node_id, batch_database=batch_database
+    )
     tls_port = settings.ocpp_tls_port if settings.ocpp_tls_cert else None
     try:
         await gateway.start(settings.host, settings.ocpp_port, tls_port=tls_port)
@@ -483,3 +492,4 @@ async def running_gateway(
         await gateway.stop()
         await hub.stop()
         await database.dispose()
+        await batch_database.dispose()
