@@ -41,7 +41,7 @@ from voltlane.worker.broker import BrokerSink, build_broker
 from voltlane.worker.outbox import OutboxRelay, install_relay
 
 # Every module that declares tasks; imported so enqueue() and workers know them.
-TASK_MODULES = ("voltlane.tenancy.tasks",)
+TASK_MODULES = ("voltlane.tenancy.tasks", "voltlane.billing.tasks")
 
 STATIC_MAX_AGE = 365 * 24 * 3600
 

@@ -16,12 +16,14 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voltlane import billing
 from voltlane.charging import service as charging
 from voltlane.identity import api_keys
 from voltlane.identity import service as identity
 from voltlane.models.tenant import Role
 from voltlane.station import service as stations
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
+from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.spec import TenantSpec, load_specs
 
@@ -130,4 +132,19 @@ class TenantFileSeeder:
             await charging.ensure_id_token(
                 db_session, id_token=token.id_token, token_type=token.type, label=token.label
             )
+        for tariff in spec.demo.tariffs:
+            code = str(tariff.definition.get("id"))
+            existing, _ = await billing.list_tariffs(db_session, code=code, limit=200, offset=0)
+            if any(v.segment == tariff.segment for v in existing):
+                continue
+            await billing.create_tariff_version(
+                db_session,
+                definition=tariff.definition,
+                segment=SegmentKind(tariff.segment),
+                segment_ref=None,
+                idle_fee=tariff.idle_fee,
+                brand_currency=tenant.currency,
+                created_by="demo seed",
+            )
+            await billing.assign_tariff(db_session, code)
         log.info("tenant seeded", extra={"tenant": tenant.key})

@@ -17,6 +17,8 @@ from voltlane.models.tenant import (
     IdToken,
     Location,
     OperatorUser,
+    TariffAssignment,
+    TariffVersion,
 )
 from voltlane.seed import TenantFileSeeder, demo_station_password
 from voltlane.settings import Settings
@@ -29,6 +31,7 @@ TENANT_TABLES = [
     "alembic_version",
     "api_keys",
     "audit_log",
+    "cdrs",
     "charging_sessions",
     "charging_stations",
     "connectors",
@@ -42,6 +45,8 @@ TENANT_TABLES = [
     "staff_sessions",
     "station_commands",
     "station_events",
+    "tariff_assignments",
+    "tariffs",
     "transaction_events",
 ]
 
@@ -104,12 +109,23 @@ async def test_provisioning_from_empty_twice_is_idempotent(
             )
         ).all()
         tokens = list(await db_session.scalars(select(IdToken.id_token).order_by(IdToken.id_token)))
+        tariffs = (
+            await db_session.execute(
+                select(TariffVersion.code, TariffVersion.segment).order_by(TariffVersion.segment)
+            )
+        ).all()
+        assignments = (
+            await db_session.execute(select(TariffAssignment.code, TariffAssignment.location_id))
+        ).all()
     assert [tuple(r) for r in simulators] == [
         ("VLT-SIM-16", "ocpp1.6"),
         ("VLT-SIM-201", "ocpp2.0.1"),
         ("VLT-SIM-21", "ocpp2.1"),
     ]
     assert tokens == ["VLTDEMO0001", "VLTDEMO0002"]
+    # The demo price list, seeded once and assigned to the whole brand.
+    assert [tuple(r) for r in tariffs] == [("VLT-AC", "MEMBER"), ("VLT-AC", "PUBLIC")]
+    assert [tuple(r) for r in assignments] == [("VLT-AC", None)]
     # Demo chargers can connect: their password is derived, listed in demo.json, hashed here.
     assert station is not None
     assert verify_station_password(

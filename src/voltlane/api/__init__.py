@@ -7,6 +7,7 @@ from litestar.di import Provide
 from litestar.openapi.spec import Components, SecurityScheme
 
 from voltlane.api.auth import SECURITY_SCHEME, provide_caller, require_api_key
+from voltlane.api.billing import CdrController, TariffAssignmentController, TariffController
 from voltlane.api.commands import command_router
 from voltlane.api.errors import EXCEPTION_HANDLERS
 from voltlane.api.evses import EvseController
@@ -39,6 +40,9 @@ def api_router() -> Router:
             StationController,
             EvseController,
             IdTokenController,
+            TariffController,
+            TariffAssignmentController,
+            CdrController,
             command_router(),
         ],
         guards=[require_api_key],

@@ -40,6 +40,7 @@ class Reading:
 class EnergyResult:
     energy_wh: Decimal | None
     review: str | None  # why a person must look at it; None when sound
+    baseline_wh: Decimal | None = None  # the register value the energy counts from
 
 
 def _ceiling(
@@ -64,7 +65,7 @@ def session_energy(
         return EnergyResult(None, None)
     baseline = meter_start_wh if meter_start_wh is not None else ordered[0].wh
     if not ordered:
-        return EnergyResult(Decimal(0), None)
+        return EnergyResult(Decimal(0), None, baseline)
     last = ordered[-1]
     review: str | None = None
     if baseline == 0:
@@ -92,6 +93,6 @@ def session_energy(
     ceiling = _ceiling(started_at, last.at, max_power_w)
     if ceiling is not None and energy > ceiling:
         return EnergyResult(
-            energy, f"{_wh(energy)} Wh exceeds what the EVSE can deliver in the time"
+            energy, f"{_wh(energy)} Wh exceeds what the EVSE can deliver in the time", baseline
         )
-    return EnergyResult(energy, review)
+    return EnergyResult(energy, review, baseline)

@@ -34,6 +34,11 @@ from voltlane.models.tenant import (
     SessionStatus,
     TransactionEventRecord,
 )
+from voltlane.worker import enqueue
+
+# The job that makes a finished session's CDR (declared by billing, which sits above this
+# domain; the name is the contract). Enqueued in the transaction that ends the session.
+RATE_SESSION_TASK = "billing.rate_session"
 
 # Token types that carry no identity to check (free vend, plug-in without ID).
 _UNCHECKED_TYPES = {IdTokenType.NO_AUTHORIZATION.value}
@@ -69,6 +74,16 @@ async def authorize(
     if check_concurrent and busy:
         return Authorization(AuthorizationStatus.CONCURRENT_TX, expires_at, group)
     return Authorization(AuthorizationStatus.ACCEPTED, expires_at, group)
+
+
+def _finished(db_session: AsyncSession, session_id: uuid.UUID) -> None:
+    """The session ended in this transaction: billing rates it once the transaction commits."""
+    enqueue(
+        db_session,
+        RATE_SESSION_TASK,
+        tenant=db_session.info["tenant_key"],
+        session_id=str(session_id),
+    )
 
 
 def _view(session: ChargingSession) -> SessionView:
@@ -237,6 +252,7 @@ async def stop_transaction_v16(
         station=station.pk, evse_id=evse_id, session_id=session.id, samples=samples
     )
     session.status = SessionStatus.FINISHED
+    _finished(db_session, session.id)
     session.stopped_at = timestamp
     session.meter_stop_wh = Decimal(meter_stop_wh)
     session.stop_reason = reason or "Local"
@@ -281,14 +297,15 @@ async def stop_held_session(
         started_at=live.started_at,
         max_power_w=live.max_power_w,
     )
-    await repo.finish_active(
+    if await repo.finish_active(
         live.pk,
         stopped_at=timestamp,
         meter_stop_wh=Decimal(meter_stop_wh),
         stop_reason=reason or "Local",
         energy_wh=result.energy_wh,
         energy_review=result.review,
-    )
+    ):
+        _finished(db_session, live.pk)
     if id_tag is None:
         return None
     return await authorize(db_session, id_token=id_tag, token_type=None)
@@ -326,6 +343,15 @@ async def meter_values(
 
 
 # -- OCPP 2.x -------------------------------------------------------------------------------
+def _end(db_session: AsyncSession, session: ChargingSession, event: TransactionEventInput) -> None:
+    if session.status is not SessionStatus.FINISHED:
+        _finished(db_session, session.id)
+    session.status = SessionStatus.FINISHED
+    session.stopped_at = event.timestamp
+    session.stop_reason = event.stopped_reason or "Local"
+    session.charging_state = event.charging_state or session.charging_state
+
+
 async def transaction_event(
     db_session: AsyncSession, station: StationRef, event: TransactionEventInput
 ) -> dict[str, object]:
@@ -381,10 +407,7 @@ async def transaction_event(
         session.group_id_token = decision.group_id_token
         response["idTokenInfo"] = decision.as_v2()
     if event.event_type == "Ended":
-        session.status = SessionStatus.FINISHED
-        session.stopped_at = event.timestamp
-        session.stop_reason = event.stopped_reason or "Local"
-        session.charging_state = event.charging_state or session.charging_state
+        _end(db_session, session, event)
     evse_id = event.evse_id if event.evse_id is not None else (session.evse_id or 0)
     await repo.add_samples(
         station=station.pk, evse_id=evse_id, session_id=session.id, samples=event.samples

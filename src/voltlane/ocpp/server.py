@@ -25,6 +25,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+# Sessions ending here enqueue billing.rate_session: the task must be known to this process.
+import voltlane.billing.tasks  # noqa: F401
 from voltlane.charging.live import LiveSessions
 from voltlane.charging.schemas import StationRef
 from voltlane.core.clock import utcnow

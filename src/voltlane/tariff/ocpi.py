@@ -35,6 +35,18 @@ _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T")
 
 
+# The decimal numbers of an OCPI Tariff (beside integers such as step_size and durations).
+RESTRICTION_DECIMALS = (
+    "min_kwh",
+    "max_kwh",
+    "min_current",
+    "max_current",
+    "min_power",
+    "max_power",
+)
+DECIMAL_FIELDS = frozenset({"price", "vat", "excl_vat", "incl_vat", *RESTRICTION_DECIMALS})
+
+
 def _at(path: str, build: Callable[[], _T]) -> _T:
     """Run ``build``, placing any error's field under ``path``."""
     try:
@@ -156,7 +168,7 @@ def _restrictions(value: object, path: str) -> TariffRestrictions:
         ),
         "reservation": _optional(data, "reservation", lambda v, f: _enum(Reservation, v, f), p),
     }
-    for key in ("min_kwh", "max_kwh", "min_current", "max_current", "min_power", "max_power"):
+    for key in RESTRICTION_DECIMALS:
         fields[key] = _optional(data, key, _number, p)
     return _at(path, lambda: TariffRestrictions(**fields))
 
@@ -221,16 +233,7 @@ def _ocpi_restrictions(r: TariffRestrictions) -> dict[str, Any]:
     for key in ("start_date", "end_date"):
         if (value := getattr(r, key)) is not None:
             out[key] = value.isoformat()
-    for key in (
-        "min_kwh",
-        "max_kwh",
-        "min_current",
-        "max_current",
-        "min_power",
-        "max_power",
-        "min_duration",
-        "max_duration",
-    ):
+    for key in (*RESTRICTION_DECIMALS, "min_duration", "max_duration"):
         if (value := getattr(r, key)) is not None:
             out[key] = value
     if r.day_of_week:

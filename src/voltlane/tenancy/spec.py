@@ -111,10 +111,19 @@ class DemoIdToken(msgspec.Struct, forbid_unknown_fields=True):
     label: str | None = None
 
 
+class DemoTariff(msgspec.Struct, forbid_unknown_fields=True):
+    """A tariff version the demo brand prices all its sessions with (checked when seeded)."""
+
+    definition: dict[str, Any]  # an OCPI 2.2.1 Tariff; "id" is the tariff code
+    segment: Literal["PUBLIC", "MEMBER", "SUBSCRIPTION", "FLEET", "ROAMING"] = "PUBLIC"
+    idle_fee: dict[str, Any] | None = None
+
+
 class Demo(msgspec.Struct, forbid_unknown_fields=True):
     users: list[DemoUser] = []
     locations: list[DemoLocation] = []
     id_tokens: list[DemoIdToken] = []
+    tariffs: list[DemoTariff] = []
 
 
 class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):

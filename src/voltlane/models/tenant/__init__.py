@@ -2,6 +2,7 @@
 
 from voltlane.models.tenant.api import ApiKey
 from voltlane.models.tenant.audit import AuditEntry
+from voltlane.models.tenant.billing import Cdr, CdrKind, TariffAssignment, TariffVersion
 from voltlane.models.tenant.charging import (
     ChargingSession,
     IdToken,
@@ -32,6 +33,8 @@ from voltlane.models.tenant.station import (
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "Cdr",
+    "CdrKind",
     "ChargingSession",
     "ChargingStation",
     "CommandStatus",
@@ -54,5 +57,7 @@ __all__ = [
     "StaffSession",
     "StationCommand",
     "StationEvent",
+    "TariffAssignment",
+    "TariffVersion",
     "TransactionEventRecord",
 ]

@@ -1,0 +1,248 @@
+"""Charge detail records: exactly one per finished session, immutable, corrected by credit."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.billing.errors import CdrNotFoundError, NoTariffError, SessionNotRatableError
+from voltlane.billing.pricing import price_stored_session
+from voltlane.billing.repository import BillingRepository
+from voltlane.core.clock import iso_utc, utcnow
+from voltlane.core.ids import new_id
+from voltlane.models.tenant import Cdr, CdrKind, ChargingSession, SessionStatus
+from voltlane.tariff import PricedSession
+
+log = logging.getLogger(__name__)
+
+_HOUR = Decimal(3600)
+
+
+def _hours(seconds: float) -> Decimal:
+    return (Decimal(str(seconds)) / _HOUR).quantize(Decimal("0.000001"))
+
+
+def priced_json(priced: PricedSession) -> dict[str, Any]:
+    """The priced session as stored on a CDR and returned by the API (amounts in minor
+    units, quantities as decimal strings)."""
+    return {
+        "tariff_id": priced.tariff_id,
+        "currency": priced.currency,
+        "start_date_time": iso_utc(priced.start),
+        "end_date_time": iso_utc(priced.end),
+        "charging_periods": [
+            {
+                "start_date_time": iso_utc(p.start_date_time),
+                "end_date_time": iso_utc(p.end_date_time),
+                "kind": p.kind.value,
+                "dimensions": [
+                    {"type": d.type.value, "volume": str(d.volume)} for d in p.dimensions
+                ],
+                "tariff_elements": {kind.value: index for kind, index in p.elements},
+            }
+            for p in priced.periods
+        ],
+        "lines": [
+            {
+                "kind": line.kind.value,
+                "unit_price": str(line.unit_price),
+                "vat_rate": str(line.vat_rate) if line.vat_rate is not None else None,
+                "quantity": str(line.quantity),
+                "billed_quantity": str(line.billed_quantity),
+                "excl_vat": line.excl_vat,
+                "vat": line.vat,
+                "incl_vat": line.incl_vat,
+            }
+            for line in priced.lines
+        ],
+        "vat_breakdown": [
+            {
+                "rate": str(v.rate) if v.rate is not None else None,
+                "taxable": v.taxable,
+                "vat": v.vat,
+            }
+            for v in priced.vat_breakdown
+        ],
+        "price_cap": priced.price_cap.value if priced.price_cap is not None else None,
+        "idle_seconds": priced.idle_time.total_seconds(),
+        "total_energy_kwh": str(priced.total_energy_kwh),
+        "total_excl_vat": priced.total_excl_vat,
+        "total_vat": priced.total_vat,
+        "total_incl_vat": priced.total_incl_vat,
+    }
+
+
+def _auth_method(session: ChargingSession) -> str:
+    """OCPI AuthMethod: started by the platform, checked online, or from the local list."""
+    if session.remote_start_id is not None:
+        return "COMMAND"
+    return "WHITELIST" if session.offline else "AUTH_REQUEST"
+
+
+async def rate_session(db_session: AsyncSession, session_id: uuid.UUID) -> Cdr | None:
+    """Produce the CDR of a finished session, once: a second call returns the same CDR.
+
+    Returns None (and changes nothing) while the session's energy needs a person's review;
+    raises SessionNotRatableError for a session still running and NoTariffError when no
+    tariff applies.
+    """
+    repo = BillingRepository(db_session)
+    existing = await repo.cdr_of_session(session_id)
+    if existing is not None:
+        return existing
+    session = await repo.session(session_id)
+    if session is None:
+        raise SessionNotRatableError(f"session {session_id} does not exist")
+    if session.status is not SessionStatus.FINISHED or session.stopped_at is None:
+        raise SessionNotRatableError("the session has not finished")
+    if session.energy_wh is None:
+        log.warning(
+            "session not rated: energy needs review",
+            extra={"session_id": str(session_id), "review": session.energy_review},
+        )
+        return None
+    found = await price_stored_session(repo, session, end=session.stopped_at)
+    priced = found.priced
+    signed = [
+        {"at": iso_utc(at), "measurand": measurand, "signed_data": data}
+        for at, measurand, data in await repo.signed_samples(session.id)
+    ]
+    inserted = await repo.insert_cdr(
+        {
+            "id": new_id(),
+            "kind": CdrKind.CDR,
+            "session_id": session.id,
+            "charging_station_id": session.charging_station_id,
+            "location_id": found.location_id,
+            "evse_id": session.evse_id,
+            "connector_id": session.connector_id,
+            "id_token": session.id_token,
+            "id_token_type": session.id_token_type,
+            "auth_method": _auth_method(session),
+            "segment": str(found.segment),
+            "tariff_version_id": found.version.id,
+            "tariff_code": found.version.code,
+            "currency": priced.currency,
+            "start_date_time": priced.start,
+            "end_date_time": priced.end,
+            "total_energy_kwh": priced.total_energy_kwh,
+            "total_time_hours": _hours(priced.total_time.total_seconds()),
+            "total_parking_time_hours": _hours(priced.total_parking_time.total_seconds()),
+            "total_excl_vat": priced.total_excl_vat,
+            "total_vat": priced.total_vat,
+            "total_incl_vat": priced.total_incl_vat,
+            "priced": priced_json(priced),
+            "signed_data": signed or None,
+        }
+    )
+    # A concurrent run may have won the insert: either way there is exactly one.
+    cdr = await repo.cdr_of_session(session.id) if inserted is None else await repo.cdr(inserted)
+    if cdr is not None:
+        log.info(
+            "cdr created",
+            extra={"cdr": cdr.number, "session_id": str(session.id), "total": cdr.total_incl_vat},
+        )
+    return cdr
+
+
+async def credit_cdr(db_session: AsyncSession, cdr_id: uuid.UUID, *, reason: str) -> Cdr:
+    """Cancel a CDR with a CREDIT record (the same figures negated). Once per CDR: a second
+    call returns the existing credit."""
+    repo = BillingRepository(db_session)
+    original = await repo.cdr(cdr_id)
+    if original is None or original.kind is not CdrKind.CDR:
+        raise CdrNotFoundError(f"no CDR {cdr_id}", field="cdr_id")
+    existing = await repo.credit_of(original.id)
+    if existing is not None:
+        return existing
+    values = {
+        column: getattr(original, column)
+        for column in (
+            "session_id",
+            "charging_station_id",
+            "location_id",
+            "evse_id",
+            "connector_id",
+            "id_token",
+            "id_token_type",
+            "auth_method",
+            "segment",
+            "tariff_version_id",
+            "tariff_code",
+            "currency",
+            "start_date_time",
+            "end_date_time",
+            "total_energy_kwh",
+            "total_time_hours",
+            "total_parking_time_hours",
+            "priced",
+            "signed_data",
+        )
+    }
+    await repo.insert_cdr(
+        {
+            **values,
+            "id": new_id(),
+            "kind": CdrKind.CREDIT,
+            "credit_of": original.id,
+            "total_excl_vat": -original.total_excl_vat,
+            "total_vat": -original.total_vat,
+            "total_incl_vat": -original.total_incl_vat,
+            "remark": reason[:255],
+        }
+    )
+    credit = await repo.credit_of(original.id)
+    assert credit is not None
+    return credit
+
+
+async def live_cost(
+    db_session: AsyncSession, session_id: uuid.UUID, *, now: datetime | None = None
+) -> PricedSession:
+    """What the session has cost so far: exactly what its CDR would say if it ended now
+    (for a finished session, its final price)."""
+    repo = BillingRepository(db_session)
+    session = await repo.session(session_id)
+    if session is None:
+        raise SessionNotRatableError(f"session {session_id} does not exist")
+    end = session.stopped_at if session.stopped_at is not None else (now or utcnow())
+    found = await price_stored_session(repo, session, end=end)
+    return found.priced
+
+
+async def rate_pending(db_session: AsyncSession, *, limit: int = 500) -> int:
+    """Rate finished sessions that have no CDR yet (a catch-up after an outage); returns
+    how many CDRs were created."""
+    repo = BillingRepository(db_session)
+    created = 0
+    for session_id in await repo.unrated_sessions(limit):
+        try:
+            cdr = await rate_session(db_session, session_id)
+        except NoTariffError as exc:
+            # Nothing was written for it; it is rated once a tariff is assigned.
+            log.warning(
+                "session not rated: no tariff",
+                extra={"session_id": str(session_id), "detail": exc.detail},
+            )
+            continue
+        created += cdr is not None
+    return created
+
+
+async def get_cdr(db_session: AsyncSession, cdr_id: uuid.UUID) -> Cdr:
+    cdr = await BillingRepository(db_session).cdr(cdr_id)
+    if cdr is None:
+        raise CdrNotFoundError(f"no CDR {cdr_id}")
+    return cdr
+
+
+async def list_cdrs(
+    db_session: AsyncSession, *, since: datetime | None, limit: int, offset: int
+) -> tuple[list[Cdr], int]:
+    """CDRs and credits by number (created at or after ``since``), with the total count."""
+    return await BillingRepository(db_session).cdrs(since=since, limit=limit, offset=offset)

@@ -1,0 +1,252 @@
+"""A stored session priced by the one engine: the live cost and the CDR read it the same way.
+
+Everything a price depends on is read here, from storage, in one way: the tariff versions
+assigned where the session ran, the driver's segment, the register readings (counted from
+the same baseline as the session's energy), power and current, and the EVSE states.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from voltlane.billing.errors import NoTariffError
+from voltlane.billing.repository import CURRENT, POWER, BillingRepository
+from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
+from voltlane.models.tenant import ChargingSession, IdTokenType, TariffVersion
+from voltlane.tariff import (
+    PUBLIC,
+    ChargingState,
+    IdleFee,
+    MeterReading,
+    PricedSession,
+    Segment,
+    SegmentKind,
+    SessionTrace,
+    StateChange,
+    Tariff,
+    TariffError,
+    TariffSet,
+    price_session,
+    select_tariff,
+    tariff_from_ocpi,
+)
+from voltlane.tariff.ocpi import DECIMAL_FIELDS
+
+# Scopes from the most specific: the first with any assignment prices the session.
+SCOPES = ("connector", "evse", "location", "brand")
+
+# OCPP 1.6 connector status / 2.x chargingState -> the engine's states.
+_STATES = {
+    "Charging": ChargingState.CHARGING,
+    "SuspendedEVSE": ChargingState.SUSPENDED_EVSE,
+    "SuspendedEV": ChargingState.SUSPENDED_EV,
+    "Finishing": ChargingState.IDLE,
+    "EVConnected": ChargingState.IDLE,
+    "Idle": ChargingState.IDLE,
+}
+# OCPI decimals are stored as decimal strings (JSON numbers would come back from the database
+# as floats) and turned back into Decimal before the engine reads them.
+_POWER_UNITS = {"w": Decimal(1), "kw": Decimal(1000)}
+_CURRENT_UNITS = {"a": Decimal(1)}
+
+
+def idle_fee_from_json(data: dict[str, Any] | None) -> IdleFee | None:
+    """The stored idle fee (strings for amounts), validated by the model."""
+    if data is None:
+        return None
+    try:
+        return IdleFee(
+            price_per_minute=Decimal(str(data["price_per_minute"])),
+            grace=int(data.get("grace", 0)),
+            step_size=int(data.get("step_size", 60)),
+            cap=Decimal(str(data["cap"])) if data.get("cap") is not None else None,
+            vat=Decimal(str(data["vat"])) if data.get("vat") is not None else None,
+        )
+    except (KeyError, ArithmeticError, ValueError, TypeError) as exc:
+        raise TariffError(f"is not a valid idle fee ({exc})", field="idle_fee") from exc
+
+
+def idle_fee_to_json(fee: IdleFee | None) -> dict[str, Any] | None:
+    if fee is None:
+        return None
+    return {
+        "price_per_minute": str(fee.price_per_minute),
+        "grace": fee.grace,
+        "step_size": fee.step_size,
+        "cap": str(fee.cap) if fee.cap is not None else None,
+        "vat": str(fee.vat) if fee.vat is not None else None,
+    }
+
+
+def ocpi_decimals(value: Any, key: str | None = None) -> Any:
+    """An OCPI Tariff (as JSON data) with its decimal fields as Decimal: decimal strings
+    (storage, tenant files) become Decimal; anything else is left for the engine to judge."""
+    if isinstance(value, dict):
+        return {k: ocpi_decimals(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [ocpi_decimals(v, key) for v in value]
+    if key in DECIMAL_FIELDS and isinstance(value, str):
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            return value
+    return value
+
+
+def stored_ocpi(value: Any) -> Any:
+    """OCPI Tariff data for a JSONB column: Decimal as its exact decimal string."""
+    if isinstance(value, dict):
+        return {k: stored_ocpi(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [stored_ocpi(v) for v in value]
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def tariff_of(version: TariffVersion) -> Tariff:
+    """The engine's tariff of a stored version (its OCPI definition plus the idle fee)."""
+    tariff = tariff_from_ocpi(ocpi_decimals(version.definition))
+    return dataclasses.replace(tariff, idle_fee=idle_fee_from_json(version.idle_fee))
+
+
+def segment_of(session: ChargingSession) -> Segment:
+    """The driver's segment: a brand IdToken is a member; anything else is public.
+
+    Fleet contracts, subscription plans and roaming partners name their segment once those
+    accounts exist; until then they fall back the way select_tariff does.
+    """
+    if session.id_token and session.id_token_type != IdTokenType.NO_AUTHORIZATION.value:
+        return Segment(SegmentKind.MEMBER)
+    return PUBLIC
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class Priced:
+    session: ChargingSession
+    version: TariffVersion
+    segment: Segment
+    location_id: uuid.UUID | None
+    priced: PricedSession
+
+
+async def _tariff_set(
+    repo: BillingRepository,
+    location_id: uuid.UUID | None,
+    evse_pk: uuid.UUID | None,
+    connector_pk: uuid.UUID | None,
+) -> tuple[TariffSet, list[tuple[Tariff, TariffVersion]]]:
+    assigned = await repo.assigned_codes(
+        location_id=location_id, evse_pk=evse_pk, connector_pk=connector_pk
+    )
+    codes = next((assigned[s] for s in SCOPES if s in assigned), [])
+    pairs = [(tariff_of(v), v) for v in await repo.versions_of(codes)]
+    versions: dict[Segment, tuple[Tariff, ...]] = {}
+    for tariff, version in pairs:
+        segment = Segment(SegmentKind(version.segment), version.segment_ref)
+        versions[segment] = (*versions.get(segment, ()), tariff)
+    return TariffSet(versions), pairs
+
+
+async def _trace(
+    repo: BillingRepository, session: ChargingSession, zone: ZoneInfo, max_power_w: int | None
+) -> SessionTrace:
+    assert session.started_at is not None
+    start = session.started_at
+    registers: dict[datetime, Decimal] = {}
+    power: dict[datetime, Decimal] = {}
+    current: dict[datetime, Decimal] = {}
+    for sample in await repo.samples(session.id):
+        if sample.value is None or sample.sampled_at < start:
+            continue
+        unit = (sample.unit or "").lower()
+        if sample.measurand == REGISTER and sample.phase is None:
+            wh = to_wh(sample.value, sample.unit)
+            if wh is not None:
+                registers[sample.sampled_at] = wh
+        elif sample.measurand == POWER and sample.phase is None and unit in _POWER_UNITS:
+            power[sample.sampled_at] = sample.value * _POWER_UNITS[unit]
+        elif sample.measurand == CURRENT and unit in _CURRENT_UNITS:
+            # Per phase (L1, L2, L3) or in total: the engine takes the sum over phases.
+            current[sample.sampled_at] = current.get(sample.sampled_at, Decimal(0)) + sample.value
+    energy = session_energy(
+        [Reading(at, wh) for at, wh in registers.items()],
+        meter_start_wh=session.meter_start_wh,
+        started_at=start,
+        max_power_w=max_power_w,
+    )
+    baseline = energy.baseline_wh or Decimal(0)
+    readings: list[MeterReading] = []
+    delivered = Decimal(0)
+    # Power and current travel with the register reading of the same instant; alone they
+    # would read as a reading without new energy.
+    for at in sorted(registers):
+        # Jitter below an earlier reading is not energy given back.
+        delivered = max(delivered, registers[at] - baseline)
+        readings.append(
+            MeterReading(
+                at=at,
+                energy_wh=Decimal(0) if at == start else delivered,
+                power_w=power.get(at),
+                current_a=current.get(at),
+            )
+        )
+    return SessionTrace(
+        start=start,
+        time_zone=zone,
+        readings=tuple(readings),
+        states=tuple(await _states(repo, session)),
+    )
+
+
+async def _states(repo: BillingRepository, session: ChargingSession) -> list[StateChange]:
+    assert session.started_at is not None
+    changes: list[StateChange] = []
+    if session.protocol == "ocpp1.6":
+        events = await repo.status_events(
+            session.charging_station_id, session.started_at, session.stopped_at
+        )
+        for at, payload in events:
+            state = _STATES.get(str(payload.get("status")))
+            if state is not None and payload.get("connectorId") == session.evse_id:
+                changes.append(StateChange(at, state))
+    else:
+        for at, payload in await repo.transaction_events(session.id):
+            info = payload.get("transactionInfo") or {}
+            state = _STATES.get(str(info.get("chargingState")))
+            if state is not None:
+                changes.append(StateChange(at, state))
+    return changes
+
+
+async def price_stored_session(
+    repo: BillingRepository, session: ChargingSession, *, end: datetime
+) -> Priced:
+    """Price ``session`` as recorded, from its start to ``end`` (its stop for a CDR, now for
+    the live cost). Raises NoTariffError when nothing is assigned or in force."""
+    if session.started_at is None:
+        raise TariffError("the session has no start time", field="started_at")
+    location_id, zone_name, connector_pk = await repo.place(
+        session.charging_station_id, session.evse_pk, session.connector_id
+    )
+    tariffs, pairs = await _tariff_set(repo, location_id, session.evse_pk, connector_pk)
+    segment = segment_of(session)
+    try:
+        tariff = select_tariff(tariffs, segment, at=session.started_at)
+    except TariffError as exc:
+        raise NoTariffError(exc.message) from exc
+    version = next(v for t, v in pairs if t is tariff)
+    trace = await _trace(repo, session, _zone(zone_name), await repo.max_power(session.evse_pk))
+    priced = price_session(tariff, trace, end=max(end, session.started_at).astimezone(UTC))
+    return Priced(session, version, segment, location_id, priced)

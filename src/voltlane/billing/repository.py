@@ -1,0 +1,278 @@
+"""Every query of the billing domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.charging.energy import REGISTER
+from voltlane.models.tenant import (
+    Cdr,
+    CdrKind,
+    ChargingSession,
+    ChargingStation,
+    Connector,
+    Evse,
+    Location,
+    MeterSample,
+    SessionStatus,
+    StationEvent,
+    TariffAssignment,
+    TariffVersion,
+    TransactionEventRecord,
+)
+
+POWER = "Power.Active.Import"
+CURRENT = "Current.Import"
+
+
+class BillingRepository:
+    def __init__(self, db_session: AsyncSession) -> None:
+        self.db_session = db_session
+
+    # -- tariffs ---------------------------------------------------------------------------
+    def add_tariff(self, version: TariffVersion) -> None:
+        self.db_session.add(version)
+
+    async def tariff(self, version_id: uuid.UUID) -> TariffVersion | None:
+        return await self.db_session.get(TariffVersion, version_id)
+
+    async def tariffs(
+        self, *, code: str | None, limit: int, offset: int
+    ) -> tuple[list[TariffVersion], int]:
+        stmt = select(TariffVersion)
+        if code is not None:
+            stmt = stmt.where(TariffVersion.code == code)
+        total = await self.db_session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = await self.db_session.scalars(
+            stmt.order_by(TariffVersion.code, TariffVersion.created_at).limit(limit).offset(offset)
+        )
+        return list(rows), int(total or 0)
+
+    async def code_exists(self, code: str) -> bool:
+        found = await self.db_session.scalar(
+            select(TariffVersion.id).where(TariffVersion.code == code).limit(1)
+        )
+        return found is not None
+
+    async def versions_of(self, codes: list[str]) -> list[TariffVersion]:
+        if not codes:
+            return []
+        return list(
+            await self.db_session.scalars(
+                select(TariffVersion)
+                .where(TariffVersion.code.in_(codes))
+                .order_by(TariffVersion.created_at)
+            )
+        )
+
+    async def assign(
+        self,
+        code: str,
+        *,
+        location_id: uuid.UUID | None,
+        evse_pk: uuid.UUID | None,
+        connector_pk: uuid.UUID | None,
+    ) -> TariffAssignment:
+        """The assignment of ``code`` at the scope, created unless it exists."""
+        await self.db_session.execute(
+            insert(TariffAssignment)
+            .values(
+                id=uuid.uuid4(),
+                code=code,
+                location_id=location_id,
+                evse_pk=evse_pk,
+                connector_pk=connector_pk,
+            )
+            .on_conflict_do_nothing()
+        )
+        found = await self.db_session.scalar(
+            select(TariffAssignment).where(
+                TariffAssignment.code == code,
+                TariffAssignment.location_id.is_not_distinct_from(location_id),
+                TariffAssignment.evse_pk.is_not_distinct_from(evse_pk),
+                TariffAssignment.connector_pk.is_not_distinct_from(connector_pk),
+            )
+        )
+        assert found is not None
+        return found
+
+    async def assignments(self) -> list[TariffAssignment]:
+        return list(
+            await self.db_session.scalars(
+                select(TariffAssignment).order_by(TariffAssignment.created_at)
+            )
+        )
+
+    async def assigned_codes(
+        self,
+        *,
+        location_id: uuid.UUID | None,
+        evse_pk: uuid.UUID | None,
+        connector_pk: uuid.UUID | None,
+    ) -> dict[str, list[str]]:
+        """Codes assigned to the brand (key "brand") and to each given scope."""
+        scopes = [
+            and_(
+                TariffAssignment.location_id.is_(None),
+                TariffAssignment.evse_pk.is_(None),
+                TariffAssignment.connector_pk.is_(None),
+            )
+        ]
+        if location_id is not None:
+            scopes.append(TariffAssignment.location_id == location_id)
+        if evse_pk is not None:
+            scopes.append(TariffAssignment.evse_pk == evse_pk)
+        if connector_pk is not None:
+            scopes.append(TariffAssignment.connector_pk == connector_pk)
+        found: dict[str, list[str]] = {}
+        for row in await self.db_session.scalars(select(TariffAssignment).where(or_(*scopes))):
+            scope = (
+                "connector"
+                if row.connector_pk
+                else "evse"
+                if row.evse_pk
+                else "location"
+                if row.location_id
+                else "brand"
+            )
+            found.setdefault(scope, []).append(row.code)
+        return found
+
+    # -- what a session needs to be priced -------------------------------------------------
+    async def session(
+        self, session_id: uuid.UUID, *, for_update: bool = False
+    ) -> ChargingSession | None:
+        stmt = select(ChargingSession).where(ChargingSession.id == session_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.db_session.scalar(stmt)
+
+    async def place(
+        self, station: uuid.UUID, evse_pk: uuid.UUID | None, connector_id: int | None
+    ) -> tuple[uuid.UUID | None, str | None, uuid.UUID | None]:
+        """The station's location id and timezone, and the connector's primary key."""
+        row = (
+            await self.db_session.execute(
+                select(ChargingStation.location_id, Location.timezone)
+                .outerjoin(Location, Location.id == ChargingStation.location_id)
+                .where(ChargingStation.id == station)
+            )
+        ).first()
+        connector_pk = None
+        if evse_pk is not None:
+            connector_pk = await self.db_session.scalar(
+                select(Connector.id)
+                .where(Connector.evse_pk == evse_pk, Connector.connector_id == (connector_id or 1))
+                .limit(1)
+            )
+        if row is None:
+            return None, None, connector_pk
+        return row[0], row[1], connector_pk
+
+    async def max_power(self, evse_pk: uuid.UUID | None) -> int | None:
+        if evse_pk is None:
+            return None
+        return await self.db_session.scalar(
+            select(func.max(Connector.max_electric_power))
+            .join(Evse, Evse.id == Connector.evse_pk)
+            .where(Evse.id == evse_pk)
+        )
+
+    async def samples(self, session_id: uuid.UUID) -> list[MeterSample]:
+        return list(
+            await self.db_session.scalars(
+                select(MeterSample)
+                .where(
+                    MeterSample.session_id == session_id,
+                    MeterSample.measurand.in_([REGISTER, POWER, CURRENT]),
+                )
+                .order_by(MeterSample.sampled_at, MeterSample.id)
+            )
+        )
+
+    async def signed_samples(self, session_id: uuid.UUID) -> list[tuple[datetime, str, Any]]:
+        rows = await self.db_session.execute(
+            select(MeterSample.sampled_at, MeterSample.measurand, MeterSample.signed_data)
+            .where(MeterSample.session_id == session_id, MeterSample.signed_data.is_not(None))
+            .order_by(MeterSample.sampled_at, MeterSample.id)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def status_events(
+        self, station: uuid.UUID, since: datetime, until: datetime | None
+    ) -> list[tuple[datetime, dict[str, Any]]]:
+        stmt = select(StationEvent.at, StationEvent.payload).where(
+            StationEvent.charging_station_id == station,
+            StationEvent.kind == "status",
+            StationEvent.at >= since,
+        )
+        if until is not None:
+            stmt = stmt.where(StationEvent.at <= until)
+        rows = await self.db_session.execute(stmt.order_by(StationEvent.at, StationEvent.id))
+        return [(r[0], r[1]) for r in rows]
+
+    async def transaction_events(
+        self, session_id: uuid.UUID
+    ) -> list[tuple[datetime, dict[str, Any]]]:
+        rows = await self.db_session.execute(
+            select(TransactionEventRecord.timestamp, TransactionEventRecord.payload)
+            .where(TransactionEventRecord.session_id == session_id)
+            .order_by(TransactionEventRecord.timestamp, TransactionEventRecord.seq_no)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    # -- CDRs ------------------------------------------------------------------------------
+    async def insert_cdr(self, values: dict[str, Any]) -> uuid.UUID | None:
+        """Insert a CDR unless its session (or, for a credit, its CDR) has one already."""
+        credit = values["kind"] is CdrKind.CREDIT
+        statement = (
+            insert(Cdr)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=["credit_of" if credit else "session_id"],
+                index_where=Cdr.kind == ("CREDIT" if credit else "CDR"),
+            )
+        )
+        return await self.db_session.scalar(statement.returning(Cdr.id))
+
+    async def cdr(self, cdr_id: uuid.UUID) -> Cdr | None:
+        return await self.db_session.get(Cdr, cdr_id)
+
+    async def cdr_of_session(self, session_id: uuid.UUID) -> Cdr | None:
+        return await self.db_session.scalar(
+            select(Cdr).where(Cdr.session_id == session_id, Cdr.kind == CdrKind.CDR)
+        )
+
+    async def credit_of(self, cdr_id: uuid.UUID) -> Cdr | None:
+        return await self.db_session.scalar(select(Cdr).where(Cdr.credit_of == cdr_id))
+
+    async def cdrs(
+        self, *, since: datetime | None, limit: int, offset: int
+    ) -> tuple[list[Cdr], int]:
+        stmt = select(Cdr)
+        if since is not None:
+            stmt = stmt.where(Cdr.created_at >= since)
+        total = await self.db_session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = await self.db_session.scalars(stmt.order_by(Cdr.number).limit(limit).offset(offset))
+        return list(rows), int(total or 0)
+
+    async def unrated_sessions(self, limit: int) -> list[uuid.UUID]:
+        """Finished sessions without a CDR, oldest first."""
+        rated = select(Cdr.id).where(Cdr.session_id == ChargingSession.id, Cdr.kind == "CDR")
+        rows = await self.db_session.scalars(
+            select(ChargingSession.id)
+            .where(
+                ChargingSession.status == SessionStatus.FINISHED,
+                ChargingSession.energy_wh.is_not(None),
+                ~rated.exists(),
+            )
+            .order_by(ChargingSession.stopped_at)
+            .limit(limit)
+        )
+        return list(rows)

@@ -1,0 +1,322 @@
+"""A session charged through the gateway ends in exactly one CDR priced by the one engine."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from ocpp.v16 import call as call16
+from ocpp.v201 import call as call201
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from tests.ocpp.conftest import add_ocpp_station, add_token, gateway, open_charger
+from voltlane import billing
+from voltlane.billing.tasks import RATE_SESSION
+from voltlane.core.db import Database
+from voltlane.models.tenant import Cdr, ChargingSession, ChargingStation, IdTokenType, Location
+from voltlane.tariff import SegmentKind
+from voltlane.tenancy import TenantInfo
+from voltlane.worker import outbox as outbox_module
+from voltlane.worker.models import OutboxMessage
+
+__all__ = ["gateway", "open_charger"]
+
+REGISTER = "Energy.Active.Import.Register"
+
+
+def ocpi_tariff(code: str, *components: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "id": code,
+        "currency": "EUR",
+        "elements": [{"price_components": list(components)}],
+        **extra,
+    }
+
+
+ENERGY_039 = {"type": "ENERGY", "price": "0.39", "vat": "19", "step_size": 1}
+SESSION_FEE = {"type": "FLAT", "price": "0.50", "vat": "19", "step_size": 0}
+
+
+async def add_tariff(
+    database: Database,
+    brand: TenantInfo,
+    definition: dict[str, Any],
+    *,
+    segment: SegmentKind = SegmentKind.PUBLIC,
+    idle_fee: dict[str, Any] | None = None,
+    assign: dict[str, uuid.UUID] | None = None,
+) -> None:
+    async with database.tenant_transaction(brand.key) as db_session:
+        await billing.create_tariff_version(
+            db_session,
+            definition=definition,
+            segment=segment,
+            segment_ref=None,
+            idle_fee=idle_fee,
+            brand_currency="EUR",
+            created_by="finance@example.com",
+        )
+        await billing.assign_tariff(db_session, definition["id"], **(assign or {}))
+
+
+async def only_session(database: Database, brand: TenantInfo) -> ChargingSession:
+    async with database.tenant_session(brand.key) as db_session:
+        [session] = (await db_session.scalars(select(ChargingSession))).all()
+        return session
+
+
+async def cdr_count(database: Database, brand: TenantInfo) -> int:
+    async with database.tenant_session(brand.key) as db_session:
+        return int(await db_session.scalar(select(func.count()).select_from(Cdr)) or 0)
+
+
+def meter(at: str, wh: int, *extra: dict[str, str]) -> dict[str, Any]:
+    value = {"value": str(wh), "measurand": REGISTER, "unit": "Wh"}
+    return {"timestamp": at, "sampledValue": [value, *extra]}
+
+
+async def charge_16(cp: Any) -> int:
+    start = await cp.call(
+        call16.StartTransaction(
+            connector_id=1,
+            id_tag="RFID0001",
+            meter_start=1_000_000,
+            timestamp="2026-11-24T10:00:05Z",
+        )
+    )
+    await cp.call(
+        call16.MeterValues(
+            connector_id=1,
+            transaction_id=start.transaction_id,
+            meter_value=[meter("2026-11-24T10:15:05Z", 1_003_500)],
+        )
+    )
+    return int(start.transaction_id)
+
+
+async def stop_16(cp: Any, transaction_id: int) -> None:
+    await cp.call(
+        call16.StopTransaction(
+            transaction_id=transaction_id,
+            meter_stop=1_007_250,
+            timestamp="2026-11-24T10:45:05Z",
+            id_tag="RFID0001",
+            reason="EVDisconnected",
+        )
+    )
+
+
+async def test_a_16_session_ends_in_one_cdr_that_matches_the_live_cost(
+    database: Database, make_brand, open_charger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No relay in this process (another test's app may have installed one): the job stays
+    # in the outbox where the test can see it.
+    monkeypatch.setattr(outbox_module, "_relay", None)
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CP16")
+    await add_token(database, brand, "RFID0001")
+    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039, SESSION_FEE))
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    transaction_id = await charge_16(cp)
+    session = await only_session(database, brand)
+
+    async with database.tenant_session(brand.key) as db_session:
+        live = await billing.live_cost(
+            db_session, session.id, now=datetime(2026, 11, 24, 10, 15, 5, tzinfo=UTC)
+        )
+    await stop_16(cp, transaction_id)
+    async with database.tenant_session(brand.key) as db_session:
+        outbox = (
+            await db_session.scalars(
+                select(OutboxMessage).where(OutboxMessage.actor_name == RATE_SESSION)
+            )
+        ).all()
+    async with database.tenant_transaction(brand.key) as db_session:
+        cdr = await billing.rate_session(db_session, session.id)
+    async with database.tenant_transaction(brand.key) as db_session:
+        again = await billing.rate_session(db_session, session.id)
+
+    # 3.5 kWh x 0.39 = 1.365 -> 1.37; + 0.50 fee = 1.87 net; VAT 19 % of 1.87 = 0.3553 -> 0.36.
+    assert (live.total_excl_vat, live.total_vat, live.total_incl_vat) == (187, 36, 223)
+    assert [m.message["kwargs"] for m in outbox] == [
+        {"tenant": brand.key, "session_id": str(session.id)}
+    ]
+    assert cdr is not None
+    assert again is not None
+    assert again.id == cdr.id
+    assert await cdr_count(database, brand) == 1
+    # 7.25 kWh x 0.39 = 2.8275 -> 2.83; + 0.50 = 3.33 net; VAT 0.6327 -> 0.63; 3.96 in total.
+    assert (cdr.currency, cdr.total_excl_vat, cdr.total_vat, cdr.total_incl_vat) == (
+        "EUR",
+        333,
+        63,
+        396,
+    )
+    assert cdr.total_energy_kwh == Decimal("7.250000")
+    assert cdr.total_time_hours == Decimal("0.750000")
+    assert (cdr.auth_method, cdr.segment, cdr.tariff_code, cdr.id_token) == (
+        "AUTH_REQUEST",
+        "MEMBER",
+        "AC-STD",
+        "RFID0001",
+    )
+    assert [(line["kind"], line["excl_vat"]) for line in cdr.priced["lines"]] == [
+        ("ENERGY", 283),
+        ("FLAT", 50),
+    ]
+    assert cdr.priced["vat_breakdown"] == [{"rate": "19", "taxable": 333, "vat": 63}]
+
+
+async def test_a_cdr_cannot_be_changed_and_is_corrected_by_one_credit(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CP16")
+    await add_token(database, brand, "RFID0001")
+    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039))
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    await stop_16(cp, await charge_16(cp))
+    session = await only_session(database, brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        cdr = await billing.rate_session(db_session, session.id)
+    assert cdr is not None
+
+    with pytest.raises(DBAPIError, match="CDRs are immutable"):
+        async with database.tenant_transaction(brand.key) as db_session:
+            await db_session.execute(
+                text(f'UPDATE "tenant_{brand.key}".cdrs SET total_incl_vat = 0')
+            )
+    with pytest.raises(DBAPIError, match="CDRs are immutable"):
+        async with database.tenant_transaction(brand.key) as db_session:
+            await db_session.execute(text(f'DELETE FROM "tenant_{brand.key}".cdrs'))
+    async with database.tenant_transaction(brand.key) as db_session:
+        credit = await billing.credit_cdr(db_session, cdr.id, reason="Charger fault, refunded")
+    async with database.tenant_transaction(brand.key) as db_session:
+        second = await billing.credit_cdr(db_session, cdr.id, reason="again")
+
+    # 7.25 kWh x 0.39 = 2.8275 -> 2.83 net, VAT 0.5377 -> 0.54, 3.37 in total.
+    assert (cdr.total_excl_vat, cdr.total_vat, cdr.total_incl_vat) == (283, 54, 337)
+    assert (credit.kind.value, credit.credit_of, credit.session_id) == (
+        "CREDIT",
+        cdr.id,
+        session.id,
+    )
+    assert (credit.total_excl_vat, credit.total_vat, credit.total_incl_vat) == (-283, -54, -337)
+    assert credit.remark == "Charger fault, refunded"
+    assert second.id == credit.id
+    assert credit.number == cdr.number + 1
+    assert await cdr_count(database, brand) == 2
+
+
+async def test_without_a_tariff_a_session_is_not_rated_and_nothing_is_written(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CP16")
+    await add_token(database, brand, "RFID0001")
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    await stop_16(cp, await charge_16(cp))
+    session = await only_session(database, brand)
+
+    with pytest.raises(billing.NoTariffError):
+        async with database.tenant_transaction(brand.key) as db_session:
+            await billing.rate_session(db_session, session.id)
+    async with database.tenant_transaction(brand.key) as db_session:
+        created = await billing.rate_pending(db_session)
+
+    assert created == 0
+    assert await cdr_count(database, brand) == 0
+
+
+async def test_the_most_specific_assignment_and_the_drivers_segment_choose_the_tariff(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CP16")
+    await add_token(database, brand, "RFID0001")
+    async with database.tenant_session(brand.key) as db_session:
+        location_id = await db_session.scalar(
+            select(Location.id).join(ChargingStation, ChargingStation.location_id == Location.id)
+        )
+    assert location_id is not None
+    await add_tariff(database, brand, ocpi_tariff("BRAND", ENERGY_039))
+    expensive = {"type": "ENERGY", "price": "0.59", "vat": "19", "step_size": 1}
+    member = {"type": "ENERGY", "price": "0.29", "vat": "19", "step_size": 1}
+    await add_tariff(
+        database, brand, ocpi_tariff("SITE", expensive), assign={"location_id": location_id}
+    )
+    await add_tariff(
+        database,
+        brand,
+        ocpi_tariff("SITE", member),
+        segment=SegmentKind.MEMBER,
+        assign={"location_id": location_id},
+    )
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    await stop_16(cp, await charge_16(cp))
+    session = await only_session(database, brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        cdr = await billing.rate_pending(db_session)
+        [stored] = (await db_session.scalars(select(Cdr))).all()
+
+    # The location's member price: 7.25 kWh x 0.29 = 2.1025 -> 2.10 net, VAT 0.399 -> 0.40.
+    assert cdr == 1
+    assert (stored.tariff_code, stored.segment, stored.session_id) == ("SITE", "MEMBER", session.id)
+    assert (stored.total_excl_vat, stored.total_vat, stored.total_incl_vat) == (210, 40, 250)
+
+
+async def test_a_201_session_paused_when_full_pays_parking_and_the_idle_fee_after_grace(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CP201")
+    await add_token(database, brand, "APP-1", token_type=IdTokenType.CENTRAL)
+    parking = {"type": "PARKING_TIME", "price": "1.20", "vat": "19", "step_size": 60}
+    await add_tariff(
+        database,
+        brand,
+        ocpi_tariff("DC", ENERGY_039, parking),
+        idle_fee={"price_per_minute": "0.10", "grace": 600, "step_size": 60, "vat": "19"},
+    )
+    cp = (await open_charger(brand, "CP201", "ocpp2.0.1")).cp
+
+    def event(kind: str, seq: int, at: str, state: str, wh: int, **more: Any) -> Any:
+        return call201.TransactionEvent(
+            event_type=kind,
+            timestamp=at,
+            trigger_reason="ChargingStateChanged" if kind == "Updated" else "Authorized",
+            seq_no=seq,
+            transaction_info={"transaction_id": "TX-1", "charging_state": state},
+            evse={"id": 1, "connector_id": 1} if kind == "Started" else None,
+            id_token={"id_token": "APP-1", "type": "Central"} if kind == "Started" else None,
+            meter_value=[
+                {
+                    "timestamp": at,
+                    "sampled_value": [
+                        {"value": wh, "measurand": REGISTER, "unit_of_measure": {"unit": "Wh"}}
+                    ],
+                }
+            ],
+            **more,
+        )
+
+    await cp.call(event("Started", 0, "2026-11-24T10:00:00Z", "Charging", 50_000))
+    # Full at 10:40 (20 kWh later): parked until the cable comes out at 11:10.
+    await cp.call(event("Updated", 1, "2026-11-24T10:40:00Z", "SuspendedEV", 70_000))
+    await cp.call(event("Ended", 2, "2026-11-24T11:10:00Z", "EVConnected", 70_000))
+    session = await only_session(database, brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        cdr = await billing.rate_session(db_session, session.id)
+    assert cdr is not None
+
+    lines = {line["kind"]: line["excl_vat"] for line in cdr.priced["lines"]}
+    # Energy 20 kWh x 0.39 = 7.80; parking 0.5 h x 1.20 = 0.60; idle 30 min - 10 min grace
+    # = 20 min x 0.10 = 2.00. Net 10.40, VAT 19 % = 1.976 -> 1.98, 12.38 in total.
+    assert lines == {"ENERGY": 780, "PARKING_TIME": 60, "IDLE_FEE": 200}
+    assert (cdr.total_excl_vat, cdr.total_vat, cdr.total_incl_vat) == (1040, 198, 1238)
+    assert cdr.total_parking_time_hours == Decimal("0.500000")
+    assert cdr.total_energy_kwh == Decimal("20.000000")
