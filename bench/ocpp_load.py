@@ -1144,7 +1144,7 @@ def print_report(report: Report, n: int) -> None:
     print(f"| boot storm: attempts / failed attempts | {storm.attempts} / {failures} |")
     print(f"| boot storm CPU: gateway / postgres / generator (others) | {_cpu(report.storm_cpu)} |")
     print(
-        "| PostgreSQL connections opened while the gateway ran (pool of 10 + 10 overflow; "
+        "| PostgreSQL connections opened while the gateway ran (pools of 40 and 4, no overflow; "
         f"includes a few of the generator's checks) | {report.pg_sessions} |"
     )
     print(

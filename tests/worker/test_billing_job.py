@@ -1,0 +1,62 @@
+"""A session stopped at a charger is rated by the worker: its CDR appears without anyone asking."""
+
+from __future__ import annotations
+
+import asyncio
+
+import dramatiq
+from sqlalchemy import select
+
+from tests.billing.test_cdrs import ENERGY_039, add_tariff, charge_16, ocpi_tariff, stop_16
+from tests.ocpp.conftest import add_ocpp_station, add_token, gateway, open_charger
+from voltlane.core.db import Database
+from voltlane.models.tenant import Cdr
+from voltlane.settings import Settings
+from voltlane.tenancy import TenantInfo
+from voltlane.worker.broker import BrokerSink
+from voltlane.worker.outbox import OutboxRelay, install_relay
+from voltlane.worker.runtime import WorkerRuntime
+
+__all__ = ["gateway", "open_charger"]
+
+
+async def _cdrs(database: Database, brand: TenantInfo) -> list[Cdr]:
+    async with database.tenant_session(brand.key) as db_session:
+        return list((await db_session.scalars(select(Cdr))).all())
+
+
+async def test_billing_rate_session_job_makes_the_cdr_on_a_real_worker(
+    database: Database,
+    settings: Settings,
+    database_url: str,
+    broker: dramatiq.Broker,
+    make_brand,
+    open_charger,
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CP16")
+    await add_token(database, brand, "RFID0001")
+    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039))
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    runtime = WorkerRuntime(settings, database_url, broker)
+    relay = OutboxRelay(BrokerSink(broker))
+    await asyncio.to_thread(runtime.start, threads=1, relay=relay)
+    install_relay(relay)
+    try:
+        await stop_16(cp, await charge_16(cp))
+        for _ in range(200):
+            if await _cdrs(database, brand):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        install_relay(None)
+        await asyncio.to_thread(runtime.stop)
+
+    [cdr] = await _cdrs(database, brand)
+    # 7.25 kWh x 0.39 = 2.8275 -> 2.83 net, VAT 19 % = 0.5377 -> 0.54, 3.37 in total.
+    assert (cdr.tariff_code, cdr.total_excl_vat, cdr.total_vat, cdr.total_incl_vat) == (
+        "AC-STD",
+        283,
+        54,
+        337,
+    )
