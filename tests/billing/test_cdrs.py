@@ -269,7 +269,7 @@ async def test_the_most_specific_assignment_and_the_drivers_segment_choose_the_t
     assert (stored.total_excl_vat, stored.total_vat, stored.total_incl_vat) == (210, 40, 250)
 
 
-async def test_a_201_session_paused_when_full_pays_parking_and_the_idle_fee_after_grace(
+async def test_a_201_session_paused_when_full_pays_parking_and_the_idle_fee_and_shows_it(
     database: Database, make_brand, open_charger
 ) -> None:
     brand = await make_brand()
@@ -307,7 +307,7 @@ async def test_a_201_session_paused_when_full_pays_parking_and_the_idle_fee_afte
     await cp.call(event("Started", 0, "2026-11-24T10:00:00Z", "Charging", 50_000))
     # Full at 10:40 (20 kWh later): parked until the cable comes out at 11:10.
     await cp.call(event("Updated", 1, "2026-11-24T10:40:00Z", "SuspendedEV", 70_000))
-    await cp.call(event("Ended", 2, "2026-11-24T11:10:00Z", "EVConnected", 70_000))
+    ended = await cp.call(event("Ended", 2, "2026-11-24T11:10:00Z", "EVConnected", 70_000))
     session = await only_session(database, brand)
     async with database.tenant_transaction(brand.key) as db_session:
         cdr = await billing.rate_session(db_session, session.id)
@@ -320,3 +320,5 @@ async def test_a_201_session_paused_when_full_pays_parking_and_the_idle_fee_afte
     assert (cdr.total_excl_vat, cdr.total_vat, cdr.total_incl_vat) == (1040, 198, 1238)
     assert cdr.total_parking_time_hours == Decimal("0.500000")
     assert cdr.total_energy_kwh == Decimal("20.000000")
+    # The charger displays the same total the CDR bills.
+    assert ended.total_cost == 12.38

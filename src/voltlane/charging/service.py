@@ -7,6 +7,7 @@ gets the same answer and changes nothing a second time.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -39,6 +40,9 @@ from voltlane.worker import enqueue
 # The job that makes a finished session's CDR (declared by billing, which sits above this
 # domain; the name is the contract). Enqueued in the transaction that ends the session.
 RATE_SESSION_TASK = "billing.rate_session"
+
+# Prices an ended session for the charger (provided by the caller: billing sits above).
+TotalCost = Callable[[AsyncSession, uuid.UUID], Awaitable[Decimal | None]]
 
 # Token types that carry no identity to check (free vend, plug-in without ID).
 _UNCHECKED_TYPES = {IdTokenType.NO_AUTHORIZATION.value}
@@ -352,29 +356,13 @@ def _end(db_session: AsyncSession, session: ChargingSession, event: TransactionE
     session.charging_state = event.charging_state or session.charging_state
 
 
-async def transaction_event(
-    db_session: AsyncSession, station: StationRef, event: TransactionEventInput
-) -> dict[str, object]:
-    """TransactionEvent (Started/Updated/Ended): returns the response payload.
-
-    Events may arrive out of order (offline replay); the session takes the earliest start,
-    the latest state and the Ended event's stop. A repeated seqNo gets the stored response.
-    """
-    repo = ChargingRepository(db_session)
-    seen = await repo.transaction_event(station.pk, event.transaction_id, event.seq_no)
-    if seen is not None:
-        return dict(seen.response)
-    session = await repo.session_by_transaction(station.pk, event.transaction_id, for_update=True)
-    if session is None:
-        session = ChargingSession(
-            charging_station_id=station.pk,
-            protocol=station.protocol,
-            transaction_id=event.transaction_id,
-            status=SessionStatus.ACTIVE,
-            started_at=event.timestamp,
-        )
-        db_session.add(session)
-        await db_session.flush()
+async def _apply_event(
+    repo: ChargingRepository,
+    station: StationRef,
+    session: ChargingSession,
+    event: TransactionEventInput,
+) -> None:
+    """What any event tells about its session (in whatever order the events arrive)."""
     if event.evse_id is not None and session.evse_id is None:
         evse = await repo.evse(station.pk, event.evse_id)
         session.evse_id = event.evse_id
@@ -393,6 +381,38 @@ async def transaction_event(
         session.last_seq_no = event.seq_no
         if event.charging_state is not None:
             session.charging_state = event.charging_state
+
+
+async def transaction_event(
+    db_session: AsyncSession,
+    station: StationRef,
+    event: TransactionEventInput,
+    *,
+    total_cost: TotalCost | None = None,
+) -> dict[str, object]:
+    """TransactionEvent (Started/Updated/Ended): returns the response payload.
+
+    Events may arrive out of order (offline replay); the session takes the earliest start,
+    the latest state and the Ended event's stop. A repeated seqNo gets the stored response.
+    ``total_cost`` prices an ended session for the charger's display (``totalCost``, in the
+    currency's major unit incl. VAT; left out when it returns None).
+    """
+    repo = ChargingRepository(db_session)
+    seen = await repo.transaction_event(station.pk, event.transaction_id, event.seq_no)
+    if seen is not None:
+        return dict(seen.response)
+    session = await repo.session_by_transaction(station.pk, event.transaction_id, for_update=True)
+    if session is None:
+        session = ChargingSession(
+            charging_station_id=station.pk,
+            protocol=station.protocol,
+            transaction_id=event.transaction_id,
+            status=SessionStatus.ACTIVE,
+            started_at=event.timestamp,
+        )
+        db_session.add(session)
+        await db_session.flush()
+    await _apply_event(repo, station, session, event)
     response: dict[str, object] = {}
     if event.id_token is not None:
         decision = await authorize(
@@ -413,6 +433,12 @@ async def transaction_event(
         station=station.pk, evse_id=evse_id, session_id=session.id, samples=event.samples
     )
     await _recompute_energy(repo, session, await _max_power(repo, station, session.evse_id))
+    if event.event_type == "Ended" and total_cost is not None:
+        await db_session.flush()
+        cost = await total_cost(db_session, session.id)
+        if cost is not None:
+            # A JSON number: the shortest float text of an amount in cents is exact.
+            response["totalCost"] = float(cost)
     db_session.add(
         TransactionEventRecord(
             charging_station_id=station.pk,

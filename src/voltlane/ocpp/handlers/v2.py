@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane import billing
 from voltlane.charging import service as charging
 from voltlane.charging.energy import REGISTER
 from voltlane.charging.live import INSERT_EVENT, event_row, meter_writes
@@ -23,6 +28,7 @@ from voltlane.ocpp.handlers.base import (
 )
 from voltlane.ocpp.protocol import timestamp
 from voltlane.station import operations
+from voltlane.tariff import TariffError, minor_unit_exponent
 
 
 def samples(meter_values: list[dict[str, Any]]) -> list[Sample]:
@@ -122,7 +128,19 @@ async def transaction_event(ctx: HandlerContext, payload: Payload) -> Payload:
         return {}
     ctx.live.clear()  # the full path may change sessions held live
     async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
-        return await charging.transaction_event(db_session, ctx.station, event)
+        return await charging.transaction_event(
+            db_session, ctx.station, event, total_cost=total_cost
+        )
+
+
+async def total_cost(db_session: AsyncSession, session_id: uuid.UUID) -> Decimal | None:
+    """What an ended session costs incl. VAT, priced exactly as its CDR will be; None when
+    no tariff applies (the charger then shows no cost)."""
+    try:
+        priced = await billing.live_cost(db_session, session_id)
+    except (billing.NoTariffError, TariffError):
+        return None
+    return Decimal(priced.total_incl_vat).scaleb(-minor_unit_exponent(priced.currency))
 
 
 def _plain_update(event: TransactionEventInput) -> bool:
