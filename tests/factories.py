@@ -6,6 +6,7 @@ import tempfile
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,7 @@ from voltlane.models.tenant import (
 )
 from voltlane.station import service as stations
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
-from voltlane.tenancy.spec import TenantSpec, validate_spec
+from voltlane.tenancy.spec import Payments, TenantSpec, validate_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,6 +53,7 @@ def brand_spec(
     currency: str = "EUR",
     timezone: str = "Europe/Berlin",
     domains: list[str] | None = None,
+    payments: Literal["stripe", "adyen"] | None = None,
 ) -> TenantSpec:
     key = key or unique_key()
     spec = TenantSpec(
@@ -63,6 +65,7 @@ def brand_spec(
         currency=currency,
         timezone=timezone,
         domains=domains or [],
+        payments=Payments(provider=payments) if payments else None,
     )
     return validate_spec(spec, themes_dir=REPO / "themes")
 

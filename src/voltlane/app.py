@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from voltlane.api import CSRF_EXCLUDE, OPENAPI_COMPONENTS, api_router
+from voltlane.api.webhooks import payment_webhook
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
 from voltlane.ocpp.translate import OcppTranslator
@@ -41,7 +42,11 @@ from voltlane.worker.broker import BrokerSink, build_broker
 from voltlane.worker.outbox import OutboxRelay, install_relay
 
 # Every module that declares tasks; imported so enqueue() and workers know them.
-TASK_MODULES = ("voltlane.tenancy.tasks", "voltlane.billing.tasks")
+TASK_MODULES = (
+    "voltlane.tenancy.tasks",
+    "voltlane.billing.tasks",
+    "voltlane.billing.payment_tasks",
+)
 
 STATIC_MAX_AGE = 365 * 24 * 3600
 
@@ -99,6 +104,7 @@ def create_app(
             PortalController,
             DriverHomeController,
             api_router(),
+            payment_webhook,
             create_static_files_router(
                 path="/static",
                 directories=[Path(STATIC_DIR)],

@@ -42,12 +42,15 @@ TENANT_TABLES = [
     "meter_samples",
     "ocpp_frames",
     "operator_users",
+    "payment_operations",
+    "payments",
     "staff_sessions",
     "station_commands",
     "station_events",
     "tariff_assignments",
     "tariffs",
     "transaction_events",
+    "webhook_events",
 ]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import dramatiq
 from sqlalchemy import select
 
 from tests.billing.test_cdrs import ENERGY_039, add_tariff, charge_16, ocpi_tariff, stop_16
@@ -13,7 +12,7 @@ from voltlane.core.db import Database
 from voltlane.models.tenant import Cdr
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
-from voltlane.worker.broker import BrokerSink
+from voltlane.worker.broker import BrokerSink, build_broker
 from voltlane.worker.outbox import OutboxRelay, install_relay
 from voltlane.worker.runtime import WorkerRuntime
 
@@ -29,7 +28,6 @@ async def test_billing_rate_session_job_makes_the_cdr_on_a_real_worker(
     database: Database,
     settings: Settings,
     database_url: str,
-    broker: dramatiq.Broker,
     make_brand,
     open_charger,
 ) -> None:
@@ -38,6 +36,8 @@ async def test_billing_rate_session_job_makes_the_cdr_on_a_real_worker(
     await add_token(database, brand, "RFID0001")
     await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039))
     cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    # A broker of its own: stopping a worker closes its broker.
+    broker = build_broker(None, database_url)
     runtime = WorkerRuntime(settings, database_url, broker)
     relay = OutboxRelay(BrokerSink(broker))
     await asyncio.to_thread(runtime.start, threads=1, relay=relay)

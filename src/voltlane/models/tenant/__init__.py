@@ -19,6 +19,14 @@ from voltlane.models.tenant.identity import (
     StaffSession,
 )
 from voltlane.models.tenant.ocpp import CommandStatus, OcppFrame, StationCommand, StationEvent
+from voltlane.models.tenant.payments import (
+    OperationKind,
+    OperationState,
+    Payment,
+    PaymentOperation,
+    PaymentStatus,
+    WebhookEvent,
+)
 from voltlane.models.tenant.station import (
     ChargingStation,
     Connector,
@@ -49,7 +57,12 @@ __all__ = [
     "LoginAttempt",
     "MeterSample",
     "OcppFrame",
+    "OperationKind",
+    "OperationState",
     "OperatorUser",
+    "Payment",
+    "PaymentOperation",
+    "PaymentStatus",
     "PowerType",
     "RegistrationStatus",
     "Role",
@@ -60,4 +73,5 @@ __all__ = [
     "TariffAssignment",
     "TariffVersion",
     "TransactionEventRecord",
+    "WebhookEvent",
 ]

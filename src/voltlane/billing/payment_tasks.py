@@ -1,0 +1,47 @@
+"""Jobs of payments: capture a CDR's amount, apply a webhook event that came early."""
+
+from __future__ import annotations
+
+import uuid
+
+from voltlane.billing.payments import (
+    CAPTURE_PAYMENT_TASK,
+    PROCESS_WEBHOOK_TASK,
+    capture_cdr,
+    process_webhook_event,
+)
+from voltlane.billing.providers import provider_for
+from voltlane.core.errors import VoltlaneError
+from voltlane.models.tenant import PaymentStatus
+from voltlane.tenancy import TenantNotFoundError, TenantRegistry
+from voltlane.worker import JobContext, task
+
+
+class RetryLaterError(VoltlaneError):
+    """Raised only to let the broker retry the job with backoff."""
+
+    status = 503
+    title = "Retry later"
+
+
+@task(CAPTURE_PAYMENT_TASK, queue="billing", max_retries=30, max_backoff_ms=60 * 60 * 1000)
+async def capture_payment(jobs: JobContext, *, tenant: str, cdr_id: str) -> None:
+    """Capture the CDR's amount; retried with backoff while the PSP is unreachable (the
+    same idempotency key every time, so the driver is charged once)."""
+    info = await TenantRegistry(jobs.database, jobs.settings.base_domain, ttl=0).by_key(tenant)
+    if info is None:
+        raise TenantNotFoundError(f"no active brand {tenant}")
+    payment = await capture_cdr(
+        jobs.database, tenant, uuid.UUID(cdr_id), provider=provider_for(info)
+    )
+    if payment is not None and payment.status is PaymentStatus.OUTSTANDING:
+        raise RetryLaterError(f"capture of CDR {cdr_id} outstanding: {payment.last_error}")
+
+
+@task(PROCESS_WEBHOOK_TASK, queue="billing", max_retries=10)
+async def process_webhook(jobs: JobContext, *, tenant: str, event_id: str) -> None:
+    """Apply a stored webhook event whose payment was not known when it arrived."""
+    async with jobs.database.tenant_transaction(tenant) as db_session:
+        done = await process_webhook_event(db_session, uuid.UUID(event_id))
+    if not done:
+        raise RetryLaterError(f"webhook event {event_id}: payment not known yet")

@@ -1,0 +1,115 @@
+"""What every payment service provider (PSP) adapter offers, in Voltlane's own terms.
+
+Adapters wrap a synchronous SDK: every call runs in a worker thread. Amounts are integer
+minor units. Errors are split by what the caller can do about them:
+``ProviderUnavailableError`` (no answer: the request may or may not have reached the PSP,
+retry with the same idempotency key) and ``ProviderDeclinedError`` (the PSP answered no).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from voltlane.core.errors import VoltlaneError
+
+AuthorizationStatus = Literal["authorized", "requires_action", "declined"]
+
+
+class ProviderError(VoltlaneError):
+    """A PSP call did not succeed."""
+
+    status = 502
+    title = "Payment provider error"
+
+
+class ProviderUnavailableError(ProviderError):
+    """Timeout, refused connection or a 5xx: the outcome of the call is unknown."""
+
+    status = 503
+    title = "Payment provider unavailable"
+
+
+class ProviderDeclinedError(ProviderError):
+    """The PSP refused the request (a 4xx answer): retrying the same request will not help."""
+
+    status = 402
+    title = "Payment declined"
+
+
+class WebhookSignatureError(VoltlaneError):
+    """A webhook whose signature does not match its raw body: nothing of it is used."""
+
+    status = 400
+    title = "Invalid webhook signature"
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    psp_reference: str
+    status: AuthorizationStatus
+    amount: int
+    # requires_action: what the driver's app needs for the 3-D Secure challenge.
+    action: dict[str, Any] | None = None
+    # declined: the PSP's reason, safe to show to the operator.
+    decline_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResult:
+    """A capture, cancel or refund the PSP accepted (``reference`` of the modification)."""
+
+    reference: str
+    amount: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """A verified notification. ``status`` is the PaymentStatus value it reports (None: not
+    one Voltlane acts on); ``psp_reference`` is the payment's (not a modification's)."""
+
+    event_id: str
+    type: str
+    psp_reference: str | None
+    status: str | None
+    amount: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+class PaymentProvider(Protocol):
+    """A PSP adapter; ``name`` is the value brands write in ``[payments] provider``."""
+
+    name: str
+
+    async def create_customer(
+        self, *, email: str | None, reference: str, idempotency_key: str
+    ) -> Customer: ...
+
+    async def pre_authorize(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        payment_method: str,
+        reference: str,
+        idempotency_key: str,
+    ) -> Authorization: ...
+
+    async def capture(
+        self, psp_reference: str, *, amount: int, currency: str, idempotency_key: str
+    ) -> OperationResult: ...
+
+    async def cancel(self, psp_reference: str, *, idempotency_key: str) -> OperationResult: ...
+
+    async def refund(
+        self, psp_reference: str, *, amount: int, currency: str, idempotency_key: str
+    ) -> OperationResult: ...
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[WebhookEvent]: ...

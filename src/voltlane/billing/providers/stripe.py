@@ -1,0 +1,196 @@
+"""Stripe: PaymentIntents with manual capture, refunds, signed webhooks (stripe SDK)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import stripe
+
+from voltlane.billing.providers.base import (
+    Authorization,
+    Customer,
+    OperationResult,
+    ProviderDeclinedError,
+    ProviderUnavailableError,
+    WebhookEvent,
+    WebhookSignatureError,
+)
+
+T = TypeVar("T")
+
+# Stripe event type -> the PaymentStatus value it reports.
+_EVENT_STATUS = {
+    "payment_intent.amount_capturable_updated": "authorized",
+    "payment_intent.requires_action": "requires_action",
+    "payment_intent.succeeded": "captured",
+    "payment_intent.canceled": "cancelled",
+    "payment_intent.payment_failed": "failed",
+    "charge.refunded": "refunded",
+}
+
+
+def _message(exc: stripe.StripeError) -> str:
+    return (exc.user_message or str(exc) or type(exc).__name__)[:500]
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
+class StripeProvider:
+    """A brand's Stripe account. The SDK never retries on its own: Voltlane retries with the
+    idempotency key it persisted, so a retry can never charge twice."""
+
+    name = "stripe"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        webhook_secret: str,
+        api_base: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self._webhook_secret = webhook_secret
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(fn)
+        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+            raise ProviderUnavailableError(f"stripe: {_message(exc)}") from exc
+        except stripe.StripeError as exc:
+            if exc.http_status is not None and exc.http_status >= 500:
+                raise ProviderUnavailableError(f"stripe: {_message(exc)}") from exc
+            raise ProviderDeclinedError(f"stripe: {_message(exc)}") from exc
+
+    async def create_customer(
+        self, *, email: str | None, reference: str, idempotency_key: str
+    ) -> Customer:
+        params: dict[str, Any] = {"metadata": {"reference": reference}}
+        if email:
+            params["email"] = email
+        customer = await self._call(
+            lambda: self._client.v1.customers.create(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": idempotency_key},
+            )
+        )
+        return Customer(reference=customer.id)
+
+    async def pre_authorize(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        payment_method: str,
+        reference: str,
+        idempotency_key: str,
+    ) -> Authorization:
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "payment_method": payment_method,
+            "capture_method": "manual",
+            "confirm": True,
+            "payment_method_types": ["card"],
+            "metadata": {"reference": reference},
+        }
+        if customer:
+            params["customer"] = customer
+        try:
+            intent = await self._call(
+                lambda: self._client.v1.payment_intents.create(
+                    params,  # type: ignore[arg-type]
+                    {"idempotency_key": idempotency_key},
+                )
+            )
+        except ProviderDeclinedError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, stripe.CardError):
+                raise
+            intent_ref = getattr(cause.error, "payment_intent", None) if cause.error else None
+            psp_reference = getattr(intent_ref, "id", None) or ""
+            return Authorization(
+                psp_reference=str(psp_reference),
+                status="declined",
+                amount=amount,
+                decline_reason=cause.code or _message(cause),
+            )
+        if intent.status == "requires_capture":
+            return Authorization(intent.id, "authorized", intent.amount_capturable)
+        if intent.status == "requires_action":
+            action = intent.next_action.to_dict() if intent.next_action else {}
+            return Authorization(intent.id, "requires_action", amount, action=action)
+        return Authorization(intent.id, "declined", amount, decline_reason=intent.status)
+
+    async def capture(
+        self, psp_reference: str, *, amount: int, currency: str, idempotency_key: str
+    ) -> OperationResult:
+        intent = await self._call(
+            lambda: self._client.v1.payment_intents.capture(
+                psp_reference,
+                {"amount_to_capture": amount},
+                {"idempotency_key": idempotency_key},
+            )
+        )
+        return OperationResult(reference=intent.id, amount=intent.amount_received)
+
+    async def cancel(self, psp_reference: str, *, idempotency_key: str) -> OperationResult:
+        intent = await self._call(
+            lambda: self._client.v1.payment_intents.cancel(
+                psp_reference, None, {"idempotency_key": idempotency_key}
+            )
+        )
+        return OperationResult(reference=intent.id)
+
+    async def refund(
+        self, psp_reference: str, *, amount: int, currency: str, idempotency_key: str
+    ) -> OperationResult:
+        refund = await self._call(
+            lambda: self._client.v1.refunds.create(
+                {"payment_intent": psp_reference, "amount": amount},
+                {"idempotency_key": idempotency_key},
+            )
+        )
+        return OperationResult(reference=refund.id, amount=refund.amount)
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[WebhookEvent]:
+        """Verify ``Stripe-Signature`` on the raw body, then read the one event it carries."""
+        try:
+            stripe.Webhook.construct_event(
+                body, _header(headers, "Stripe-Signature"), self._webhook_secret
+            )
+        except stripe.SignatureVerificationError as exc:
+            raise WebhookSignatureError("stripe: the signature does not match the body") from exc
+        except ValueError as exc:
+            raise WebhookSignatureError("stripe: the body is not a JSON event") from exc
+        event = json.loads(body)
+        obj: dict[str, Any] = event.get("data", {}).get("object", {})
+        kind = str(event.get("type", ""))
+        status = _EVENT_STATUS.get(kind)
+        if kind.startswith("charge."):
+            psp_reference, amount = obj.get("payment_intent"), obj.get("amount_refunded")
+        else:
+            psp_reference = obj.get("id")
+            amount = obj.get("amount_received") if status == "captured" else obj.get("amount")
+        return [
+            WebhookEvent(
+                event_id=str(event["id"]),
+                type=kind,
+                psp_reference=str(psp_reference) if psp_reference else None,
+                status=status,
+                amount=int(amount) if isinstance(amount, int) else None,
+                raw=event,
+            )
+        ]

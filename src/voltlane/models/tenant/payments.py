@@ -1,0 +1,129 @@
+"""Payments of a brand: one row per business payment, every PSP call, every webhook event."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voltlane.core.orm import TenantBase, Timestamps, UuidPk, str_enum
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"  # written, the PSP has not answered (yet)
+    REQUIRES_ACTION = "requires_action"  # 3-D Secure: the driver must act
+    AUTHORIZED = "authorized"
+    OUTSTANDING = "outstanding"  # the capture is due but the PSP could not be reached
+    FAILED = "failed"
+    CAPTURED = "captured"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class OperationKind(enum.StrEnum):
+    AUTHORIZE = "authorize"
+    CAPTURE = "capture"
+    CANCEL = "cancel"
+    REFUND = "refund"
+
+
+class OperationState(enum.StrEnum):
+    PENDING = "pending"  # committed before the call: the call may or may not have been sent
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # the PSP answered no: a new attempt needs a new key
+    UNKNOWN = "unknown"  # timeout or no connection: retried with the same key
+
+
+class Payment(UuidPk, Timestamps, TenantBase):
+    """The money of one charging session: pre-authorized at start, captured from its CDR."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("session_id"),
+        Index("ix_payments_psp_reference", "provider", "psp_reference"),
+        Index("ix_payments_status", "status"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+        CheckConstraint(
+            "amount_authorized >= 0 AND amount_captured >= 0 AND amount_refunded >= 0"
+            " AND amount_refunded <= amount_captured",
+            name="amounts",
+        ),
+    )
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenant.charging_sessions.id", ondelete="RESTRICT"), nullable=False
+    )
+    cdr_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("tenant.cdrs.id", ondelete="RESTRICT")
+    )
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    # Minor units of ``currency``.
+    amount_authorized: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    amount_captured: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # PSP references (customer, stored payment method), never card data.
+    customer_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_method_ref: Mapped[str | None] = mapped_column(String(255))
+    psp_reference: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[PaymentStatus] = mapped_column(str_enum(PaymentStatus, 16), nullable=False)
+    # 3-D Secure: what the driver's app needs to complete the challenge.
+    action: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class PaymentOperation(UuidPk, Timestamps, TenantBase):
+    """One call to the PSP, committed with its idempotency key BEFORE the call is sent."""
+
+    __tablename__ = "payment_operations"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_payment_operations_payment_id", "payment_id"),
+    )
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenant.payments.id", ondelete="RESTRICT"), nullable=False
+    )
+    kind: Mapped[OperationKind] = mapped_column(str_enum(OperationKind, 16), nullable=False)
+    idempotency_key: Mapped[str] = mapped_column(String(100), nullable=False)
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[OperationState] = mapped_column(str_enum(OperationState, 16), nullable=False)
+    response_reference: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(500))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookEvent(UuidPk, TenantBase):
+    """A verified PSP notification, stored once per (provider, event id)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    type: Mapped[str] = mapped_column(String(100), nullable=False)
+    psp_reference: Mapped[str | None] = mapped_column(String(64))
+    # The PaymentStatus the event reports (None: an event Voltlane does not act on).
+    status: Mapped[str | None] = mapped_column(String(16))
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()"), nullable=False
+    )
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
