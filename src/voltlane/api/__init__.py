@@ -12,6 +12,7 @@ from voltlane.api.commands import command_router
 from voltlane.api.errors import EXCEPTION_HANDLERS
 from voltlane.api.evses import EvseController
 from voltlane.api.locations import LocationController
+from voltlane.api.payments import PaymentController
 from voltlane.api.stations import StationController
 from voltlane.api.tokens import IdTokenController
 
@@ -43,6 +44,7 @@ def api_router() -> Router:
             TariffController,
             TariffAssignmentController,
             CdrController,
+            PaymentController,
             command_router(),
         ],
         guards=[require_api_key],

@@ -17,6 +17,7 @@ from voltlane.models.tenant import (
     OperationState,
     Payment,
     PaymentOperation,
+    PaymentStatus,
     WebhookEvent,
 )
 
@@ -44,6 +45,18 @@ class PaymentRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return await self.db_session.scalar(stmt)
+
+    async def payments(
+        self, *, status: PaymentStatus | None, limit: int, offset: int
+    ) -> tuple[list[Payment], int]:
+        stmt = select(Payment)
+        if status is not None:
+            stmt = stmt.where(Payment.status == status)
+        total = await self.db_session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = await self.db_session.scalars(
+            stmt.order_by(Payment.created_at, Payment.id).limit(limit).offset(offset)
+        )
+        return list(rows), int(total or 0)
 
     async def payment_of_session(
         self, session_id: uuid.UUID, *, for_update: bool = False

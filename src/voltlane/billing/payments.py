@@ -386,6 +386,20 @@ async def refund_payment(
         return payment
 
 
+async def list_payments(
+    db_session: AsyncSession, *, status: PaymentStatus | None, limit: int, offset: int
+) -> tuple[list[Payment], int]:
+    """Payments, oldest first (``status=outstanding``: what the PSP still owes the brand)."""
+    return await PaymentRepository(db_session).payments(status=status, limit=limit, offset=offset)
+
+
+async def get_payment(db_session: AsyncSession, payment_id: uuid.UUID) -> Payment:
+    payment = await PaymentRepository(db_session).payment(payment_id)
+    if payment is None:
+        raise PaymentNotFoundError(f"no payment {payment_id}", field="payment_id")
+    return payment
+
+
 async def record_webhook(
     db_session: AsyncSession,
     provider: PaymentProvider,
