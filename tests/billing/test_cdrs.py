@@ -322,3 +322,40 @@ async def test_a_201_session_paused_when_full_pays_parking_and_the_idle_fee_and_
     assert cdr.total_energy_kwh == Decimal("20.000000")
     # The charger displays the same total the CDR bills.
     assert ended.total_cost == 12.38
+
+
+async def test_many_sessions_rated_on_one_connection_get_one_cdr_each(
+    database: Database, make_brand, open_charger
+) -> None:
+    # psycopg prepares a statement after 5 uses on a connection, and PostgreSQL plans a
+    # prepared statement generically after 5 more: the CDR insert must still find its index.
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CP16")
+    await add_token(database, brand, "RFID0001")
+    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039))
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    for n in range(12):
+        start = await cp.call(
+            call16.StartTransaction(
+                connector_id=1,
+                id_tag="RFID0001",
+                meter_start=1_000_000 + n * 100_000,
+                timestamp=f"2026-11-24T{n + 10}:00:00Z",
+            )
+        )
+        await cp.call(
+            call16.StopTransaction(
+                transaction_id=start.transaction_id,
+                meter_stop=1_000_000 + n * 100_000 + 1_000 * (n + 1),
+                timestamp=f"2026-11-24T{n + 10}:30:00Z",
+            )
+        )
+    async with database.tenant_transaction(brand.key) as db_session:
+        created = await billing.rate_pending(db_session)
+    async with database.tenant_transaction(brand.key) as db_session:
+        again = await billing.rate_pending(db_session)
+        totals = sorted((await db_session.scalars(select(Cdr.total_excl_vat))).all())
+
+    assert (created, again) == (12, 0)
+    # (n + 1) kWh x 0.39 for n = 0..11, each exact to the cent.
+    assert totals == [39 * (n + 1) for n in range(12)]

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -231,12 +231,14 @@ class BillingRepository:
     async def insert_cdr(self, values: dict[str, Any]) -> uuid.UUID | None:
         """Insert a CDR unless its session (or, for a credit, its CDR) has one already."""
         credit = values["kind"] is CdrKind.CREDIT
+        # The partial index's predicate as a literal: with a bound parameter PostgreSQL cannot
+        # match the index once psycopg prepares the statement (its 5th use on a connection).
         statement = (
             insert(Cdr)
             .values(**values)
             .on_conflict_do_nothing(
                 index_elements=["credit_of" if credit else "session_id"],
-                index_where=Cdr.kind == ("CREDIT" if credit else "CDR"),
+                index_where=text("kind = 'CREDIT'" if credit else "kind = 'CDR'"),
             )
         )
         return await self.db_session.scalar(statement.returning(Cdr.id))

@@ -1,0 +1,251 @@
+"""`python -m bench.billing_run`: the CDRs of many ended sessions, made by the real path.
+
+Sets up a throw-away database (the embedded PostgreSQL with its fast settings, or a
+throw-away database on DATABASE_URL's server), provisions one brand for real, gives it
+``--tariffs`` tariffs (ENERGY + TIME + FLAT, VAT 19 %), each assigned to its own location
+with one station, bulk-inserts ``--sessions`` finished sessions (their Transaction.Begin and
+Transaction.End register readings; random energy, duration, location) and then rates them
+with ``billing.rate_pending`` (the catch-up of the worker), ``--batch`` sessions per
+transaction, in one process, until none is left. Reports sessions per second and peak RSS,
+checks every CDR cent by cent against an independent Decimal oracle written here, and runs
+the rating again to show that it creates nothing the second time.
+
+    .venv/bin/python -m bench.billing_run [--sessions 20000] [--tariffs 20] [--batch 500]
+
+Numbers belong in docs/benchmarks.md with the machine, the commit and the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import psycopg
+from sqlalchemy.pool import NullPool
+
+from bench.ocpp_load import (
+    REPO,
+    commit,
+    libpq_url,
+    machine,
+    provision_brands,
+    throwaway_database,
+)
+from voltlane.billing import create_tariff_version, rate_pending
+from voltlane.billing.tariffs import assign_tariff
+from voltlane.core.db import Database, sync_engine
+from voltlane.tariff import SegmentKind
+from voltlane.tenancy.migrations import upgrade_platform
+
+CENT = Decimal("0.01")
+VAT = Decimal(19)
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    energy: Decimal  # per kWh
+    time: Decimal  # per hour
+    flat: Decimal
+
+
+def prices(n: int) -> Prices:
+    return Prices(
+        energy=Decimal("0.30") + Decimal(n) * Decimal("0.0125"),
+        time=Decimal("0.60") + Decimal(n) * Decimal("0.05"),
+        flat=Decimal("0.25") + Decimal(n) * Decimal("0.01"),
+    )
+
+
+def oracle(p: Prices, energy_wh: int, seconds: int) -> tuple[int, int, int]:
+    """Independent of voltlane.tariff: each line rounded half up to the cent, VAT on their
+    sum, half up. Returns (excl. VAT, VAT, incl. VAT) in cents."""
+    energy = (Decimal(energy_wh) / 1000 * p.energy).quantize(CENT, ROUND_HALF_UP)
+    time_cost = (Decimal(seconds) / 3600 * p.time).quantize(CENT, ROUND_HALF_UP)
+    net = energy + time_cost + p.flat.quantize(CENT, ROUND_HALF_UP)
+    vat = (net * VAT / 100).quantize(CENT, ROUND_HALF_UP)
+    return int(net * 100), int(vat * 100), int((net + vat) * 100)
+
+
+def definition(n: int) -> dict[str, object]:
+    p = prices(n)
+    return {
+        "id": f"T{n:02d}",
+        "currency": "EUR",
+        "elements": [
+            {
+                "price_components": [
+                    {"type": "ENERGY", "price": p.energy, "vat": VAT, "step_size": 1},
+                    {"type": "TIME", "price": p.time, "vat": VAT, "step_size": 1},
+                    {"type": "FLAT", "price": p.flat, "vat": VAT, "step_size": 0},
+                ]
+            }
+        ],
+    }
+
+
+async def setup_tariffs(url: str, key: str, tariffs: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """One location + station + EVSE per tariff; returns (station pk, evse pk) per tariff."""
+    placed = []
+    with psycopg.connect(libpq_url(url)) as conn:
+        schema = f'"tenant_{key}"'
+        for n in range(tariffs):
+            location, station, evse = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+            conn.execute(
+                f"INSERT INTO {schema}.locations (id, name, address, city, country, latitude,"
+                " longitude, timezone, opening_hours, publish) VALUES (%s, %s, 'Street 1',"
+                " 'Berlin', 'DEU', 52.5, 13.4, 'Europe/Berlin', '{\"twentyfourseven\": true}',"
+                " true)",
+                (location, f"Site {n}"),
+            )
+            conn.execute(
+                f"INSERT INTO {schema}.charging_stations (id, location_id, station_id,"
+                " security_profile, password_hash, registration_status) VALUES"
+                " (%s, %s, %s, 1, 'x', 'Accepted')",
+                (station, location, f"BILL{n:03d}"),
+            )
+            conn.execute(
+                f"INSERT INTO {schema}.evses (id, charging_station_id, evse_id) VALUES (%s, %s, 1)",
+                (evse, station),
+            )
+            placed.append((location, station, evse))
+    database = Database(url, pool_size=2)
+    try:
+        async with database.tenant_transaction(key) as db_session:
+            for n, (location, _, _) in enumerate(placed):
+                await create_tariff_version(
+                    db_session,
+                    definition=definition(n),
+                    segment=SegmentKind.PUBLIC,
+                    segment_ref=None,
+                    idle_fee=None,
+                    brand_currency="EUR",
+                    created_by="bench",
+                )
+                await assign_tariff(db_session, f"T{n:02d}", location_id=location)
+    finally:
+        await database.dispose()
+    return [(station, evse) for _, station, evse in placed]
+
+
+def insert_sessions(
+    url: str, key: str, placed: list[tuple[uuid.UUID, uuid.UUID]], count: int, seed: int
+) -> dict[uuid.UUID, tuple[int, int, int]]:
+    """COPY ``count`` finished sessions with their start and stop readings; returns session
+    id -> (tariff number, energy Wh, seconds)."""
+    rng = random.Random(seed)
+    expected: dict[uuid.UUID, tuple[int, int, int]] = {}
+    schema = f'"tenant_{key}"'
+    with psycopg.connect(libpq_url(url)) as conn, conn.cursor() as cur:
+        with cur.copy(
+            f"COPY {schema}.charging_sessions (id, charging_station_id, evse_pk, evse_id,"
+            " connector_id, protocol, transaction_id, id_token, id_token_type, status,"
+            " started_at, stopped_at, meter_start_wh, meter_stop_wh, energy_wh, offline,"
+            " stop_reason) FROM STDIN"
+        ) as copy:
+            sessions = []
+            for n in range(count):
+                tariff = rng.randrange(len(placed))
+                station, evse = placed[tariff]
+                start = T0 + timedelta(seconds=rng.randrange(0, 30 * 86400))
+                seconds = rng.randrange(300, 4 * 3600)
+                energy = rng.randrange(0, 60_000)
+                meter_start = rng.randrange(0, 10_000_000)
+                session = uuid.uuid4()
+                expected[session] = (tariff, energy, seconds)
+                stop = start + timedelta(seconds=seconds)
+                sessions.append((session, station, meter_start, start, stop, energy))
+                row = [session, station, evse, 1, 1, "ocpp1.6", str(n + 1)]
+                row += [f"TAG{n % 50_000:05d}", "ISO14443", "finished", start, stop]
+                row += [meter_start, meter_start + energy, energy, False, "Local"]
+                copy.write_row(row)
+        with cur.copy(
+            f"COPY {schema}.meter_samples (session_id, charging_station_id, evse_id,"
+            " sampled_at, measurand, unit, value, context) FROM STDIN"
+        ) as copy:
+            for session, station, meter_start, start, stop, energy in sessions:
+                register = "Energy.Active.Import.Register"
+                copy.write_row([session, station, 1, start, register, "Wh", meter_start, None])
+                end = [session, station, 1, stop, register, "Wh", meter_start + energy]
+                copy.write_row([*end, "Transaction.End"])
+        conn.commit()
+        conn.execute(f"ANALYZE {schema}.charging_sessions")
+        conn.execute(f"ANALYZE {schema}.meter_samples")
+    return expected
+
+
+async def rate_all(url: str, key: str, batch: int) -> tuple[int, float]:
+    database = Database(url, pool_size=2)
+    created = 0
+    started = time.perf_counter()
+    try:
+        while True:
+            async with database.tenant_transaction(key) as db_session:
+                made = await rate_pending(db_session, limit=batch)
+            created += made
+            if made == 0:
+                break
+    finally:
+        await database.dispose()
+    return created, time.perf_counter() - started
+
+
+def check(url: str, key: str, expected: dict[uuid.UUID, tuple[int, int, int]]) -> tuple[int, int]:
+    """(CDRs, CDRs whose totals differ from the oracle)."""
+    wrong = 0
+    rows = 0
+    with psycopg.connect(libpq_url(url)) as conn:
+        for session, excl, vat, incl in conn.execute(
+            f'SELECT session_id, total_excl_vat, total_vat, total_incl_vat FROM "tenant_{key}".cdrs'
+        ):
+            rows += 1
+            tariff, energy, seconds = expected[session]
+            if (excl, vat, incl) != oracle(prices(tariff), energy, seconds):
+                wrong += 1
+    return rows, wrong
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=20_000)
+    parser.add_argument("--tariffs", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    with throwaway_database(pg_stats=False, keep=False) as (url, server, _postmaster):
+        engine = sync_engine(url, poolclass=NullPool)
+        upgrade_platform(engine, REPO / "migrations")
+        engine.dispose()
+        [key] = await provision_brands(url, 1)
+        placed = await setup_tariffs(url, key, args.tariffs)
+        t0 = time.perf_counter()
+        expected = insert_sessions(url, key, placed, args.sessions, args.seed)
+        print(f"setup: {args.sessions} sessions in {time.perf_counter() - t0:.1f} s", flush=True)
+        created, seconds = await rate_all(url, key, args.batch)
+        rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        again, again_seconds = await rate_all(url, key, args.batch)
+        rows, wrong = check(url, key, expected)
+    rate = created / seconds if seconds else 0.0
+    print(f"\nMeasured {datetime.now(UTC):%Y-%m-%d}, commit `{commit()}`, {machine()}, {server}.")
+    print(
+        "Command: `python -m bench.billing_run "
+        f"--sessions {args.sessions} --tariffs {args.tariffs} --batch {args.batch}`\n"
+    )
+    print("| measure | value |\n|---|---|")
+    print(f"| CDRs created | {created} of {args.sessions} sessions |")
+    print(f"| time | {seconds:.1f} s ({rate:.0f} sessions/s, one process) |")
+    print(f"| peak RSS of the process | {rss_mib:.0f} MiB |")
+    print(f"| CDRs that differ from the Decimal oracle | {wrong} of {rows} |")
+    print(f"| second run | {again} CDRs created in {again_seconds:.1f} s |")
+    print(f"| 1,000,000 sessions at this rate | {1_000_000 / rate / 60:.0f} min |" if rate else "")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
