@@ -58,6 +58,20 @@ class PaymentRepository:
         )
         return list(rows), int(total or 0)
 
+    async def capturable(self, limit: int) -> list[uuid.UUID]:
+        """CDR ids whose session's payment is authorized or outstanding: what is owed."""
+        rows = await self.db_session.scalars(
+            select(Cdr.id)
+            .join(Payment, Payment.session_id == Cdr.session_id)
+            .where(
+                Cdr.kind == CdrKind.CDR,
+                Payment.status.in_([PaymentStatus.AUTHORIZED, PaymentStatus.OUTSTANDING]),
+            )
+            .order_by(Cdr.number)
+            .limit(limit)
+        )
+        return list(rows)
+
     async def payment_of_session(
         self, session_id: uuid.UUID, *, for_update: bool = False
     ) -> Payment | None:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from datetime import timedelta
 
-from voltlane.billing.cdrs import rate_session
+from voltlane.billing.cdrs import rate_pending, rate_session
 from voltlane.billing.payment_repository import PaymentRepository
 from voltlane.billing.payments import CAPTURE_PAYMENT_TASK
+from voltlane.models.platform import TenantStatus
+from voltlane.tenancy import service as tenancy
 from voltlane.worker import JobContext, enqueue, task
+from voltlane.worker.schedule import every
+
+log = logging.getLogger(__name__)
 
 RATE_SESSION = "billing.rate_session"
+RATE_PENDING = "billing.rate_pending"
+CAPTURE_OWED = "billing.capture_owed"
+SWEEP = "billing.sweep"
+SWEEP_EVERY = timedelta(minutes=5)
+BATCH = 500
 
 
 @task(RATE_SESSION, queue="billing", max_retries=20)
@@ -21,3 +33,35 @@ async def rate(jobs: JobContext, *, tenant: str, session_id: str) -> None:
         payment = await PaymentRepository(db_session).payment_of_session(uuid.UUID(session_id))
         if cdr is not None and payment is not None:
             enqueue(db_session, CAPTURE_PAYMENT_TASK, tenant=tenant, cdr_id=str(cdr.id))
+
+
+@task(SWEEP, queue="billing", max_retries=3)
+async def sweep(jobs: JobContext) -> None:
+    """Every few minutes: each active brand catches up on what its jobs left behind."""
+    async with jobs.database.platform_transaction() as db_session:
+        for brand in await tenancy.list_tenants(db_session):
+            if brand.status is TenantStatus.ACTIVE:
+                enqueue(db_session, RATE_PENDING, tenant=brand.key)
+                enqueue(db_session, CAPTURE_OWED, tenant=brand.key)
+
+
+@task(RATE_PENDING, queue="billing", max_retries=3)
+async def rate_pending_of(jobs: JobContext, *, tenant: str) -> None:
+    """CDRs of finished sessions that have none yet (their job gave up, or a tariff was
+    assigned since); one batch, the next sweep takes the rest."""
+    async with jobs.database.tenant_transaction(tenant) as db_session:
+        created = await rate_pending(db_session, limit=BATCH)
+    if created:
+        log.info("cdrs caught up", extra={"tenant": tenant, "cdrs": created})
+
+
+@task(CAPTURE_OWED, queue="billing", max_retries=3)
+async def capture_owed(jobs: JobContext, *, tenant: str) -> None:
+    """A capture job for every CDR whose payment is still authorized or outstanding (the
+    capture is idempotent: a payment is never charged twice)."""
+    async with jobs.database.tenant_transaction(tenant) as db_session:
+        for cdr_id in await PaymentRepository(db_session).capturable(BATCH):
+            enqueue(db_session, CAPTURE_PAYMENT_TASK, tenant=tenant, cdr_id=str(cdr_id))
+
+
+every(SWEEP, SWEEP_EVERY)

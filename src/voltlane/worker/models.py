@@ -26,3 +26,13 @@ class OutboxMessage(PlatformBase):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class ScheduleRun(PlatformBase):
+    """When a periodic job was last enqueued: claimed atomically, so one worker of many
+    enqueues it per interval."""
+
+    __tablename__ = "schedule_runs"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

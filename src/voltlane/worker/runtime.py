@@ -20,6 +20,7 @@ from voltlane.core.db import Database
 from voltlane.settings import Settings
 from voltlane.worker.outbox import OutboxRelay
 from voltlane.worker.registry import TASKS, JobContext, TaskSpec
+from voltlane.worker.schedule import run_schedules
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class WorkerRuntime:
         self.context = JobContext(database=self.database, settings=settings)
         self._stop = asyncio.Event()
         self._sweeper: concurrent.futures.Future[None] | None = None
+        self._scheduler: concurrent.futures.Future[None] | None = None
         self.worker: dramatiq.Worker | None = None
 
     @staticmethod
@@ -86,15 +88,23 @@ class WorkerRuntime:
             max_backoff=spec.max_backoff_ms,
         )(run)
 
-    def start(self, *, threads: int = 4, relay: OutboxRelay | None = None) -> None:
-        """Start consuming, and sweep the outbox when ``relay`` is given."""
+    def start(
+        self, *, threads: int = 4, relay: OutboxRelay | None = None, schedules: bool = True
+    ) -> None:
+        """Start consuming; with ``relay``, sweep the outbox and (unless ``schedules`` is
+        off) enqueue the periodic jobs."""
         self.bind()
         self.worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=250)
         self.worker.start()
         if relay is not None:
+            stop = self._stop_event()
             self._sweeper = asyncio.run_coroutine_threadsafe(
-                relay.run(self.database, self._stop_event()), self.loop
+                relay.run(self.database, stop), self.loop
             )
+            if schedules:
+                self._scheduler = asyncio.run_coroutine_threadsafe(
+                    run_schedules(self.database, stop), self.loop
+                )
         log.info("worker started", extra={"threads": threads, "tasks": sorted(TASKS)})
 
     def _stop_event(self) -> asyncio.Event:
@@ -111,11 +121,13 @@ class WorkerRuntime:
             self.worker.stop()
             self.worker = None
         self.loop.call_soon_threadsafe(self._stop.set)
-        if self._sweeper is not None:
+        for background in (self._sweeper, self._scheduler):
+            if background is None:
+                continue
             try:
-                self._sweeper.result(timeout=10)
+                background.result(timeout=10)
             except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
-                self._sweeper.cancel()
+                background.cancel()
         self.call(self.database.dispose())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
