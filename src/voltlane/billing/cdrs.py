@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.errors import CdrNotFoundError, NoTariffError, SessionNotRatableError
-from voltlane.billing.pricing import price_stored_session
+from voltlane.billing.pricing import PricingCache, price_stored_session
 from voltlane.billing.repository import BillingRepository
 from voltlane.core.clock import iso_utc, utcnow
 from voltlane.core.ids import new_id
@@ -98,21 +98,39 @@ async def rate_session(db_session: AsyncSession, session_id: uuid.UUID) -> Cdr |
     session = await repo.session(session_id)
     if session is None:
         raise SessionNotRatableError(f"session {session_id} does not exist")
+    inserted = await _insert_cdr(repo, session, PricingCache())
+    if inserted is None:
+        # Energy under review, or a concurrent run won the insert.
+        return await repo.cdr_of_session(session.id)
+    cdr = await repo.cdr(inserted)
+    if cdr is not None:
+        log.info(
+            "cdr created",
+            extra={"cdr": cdr.number, "session_id": str(session.id), "total": cdr.total_incl_vat},
+        )
+    return cdr
+
+
+async def _insert_cdr(
+    repo: BillingRepository, session: ChargingSession, cache: PricingCache
+) -> uuid.UUID | None:
+    """Price a finished session and insert its CDR; its id, or None when nothing was
+    inserted (energy under review, or the session has its CDR already)."""
     if session.status is not SessionStatus.FINISHED or session.stopped_at is None:
         raise SessionNotRatableError("the session has not finished")
     if session.energy_wh is None:
         log.warning(
             "session not rated: energy needs review",
-            extra={"session_id": str(session_id), "review": session.energy_review},
+            extra={"session_id": str(session.id), "review": session.energy_review},
         )
         return None
-    found = await price_stored_session(repo, session, end=session.stopped_at)
+    found = await price_stored_session(repo, session, end=session.stopped_at, cache=cache)
     priced = found.priced
     signed = [
         {"at": iso_utc(at), "measurand": measurand, "signed_data": data}
         for at, measurand, data in await repo.signed_samples(session.id)
     ]
-    inserted = await repo.insert_cdr(
+    return await repo.insert_cdr(
         {
             "id": new_id(),
             "kind": CdrKind.CDR,
@@ -140,14 +158,6 @@ async def rate_session(db_session: AsyncSession, session_id: uuid.UUID) -> Cdr |
             "signed_data": signed or None,
         }
     )
-    # A concurrent run may have won the insert: either way there is exactly one.
-    cdr = await repo.cdr_of_session(session.id) if inserted is None else await repo.cdr(inserted)
-    if cdr is not None:
-        log.info(
-            "cdr created",
-            extra={"cdr": cdr.number, "session_id": str(session.id), "total": cdr.total_incl_vat},
-        )
-    return cdr
 
 
 async def credit_cdr(db_session: AsyncSession, cdr_id: uuid.UUID, *, reason: str) -> Cdr:
@@ -219,18 +229,19 @@ async def rate_pending(db_session: AsyncSession, *, limit: int = 500) -> int:
     """Rate finished sessions that have no CDR yet (a catch-up after an outage); returns
     how many CDRs were created."""
     repo = BillingRepository(db_session)
+    cache = PricingCache()
     created = 0
-    for session_id in await repo.unrated_sessions(limit):
+    for session in await repo.sessions(await repo.unrated_sessions(limit)):
         try:
-            cdr = await rate_session(db_session, session_id)
+            inserted = await _insert_cdr(repo, session, cache)
         except NoTariffError as exc:
             # Nothing was written for it; it is rated once a tariff is assigned.
             log.warning(
                 "session not rated: no tariff",
-                extra={"session_id": str(session_id), "detail": exc.detail},
+                extra={"session_id": str(session.id), "detail": exc.detail},
             )
             continue
-        created += cdr is not None
+        created += inserted is not None
     return created
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -112,6 +112,20 @@ def tariff_of(version: TariffVersion) -> Tariff:
     """The engine's tariff of a stored version (its OCPI definition plus the idle fee)."""
     tariff = tariff_from_ocpi(ocpi_decimals(version.definition))
     return dataclasses.replace(tariff, idle_fee=idle_fee_from_json(version.idle_fee))
+
+
+@dataclass(slots=True)
+class PricingCache:
+    """What many sessions of one billing run share: where each place is, the tariff set of
+    each place, the EVSEs' power. Only for one run (one transaction): assignments may change
+    between runs."""
+
+    places: dict[tuple[uuid.UUID, uuid.UUID | None, int | None], Any] = field(default_factory=dict)
+    tariff_sets: dict[
+        tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None],
+        tuple[TariffSet, list[tuple[Tariff, TariffVersion]]],
+    ] = field(default_factory=dict)
+    max_power: dict[uuid.UUID | None, int | None] = field(default_factory=dict)
 
 
 def segment_of(session: ChargingSession) -> Segment:
@@ -231,22 +245,34 @@ async def _states(repo: BillingRepository, session: ChargingSession) -> list[Sta
 
 
 async def price_stored_session(
-    repo: BillingRepository, session: ChargingSession, *, end: datetime
+    repo: BillingRepository,
+    session: ChargingSession,
+    *,
+    end: datetime,
+    cache: PricingCache | None = None,
 ) -> Priced:
     """Price ``session`` as recorded, from its start to ``end`` (its stop for a CDR, now for
-    the live cost). Raises NoTariffError when nothing is assigned or in force."""
+    the live cost). Raises NoTariffError when nothing is assigned or in force. ``cache``
+    shares place and tariff lookups between the sessions of one billing run."""
     if session.started_at is None:
         raise TariffError("the session has no start time", field="started_at")
-    location_id, zone_name, connector_pk = await repo.place(
-        session.charging_station_id, session.evse_pk, session.connector_id
-    )
-    tariffs, pairs = await _tariff_set(repo, location_id, session.evse_pk, connector_pk)
+    cache = cache or PricingCache()
+    place_key = (session.charging_station_id, session.evse_pk, session.connector_id)
+    if place_key not in cache.places:
+        cache.places[place_key] = await repo.place(*place_key)
+    location_id, zone_name, connector_pk = cache.places[place_key]
+    set_key = (location_id, session.evse_pk, connector_pk)
+    if set_key not in cache.tariff_sets:
+        cache.tariff_sets[set_key] = await _tariff_set(repo, *set_key)
+    tariffs, pairs = cache.tariff_sets[set_key]
+    if session.evse_pk not in cache.max_power:
+        cache.max_power[session.evse_pk] = await repo.max_power(session.evse_pk)
     segment = segment_of(session)
     try:
         tariff = select_tariff(tariffs, segment, at=session.started_at)
     except TariffError as exc:
         raise NoTariffError(exc.message) from exc
     version = next(v for t, v in pairs if t is tariff)
-    trace = await _trace(repo, session, _zone(zone_name), await repo.max_power(session.evse_pk))
+    trace = await _trace(repo, session, _zone(zone_name), cache.max_power[session.evse_pk])
     priced = price_session(tariff, trace, end=max(end, session.started_at).astimezone(UTC))
     return Priced(session, version, segment, location_id, priced)

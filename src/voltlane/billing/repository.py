@@ -153,6 +153,18 @@ class BillingRepository:
             stmt = stmt.with_for_update()
         return await self.db_session.scalar(stmt)
 
+    async def sessions(self, session_ids: list[uuid.UUID]) -> list[ChargingSession]:
+        """The sessions of ``session_ids``, in that order."""
+        if not session_ids:
+            return []
+        found = {
+            s.id: s
+            for s in await self.db_session.scalars(
+                select(ChargingSession).where(ChargingSession.id.in_(session_ids))
+            )
+        }
+        return [found[i] for i in session_ids if i in found]
+
     async def place(
         self, station: uuid.UUID, evse_pk: uuid.UUID | None, connector_id: int | None
     ) -> tuple[uuid.UUID | None, str | None, uuid.UUID | None]:
