@@ -359,3 +359,55 @@ async def test_many_sessions_rated_on_one_connection_get_one_cdr_each(
     assert (created, again) == (12, 0)
     # (n + 1) kWh x 0.39 for n = 0..11, each exact to the cent.
     assert totals == [39 * (n + 1) for n in range(12)]
+
+
+async def test_a_billing_run_reads_a_16_stations_states_like_the_live_cost(
+    database: Database, make_brand, open_charger
+) -> None:
+    # The run reads states and samples for a whole batch; the live cost reads them for one
+    # session: both must price the parking after SuspendedEV the same.
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CP16")
+    await add_token(database, brand, "RFID0001")
+    parking = {"type": "PARKING_TIME", "price": "1.20", "vat": "19", "step_size": 60}
+    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039, parking))
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+
+    def status(state: str, at: str) -> Any:
+        return call16.StatusNotification(
+            connector_id=1, error_code="NoError", status=state, timestamp=at
+        )
+
+    start = await cp.call(
+        call16.StartTransaction(
+            connector_id=1, id_tag="RFID0001", meter_start=0, timestamp="2026-11-24T10:00:00Z"
+        )
+    )
+    await cp.call(status("Charging", "2026-11-24T10:00:01Z"))
+    await cp.call(
+        call16.MeterValues(
+            connector_id=1,
+            transaction_id=start.transaction_id,
+            meter_value=[meter("2026-11-24T10:30:00Z", 10_000)],
+        )
+    )
+    await cp.call(status("SuspendedEV", "2026-11-24T10:30:00Z"))
+    await cp.call(
+        call16.StopTransaction(
+            transaction_id=start.transaction_id,
+            meter_stop=10_000,
+            timestamp="2026-11-24T11:00:00Z",
+        )
+    )
+    session = await only_session(database, brand)
+    async with database.tenant_session(brand.key) as db_session:
+        live = await billing.live_cost(db_session, session.id)
+    async with database.tenant_transaction(brand.key) as db_session:
+        created = await billing.rate_pending(db_session)
+        [cdr] = (await db_session.scalars(select(Cdr))).all()
+
+    # 10 kWh x 0.39 = 3.90; parked 30 min x 1.20/h = 0.60; net 4.50, VAT 0.855 -> 0.86.
+    assert created == 1
+    assert (cdr.total_excl_vat, cdr.total_vat, cdr.total_incl_vat) == (450, 86, 536)
+    assert (live.total_excl_vat, live.total_vat, live.total_incl_vat) == (450, 86, 536)
+    assert cdr.total_parking_time_hours == Decimal("0.500000")

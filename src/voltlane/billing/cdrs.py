@@ -128,7 +128,7 @@ async def _insert_cdr(
     priced = found.priced
     signed = [
         {"at": iso_utc(at), "measurand": measurand, "signed_data": data}
-        for at, measurand, data in await repo.signed_samples(session.id)
+        for at, measurand, data in await cache.signed_of(repo, session)
     ]
     return await repo.insert_cdr(
         {
@@ -231,7 +231,9 @@ async def rate_pending(db_session: AsyncSession, *, limit: int = 500) -> int:
     repo = BillingRepository(db_session)
     cache = PricingCache()
     created = 0
-    for session in await repo.sessions(await repo.unrated_sessions(limit)):
+    sessions = await repo.sessions(await repo.unrated_sessions(limit))
+    await cache.prefetch(repo, sessions)
+    for session in sessions:
         try:
             inserted = await _insert_cdr(repo, session, cache)
         except NoTariffError as exc:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from voltlane.billing.errors import NoTariffError
 from voltlane.billing.repository import CURRENT, POWER, BillingRepository
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
-from voltlane.models.tenant import ChargingSession, IdTokenType, TariffVersion
+from voltlane.models.tenant import ChargingSession, IdTokenType, MeterSample, TariffVersion
 from voltlane.tariff import (
     PUBLIC,
     ChargingState,
@@ -126,6 +126,66 @@ class PricingCache:
         tuple[TariffSet, list[tuple[Tariff, TariffVersion]]],
     ] = field(default_factory=dict)
     max_power: dict[uuid.UUID | None, int | None] = field(default_factory=dict)
+    # Read ahead for a batch of sessions (prefetch); None: each session reads its own.
+    samples: dict[uuid.UUID, list[MeterSample]] | None = None
+    signed: dict[uuid.UUID, list[tuple[datetime, str, Any]]] | None = None
+    station_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
+    transaction_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
+
+    async def prefetch(self, repo: BillingRepository, sessions: list[ChargingSession]) -> None:
+        """Read the samples, signed data and states of ``sessions`` in four queries."""
+        ids = [s.id for s in sessions]
+        self.samples = await repo.samples_of(ids)
+        self.signed = await repo.signed_of(ids)
+        self.transaction_events = await repo.transaction_events_of(
+            [s.id for s in sessions if s.protocol != "ocpp1.6"]
+        )
+        v16 = [s for s in sessions if s.protocol == "ocpp1.6" and s.started_at is not None]
+        starts = [s.started_at for s in v16 if s.started_at is not None]
+        stops = [s.stopped_at or s.started_at for s in v16 if s.started_at is not None]
+        self.station_events = (
+            await repo.status_events_of(
+                list({s.charging_station_id for s in v16}), min(starts), max(stops)
+            )
+            if v16
+            else {}
+        )
+
+    async def samples_of(
+        self, repo: BillingRepository, session: ChargingSession
+    ) -> list[MeterSample]:
+        if self.samples is not None:
+            return self.samples.get(session.id, [])
+        return await repo.samples(session.id)
+
+    async def signed_of(
+        self, repo: BillingRepository, session: ChargingSession
+    ) -> list[tuple[datetime, str, Any]]:
+        if self.signed is not None:
+            return self.signed.get(session.id, [])
+        return await repo.signed_samples(session.id)
+
+    async def status_events_of(
+        self, repo: BillingRepository, session: ChargingSession
+    ) -> list[tuple[datetime, dict[str, Any]]]:
+        assert session.started_at is not None
+        if self.station_events is None:
+            return await repo.status_events(
+                session.charging_station_id, session.started_at, session.stopped_at
+            )
+        until = session.stopped_at
+        return [
+            (at, payload)
+            for at, payload in self.station_events.get(session.charging_station_id, [])
+            if at >= session.started_at and (until is None or at <= until)
+        ]
+
+    async def transaction_events_of(
+        self, repo: BillingRepository, session: ChargingSession
+    ) -> list[tuple[datetime, dict[str, Any]]]:
+        if self.transaction_events is not None:
+            return self.transaction_events.get(session.id, [])
+        return await repo.transaction_events(session.id)
 
 
 def segment_of(session: ChargingSession) -> Segment:
@@ -174,14 +234,18 @@ async def _tariff_set(
 
 
 async def _trace(
-    repo: BillingRepository, session: ChargingSession, zone: ZoneInfo, max_power_w: int | None
+    repo: BillingRepository,
+    session: ChargingSession,
+    zone: ZoneInfo,
+    max_power_w: int | None,
+    cache: PricingCache,
 ) -> SessionTrace:
     assert session.started_at is not None
     start = session.started_at
     registers: dict[datetime, Decimal] = {}
     power: dict[datetime, Decimal] = {}
     current: dict[datetime, Decimal] = {}
-    for sample in await repo.samples(session.id):
+    for sample in await cache.samples_of(repo, session):
         if sample.value is None or sample.sampled_at < start:
             continue
         unit = (sample.unit or "").lower()
@@ -220,23 +284,22 @@ async def _trace(
         start=start,
         time_zone=zone,
         readings=tuple(readings),
-        states=tuple(await _states(repo, session)),
+        states=tuple(await _states(repo, session, cache)),
     )
 
 
-async def _states(repo: BillingRepository, session: ChargingSession) -> list[StateChange]:
+async def _states(
+    repo: BillingRepository, session: ChargingSession, cache: PricingCache
+) -> list[StateChange]:
     assert session.started_at is not None
     changes: list[StateChange] = []
     if session.protocol == "ocpp1.6":
-        events = await repo.status_events(
-            session.charging_station_id, session.started_at, session.stopped_at
-        )
-        for at, payload in events:
+        for at, payload in await cache.status_events_of(repo, session):
             state = _STATES.get(str(payload.get("status")))
             if state is not None and payload.get("connectorId") == session.evse_id:
                 changes.append(StateChange(at, state))
     else:
-        for at, payload in await repo.transaction_events(session.id):
+        for at, payload in await cache.transaction_events_of(repo, session):
             info = payload.get("transactionInfo") or {}
             state = _STATES.get(str(info.get("chargingState")))
             if state is not None:
@@ -273,6 +336,6 @@ async def price_stored_session(
     except TariffError as exc:
         raise NoTariffError(exc.message) from exc
     version = next(v for t, v in pairs if t is tariff)
-    trace = await _trace(repo, session, _zone(zone_name), cache.max_power[session.evse_pk])
+    trace = await _trace(repo, session, _zone(zone_name), cache.max_power[session.evse_pk], cache)
     priced = price_session(tariff, trace, end=max(end, session.started_at).astimezone(UTC))
     return Priced(session, version, segment, location_id, priced)

@@ -208,6 +208,77 @@ class BillingRepository:
             )
         )
 
+    async def samples_of(self, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[MeterSample]]:
+        """``samples`` of many sessions in one query."""
+        found: dict[uuid.UUID, list[MeterSample]] = {i: [] for i in session_ids}
+        for sample in await self.db_session.scalars(
+            select(MeterSample)
+            .where(
+                MeterSample.session_id.in_(session_ids),
+                MeterSample.measurand.in_([REGISTER, POWER, CURRENT]),
+            )
+            .order_by(MeterSample.sampled_at, MeterSample.id)
+        ):
+            if sample.session_id is not None:
+                found[sample.session_id].append(sample)
+        return found
+
+    async def signed_of(
+        self, session_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, list[tuple[datetime, str, Any]]]:
+        """``signed_samples`` of many sessions in one query."""
+        found: dict[uuid.UUID, list[tuple[datetime, str, Any]]] = {i: [] for i in session_ids}
+        rows = await self.db_session.execute(
+            select(
+                MeterSample.session_id,
+                MeterSample.sampled_at,
+                MeterSample.measurand,
+                MeterSample.signed_data,
+            )
+            .where(MeterSample.session_id.in_(session_ids), MeterSample.signed_data.is_not(None))
+            .order_by(MeterSample.sampled_at, MeterSample.id)
+        )
+        for session_id, at, measurand, data in rows:
+            found[session_id].append((at, measurand, data))
+        return found
+
+    async def status_events_of(
+        self, stations: list[uuid.UUID], since: datetime, until: datetime
+    ) -> dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]]:
+        """``status_events`` of many stations over one time range, in one query."""
+        found: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] = {s: [] for s in stations}
+        rows = await self.db_session.execute(
+            select(StationEvent.charging_station_id, StationEvent.at, StationEvent.payload)
+            .where(
+                StationEvent.charging_station_id.in_(stations),
+                StationEvent.kind == "status",
+                StationEvent.at >= since,
+                StationEvent.at <= until,
+            )
+            .order_by(StationEvent.at, StationEvent.id)
+        )
+        for station, at, payload in rows:
+            found[station].append((at, payload))
+        return found
+
+    async def transaction_events_of(
+        self, session_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]]:
+        """``transaction_events`` of many sessions in one query."""
+        found: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] = {i: [] for i in session_ids}
+        rows = await self.db_session.execute(
+            select(
+                TransactionEventRecord.session_id,
+                TransactionEventRecord.timestamp,
+                TransactionEventRecord.payload,
+            )
+            .where(TransactionEventRecord.session_id.in_(session_ids))
+            .order_by(TransactionEventRecord.timestamp, TransactionEventRecord.seq_no)
+        )
+        for session_id, at, payload in rows:
+            found[session_id].append((at, payload))
+        return found
+
     async def signed_samples(self, session_id: uuid.UUID) -> list[tuple[datetime, str, Any]]:
         rows = await self.db_session.execute(
             select(MeterSample.sampled_at, MeterSample.measurand, MeterSample.signed_data)
