@@ -67,8 +67,10 @@ def prices(n: int) -> Prices:
 def oracle(p: Prices, energy_wh: int, seconds: int) -> tuple[int, int, int]:
     """Independent of voltlane.tariff: each line rounded half up to the cent, VAT on their
     sum, half up. Returns (excl. VAT, VAT, incl. VAT) in cents."""
-    energy = (Decimal(energy_wh) / 1000 * p.energy).quantize(CENT, ROUND_HALF_UP)
-    time_cost = (Decimal(seconds) / 3600 * p.time).quantize(CENT, ROUND_HALF_UP)
+    # Multiply first, divide last: seconds / 3600 is not a finite decimal, and rounding it
+    # first can turn an exact half cent into a hair less.
+    energy = (Decimal(energy_wh) * p.energy / 1000).quantize(CENT, ROUND_HALF_UP)
+    time_cost = (Decimal(seconds) * p.time / 3600).quantize(CENT, ROUND_HALF_UP)
     net = energy + time_cost + p.flat.quantize(CENT, ROUND_HALF_UP)
     vat = (net * VAT / 100).quantize(CENT, ROUND_HALF_UP)
     return int(net * 100), int(vat * 100), int((net + vat) * 100)

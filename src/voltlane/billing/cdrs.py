@@ -116,6 +116,15 @@ async def _insert_cdr(
 ) -> uuid.UUID | None:
     """Price a finished session and insert its CDR; its id, or None when nothing was
     inserted (energy under review, or the session has its CDR already)."""
+    values = await _cdr_values(repo, session, cache)
+    return await repo.insert_cdr(values) if values is not None else None
+
+
+async def _cdr_values(
+    repo: BillingRepository, session: ChargingSession, cache: PricingCache
+) -> dict[str, Any] | None:
+    """The CDR of a finished session as column values; None while its energy is under
+    review."""
     if session.status is not SessionStatus.FINISHED or session.stopped_at is None:
         raise SessionNotRatableError("the session has not finished")
     if session.energy_wh is None:
@@ -130,34 +139,32 @@ async def _insert_cdr(
         {"at": iso_utc(at), "measurand": measurand, "signed_data": data}
         for at, measurand, data in await cache.signed_of(repo, session)
     ]
-    return await repo.insert_cdr(
-        {
-            "id": new_id(),
-            "kind": CdrKind.CDR,
-            "session_id": session.id,
-            "charging_station_id": session.charging_station_id,
-            "location_id": found.location_id,
-            "evse_id": session.evse_id,
-            "connector_id": session.connector_id,
-            "id_token": session.id_token,
-            "id_token_type": session.id_token_type,
-            "auth_method": _auth_method(session),
-            "segment": str(found.segment),
-            "tariff_version_id": found.version.id,
-            "tariff_code": found.version.code,
-            "currency": priced.currency,
-            "start_date_time": priced.start,
-            "end_date_time": priced.end,
-            "total_energy_kwh": priced.total_energy_kwh,
-            "total_time_hours": _hours(priced.total_time.total_seconds()),
-            "total_parking_time_hours": _hours(priced.total_parking_time.total_seconds()),
-            "total_excl_vat": priced.total_excl_vat,
-            "total_vat": priced.total_vat,
-            "total_incl_vat": priced.total_incl_vat,
-            "priced": priced_json(priced),
-            "signed_data": signed or None,
-        }
-    )
+    return {
+        "id": new_id(),
+        "kind": CdrKind.CDR,
+        "session_id": session.id,
+        "charging_station_id": session.charging_station_id,
+        "location_id": found.location_id,
+        "evse_id": session.evse_id,
+        "connector_id": session.connector_id,
+        "id_token": session.id_token,
+        "id_token_type": session.id_token_type,
+        "auth_method": _auth_method(session),
+        "segment": str(found.segment),
+        "tariff_version_id": found.version.id,
+        "tariff_code": found.version.code,
+        "currency": priced.currency,
+        "start_date_time": priced.start,
+        "end_date_time": priced.end,
+        "total_energy_kwh": priced.total_energy_kwh,
+        "total_time_hours": _hours(priced.total_time.total_seconds()),
+        "total_parking_time_hours": _hours(priced.total_parking_time.total_seconds()),
+        "total_excl_vat": priced.total_excl_vat,
+        "total_vat": priced.total_vat,
+        "total_incl_vat": priced.total_incl_vat,
+        "priced": priced_json(priced),
+        "signed_data": signed or None,
+    }
 
 
 async def credit_cdr(db_session: AsyncSession, cdr_id: uuid.UUID, *, reason: str) -> Cdr:
@@ -230,21 +237,22 @@ async def rate_pending(db_session: AsyncSession, *, limit: int = 500) -> int:
     how many CDRs were created."""
     repo = BillingRepository(db_session)
     cache = PricingCache()
-    created = 0
     sessions = await repo.sessions(await repo.unrated_sessions(limit))
     await cache.prefetch(repo, sessions)
+    rows: list[dict[str, Any]] = []
     for session in sessions:
         try:
-            inserted = await _insert_cdr(repo, session, cache)
+            values = await _cdr_values(repo, session, cache)
         except NoTariffError as exc:
-            # Nothing was written for it; it is rated once a tariff is assigned.
+            # Nothing is written for it; it is rated once a tariff is assigned.
             log.warning(
                 "session not rated: no tariff",
                 extra={"session_id": str(session.id), "detail": exc.detail},
             )
             continue
-        created += inserted is not None
-    return created
+        if values is not None:
+            rows.append(values)
+    return await repo.insert_cdrs(rows)
 
 
 async def get_cdr(db_session: AsyncSession, cdr_id: uuid.UUID) -> Cdr:

@@ -31,6 +31,17 @@ POWER = "Power.Active.Import"
 CURRENT = "Current.Import"
 
 
+# One CDR per session, one credit per CDR: each partial unique index named by its literal
+# predicate (a bound parameter cannot match it once psycopg prepares the statement and
+# PostgreSQL plans it generically, from about its 11th use on a connection).
+_INSERT_CDRS = insert(Cdr).on_conflict_do_nothing(
+    index_elements=["session_id"], index_where=text("kind = 'CDR'")
+)
+_INSERT_CREDIT = insert(Cdr).on_conflict_do_nothing(
+    index_elements=["credit_of"], index_where=text("kind = 'CREDIT'")
+)
+
+
 class BillingRepository:
     def __init__(self, db_session: AsyncSession) -> None:
         self.db_session = db_session
@@ -311,20 +322,18 @@ class BillingRepository:
         return [(r[0], r[1]) for r in rows]
 
     # -- CDRs ------------------------------------------------------------------------------
+    async def insert_cdrs(self, rows: list[dict[str, Any]]) -> int:
+        """Insert the CDRs of many sessions in one statement (sessions that have one already
+        are skipped); how many were inserted."""
+        if not rows:
+            return 0
+        result = await self.db_session.execute(_INSERT_CDRS.returning(Cdr.id), rows)
+        return len(result.all())
+
     async def insert_cdr(self, values: dict[str, Any]) -> uuid.UUID | None:
         """Insert a CDR unless its session (or, for a credit, its CDR) has one already."""
-        credit = values["kind"] is CdrKind.CREDIT
-        # The partial index's predicate as a literal: with a bound parameter PostgreSQL cannot
-        # match the index once psycopg prepares the statement (its 5th use on a connection).
-        statement = (
-            insert(Cdr)
-            .values(**values)
-            .on_conflict_do_nothing(
-                index_elements=["credit_of" if credit else "session_id"],
-                index_where=text("kind = 'CREDIT'" if credit else "kind = 'CDR'"),
-            )
-        )
-        return await self.db_session.scalar(statement.returning(Cdr.id))
+        statement = _INSERT_CREDIT if values["kind"] is CdrKind.CREDIT else _INSERT_CDRS
+        return await self.db_session.scalar(statement.values(**values).returning(Cdr.id))
 
     async def cdr(self, cdr_id: uuid.UUID) -> Cdr | None:
         return await self.db_session.get(Cdr, cdr_id)
