@@ -413,3 +413,37 @@ async def test_a_billing_run_reads_a_16_stations_states_like_the_live_cost(
     assert (cdr.total_excl_vat, cdr.total_vat, cdr.total_incl_vat) == (450, 86, 536)
     assert (live.total_excl_vat, live.total_vat, live.total_incl_vat) == (450, 86, 536)
     assert cdr.total_parking_time_hours == Decimal("0.500000")
+
+
+async def test_billing_runs_in_parallel_skip_each_others_sessions(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CP16")
+    await add_token(database, brand, "RFID0001")
+    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039))
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    for n in range(3):
+        start = await cp.call(
+            call16.StartTransaction(
+                connector_id=1,
+                id_tag="RFID0001",
+                meter_start=n * 100_000,
+                timestamp=f"2026-11-24T1{n}:00:00Z",
+            )
+        )
+        await cp.call(
+            call16.StopTransaction(
+                transaction_id=start.transaction_id,
+                meter_stop=n * 100_000 + 1_000,
+                timestamp=f"2026-11-24T1{n}:30:00Z",
+            )
+        )
+    async with database.tenant_transaction(brand.key) as first:
+        first_made = await billing.rate_pending(first, limit=2)
+        # The first run has not committed: a second one takes only the session left.
+        async with database.tenant_transaction(brand.key) as second:
+            second_made = await billing.rate_pending(second)
+
+    assert (first_made, second_made) == (2, 1)
+    assert await cdr_count(database, brand) == 3

@@ -357,7 +357,9 @@ class BillingRepository:
         return list(rows), int(total or 0)
 
     async def unrated_sessions(self, limit: int) -> list[uuid.UUID]:
-        """Finished sessions without a CDR, oldest first."""
+        """Finished sessions without a CDR, oldest first, locked for this transaction: runs
+        in parallel (several workers) skip each other's sessions instead of pricing them
+        twice."""
         rated = select(Cdr.id).where(Cdr.session_id == ChargingSession.id, Cdr.kind == "CDR")
         rows = await self.db_session.scalars(
             select(ChargingSession.id)
@@ -368,5 +370,6 @@ class BillingRepository:
             )
             .order_by(ChargingSession.stopped_at)
             .limit(limit)
+            .with_for_update(skip_locked=True, of=ChargingSession)
         )
         return list(rows)
