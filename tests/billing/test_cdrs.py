@@ -110,6 +110,35 @@ async def stop_16(cp: Any, transaction_id: int) -> None:
     )
 
 
+async def brand_charging_at_039(database: Database, make_brand: Any) -> TenantInfo:
+    """A brand with station CP16, card RFID0001 and 0.39 per kWh everywhere."""
+    brand: TenantInfo = await make_brand()
+    await add_ocpp_station(database, brand, "CP16")
+    await add_token(database, brand, "RFID0001")
+    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039))
+    return brand
+
+
+async def charge_sessions(charger: Any, count: int) -> None:
+    """``count`` sessions one after the other: session n charges (n + 1) kWh."""
+    for n in range(count):
+        start = await charger.cp.call(
+            call16.StartTransaction(
+                connector_id=1,
+                id_tag="RFID0001",
+                meter_start=1_000_000 + n * 100_000,
+                timestamp=f"2026-11-24T{n + 10:02d}:00:00Z",
+            )
+        )
+        await charger.cp.call(
+            call16.StopTransaction(
+                transaction_id=start.transaction_id,
+                meter_stop=1_000_000 + n * 100_000 + 1_000 * (n + 1),
+                timestamp=f"2026-11-24T{n + 10:02d}:30:00Z",
+            )
+        )
+
+
 async def test_a_16_session_ends_in_one_cdr_that_matches_the_live_cost(
     database: Database, make_brand, open_charger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -329,27 +358,8 @@ async def test_many_sessions_rated_on_one_connection_get_one_cdr_each(
 ) -> None:
     # psycopg prepares a statement after 5 uses on a connection, and PostgreSQL plans a
     # prepared statement generically after 5 more: the CDR insert must still find its index.
-    brand = await make_brand()
-    await add_ocpp_station(database, brand, "CP16")
-    await add_token(database, brand, "RFID0001")
-    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039))
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    for n in range(12):
-        start = await cp.call(
-            call16.StartTransaction(
-                connector_id=1,
-                id_tag="RFID0001",
-                meter_start=1_000_000 + n * 100_000,
-                timestamp=f"2026-11-24T{n + 10}:00:00Z",
-            )
-        )
-        await cp.call(
-            call16.StopTransaction(
-                transaction_id=start.transaction_id,
-                meter_stop=1_000_000 + n * 100_000 + 1_000 * (n + 1),
-                timestamp=f"2026-11-24T{n + 10}:30:00Z",
-            )
-        )
+    brand = await brand_charging_at_039(database, make_brand)
+    await charge_sessions(await open_charger(brand, "CP16", "ocpp1.6"), 12)
     async with database.tenant_transaction(brand.key) as db_session:
         ids = (await db_session.scalars(select(ChargingSession.id))).all()
         # One session after the other on one connection, as the worker's jobs do.
@@ -418,27 +428,8 @@ async def test_a_billing_run_reads_a_16_stations_states_like_the_live_cost(
 async def test_billing_runs_in_parallel_skip_each_others_sessions(
     database: Database, make_brand, open_charger
 ) -> None:
-    brand = await make_brand()
-    await add_ocpp_station(database, brand, "CP16")
-    await add_token(database, brand, "RFID0001")
-    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039))
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    for n in range(3):
-        start = await cp.call(
-            call16.StartTransaction(
-                connector_id=1,
-                id_tag="RFID0001",
-                meter_start=n * 100_000,
-                timestamp=f"2026-11-24T1{n}:00:00Z",
-            )
-        )
-        await cp.call(
-            call16.StopTransaction(
-                transaction_id=start.transaction_id,
-                meter_stop=n * 100_000 + 1_000,
-                timestamp=f"2026-11-24T1{n}:30:00Z",
-            )
-        )
+    brand = await brand_charging_at_039(database, make_brand)
+    await charge_sessions(await open_charger(brand, "CP16", "ocpp1.6"), 3)
     async with database.tenant_transaction(brand.key) as first:
         first_made = await billing.rate_pending(first, limit=2)
         # The first run has not committed: a second one takes only the session left.

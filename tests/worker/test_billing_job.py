@@ -6,8 +6,8 @@ import asyncio
 
 from sqlalchemy import select
 
-from tests.billing.test_cdrs import ENERGY_039, add_tariff, charge_16, ocpi_tariff, stop_16
-from tests.ocpp.conftest import add_ocpp_station, add_token, gateway, open_charger
+from tests.billing.test_cdrs import brand_charging_at_039, charge_16, stop_16
+from tests.ocpp.conftest import gateway, open_charger
 from voltlane.core.db import Database
 from voltlane.models.tenant import Cdr
 from voltlane.settings import Settings
@@ -31,10 +31,7 @@ async def test_billing_rate_session_job_makes_the_cdr_on_a_real_worker(
     make_brand,
     open_charger,
 ) -> None:
-    brand = await make_brand()
-    await add_ocpp_station(database, brand, "CP16")
-    await add_token(database, brand, "RFID0001")
-    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039))
+    brand = await brand_charging_at_039(database, make_brand)
     cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
     # A broker of its own: stopping a worker closes its broker.
     broker = build_broker(None, database_url)
