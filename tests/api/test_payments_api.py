@@ -6,7 +6,7 @@ import pytest
 
 from tests.api.conftest import issue_key
 from tests.billing.providers.test_providers import stripe_at
-from tests.billing.test_payments import add_cdr, fake_stripe, finished_session
+from tests.billing.test_payments import add_cdr, fake_stripe, finished_session, pre_authorize
 from tests.fakes.webhooks import STRIPE_WEBHOOK_SECRET
 from voltlane.billing import payments
 from voltlane.core.db import Database
@@ -25,15 +25,7 @@ async def test_captured_payments_are_listed_and_refunded_in_parts(
     monkeypatch.setenv(f"{prefix}STRIPE_API_BASE", url)
     stripe = stripe_at(url)
     session_id = await finished_session(database, brand)
-    await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=stripe,
-        amount=5000,
-        currency="EUR",
-        payment_method="pm_card_visa",
-    )
+    await pre_authorize(database, brand, session_id, stripe, "pm_card_visa")
     cdr_id = await add_cdr(database, brand, session_id, total=1234)
     captured = await payments.capture_cdr(database, brand.key, cdr_id, provider=stripe)
     assert captured is not None

@@ -16,7 +16,11 @@ from tests.factories import add_location, add_station
 from tests.fakes.psp import FakeAdyen, FakeStripe, serve
 from tests.fakes.webhooks import adyen_item, adyen_webhook, stripe_webhook
 from voltlane.billing import payments
-from voltlane.billing.providers import ProviderUnavailableError, WebhookSignatureError
+from voltlane.billing.providers import (
+    PaymentProvider,
+    ProviderUnavailableError,
+    WebhookSignatureError,
+)
 from voltlane.core.db import Database
 from voltlane.models.tenant import (
     Cdr,
@@ -67,6 +71,28 @@ async def finished_session(database: Database, brand: TenantInfo) -> uuid.UUID:
         db_session.add(session)
         await db_session.flush()
         return session.id
+
+
+async def pre_authorize(
+    database: Database,
+    brand: TenantInfo,
+    session_id: uuid.UUID,
+    provider: PaymentProvider,
+    payment_method: str,
+    *,
+    customer: str | None = None,
+) -> Payment:
+    """EUR 50.00 reserved on ``payment_method`` for the session."""
+    return await payments.pre_authorize_session(
+        database,
+        brand.key,
+        session_id,
+        provider=provider,
+        amount=5000,
+        currency="EUR",
+        payment_method=payment_method,
+        customer=customer,
+    )
 
 
 async def add_cdr(
@@ -128,15 +154,8 @@ async def test_stripe_pre_authorizes_then_captures_the_cdr_total(
     brand = await make_brand()
     session_id = await finished_session(database, brand)
     stripe = stripe_at(url)
-    authorized = await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=stripe,
-        amount=5000,
-        currency="EUR",
-        payment_method="pm_card_visa",
-        customer="cus_1",
+    authorized = await pre_authorize(
+        database, brand, session_id, stripe, "pm_card_visa", customer="cus_1"
     )
     assert authorized.status is PaymentStatus.AUTHORIZED
     assert authorized.psp_reference is not None
@@ -170,15 +189,7 @@ async def test_adyen_pre_authorizes_then_captures_the_cdr_total(
     brand = await make_brand()
     session_id = await finished_session(database, brand)
     adyen = adyen_at(url)
-    authorized = await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=adyen,
-        amount=5000,
-        currency="EUR",
-        payment_method="card_ok",
-    )
+    authorized = await pre_authorize(database, brand, session_id, adyen, "card_ok")
     assert authorized.status is PaymentStatus.AUTHORIZED
     cdr_id = await add_cdr(database, brand, session_id, total=1234)
     captured = await payments.capture_cdr(database, brand.key, cdr_id, provider=adyen)
@@ -192,14 +203,8 @@ async def test_declined_card_fails_the_payment(database: Database, make_brand, f
     fake, url = fake_stripe
     brand = await make_brand()
     session_id = await finished_session(database, brand)
-    payment = await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=stripe_at(url),
-        amount=5000,
-        currency="EUR",
-        payment_method="pm_card_chargeDeclined",
+    payment = await pre_authorize(
+        database, brand, session_id, stripe_at(url), "pm_card_chargeDeclined"
     )
     assert (payment.status, payment.last_error) == (PaymentStatus.FAILED, "card_declined")
     assert await operations(database, brand) == [("authorize", "failed", 5000)]
@@ -210,15 +215,7 @@ async def test_three_d_secure_requires_action(database: Database, make_brand, fa
     _fake, url = fake_adyen
     brand = await make_brand()
     session_id = await finished_session(database, brand)
-    payment = await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=adyen_at(url),
-        amount=5000,
-        currency="EUR",
-        payment_method="card_3ds",
-    )
+    payment = await pre_authorize(database, brand, session_id, adyen_at(url), "card_3ds")
     assert payment.status is PaymentStatus.REQUIRES_ACTION
     assert payment.action == {"type": "threeDS2", "paymentMethodType": "scheme", "token": "tok"}
     stored = await payment_row(database, brand)
@@ -231,15 +228,7 @@ async def test_timeout_after_send_retries_with_the_same_key_and_captures_once(
     fake, url = fake_stripe
     brand = await make_brand()
     session_id = await finished_session(database, brand)
-    authorized = await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=stripe_at(url),
-        amount=5000,
-        currency="EUR",
-        payment_method="pm_card_visa",
-    )
+    authorized = await pre_authorize(database, brand, session_id, stripe_at(url), "pm_card_visa")
     cdr_id = await add_cdr(database, brand, session_id, total=1234)
     # The fake captures, then answers after the client gave up.
     fake.slow["/capture$"] = 1.5
@@ -272,15 +261,7 @@ async def test_psp_outage_leaves_the_payment_outstanding(
     fake, url = fake_stripe
     brand = await make_brand()
     session_id = await finished_session(database, brand)
-    await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=stripe_at(url),
-        amount=5000,
-        currency="EUR",
-        payment_method="pm_card_visa",
-    )
+    authorized = await pre_authorize(database, brand, session_id, stripe_at(url), "pm_card_visa")
     cdr_id = await add_cdr(database, brand, session_id, total=1234)
     down = stripe_at("http://127.0.0.1:9")  # connection refused
     payment = await payments.capture_cdr(database, brand.key, cdr_id, provider=down)
@@ -291,7 +272,10 @@ async def test_psp_outage_leaves_the_payment_outstanding(
         2,
     )
     assert payment.last_error is not None
-    assert payment.last_error.startswith("stripe:")
+    # What operators see: the PSP could not be reached, and for which call.
+    assert payment.last_error.startswith("stripe: Unexpected error communicating with Stripe.")
+    assert f"/v1/payment_intents/{authorized.psp_reference}/capture" in payment.last_error
+    assert "Connection refused" in payment.last_error
     assert fake.captures == {}
     retried = await payments.capture_cdr(database, brand.key, cdr_id, provider=stripe_at(url))
     assert retried is not None
@@ -307,15 +291,7 @@ async def test_refunds_part_then_the_rest(database: Database, make_brand, fake_a
     brand = await make_brand()
     session_id = await finished_session(database, brand)
     adyen = adyen_at(url)
-    await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=adyen,
-        amount=5000,
-        currency="EUR",
-        payment_method="card_ok",
-    )
+    await pre_authorize(database, brand, session_id, adyen, "card_ok")
     cdr_id = await add_cdr(database, brand, session_id, total=1234)
     captured = await payments.capture_cdr(database, brand.key, cdr_id, provider=adyen)
     assert captured is not None
@@ -344,15 +320,7 @@ async def test_duplicate_webhook_is_ignored(database: Database, make_brand, fake
     brand = await make_brand()
     session_id = await finished_session(database, brand)
     stripe = stripe_at(url)
-    payment = await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=stripe,
-        amount=5000,
-        currency="EUR",
-        payment_method="pm_card_visa",
-    )
+    payment = await pre_authorize(database, brand, session_id, stripe, "pm_card_visa")
     body, headers = stripe_webhook(
         "evt_1", "payment_intent.succeeded", {"id": payment.psp_reference, "amount_received": 900}
     )
@@ -374,15 +342,7 @@ async def test_out_of_order_webhooks_never_move_the_status_back(
     brand = await make_brand()
     session_id = await finished_session(database, brand)
     adyen = adyen_at(url)
-    payment = await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=adyen,
-        amount=5000,
-        currency="EUR",
-        payment_method="card_ok",
-    )
+    payment = await pre_authorize(database, brand, session_id, adyen, "card_ok")
     psp = payment.psp_reference
     assert psp is not None
     captured = adyen_webhook(adyen_item("CAPTURE", "MOD9", original=psp, value=1234))

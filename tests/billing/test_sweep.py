@@ -14,7 +14,7 @@ from tests.billing.test_cdrs import (
     only_session,
     stop_16,
 )
-from tests.billing.test_payments import add_cdr, fake_stripe, finished_session
+from tests.billing.test_payments import add_cdr, fake_stripe, finished_session, pre_authorize
 from tests.ocpp.conftest import add_ocpp_station, add_token, gateway, open_charger
 from voltlane import billing
 from voltlane.billing import payments
@@ -81,15 +81,7 @@ async def test_a_cdr_whose_payment_is_still_authorized_gets_a_capture_job(
     _fake, url = fake_stripe
     brand = await make_brand()
     session_id = await finished_session(database, brand)
-    await payments.pre_authorize_session(
-        database,
-        brand.key,
-        session_id,
-        provider=stripe_at(url),
-        amount=5000,
-        currency="EUR",
-        payment_method="pm_card_visa",
-    )
+    await pre_authorize(database, brand, session_id, stripe_at(url), "pm_card_visa")
     cdr_id = await add_cdr(database, brand, session_id, total=1234)
 
     await billing_tasks.capture_owed(
