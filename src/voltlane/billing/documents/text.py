@@ -1,0 +1,124 @@
+"""Labels and formatting of invoice documents in the customer's locale (Babel)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from voltlane.billing.documents.model import DocumentKind
+from voltlane.tariff.rounding import from_minor
+
+_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        DocumentKind.RECEIPT: "Receipt",
+        DocumentKind.INVOICE: "Invoice",
+        DocumentKind.CREDIT_NOTE: "Credit note",
+        DocumentKind.STATEMENT: "Settlement statement",
+        "number": "Number",
+        "issue_date": "Date",
+        "due_date": "Due date",
+        "period": "Period",
+        "customer": "Customer",
+        "seller": "Supplier",
+        "vat_id": "VAT ID",
+        "description": "Description",
+        "quantity": "Quantity",
+        "unit_price": "Unit price",
+        "vat_rate": "VAT",
+        "net": "Amount",
+        "total_net": "Total excl. VAT",
+        "vat_on": "VAT {rate} % on {taxable}",
+        "total_gross": "Total incl. VAT",
+        "paid": "Paid",
+        "payable": "Amount due",
+        "corrects": "Corrects {number} of {date}",
+        "card": "Card",
+        "driver": "Driver",
+        "vehicle": "Vehicle",
+        "cost_centre": "Cost centre",
+        "subtotal": "Subtotal",
+        "page": "Page {page} of {pages}",
+        "payment": "Please pay {amount} by {date} to IBAN {iban}, quoting {number}.",
+        "nothing_due": "Nothing is due: this document has been paid.",
+        "refund": "{amount} will be refunded to the original means of payment.",
+    },
+    "de": {
+        DocumentKind.RECEIPT: "Quittung",
+        DocumentKind.INVOICE: "Rechnung",
+        DocumentKind.CREDIT_NOTE: "Gutschrift",
+        DocumentKind.STATEMENT: "Abrechnung",
+        "number": "Nummer",
+        "issue_date": "Datum",
+        "due_date": "Fällig am",
+        "period": "Zeitraum",
+        "customer": "Kunde",
+        "seller": "Lieferant",
+        "vat_id": "USt-IdNr.",
+        "description": "Beschreibung",
+        "quantity": "Menge",
+        "unit_price": "Einzelpreis",
+        "vat_rate": "USt.",
+        "net": "Betrag",
+        "total_net": "Summe netto",
+        "vat_on": "USt. {rate} % auf {taxable}",
+        "total_gross": "Summe brutto",
+        "paid": "Bezahlt",
+        "payable": "Zu zahlen",
+        "corrects": "Korrigiert {number} vom {date}",
+        "card": "Karte",
+        "driver": "Fahrer",
+        "vehicle": "Fahrzeug",
+        "cost_centre": "Kostenstelle",
+        "subtotal": "Zwischensumme",
+        "page": "Seite {page} von {pages}",
+        "payment": "Bitte zahlen Sie {amount} bis {date} auf IBAN {iban} unter Angabe von {number}.",
+        "nothing_due": "Nichts zu zahlen: dieser Beleg ist bezahlt.",
+        "refund": "{amount} wird auf das ursprüngliche Zahlungsmittel erstattet.",
+    },
+}
+
+
+class DocumentText:
+    """The words and numbers of one document in one locale."""
+
+    def __init__(self, locale: str, currency: str, timezone: str = "UTC") -> None:
+        self.locale = Locale.parse(locale)
+        self.currency = currency
+        self.zone = ZoneInfo(timezone)
+        self._labels = _LABELS.get(self.locale.language, _LABELS["en"])
+
+    def label(self, key: str, **values: object) -> str:
+        template = self._labels.get(key) or _LABELS["en"][key]
+        return template.format(**values) if values else template
+
+    def money(self, minor: int) -> str:
+        return format_currency(from_minor(minor, self.currency), self.currency, locale=self.locale)
+
+    def price(self, unit_price: Decimal) -> str:
+        """A unit price with all its digits (0.49 stays 0.49, 0.355 stays 0.355)."""
+        return format_currency(
+            unit_price.normalize(),
+            self.currency,
+            locale=self.locale,
+            currency_digits=False,
+            decimal_quantization=False,
+        )
+
+    def number(self, value: Decimal, digits: int = 3) -> str:
+        return format_decimal(value.quantize(Decimal(1).scaleb(-digits)), locale=self.locale)
+
+    def percent(self, rate: Decimal) -> str:
+        return format_decimal(rate.normalize(), locale=self.locale)
+
+    def date(self, value: date) -> str:
+        return format_date(value, format="medium", locale=self.locale)
+
+    def datetime(self, value: datetime) -> str:
+        return format_datetime(
+            value.astimezone(self.zone), format="short", tzinfo=self.zone, locale=self.locale
+        )
