@@ -22,7 +22,7 @@ from voltlane.models.tenant import (
 )
 from voltlane.station import service as stations
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
-from voltlane.tenancy.spec import Payments, TenantSpec, validate_spec
+from voltlane.tenancy.spec import Legal, Payments, TenantSpec, validate_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,6 +54,7 @@ def brand_spec(
     timezone: str = "Europe/Berlin",
     domains: list[str] | None = None,
     payments: Literal["stripe", "adyen"] | None = None,
+    legal: Legal | None = None,
 ) -> TenantSpec:
     key = key or unique_key()
     spec = TenantSpec(
@@ -66,6 +67,7 @@ def brand_spec(
         timezone=timezone,
         domains=domains or [],
         payments=Payments(provider=payments) if payments else None,
+        legal=legal,
     )
     return validate_spec(spec, themes_dir=REPO / "themes")
 
@@ -118,3 +120,19 @@ async def add_user(
     return await identity.create_operator_user(
         db_session, email=email, name=name, password=password, role=role
     )
+
+
+# A seller whose documents can be issued: the address in parts, a VAT id and a bank account.
+BERLIN_SELLER = Legal(
+    entity="Voltaria Laden GmbH",
+    address="Torstraße 110, 10119 Berlin",
+    vat_id="DE300000001",
+    registration="HRB 200001 B",
+    street="Torstraße 110",
+    postal_code="10119",
+    city="Berlin",
+    country="DE",
+    email="rechnung@voltaria.example",
+    iban="DE89370400440532013000",
+    bic="COBADEFFXXX",
+)

@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from voltlane.api import CSRF_EXCLUDE, OPENAPI_COMPONENTS, api_router
+from voltlane.api.documents import document_by_link
 from voltlane.api.webhooks import payment_webhook
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
@@ -46,6 +47,7 @@ TASK_MODULES = (
     "voltlane.tenancy.tasks",
     "voltlane.billing.tasks",
     "voltlane.billing.payment_tasks",
+    "voltlane.billing.invoice_tasks",
 )
 
 STATIC_MAX_AGE = 365 * 24 * 3600
@@ -105,6 +107,7 @@ def create_app(
             DriverHomeController,
             api_router(),
             payment_webhook,
+            document_by_link,
             create_static_files_router(
                 path="/static",
                 directories=[Path(STATIC_DIR)],

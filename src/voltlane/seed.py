@@ -17,10 +17,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane import billing
+from voltlane.billing import accounts as billing_accounts
 from voltlane.charging import service as charging
 from voltlane.identity import api_keys
 from voltlane.identity import service as identity
-from voltlane.models.tenant import Role
+from voltlane.models.tenant import AccountKind, Invoicing, Role
 from voltlane.station import service as stations
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
 from voltlane.tariff import SegmentKind
@@ -128,9 +129,36 @@ class TenantFileSeeder:
                     created_by="demo seed",
                     secret=demo_api_key_secret(self.demo_password, tenant.key),
                 )
+        account_ids = {}
+        for account in spec.demo.accounts:
+            row = await billing_accounts.ensure_account(
+                db_session,
+                billing_accounts.AccountCreate(
+                    kind=AccountKind(account.kind),
+                    name=account.name,
+                    locale=account.locale,
+                    country=account.country,
+                    invoicing=Invoicing(account.invoicing),
+                    email=account.email,
+                    street=account.street,
+                    postal_code=account.postal_code,
+                    city=account.city,
+                    vat_id=account.vat_id,
+                    buyer_reference=account.buyer_reference,
+                    payment_terms_days=account.payment_terms_days,
+                ),
+            )
+            account_ids[account.name] = row.id
         for token in spec.demo.id_tokens:
             await charging.ensure_id_token(
-                db_session, id_token=token.id_token, token_type=token.type, label=token.label
+                db_session,
+                id_token=token.id_token,
+                token_type=token.type,
+                label=token.label,
+                account_id=account_ids[token.account] if token.account else None,
+                driver_name=token.driver_name,
+                vehicle=token.vehicle,
+                cost_centre=token.cost_centre,
             )
         for tariff in spec.demo.tariffs:
             code = str(tariff.definition.get("id"))

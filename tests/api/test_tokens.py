@@ -45,6 +45,11 @@ async def test_create_get_and_patch_a_token(database: Database, make_brand, api_
         "expires_at": "2030-01-01T00:00:00Z",
         "group_id_token": "FLEET-7",
         "label": "Ada's card",
+        # Billed per session to whoever presents it: no customer account.
+        "account_id": None,
+        "driver_name": None,
+        "vehicle": None,
+        "cost_centre": None,
     }
     assert fetched.json() == created.json()
     assert (blocked.json()["status"], blocked.json()["label"]) == ("Blocked", None)

@@ -13,6 +13,7 @@ from voltlane.models.platform import TenantStatus
 from voltlane.models.tenant import (
     ChargingStation,
     Connector,
+    CustomerAccount,
     Evse,
     IdToken,
     Location,
@@ -35,8 +36,12 @@ TENANT_TABLES = [
     "charging_sessions",
     "charging_stations",
     "connectors",
+    "customer_accounts",
     "evses",
     "id_tokens",
+    "invoice_cdrs",
+    "invoice_counters",
+    "invoices",
     "locations",
     "login_attempts",
     "meter_samples",
@@ -111,7 +116,13 @@ async def test_provisioning_from_empty_twice_is_idempotent(
                 .order_by(ChargingStation.station_id)
             )
         ).all()
-        tokens = list(await db_session.scalars(select(IdToken.id_token).order_by(IdToken.id_token)))
+        tokens = (
+            await db_session.execute(
+                select(IdToken.id_token, CustomerAccount.name, IdToken.cost_centre)
+                .outerjoin(CustomerAccount, CustomerAccount.id == IdToken.account_id)
+                .order_by(IdToken.id_token)
+            )
+        ).all()
         tariffs = (
             await db_session.execute(
                 select(TariffVersion.code, TariffVersion.segment).order_by(TariffVersion.segment)
@@ -125,7 +136,13 @@ async def test_provisioning_from_empty_twice_is_idempotent(
         ("VLT-SIM-201", "ocpp2.0.1"),
         ("VLT-SIM-21", "ocpp2.1"),
     ]
-    assert tokens == ["VLTDEMO0001", "VLTDEMO0002"]
+    # Two ad-hoc cards, two fleet cards billed monthly to the demo fleet, seeded once.
+    assert [tuple(r) for r in tokens] == [
+        ("VLTDEMO0001", None, None),
+        ("VLTDEMO0002", None, None),
+        ("VLTFLEET001", "Spree Logistik GmbH", "Zustellung Mitte"),
+        ("VLTFLEET002", "Spree Logistik GmbH", "Kundendienst"),
+    ]
     # The demo price list, seeded once and assigned to the whole brand.
     assert [tuple(r) for r in tariffs] == [("VLT-AC", "MEMBER"), ("VLT-AC", "PUBLIC")]
     assert [tuple(r) for r in assignments] == [("VLT-AC", None)]

@@ -11,6 +11,7 @@ from voltlane.api.billing import CdrController, TariffAssignmentController, Tari
 from voltlane.api.commands import command_router
 from voltlane.api.errors import EXCEPTION_HANDLERS
 from voltlane.api.evses import EvseController
+from voltlane.api.invoices import CustomerAccountController, InvoiceController, InvoiceRunController
 from voltlane.api.locations import LocationController
 from voltlane.api.payments import PaymentController
 from voltlane.api.stations import StationController
@@ -45,6 +46,9 @@ def api_router() -> Router:
             TariffAssignmentController,
             CdrController,
             PaymentController,
+            CustomerAccountController,
+            InvoiceController,
+            InvoiceRunController,
             command_router(),
         ],
         guards=[require_api_key],

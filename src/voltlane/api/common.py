@@ -28,7 +28,7 @@ async def audit(
     *,
     action: str,
     entity: str,
-    entity_id: uuid.UUID,
+    entity_id: uuid.UUID | str | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record an API write in the brand's audit log, in the request's transaction."""

@@ -21,6 +21,9 @@ from voltlane.models.tenant import IdToken, IdTokenStatus, IdTokenType
 Identifier = Annotated[str, Meta(min_length=1, max_length=tokens.MAX_ID_TOKEN)]
 Label = Annotated[str, Meta(max_length=tokens.MAX_LABEL)]
 Expiry = Annotated[datetime, Meta(tz=True, description="With a timezone offset")]
+Driver = Annotated[str, Meta(min_length=1, max_length=tokens.MAX_DRIVER)]
+Vehicle = Annotated[str, Meta(min_length=1, max_length=tokens.MAX_VEHICLE)]
+CostCentre = Annotated[str, Meta(min_length=1, max_length=tokens.MAX_COST_CENTRE)]
 
 
 class IdTokenCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -30,15 +33,23 @@ class IdTokenCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     expires_at: Expiry | None = None
     group_id_token: Identifier | None = None
     label: Label | None = None
+    account_id: uuid.UUID | None = None
+    driver_name: Driver | None = None
+    vehicle: Vehicle | None = None
+    cost_centre: CostCentre | None = None
 
 
 class IdTokenUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Fields left out keep their value; null clears expires_at, group_id_token, label."""
+    """Fields left out keep their value; null clears every field but the status."""
 
     status: IdTokenStatus | UnsetType = UNSET
     expires_at: Expiry | UnsetType | None = UNSET
     group_id_token: Identifier | UnsetType | None = UNSET
     label: Label | UnsetType | None = UNSET
+    account_id: uuid.UUID | UnsetType | None = UNSET
+    driver_name: Driver | UnsetType | None = UNSET
+    vehicle: Vehicle | UnsetType | None = UNSET
+    cost_centre: CostCentre | UnsetType | None = UNSET
 
 
 class IdTokenRead(msgspec.Struct, kw_only=True):
@@ -49,6 +60,10 @@ class IdTokenRead(msgspec.Struct, kw_only=True):
     expires_at: datetime | None
     group_id_token: str | None
     label: str | None
+    account_id: uuid.UUID | None
+    driver_name: str | None
+    vehicle: str | None
+    cost_centre: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -62,6 +77,10 @@ class IdTokenRead(msgspec.Struct, kw_only=True):
             expires_at=token.expires_at,
             group_id_token=token.group_id_token,
             label=token.label,
+            account_id=token.account_id,
+            driver_name=token.driver_name,
+            vehicle=token.vehicle,
+            cost_centre=token.cost_centre,
             created_at=token.created_at,
             updated_at=token.updated_at,
         )
@@ -93,6 +112,10 @@ class IdTokenController(Controller):
                 expires_at=data.expires_at,
                 group_id_token=data.group_id_token,
                 label=data.label,
+                account_id=data.account_id,
+                driver_name=data.driver_name,
+                vehicle=data.vehicle,
+                cost_centre=data.cost_centre,
             ),
         )
         read = IdTokenRead.of(token)
@@ -130,7 +153,10 @@ class IdTokenController(Controller):
     ) -> IdTokenRead:
         return IdTokenRead.of(await tokens.get_token(db_session, id_token_pk))
 
-    @patch("/{id_token_pk:uuid}", summary="Change an IdToken's status, expiry, group or label")
+    @patch(
+        "/{id_token_pk:uuid}",
+        summary="Change an IdToken's status, expiry, group, label or billing account",
+    )
     async def update(
         self,
         request: Request[Any, Any, Any],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS, brand_info
 from voltlane.billing.payments import (
     CAPTURE_PAYMENT_TASK,
     PROCESS_WEBHOOK_TASK,
@@ -13,8 +14,7 @@ from voltlane.billing.payments import (
 from voltlane.billing.providers import provider_for
 from voltlane.core.errors import VoltlaneError
 from voltlane.models.tenant import PaymentStatus
-from voltlane.tenancy import TenantNotFoundError, TenantRegistry
-from voltlane.worker import JobContext, task
+from voltlane.worker import JobContext, enqueue, task
 
 
 class RetryLaterError(VoltlaneError):
@@ -28,14 +28,15 @@ class RetryLaterError(VoltlaneError):
 async def capture_payment(jobs: JobContext, *, tenant: str, cdr_id: str) -> None:
     """Capture the CDR's amount; retried with backoff while the PSP is unreachable (the
     same idempotency key every time, so the driver is charged once)."""
-    info = await TenantRegistry(jobs.database, jobs.settings.base_domain, ttl=0).by_key(tenant)
-    if info is None:
-        raise TenantNotFoundError(f"no active brand {tenant}")
+    info = await brand_info(jobs, tenant)
     payment = await capture_cdr(
         jobs.database, tenant, uuid.UUID(cdr_id), provider=provider_for(info)
     )
     if payment is not None and payment.status is PaymentStatus.OUTSTANDING:
         raise RetryLaterError(f"capture of CDR {cdr_id} outstanding: {payment.last_error}")
+    # The session's receipt can now say what was paid.
+    async with jobs.database.tenant_transaction(tenant) as db_session:
+        enqueue(db_session, ISSUE_DOCUMENTS, tenant=tenant)
 
 
 @task(PROCESS_WEBHOOK_TASK, queue="billing", max_retries=10)

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 from voltlane.billing.cdrs import rate_pending, rate_session
+from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS
 from voltlane.billing.payment_repository import PaymentRepository
 from voltlane.billing.payments import CAPTURE_PAYMENT_TASK
 from voltlane.models.platform import TenantStatus
@@ -27,12 +28,15 @@ BATCH = 500
 @task(RATE_SESSION, queue="billing", max_retries=20)
 async def rate(jobs: JobContext, *, tenant: str, session_id: str) -> None:
     """The CDR of a finished session (idempotent: a retry finds the CDR made before); a
-    session paid through the PSP then has the CDR's amount captured."""
+    session paid through the PSP then has the CDR's amount captured, any other gets its
+    receipt."""
     async with jobs.database.tenant_transaction(tenant) as db_session:
         cdr = await rate_session(db_session, uuid.UUID(session_id))
         payment = await PaymentRepository(db_session).payment_of_session(uuid.UUID(session_id))
         if cdr is not None and payment is not None:
             enqueue(db_session, CAPTURE_PAYMENT_TASK, tenant=tenant, cdr_id=str(cdr.id))
+        elif cdr is not None:
+            enqueue(db_session, ISSUE_DOCUMENTS, tenant=tenant)
 
 
 @task(SWEEP, queue="billing", max_retries=3)
@@ -43,6 +47,7 @@ async def sweep(jobs: JobContext) -> None:
             if brand.status is TenantStatus.ACTIVE:
                 enqueue(db_session, RATE_PENDING, tenant=brand.key)
                 enqueue(db_session, CAPTURE_OWED, tenant=brand.key)
+                enqueue(db_session, ISSUE_DOCUMENTS, tenant=brand.key)
 
 
 @task(RATE_PENDING, queue="billing", max_retries=3)

@@ -471,7 +471,15 @@ async def sessions_of_station(db_session: AsyncSession, station: StationRef) -> 
 
 
 async def ensure_id_token(
-    db_session: AsyncSession, *, id_token: str, token_type: str, label: str | None
+    db_session: AsyncSession,
+    *,
+    id_token: str,
+    token_type: str,
+    label: str | None,
+    account_id: uuid.UUID | None = None,
+    driver_name: str | None = None,
+    vehicle: str | None = None,
+    cost_centre: str | None = None,
 ) -> bool:
     """Add an Accepted token unless it exists (seeding); True when it was added."""
     if await ChargingRepository(db_session).id_token(id_token, token_type) is not None:
@@ -482,6 +490,10 @@ async def ensure_id_token(
             type=IdTokenType(token_type),
             label=label,
             status=IdTokenStatus.ACCEPTED,
+            account_id=account_id,
+            driver_name=driver_name,
+            vehicle=vehicle,
+            cost_centre=cost_centre,
         )
     )
     await db_session.flush()

@@ -16,11 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import ensure_utc
 from voltlane.core.errors import ConflictError, NotFoundError, ValidationError
-from voltlane.models.tenant import IdToken, IdTokenStatus, IdTokenType
+from voltlane.models.tenant import CustomerAccount, IdToken, IdTokenStatus, IdTokenType
 from voltlane.station.schemas import Page, changes
 
 MAX_ID_TOKEN = 36  # OCPP 2.0.1 IdToken.idToken is identifierString[36]
 MAX_LABEL = 120
+# What a fleet invoice prints beside each session of the card.
+MAX_DRIVER = 120
+MAX_VEHICLE = 40
+MAX_COST_CENTRE = 60
 
 
 class InvalidIdTokenError(ValidationError):
@@ -43,6 +47,10 @@ class IdTokenCreate:
     expires_at: datetime | None = None
     group_id_token: str | None = None
     label: str | None = None
+    account_id: uuid.UUID | None = None
+    driver_name: str | None = None
+    vehicle: str | None = None
+    cost_centre: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +61,10 @@ class IdTokenUpdate:
     expires_at: datetime | UnsetType | None = UNSET
     group_id_token: str | UnsetType | None = UNSET
     label: str | UnsetType | None = UNSET
+    account_id: uuid.UUID | UnsetType | None = UNSET
+    driver_name: str | UnsetType | None = UNSET
+    vehicle: str | UnsetType | None = UNSET
+    cost_centre: str | UnsetType | None = UNSET
 
 
 def _check_identifier(value: str, field: str) -> None:
@@ -79,12 +91,38 @@ def _check_label(value: str | None) -> None:
         raise InvalidIdTokenError(f"label: at most {MAX_LABEL} characters.", field="label")
 
 
+_BILLING_TEXT = {"driver_name": MAX_DRIVER, "vehicle": MAX_VEHICLE, "cost_centre": MAX_COST_CENTRE}
+
+
+async def _check_billing(db_session: AsyncSession, values: dict[str, object]) -> None:
+    """The account a token is billed to must exist; what its invoices print must fit."""
+    for field, limit in _BILLING_TEXT.items():
+        value = values.get(field)
+        if isinstance(value, str) and not 1 <= len(value.strip()) <= limit:
+            raise InvalidIdTokenError(f"{field}: 1 to {limit} characters.", field=field)
+    account_id = values.get("account_id")
+    if (
+        isinstance(account_id, uuid.UUID)
+        and await db_session.get(CustomerAccount, account_id) is None
+    ):
+        raise InvalidIdTokenError(f"No customer account {account_id}.", field="account_id")
+
+
 async def create_token(db_session: AsyncSession, data: IdTokenCreate) -> IdToken:
     """Add a token the brand's stations will authorize according to its status."""
     _check_identifier(data.id_token, "id_token")
     if data.group_id_token is not None:
         _check_identifier(data.group_id_token, "group_id_token")
     _check_label(data.label)
+    await _check_billing(
+        db_session,
+        {
+            "account_id": data.account_id,
+            "driver_name": data.driver_name,
+            "vehicle": data.vehicle,
+            "cost_centre": data.cost_centre,
+        },
+    )
     expires_at = _check_expiry(data.expires_at)
     existing = await db_session.scalar(
         select(IdToken.id).where(IdToken.id_token == data.id_token, IdToken.type == data.type)
@@ -100,6 +138,10 @@ async def create_token(db_session: AsyncSession, data: IdTokenCreate) -> IdToken
         expires_at=expires_at,
         group_id_token=data.group_id_token,
         label=data.label,
+        account_id=data.account_id,
+        driver_name=data.driver_name,
+        vehicle=data.vehicle,
+        cost_centre=data.cost_centre,
     )
     db_session.add(token)
     await db_session.flush()
@@ -143,7 +185,8 @@ async def list_tokens(
 async def update_token(
     db_session: AsyncSession, token_id: uuid.UUID, update: IdTokenUpdate
 ) -> IdToken:
-    """Block, expire, regroup or relabel a token; its next authorization sees the change."""
+    """Block, expire, regroup or relabel a token, or bill it to another account; its next
+    authorization sees the change, its next sessions go to the account's documents."""
     token = await get_token(db_session, token_id)
     values = changes(update)
     if isinstance(update.expires_at, datetime):
@@ -152,6 +195,7 @@ async def update_token(
         _check_identifier(update.group_id_token, "group_id_token")
     if isinstance(update.label, str):
         _check_label(update.label)
+    await _check_billing(db_session, values)
     for field, value in values.items():
         setattr(token, field, value)
     await db_session.flush()

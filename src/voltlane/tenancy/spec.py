@@ -37,10 +37,21 @@ class Brand(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Legal(msgspec.Struct, forbid_unknown_fields=True):
+    """The seller on every receipt and invoice of the brand."""
+
     entity: str
-    address: str
+    address: str  # one line, as printed in page footers
     vat_id: str | None = None
     registration: str | None = None
+    # The address again in parts, for e-invoices (EN 16931 BG-5).
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] | None = None
+    email: str | None = None
+    # Where fleet customers pay their invoices (SEPA credit transfer).
+    iban: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")] | None = None
+    bic: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = None
 
 
 class Ocpi(msgspec.Struct, forbid_unknown_fields=True):
@@ -105,10 +116,31 @@ class DemoLocation(msgspec.Struct, forbid_unknown_fields=True):
     stations: list[DemoStation] = []
 
 
+class DemoAccount(msgspec.Struct, forbid_unknown_fields=True):
+    """A demo customer account (a fleet with monthly invoices, or a driver)."""
+
+    name: str
+    kind: Literal["driver", "fleet"]
+    locale: str
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
+    invoicing: Literal["per_session", "monthly"] = "per_session"
+    email: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    vat_id: str | None = None
+    buyer_reference: str | None = None
+    payment_terms_days: int = 14
+
+
 class DemoIdToken(msgspec.Struct, forbid_unknown_fields=True):
     id_token: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
     type: Literal["ISO14443", "ISO15693", "Central", "eMAID", "KeyCode", "Local"] = "ISO14443"
     label: str | None = None
+    account: str | None = None  # the name of a demo account its sessions are billed to
+    driver_name: str | None = None
+    vehicle: str | None = None
+    cost_centre: str | None = None
 
 
 class DemoTariff(msgspec.Struct, forbid_unknown_fields=True):
@@ -124,6 +156,7 @@ class Demo(msgspec.Struct, forbid_unknown_fields=True):
     locations: list[DemoLocation] = []
     id_tokens: list[DemoIdToken] = []
     tariffs: list[DemoTariff] = []
+    accounts: list[DemoAccount] = []
 
 
 class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -181,9 +214,19 @@ def validate_spec(spec: TenantSpec, *, themes_dir: Path | None = None) -> Tenant
             raise TenantSpecError(f"brand token {name} must be a #rrggbb colour, got {value!r}")
     if themes_dir is not None and not (themes_dir / spec.theme / "theme.toml").exists():
         raise TenantSpecError(f"theme {spec.theme!r} does not exist in {themes_dir}")
-    for location in spec.demo.locations:
-        _check_timezone(location.timezone, f"demo location {location.name!r} timezone")
+    _check_demo(spec.demo)
     return spec
+
+
+def _check_demo(demo: Demo) -> None:
+    for location in demo.locations:
+        _check_timezone(location.timezone, f"demo location {location.name!r} timezone")
+    accounts = {account.name for account in demo.accounts}
+    for token in demo.id_tokens:
+        if token.account is not None and token.account not in accounts:
+            raise TenantSpecError(
+                f"demo id_token {token.id_token}: no demo account named {token.account!r}"
+            )
 
 
 def _check_timezone(name: str, what: str) -> None:

@@ -41,11 +41,28 @@ _LABELS: dict[str, dict[str, str]] = {
         "driver": "Driver",
         "vehicle": "Vehicle",
         "cost_centre": "Cost centre",
+        "buyer_reference": "Your reference",
         "subtotal": "Subtotal",
         "page": "Page {page} of {pages}",
         "payment": "Please pay {amount} by {date} to IBAN {iban}, quoting {number}.",
         "nothing_due": "Nothing is due: this document has been paid.",
         "refund": "{amount} will be refunded to the original means of payment.",
+        "line.ENERGY": "Energy",
+        "line.TIME": "Charging time",
+        "line.PARKING_TIME": "Parking time",
+        "line.FLAT": "Session fee",
+        "line.RESERVATION_TIME": "Reservation time",
+        "line.RESERVATION_FLAT": "Reservation fee",
+        "line.IDLE_FEE": "Idle fee",
+        "line.MIN_PRICE": "Minimum price",
+        "line.MAX_PRICE": "Price cap",
+        "session": "Charging session",
+        "session_at": "Charging session at {location}",
+        "adhoc_customer": "Ad-hoc customer",
+        "energy_detail": "{energy} kWh charged",
+        "cdr_detail": "CDR {number}",
+        "payment_terms": "Payable within {days} days of the invoice date.",
+        "credit_reason": "Reason: {reason}",
     },
     "de": {
         DocumentKind.RECEIPT: "Quittung",
@@ -74,11 +91,30 @@ _LABELS: dict[str, dict[str, str]] = {
         "driver": "Fahrer",
         "vehicle": "Fahrzeug",
         "cost_centre": "Kostenstelle",
+        "buyer_reference": "Ihre Referenz",
         "subtotal": "Zwischensumme",
         "page": "Seite {page} von {pages}",
-        "payment": "Bitte zahlen Sie {amount} bis {date} auf IBAN {iban} unter Angabe von {number}.",
+        "payment": (
+            "Bitte zahlen Sie {amount} bis {date} auf IBAN {iban} unter Angabe von {number}."
+        ),
         "nothing_due": "Nichts zu zahlen: dieser Beleg ist bezahlt.",
         "refund": "{amount} wird auf das ursprüngliche Zahlungsmittel erstattet.",
+        "line.ENERGY": "Energie",
+        "line.TIME": "Ladezeit",
+        "line.PARKING_TIME": "Standzeit",
+        "line.FLAT": "Startgebühr",
+        "line.RESERVATION_TIME": "Reservierungszeit",
+        "line.RESERVATION_FLAT": "Reservierungsgebühr",
+        "line.IDLE_FEE": "Blockiergebühr",
+        "line.MIN_PRICE": "Mindestpreis",
+        "line.MAX_PRICE": "Preisobergrenze",
+        "session": "Ladevorgang",
+        "session_at": "Ladevorgang an {location}",
+        "adhoc_customer": "Ad-hoc-Kunde",
+        "energy_detail": "{energy} kWh geladen",
+        "cdr_detail": "CDR {number}",
+        "payment_terms": "Zahlbar innerhalb von {days} Tagen ab Rechnungsdatum.",
+        "credit_reason": "Grund: {reason}",
     },
 }
 
@@ -110,7 +146,9 @@ class DocumentText:
         )
 
     def number(self, value: Decimal, digits: int = 3) -> str:
-        return format_decimal(value.quantize(Decimal(1).scaleb(-digits)), locale=self.locale)
+        """A quantity with exactly ``digits`` decimals (7.250 kWh, 7,250 kWh)."""
+        pattern = "#,##0." + "0" * digits if digits else "#,##0"
+        return format_decimal(value, format=pattern, locale=self.locale)
 
     def percent(self, rate: Decimal) -> str:
         return format_decimal(rate.normalize(), locale=self.locale)

@@ -18,6 +18,15 @@ from voltlane.models.tenant.identity import (
     Role,
     StaffSession,
 )
+from voltlane.models.tenant.invoices import (
+    AccountKind,
+    CustomerAccount,
+    Invoice,
+    InvoiceCdr,
+    InvoiceCounter,
+    InvoiceKind,
+    Invoicing,
+)
 from voltlane.models.tenant.ocpp import CommandStatus, OcppFrame, StationCommand, StationEvent
 from voltlane.models.tenant.payments import (
     OperationKind,
@@ -39,6 +48,7 @@ from voltlane.models.tenant.station import (
 )
 
 __all__ = [
+    "AccountKind",
     "ApiKey",
     "AuditEntry",
     "Cdr",
@@ -49,10 +59,16 @@ __all__ = [
     "Connector",
     "ConnectorFormat",
     "ConnectorStandard",
+    "CustomerAccount",
     "Evse",
     "IdToken",
     "IdTokenStatus",
     "IdTokenType",
+    "Invoice",
+    "InvoiceCdr",
+    "InvoiceCounter",
+    "InvoiceKind",
+    "Invoicing",
     "Location",
     "LoginAttempt",
     "MeterSample",

@@ -70,6 +70,14 @@ class IdToken(UuidPk, Timestamps, TenantBase):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     group_id_token: Mapped[str | None] = mapped_column(String(36))
     label: Mapped[str | None] = mapped_column(String(120))
+    # Who pays for its sessions; a fleet card also names its driver, vehicle and cost
+    # centre, printed on the fleet's invoice lines.
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("tenant.customer_accounts.id", ondelete="RESTRICT"), index=True
+    )
+    driver_name: Mapped[str | None] = mapped_column(String(120))
+    vehicle: Mapped[str | None] = mapped_column(String(40))
+    cost_centre: Mapped[str | None] = mapped_column(String(60))
 
 
 class ChargingSession(UuidPk, Timestamps, TenantBase):

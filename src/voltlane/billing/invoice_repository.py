@@ -1,0 +1,249 @@
+"""Every query of invoicing: customer accounts, billed CDRs, documents and their numbers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.models.tenant import (
+    Cdr,
+    CdrKind,
+    CustomerAccount,
+    IdToken,
+    Invoice,
+    InvoiceCdr,
+    InvoiceCounter,
+    InvoiceKind,
+    Invoicing,
+    Location,
+    Payment,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BilledCdr:
+    """A CDR with who pays for it: the card's account and what a fleet invoice prints."""
+
+    cdr: Cdr
+    account_id: uuid.UUID | None
+    invoicing: Invoicing | None
+    card_label: str | None
+    driver: str | None
+    vehicle: str | None
+    cost_centre: str | None
+    location: str | None
+
+
+_TOKEN_JOIN = and_(IdToken.id_token == Cdr.id_token, IdToken.type == Cdr.id_token_type)
+
+
+class InvoiceRepository:
+    def __init__(self, db_session: AsyncSession) -> None:
+        self.db_session = db_session
+
+    # -- accounts --------------------------------------------------------------------------
+    def add(self, row: CustomerAccount | Invoice) -> None:
+        self.db_session.add(row)
+
+    async def account(self, account_id: uuid.UUID) -> CustomerAccount | None:
+        return await self.db_session.get(CustomerAccount, account_id)
+
+    async def account_named(self, name: str) -> CustomerAccount | None:
+        return await self.db_session.scalar(
+            select(CustomerAccount).where(CustomerAccount.name == name).limit(1)
+        )
+
+    async def accounts(
+        self, *, kind: str | None, limit: int, offset: int
+    ) -> tuple[list[CustomerAccount], int]:
+        stmt = select(CustomerAccount)
+        if kind is not None:
+            stmt = stmt.where(CustomerAccount.kind == kind)
+        total = await self.db_session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = await self.db_session.scalars(
+            stmt.order_by(CustomerAccount.name, CustomerAccount.id).limit(limit).offset(offset)
+        )
+        return list(rows), int(total or 0)
+
+    async def monthly_accounts_with_unbilled(self, before: datetime) -> list[uuid.UUID]:
+        """Monthly-invoiced accounts that have CDRs ended before ``before`` not billed yet."""
+        rows = await self.db_session.scalars(
+            select(IdToken.account_id)
+            .distinct()
+            .join(Cdr, _TOKEN_JOIN)
+            .join(CustomerAccount, CustomerAccount.id == IdToken.account_id)
+            .outerjoin(InvoiceCdr, InvoiceCdr.cdr_id == Cdr.id)
+            .where(
+                InvoiceCdr.cdr_id.is_(None),
+                CustomerAccount.invoicing == Invoicing.MONTHLY,
+                Cdr.end_date_time < before,
+            )
+        )
+        return [account_id for account_id in rows if account_id is not None]
+
+    # -- CDRs to bill ----------------------------------------------------------------------
+    def _billed_cdrs(self) -> Any:
+        return (
+            select(
+                Cdr,
+                IdToken.account_id,
+                CustomerAccount.invoicing,
+                IdToken.label,
+                IdToken.driver_name,
+                IdToken.vehicle,
+                IdToken.cost_centre,
+                Location.name,
+            )
+            .outerjoin(IdToken, _TOKEN_JOIN)
+            .outerjoin(CustomerAccount, CustomerAccount.id == IdToken.account_id)
+            .outerjoin(Location, Location.id == Cdr.location_id)
+            .outerjoin(InvoiceCdr, InvoiceCdr.cdr_id == Cdr.id)
+            .where(InvoiceCdr.cdr_id.is_(None))
+        )
+
+    @staticmethod
+    def _rows(result: Any) -> list[BilledCdr]:
+        return [BilledCdr(*row) for row in result]
+
+    async def unbilled(self, *, kind: CdrKind, limit: int) -> list[BilledCdr]:
+        """CDRs not on any document yet, oldest first, locked so parallel runs skip them."""
+        stmt = (
+            self._billed_cdrs()
+            .where(Cdr.kind == kind)
+            .order_by(Cdr.number)
+            .limit(limit)
+            .with_for_update(of=Cdr, skip_locked=True)
+        )
+        return self._rows(await self.db_session.execute(stmt))
+
+    async def unbilled_by_id(self, cdr_ids: Sequence[uuid.UUID]) -> list[BilledCdr]:
+        if not cdr_ids:
+            return []
+        stmt = self._billed_cdrs().where(Cdr.id.in_(cdr_ids)).order_by(Cdr.number)
+        return self._rows(await self.db_session.execute(stmt.with_for_update(of=Cdr)))
+
+    async def unbilled_of_account(self, account_id: uuid.UUID, before: datetime) -> list[BilledCdr]:
+        """The account's unbilled CDRs ended before ``before`` (late ones of earlier months
+        included: nothing is left behind), locked for this invoice."""
+        stmt = (
+            self._billed_cdrs()
+            .where(IdToken.account_id == account_id, Cdr.end_date_time < before)
+            .order_by(Cdr.start_date_time, Cdr.number)
+            .with_for_update(of=Cdr)
+        )
+        return self._rows(await self.db_session.execute(stmt))
+
+    async def cdrs_by_id(self, cdr_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Cdr]:
+        if not cdr_ids:
+            return {}
+        rows = await self.db_session.scalars(select(Cdr).where(Cdr.id.in_(cdr_ids)))
+        return {cdr.id: cdr for cdr in rows}
+
+    async def credit_of(self, cdr_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these CDRs have a credit CDR."""
+        if not cdr_ids:
+            return set()
+        rows = await self.db_session.scalars(
+            select(Cdr.credit_of).where(Cdr.kind == CdrKind.CREDIT, Cdr.credit_of.in_(cdr_ids))
+        )
+        return {cdr_id for cdr_id in rows if cdr_id is not None}
+
+    async def documents_of(self, cdr_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
+        """For each billed CDR, the document it is on (None: settled with no document)."""
+        if not cdr_ids:
+            return {}
+        rows = await self.db_session.execute(
+            select(InvoiceCdr.cdr_id, InvoiceCdr.invoice_id).where(InvoiceCdr.cdr_id.in_(cdr_ids))
+        )
+        return {row[0]: row[1] for row in rows.all()}
+
+    async def cdrs_on(self, invoice_id: uuid.UUID) -> list[Cdr]:
+        rows = await self.db_session.scalars(
+            select(Cdr)
+            .join(InvoiceCdr, InvoiceCdr.cdr_id == Cdr.id)
+            .where(InvoiceCdr.invoice_id == invoice_id)
+            .order_by(Cdr.number)
+        )
+        return list(rows)
+
+    async def payments_of(self, session_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Payment]:
+        if not session_ids:
+            return {}
+        rows = await self.db_session.scalars(
+            select(Payment).where(Payment.session_id.in_(session_ids))
+        )
+        return {payment.session_id: payment for payment in rows}
+
+    async def mark_billed(self, cdr_ids: Sequence[uuid.UUID], invoice_id: uuid.UUID | None) -> int:
+        """Record the CDRs as billed on ``invoice_id``; how many were not billed before."""
+        if not cdr_ids:
+            return 0
+        result = await self.db_session.execute(
+            insert(InvoiceCdr)
+            .values([{"cdr_id": cdr_id, "invoice_id": invoice_id} for cdr_id in cdr_ids])
+            .on_conflict_do_nothing(index_elements=["cdr_id"])
+            .returning(InvoiceCdr.cdr_id)
+        )
+        return len(result.all())
+
+    # -- documents -------------------------------------------------------------------------
+    async def next_number(self, series: str, year: int) -> int:
+        """The next number of a series: the counter row stays locked until the transaction
+        ends, so numbers are handed out in commit order and a rollback returns its number."""
+        result = await self.db_session.execute(
+            insert(InvoiceCounter)
+            .values(series=series, year=year, last_number=1)
+            .on_conflict_do_update(
+                index_elements=["series", "year"],
+                set_={"last_number": InvoiceCounter.last_number + 1},
+            )
+            .returning(InvoiceCounter.last_number)
+        )
+        return int(result.scalar_one())
+
+    async def invoice(self, invoice_id: uuid.UUID) -> Invoice | None:
+        return await self.db_session.get(Invoice, invoice_id)
+
+    async def receipt_of_session(self, session_id: uuid.UUID) -> Invoice | None:
+        return await self.db_session.scalar(
+            select(Invoice).where(
+                Invoice.kind == InvoiceKind.RECEIPT, Invoice.session_id == session_id
+            )
+        )
+
+    async def invoice_of_period(self, account_id: uuid.UUID, period_start: Any) -> Invoice | None:
+        return await self.db_session.scalar(
+            select(Invoice).where(
+                Invoice.kind == InvoiceKind.INVOICE,
+                Invoice.account_id == account_id,
+                Invoice.period_start == period_start,
+            )
+        )
+
+    async def invoices(
+        self,
+        *,
+        kind: str | None,
+        account_id: uuid.UUID | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Invoice], int]:
+        stmt = select(Invoice)
+        if kind is not None:
+            stmt = stmt.where(Invoice.kind == kind)
+        if account_id is not None:
+            stmt = stmt.where(Invoice.account_id == account_id)
+        total = await self.db_session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = await self.db_session.scalars(
+            stmt.order_by(Invoice.issued_at.desc(), Invoice.number.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows), int(total or 0)

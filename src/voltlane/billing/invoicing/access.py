@@ -1,0 +1,79 @@
+"""Reading issued documents."""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.billing.documents.model import InvoiceDocument
+from voltlane.billing.documents.pdf import render_pdf
+from voltlane.billing.documents.stored import document_from_json
+from voltlane.billing.documents.ubl import render_ubl
+from voltlane.billing.errors import InvoiceNotFoundError
+from voltlane.billing.invoice_repository import InvoiceRepository
+from voltlane.models.tenant import Cdr, Invoice
+
+
+async def get_invoice(db_session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
+    invoice = await InvoiceRepository(db_session).invoice(invoice_id)
+    if invoice is None:
+        raise InvoiceNotFoundError(f"no document {invoice_id}", field="invoice_id")
+    return invoice
+
+
+async def list_invoices(
+    db_session: AsyncSession,
+    *,
+    kind: str | None = None,
+    account_id: uuid.UUID | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Invoice], int]:
+    return await InvoiceRepository(db_session).invoices(
+        kind=kind, account_id=account_id, limit=limit, offset=offset
+    )
+
+
+async def cdrs_on(db_session: AsyncSession, invoice_id: uuid.UUID) -> list[Cdr]:
+    """The CDRs a document bills (for a credit note: the credit CDRs)."""
+    return await InvoiceRepository(db_session).cdrs_on(invoice_id)
+
+
+def document_of(invoice: Invoice) -> InvoiceDocument:
+    return document_from_json(invoice.document)
+
+
+def document_signature(secret_key: str, tenant_key: str, invoice_id: uuid.UUID) -> str:
+    """The key of a document's link: valid for as long as the document exists (documents
+    are never deleted, so a link in an e-mail keeps working), useless for any other
+    document or brand, and revoked for all documents only by rotating the secret key."""
+    mac = hmac.new(
+        secret_key.encode(), f"document:{tenant_key}:{invoice_id}".encode(), hashlib.sha256
+    )
+    return base64.urlsafe_b64encode(mac.digest()[:18]).decode()
+
+
+def signature_valid(secret_key: str, tenant_key: str, invoice_id: uuid.UUID, given: str) -> bool:
+    expected = document_signature(secret_key, tenant_key, invoice_id)
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+class DocumentFormat(enum.StrEnum):
+    PDF = "pdf"
+    UBL = "ubl"
+
+
+MEDIA_TYPES = {DocumentFormat.PDF: "application/pdf", DocumentFormat.UBL: "application/xml"}
+_SUFFIX = {DocumentFormat.PDF: "pdf", DocumentFormat.UBL: "xml"}
+
+
+def render_document(invoice: Invoice, form: DocumentFormat) -> tuple[bytes, str]:
+    """The document's bytes and file name, rendered from what was stored when it was issued."""
+    document = document_of(invoice)
+    data = render_pdf(document) if form is DocumentFormat.PDF else render_ubl(document)
+    return data, f"{invoice.number}.{_SUFFIX[form]}"

@@ -1,0 +1,218 @@
+"""Receipts for settled sessions and credit notes for credit CDRs."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.billing.cdrs import credit_cdr
+from voltlane.billing.documents.model import DocumentLine
+from voltlane.billing.documents.stored import document_from_json
+from voltlane.billing.documents.text import DocumentText
+from voltlane.billing.errors import DocumentMismatchError, InvoiceNotFoundError, NotCreditableError
+from voltlane.billing.invoice_repository import BilledCdr, InvoiceRepository
+from voltlane.billing.invoicing.issue import Draft, issue
+from voltlane.billing.invoicing.lines import charge_lines, session_lines
+from voltlane.billing.invoicing.seller import DEFAULT_PAYMENT_TERMS_DAYS, Seller, buyer_of
+from voltlane.models.tenant import (
+    CdrKind,
+    CustomerAccount,
+    Invoice,
+    InvoiceKind,
+    Invoicing,
+    Payment,
+    PaymentStatus,
+)
+from voltlane.tenancy import TenantInfo
+
+_PAYMENT_SETTLED = frozenset(
+    {
+        PaymentStatus.CAPTURED,
+        PaymentStatus.CANCELLED,
+        PaymentStatus.FAILED,
+        PaymentStatus.REFUNDED,
+    }
+)
+
+
+async def issue_documents(
+    db_session: AsyncSession, brand: TenantInfo, *, now: datetime, limit: int = 200
+) -> list[Invoice]:
+    """Receipts for settled sessions of drivers and ad-hoc customers, and credit notes for
+    credit CDRs; one batch (the sweep takes the rest). Monthly accounts' CDRs wait for
+    their invoice run. Idempotent: a CDR is billed once."""
+    repo = InvoiceRepository(db_session)
+    seller = Seller.of(brand)
+    issued: list[Invoice] = []
+    credit_cdrs = await repo.unbilled(kind=CdrKind.CREDIT, limit=limit)
+    if credit_cdrs:
+        issued += await _credit_notes(repo, seller, credit_cdrs, now=now)
+    cdrs = await repo.unbilled(kind=CdrKind.CDR, limit=limit)
+    per_session = [item for item in cdrs if item.invoicing is not Invoicing.MONTHLY]
+    credited = await repo.credit_of([item.cdr.id for item in per_session])
+    payments = await repo.payments_of([item.cdr.session_id for item in per_session])
+    accounts = {
+        item.account_id: await repo.account(item.account_id)
+        for item in per_session
+        if item.account_id is not None
+    }
+    for item in per_session:
+        cdr = item.cdr
+        if cdr.id in credited:
+            continue  # its credit note run settles both
+        payment = payments.get(cdr.session_id)
+        if payment is not None and payment.status not in _PAYMENT_SETTLED:
+            continue
+        account = accounts.get(item.account_id) if item.account_id else None
+        if account is None and cdr.total_incl_vat == 0 and payment is None:
+            # A free session of an anonymous driver: there is no one to give a receipt to.
+            await repo.mark_billed([cdr.id], None)
+            continue
+        issued.append(await _receipt(repo, seller, item, account, payment, now=now))
+    return issued
+
+
+async def _receipt(
+    repo: InvoiceRepository,
+    seller: Seller,
+    item: BilledCdr,
+    account: CustomerAccount | None,
+    payment: Payment | None,
+    *,
+    now: datetime,
+) -> Invoice:
+    locale = account.locale if account is not None else seller.locale
+    text = DocumentText(locale, seller.currency, seller.timezone)
+    cdr = item.cdr
+    lines = charge_lines(item, text)
+    paid = 0
+    if payment is not None and payment.status is PaymentStatus.CAPTURED:
+        paid = min(payment.amount_captured, cdr.total_incl_vat)
+    draft = Draft(
+        kind=InvoiceKind.RECEIPT,
+        lines=lines,
+        buyer=buyer_of(account, seller, text),
+        account_id=account.id if account else None,
+        session_id=cdr.session_id,
+        paid=paid,
+        due_in_days=(
+            None
+            if paid >= cdr.total_incl_vat
+            else account.payment_terms_days
+            if account
+            else DEFAULT_PAYMENT_TERMS_DAYS
+        ),
+        buyer_reference=account.buyer_reference if account else None,
+    )
+    invoice = await issue(repo, seller, draft, [cdr.id], now=now, locale=locale)
+    if (invoice.total_net, invoice.total_vat) != (cdr.total_excl_vat, cdr.total_vat):
+        raise DocumentMismatchError(
+            f"receipt {invoice.number} totals {invoice.total_net}+{invoice.total_vat}"
+            f" differ from CDR {cdr.number} {cdr.total_excl_vat}+{cdr.total_vat}"
+        )
+    return invoice
+
+
+async def _credit_notes(
+    repo: InvoiceRepository, seller: Seller, credit_cdrs: list[BilledCdr], *, now: datetime
+) -> list[Invoice]:
+    originals = await repo.documents_of([c.cdr.credit_of for c in credit_cdrs if c.cdr.credit_of])
+    by_document: dict[uuid.UUID, list[BilledCdr]] = defaultdict(list)
+    for item in credit_cdrs:
+        credit_of = item.cdr.credit_of
+        assert credit_of is not None
+        if credit_of not in originals:
+            # Credited before it was billed: both are settled, with no document.
+            await repo.mark_billed([credit_of, item.cdr.id], None)
+            continue
+        document_id = originals[credit_of]
+        if document_id is None:
+            await repo.mark_billed([item.cdr.id], None)
+            continue
+        by_document[document_id].append(item)
+    issued = []
+    for document_id, items in by_document.items():
+        corrected = await repo.invoice(document_id)
+        assert corrected is not None
+        issued.append(await _credit_note(repo, seller, corrected, items, now=now))
+    return issued
+
+
+async def _credit_note(
+    repo: InvoiceRepository,
+    seller: Seller,
+    corrected: Invoice,
+    credit_cdrs: list[BilledCdr],
+    *,
+    now: datetime,
+) -> Invoice:
+    original = document_from_json(corrected.document)
+    text = DocumentText(original.locale, seller.currency, seller.timezone)
+    credited = await repo.cdrs_by_id([c.cdr.credit_of for c in credit_cdrs if c.cdr.credit_of])
+    lines: list[DocumentLine] = []
+    for item in credit_cdrs:
+        assert item.cdr.credit_of is not None
+        source = BilledCdr(
+            credited[item.cdr.credit_of],
+            item.account_id,
+            item.invoicing,
+            item.card_label,
+            item.driver,
+            item.vehicle,
+            item.cost_centre,
+            item.location,
+        )
+        built = (
+            charge_lines(source, text)
+            if corrected.kind is InvoiceKind.RECEIPT
+            else session_lines(source, text)
+        )
+        lines += built
+    remarks = {c.cdr.remark for c in credit_cdrs if c.cdr.remark}
+    reasons = tuple(sorted(text.label("credit_reason", reason=r) for r in remarks))
+    draft = Draft(
+        kind=InvoiceKind.CREDIT_NOTE,
+        lines=lines,
+        buyer=original.buyer,
+        account_id=corrected.account_id,
+        session_id=corrected.session_id,
+        corrects=corrected,
+        buyer_reference=original.buyer_reference,
+        notes=reasons,
+    )
+    return await issue(
+        repo, seller, draft, [c.cdr.id for c in credit_cdrs], now=now, locale=original.locale
+    )
+
+
+async def credit_document(
+    db_session: AsyncSession,
+    brand: TenantInfo,
+    invoice_id: uuid.UUID,
+    *,
+    reason: str,
+    now: datetime,
+) -> Invoice:
+    """Cancel a receipt or invoice: a credit CDR for each of its CDRs not credited yet and
+    one credit note for them, in the caller's transaction."""
+    repo = InvoiceRepository(db_session)
+    seller = Seller.of(brand)
+    corrected = await repo.invoice(invoice_id)
+    if corrected is None:
+        raise InvoiceNotFoundError(f"no document {invoice_id}", field="invoice_id")
+    if corrected.kind is InvoiceKind.CREDIT_NOTE:
+        raise NotCreditableError("a credit note cannot be credited", field="invoice_id")
+    on_document = [cdr.id for cdr in await repo.cdrs_on(corrected.id)]
+    open_cdrs = [i for i in on_document if i not in await repo.credit_of(on_document)]
+    if not open_cdrs:
+        raise NotCreditableError(
+            f"{corrected.number} has been credited in full already", field="invoice_id"
+        )
+    credit_ids = [(await credit_cdr(db_session, i, reason=reason)).id for i in open_cdrs]
+    (credit_note,) = await _credit_notes(
+        repo, seller, await repo.unbilled_by_id(credit_ids), now=now
+    )
+    return credit_note
