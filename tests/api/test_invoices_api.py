@@ -16,6 +16,7 @@ from tests.billing.test_invoicing import (
     charge,
     charging_brand,
     fleet_account,
+    one_rated_session,
     rate_all,
 )
 from tests.ocpp.conftest import add_token, gateway, open_charger
@@ -152,11 +153,7 @@ async def test_a_fleets_invoice_is_listed_and_opens_as_pdf_and_ubl_by_its_link(
 async def test_a_receipt_is_credited_once_through_the_api(
     database: Database, make_brand, api_for, open_charger
 ) -> None:
-    brand = await charging_brand(database, make_brand)
-    await add_token(database, brand, "RFID0001")
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    await charge(cp, Meter(), "RFID0001", "2026-11-24T10:00:00Z", "2026-11-24T10:45:00Z", 7_250)
-    await rate_all(database, brand)
+    brand = await one_rated_session(database, make_brand, open_charger)
     async with database.tenant_transaction(brand.key) as db_session:
         (receipt,) = await issue_documents(db_session, brand, now=NOW)
     key = await issue_key(database, brand)

@@ -104,6 +104,19 @@ async def charge(cp: Any, meter: Meter, card: str, start: str, stop: str, wh: in
     )
 
 
+async def one_rated_session(
+    database: Database, make_brand: Any, open_charger: Any, **brand_options: Any
+) -> TenantInfo:
+    """A brand whose card RFID0001 (no account) charged 7.25 kWh on 24 November 2026,
+    10:00-10:45 UTC, and its CDR: 2.83 energy + 0.50 fee = 3.33 net, 0.63 VAT, 3.96."""
+    brand = await charging_brand(database, make_brand, **brand_options)
+    await add_token(database, brand, "RFID0001")
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    await charge(cp, Meter(), "RFID0001", "2026-11-24T10:00:00Z", "2026-11-24T10:45:00Z", 7_250)
+    await rate_all(database, brand)
+    return brand
+
+
 async def rate_all(database: Database, brand: TenantInfo) -> None:
     async with database.tenant_transaction(brand.key) as db_session:
         await billing.rate_pending(db_session, limit=100)
@@ -181,11 +194,7 @@ async def test_a_drivers_session_gets_a_receipt_with_the_cents_of_its_cdr(
 async def test_a_receipt_waits_for_the_capture_and_then_shows_it_paid(
     database: Database, make_brand, open_charger
 ) -> None:
-    brand = await charging_brand(database, make_brand)
-    await add_token(database, brand, "RFID0001")
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    await charge(cp, Meter(), "RFID0001", "2026-11-24T10:00:00Z", "2026-11-24T10:45:00Z", 7_250)
-    await rate_all(database, brand)
+    brand = await one_rated_session(database, make_brand, open_charger)
     cdr = (await cdrs(database, brand))[0]
     async with database.tenant_transaction(brand.key) as db_session:
         db_session.add(
@@ -303,11 +312,7 @@ async def test_a_month_with_nothing_to_bill_makes_no_invoice(
 async def test_a_credited_cdr_gets_a_credit_note_that_corrects_its_receipt(
     database: Database, make_brand, open_charger
 ) -> None:
-    brand = await charging_brand(database, make_brand)
-    await add_token(database, brand, "RFID0001")
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    await charge(cp, Meter(), "RFID0001", "2026-11-24T10:00:00Z", "2026-11-24T10:45:00Z", 7_250)
-    await rate_all(database, brand)
+    brand = await one_rated_session(database, make_brand, open_charger)
     (receipt,) = await issue(database, brand)
     cdr = (await cdrs(database, brand))[0]
     async with database.tenant_transaction(brand.key) as db_session:
@@ -338,11 +343,7 @@ async def test_a_credited_cdr_gets_a_credit_note_that_corrects_its_receipt(
 async def test_a_cdr_credited_before_it_was_billed_is_settled_without_documents(
     database: Database, make_brand, open_charger
 ) -> None:
-    brand = await charging_brand(database, make_brand)
-    await add_token(database, brand, "RFID0001")
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    await charge(cp, Meter(), "RFID0001", "2026-11-24T10:00:00Z", "2026-11-24T10:45:00Z", 7_250)
-    await rate_all(database, brand)
+    brand = await one_rated_session(database, make_brand, open_charger)
     cdr = (await cdrs(database, brand))[0]
     async with database.tenant_transaction(brand.key) as db_session:
         await billing.credit_cdr(db_session, cdr.id, reason="Test session")
@@ -399,11 +400,7 @@ async def test_numbers_are_gap_free_when_an_issue_rolls_back_and_when_runs_race(
 async def test_an_issued_document_cannot_be_changed_or_deleted(
     database: Database, make_brand, open_charger
 ) -> None:
-    brand = await charging_brand(database, make_brand)
-    await add_token(database, brand, "RFID0001")
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    await charge(cp, Meter(), "RFID0001", "2026-11-24T10:00:00Z", "2026-11-24T10:45:00Z", 7_250)
-    await rate_all(database, brand)
+    brand = await one_rated_session(database, make_brand, open_charger)
     (receipt,) = await issue(database, brand)
 
     schema = f'"tenant_{brand.key}"'
@@ -432,11 +429,7 @@ async def test_an_issued_document_cannot_be_changed_or_deleted(
 async def test_a_brand_without_a_legal_entity_issues_nothing_and_says_why(
     database: Database, make_brand, open_charger
 ) -> None:
-    brand = await charging_brand(database, make_brand, legal=None)
-    await add_token(database, brand, "RFID0001")
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    await charge(cp, Meter(), "RFID0001", "2026-11-24T10:00:00Z", "2026-11-24T10:45:00Z", 7_250)
-    await rate_all(database, brand)
+    brand = await one_rated_session(database, make_brand, open_charger, legal=None)
 
     with pytest.raises(InvoicingNotConfiguredError, match=r"has no \[legal\] section"):
         await issue(database, brand)

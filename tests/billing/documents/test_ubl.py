@@ -12,14 +12,12 @@ from typing import Any
 import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
+from tests.billing.documents.factories import document, line, party
 from voltlane.billing.documents.model import (
     Address,
     DocumentKind,
-    DocumentLine,
     InvoiceDocument,
-    Party,
     VatCategory,
-    vat_subtotals,
 )
 from voltlane.billing.documents.ubl import render_ubl
 
@@ -64,63 +62,6 @@ def amounts(element: Any) -> dict[str, tuple[str, str]]:
     return {
         etree.QName(child).localname: (child.text, child.get("currencyID")) for child in element
     }
-
-
-def party(name: str, country: str = "DE", **extra: Any) -> Party:
-    address = Address(("Leopoldstraße 12", "Hinterhaus"), "München", "80802", country)
-    return Party(name, extra.pop("address", address), **extra)
-
-
-def line(
-    quantity: str,
-    unit_price: str,
-    net: int,
-    *,
-    unit: str = "KWH",
-    rate: str = "19",
-    category: VatCategory = VatCategory.STANDARD,
-    **extra: Any,
-) -> DocumentLine:
-    return DocumentLine(
-        extra.pop("description", "Charging session"),
-        Decimal(quantity),
-        unit,
-        Decimal(unit_price),
-        net,
-        category,
-        Decimal(rate),
-        **extra,
-    )
-
-
-def document(*lines: DocumentLine, currency: str = "EUR", **extra: Any) -> InvoiceDocument:
-    """A consistent document: totals and VAT breakdown computed from ``lines``."""
-    vat = vat_subtotals(lines)
-    total_net = sum(item.net for item in lines)
-    total_vat = sum(subtotal.vat for subtotal in vat)
-    fields: dict[str, Any] = {
-        "kind": DocumentKind.INVOICE,
-        "number": "INV-2026-000042",
-        "issue_date": date(2026, 11, 1),
-        "locale": "en_GB",
-        "seller": party(
-            "Voltlane Charging GmbH",
-            vat_id="DE123456789",
-            registration="HRB 123456, Amtsgericht München",
-            email="billing@voltlane.example",
-        ),
-        "buyer": party("Fleet Ltd", "GB", email="ap@fleet.example"),
-        **extra,
-    }
-    return InvoiceDocument(
-        currency=currency,
-        lines=lines,
-        vat=vat,
-        total_net=total_net,
-        total_vat=total_vat,
-        total_gross=total_net + total_vat,
-        **fields,
-    )
 
 
 def receipt() -> InvoiceDocument:
