@@ -6,7 +6,7 @@ import tempfile
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +55,7 @@ def brand_spec(
     domains: list[str] | None = None,
     payments: Literal["stripe", "adyen"] | None = None,
     legal: Legal | None = None,
+    payment_options: dict[str, Any] | None = None,
 ) -> TenantSpec:
     key = key or unique_key()
     spec = TenantSpec(
@@ -66,7 +67,7 @@ def brand_spec(
         currency=currency,
         timezone=timezone,
         domains=domains or [],
-        payments=Payments(provider=payments) if payments else None,
+        payments=Payments(provider=payments, **(payment_options or {})) if payments else None,
         legal=legal,
     )
     return validate_spec(spec, themes_dir=REPO / "themes")

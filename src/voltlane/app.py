@@ -45,6 +45,7 @@ from voltlane.worker.outbox import OutboxRelay, install_relay
 # Every module that declares tasks; imported so enqueue() and workers know them.
 TASK_MODULES = (
     "voltlane.tenancy.tasks",
+    "voltlane.identity.tasks",
     "voltlane.billing.tasks",
     "voltlane.billing.payment_tasks",
     "voltlane.billing.invoice_tasks",

@@ -61,6 +61,18 @@ def _path(name: str) -> Path | None:
     return path
 
 
+def _smtp_url() -> str | None:
+    raw = _env("SMTP_URL")
+    if not raw:
+        return None
+    if not raw.startswith(("smtp://", "smtp+starttls://", "smtps://")):
+        # The value may hold a password: the message names the variable, not the value.
+        raise SettingsError(
+            "VOLTLANE_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://"
+        )
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Process-wide configuration. Built once by :func:`load_settings`."""
@@ -91,6 +103,8 @@ class Settings:
     ocpp_tls_client_ca: Path | None
     ocpp_heartbeat_interval: int
     ocpp_max_message_bytes: int
+    # Where e-mails to drivers and fleet managers go (core.mail); None: they stay unsent.
+    smtp_url: str | None = field(default=None, repr=False)
 
     @property
     def embedded_database(self) -> bool:
@@ -169,4 +183,5 @@ def load_settings() -> Settings:
         ocpp_tls_client_ca=_path("OCPP_TLS_CLIENT_CA"),
         ocpp_heartbeat_interval=_int("OCPP_HEARTBEAT_INTERVAL", 300),
         ocpp_max_message_bytes=_int("OCPP_MAX_MESSAGE_BYTES", 1024 * 1024),
+        smtp_url=_smtp_url(),
     )

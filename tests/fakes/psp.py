@@ -61,6 +61,9 @@ class FakeStripe(FakePsp):
     def __init__(self) -> None:
         super().__init__()
         self.intents: dict[str, dict[str, Any]] = {}
+        # The next this many PaymentIntents are declined whatever the card (funds run out,
+        # then come back).
+        self.decline_next = 0
 
     def execute(self, request: Request) -> tuple[int, dict[str, Any]]:
         form = request.form
@@ -103,7 +106,9 @@ class FakeStripe(FakePsp):
             "next_action": None,
         }
         self.intents[intent["id"]] = intent
-        if method == "pm_card_chargeDeclined":
+        declined = method == "pm_card_chargeDeclined" or self.decline_next > 0
+        self.decline_next = max(0, self.decline_next - 1)
+        if declined:
             intent["status"] = "requires_payment_method"
             error = {
                 "type": "card_error",

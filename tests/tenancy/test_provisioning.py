@@ -45,6 +45,7 @@ TENANT_TABLES = [
     "locations",
     "login_attempts",
     "meter_samples",
+    "notifications",
     "ocpp_frames",
     "operator_users",
     "payment_operations",

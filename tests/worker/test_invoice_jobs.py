@@ -1,4 +1,5 @@
-"""On a real worker: a stopped session ends in a receipt, a month's run in a fleet invoice."""
+"""On a real worker: a stopped session ends in a receipt, a month's run in a fleet invoice, a
+declined payment in dunning."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from tests.billing.test_dunning import failed_session
 from tests.billing.test_invoicing import Meter, charge, charging_brand, fleet_account
+from tests.billing.test_payments import fake_stripe
+from tests.fakes.webhooks import STRIPE_WEBHOOK_SECRET
 from tests.ocpp.conftest import add_token, gateway, open_charger
 from voltlane.core.db import Database
-from voltlane.models.tenant import Cdr, Invoice
+from voltlane.models.tenant import Cdr, DunningState, Invoice, Notification, Payment
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import enqueue
@@ -20,7 +24,7 @@ from voltlane.worker.broker import BrokerSink, build_broker
 from voltlane.worker.outbox import OutboxRelay, install_relay
 from voltlane.worker.runtime import WorkerRuntime
 
-__all__ = ["gateway", "open_charger"]
+__all__ = ["fake_stripe", "gateway", "open_charger"]
 
 
 @pytest.fixture
@@ -93,10 +97,6 @@ async def test_an_invoice_run_fans_out_to_the_fleet_accounts_of_the_brand(
     async with database.tenant_transaction(brand.key) as db_session:
         enqueue(db_session, "billing.invoice_brand", tenant=brand.key, period_start="2026-10-01")
     invoices = await _documents(database, brand, 2)
-    async with database.tenant_transaction(brand.key) as db_session:
-        enqueue(db_session, "billing.invoice_brand", tenant=brand.key, period_start="2026-10-01")
-    await asyncio.sleep(1.0)
-    after_rerun = await _documents(database, brand, 3)
 
     by_account = {i.account_id: (i.kind.value, i.total_gross, i.period_start) for i in invoices}
     # 10 kWh: 3.90 + 0.50 = 4.40 + 19 % = 5.24; 2 kWh: 0.78 + 0.50 = 1.28 + 0.24 = 1.52.
@@ -104,4 +104,45 @@ async def test_an_invoice_run_fans_out_to_the_fleet_accounts_of_the_brand(
         first: ("invoice", 524, date(2026, 10, 1)),
         second: ("invoice", 152, date(2026, 10, 1)),
     }
-    assert sorted(i.number for i in after_rerun) == sorted(i.number for i in invoices)
+    # (A re-run of the month bills nothing twice: tests/billing/test_invoicing.py.)
+
+
+async def test_a_dunning_run_follows_up_a_declined_payment_and_writes_to_the_driver(
+    database: Database,
+    make_brand,
+    open_charger,
+    fake_stripe,
+    worker: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake, url = fake_stripe
+    brand, payment = await failed_session(database, make_brand, open_charger, fake, url)
+    prefix = f"VOLTLANE_{brand.key.upper()}_"
+    monkeypatch.setenv(f"{prefix}STRIPE_API_KEY", "sk_test_brand")
+    monkeypatch.setenv(f"{prefix}STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
+    monkeypatch.setenv(f"{prefix}STRIPE_API_BASE", url)
+
+    async with database.tenant_transaction(brand.key) as db_session:
+        enqueue(db_session, "billing.dunning_run", tenant=brand.key)
+    for _ in range(300):
+        async with database.tenant_session(brand.key) as db_session:
+            notification = await db_session.scalar(select(Notification))
+        if notification is not None and notification.attempts:
+            break
+        await asyncio.sleep(0.05)
+    async with database.tenant_session(brand.key) as db_session:
+        followed = await db_session.get(Payment, payment.id)
+
+    assert followed is not None
+    assert followed.dunning_state is DunningState.SCHEDULED
+    assert notification is not None
+    assert (notification.kind, notification.recipient) == (
+        "dunning.payment_failed",
+        "lena@example.com",
+    )
+    # The test settings name no SMTP server: the mail is kept, unsent, with the reason.
+    assert (notification.sent_at, notification.attempts, notification.last_error) == (
+        None,
+        1,
+        "no SMTP server configured (VOLTLANE_SMTP_URL)",
+    )

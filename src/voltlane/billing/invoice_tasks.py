@@ -16,10 +16,8 @@ from voltlane.billing.invoicing import (
     issue_documents,
     previous_month,
 )
+from voltlane.billing.jobs import brand_info, for_each_brand
 from voltlane.core.clock import utcnow
-from voltlane.models.platform import TenantStatus
-from voltlane.tenancy import TenantInfo, TenantNotFoundError, TenantRegistry
-from voltlane.tenancy import service as tenancy
 from voltlane.worker import JobContext, enqueue, task
 from voltlane.worker.schedule import every
 
@@ -32,14 +30,6 @@ INVOICE_ACCOUNT = "billing.invoice_account"
 # Hourly: the run for last month starts within the first hour of the 1st in every timezone;
 # later runs of the same month find nothing left to bill.
 INVOICE_RUN_EVERY = timedelta(hours=1)
-
-
-async def brand_info(jobs: JobContext, tenant: str) -> TenantInfo:
-    """The brand a job works for, read fresh (its tenant file may have changed)."""
-    info = await TenantRegistry(jobs.database, jobs.settings.base_domain, ttl=0).by_key(tenant)
-    if info is None:
-        raise TenantNotFoundError(f"no active brand {tenant}")
-    return info
 
 
 @task(ISSUE_DOCUMENTS, queue="billing", max_retries=10)
@@ -61,10 +51,7 @@ async def issue_documents_of(jobs: JobContext, *, tenant: str) -> None:
 @task(INVOICE_RUN, queue="billing", max_retries=3)
 async def invoice_run(jobs: JobContext) -> None:
     """Last month's invoices of every active brand that can issue documents."""
-    async with jobs.database.platform_transaction() as db_session:
-        for brand in await tenancy.list_tenants(db_session):
-            if brand.status is TenantStatus.ACTIVE:
-                enqueue(db_session, INVOICE_BRAND, tenant=brand.key)
+    await for_each_brand(jobs, INVOICE_BRAND)
 
 
 @task(INVOICE_BRAND, queue="billing", max_retries=3)

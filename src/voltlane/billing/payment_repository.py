@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from voltlane.models.tenant import (
     Cdr,
     CdrKind,
     ChargingSession,
+    CustomerAccount,
+    DunningState,
+    IdToken,
+    Invoice,
+    InvoiceKind,
     OperationKind,
     OperationState,
     Payment,
@@ -133,3 +140,77 @@ class PaymentRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return await self.db_session.scalar(stmt)
+
+    # -- dunning ---------------------------------------------------------------------------
+    async def failed_without_dunning(self, limit: int) -> list[tuple[Payment, Cdr]]:
+        """Failed payments of rated, uncredited sessions that still owe money and that no
+        dunning follows yet, with their CDR; locked so that parallel runs skip them."""
+        credit = aliased(Cdr)
+        rows = await self.db_session.execute(
+            select(Payment, Cdr)
+            .join(Cdr, and_(Cdr.session_id == Payment.session_id, Cdr.kind == CdrKind.CDR))
+            .where(
+                Payment.status == PaymentStatus.FAILED,
+                Payment.dunning_state.is_(None),
+                Payment.payment_method_ref.is_not(None),
+                Cdr.total_incl_vat > Payment.amount_captured,
+                ~exists().where(credit.credit_of == Cdr.id),
+            )
+            .order_by(Payment.created_at)
+            .limit(limit)
+            .with_for_update(of=Payment, skip_locked=True)
+        )
+        return [(payment, cdr) for payment, cdr in rows]
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[uuid.UUID]:
+        """Scheduled retries that are due, claimed by moving them to ``lease_until``: another
+        run does not take them, and a run that dies leaves them due again after the lease."""
+        due = (
+            select(Payment.id)
+            .where(Payment.dunning_state == DunningState.SCHEDULED, Payment.next_dunning_at <= now)
+            .order_by(Payment.next_dunning_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        rows = await self.db_session.scalars(
+            update(Payment)
+            .where(Payment.id.in_(due))
+            .values(next_dunning_at=lease_until)
+            .returning(Payment.id)
+        )
+        return list(rows)
+
+    async def session_cdr(self, session_id: uuid.UUID) -> Cdr | None:
+        return await self.db_session.scalar(
+            select(Cdr).where(Cdr.session_id == session_id, Cdr.kind == CdrKind.CDR)
+        )
+
+    async def driver_of(
+        self, session_id: uuid.UUID
+    ) -> tuple[IdToken | None, CustomerAccount | None]:
+        """The card a session was started with and the account it is billed to."""
+        row = (
+            await self.db_session.execute(
+                select(IdToken, CustomerAccount)
+                .select_from(ChargingSession)
+                .join(
+                    IdToken,
+                    and_(
+                        IdToken.id_token == ChargingSession.id_token,
+                        IdToken.type == ChargingSession.id_token_type,
+                    ),
+                )
+                .outerjoin(CustomerAccount, CustomerAccount.id == IdToken.account_id)
+                .where(ChargingSession.id == session_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else (None, None)
+
+    async def mark_receipt_paid(self, session_id: uuid.UUID, paid: int) -> None:
+        """What has now been paid for a session's receipt (the document itself stays)."""
+        await self.db_session.execute(
+            update(Invoice)
+            .where(Invoice.kind == InvoiceKind.RECEIPT, Invoice.session_id == session_id)
+            .values(paid=func.least(Invoice.total_gross, paid))
+        )

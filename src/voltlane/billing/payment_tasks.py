@@ -1,10 +1,13 @@
-"""Jobs of payments: capture a CDR's amount, apply a webhook event that came early."""
+"""Jobs of payments: capture a CDR's amount, apply a webhook event that came early, dunning."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
-from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS, brand_info
+from voltlane.billing.dunning import claim_due, open_dunning, retry_payment
+from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS
+from voltlane.billing.jobs import brand_info, for_each_brand
 from voltlane.billing.payments import (
     CAPTURE_PAYMENT_TASK,
     PROCESS_WEBHOOK_TASK,
@@ -12,9 +15,15 @@ from voltlane.billing.payments import (
     process_webhook_event,
 )
 from voltlane.billing.providers import provider_for
+from voltlane.core.clock import utcnow
 from voltlane.core.errors import VoltlaneError
 from voltlane.models.tenant import PaymentStatus
 from voltlane.worker import JobContext, enqueue, task
+from voltlane.worker.schedule import every
+
+DUNNING = "billing.dunning"
+DUNNING_RUN = "billing.dunning_run"
+DUNNING_EVERY = timedelta(hours=1)
 
 
 class RetryLaterError(VoltlaneError):
@@ -34,9 +43,11 @@ async def capture_payment(jobs: JobContext, *, tenant: str, cdr_id: str) -> None
     )
     if payment is not None and payment.status is PaymentStatus.OUTSTANDING:
         raise RetryLaterError(f"capture of CDR {cdr_id} outstanding: {payment.last_error}")
-    # The session's receipt can now say what was paid.
+    # The session's receipt can now say what was paid; a declined capture is followed up.
     async with jobs.database.tenant_transaction(tenant) as db_session:
         enqueue(db_session, ISSUE_DOCUMENTS, tenant=tenant)
+        if payment is not None and payment.status is PaymentStatus.FAILED:
+            enqueue(db_session, DUNNING_RUN, tenant=tenant)
 
 
 @task(PROCESS_WEBHOOK_TASK, queue="billing", max_retries=10)
@@ -46,3 +57,28 @@ async def process_webhook(jobs: JobContext, *, tenant: str, event_id: str) -> No
         done = await process_webhook_event(db_session, uuid.UUID(event_id))
     if not done:
         raise RetryLaterError(f"webhook event {event_id}: payment not known yet")
+
+
+@task(DUNNING, queue="billing", max_retries=3)
+async def dunning(jobs: JobContext) -> None:
+    """Hourly: every active brand follows up its failed payments."""
+    await for_each_brand(jobs, DUNNING_RUN)
+
+
+@task(DUNNING_RUN, queue="billing", max_retries=5)
+async def dunning_run(jobs: JobContext, *, tenant: str) -> None:
+    """New failed payments get their first retry scheduled (and the driver a message); the
+    retries that are due are charged, one after the other."""
+    brand = await brand_info(jobs, tenant)
+    if not isinstance(brand.profile.get("payments"), dict):
+        return  # a brand without a PSP has no payments to follow up
+    now = utcnow()
+    async with jobs.database.tenant_transaction(tenant) as db_session:
+        await open_dunning(db_session, brand, now=now)
+        due = await claim_due(db_session, now=now)
+    provider = provider_for(brand)
+    for payment_id in due:
+        await retry_payment(jobs.database, brand, payment_id, provider=provider, now=now)
+
+
+every(DUNNING, DUNNING_EVERY)

@@ -8,10 +8,9 @@ from datetime import timedelta
 
 from voltlane.billing.cdrs import rate_pending, rate_session
 from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS
+from voltlane.billing.jobs import for_each_brand
 from voltlane.billing.payment_repository import PaymentRepository
 from voltlane.billing.payments import CAPTURE_PAYMENT_TASK
-from voltlane.models.platform import TenantStatus
-from voltlane.tenancy import service as tenancy
 from voltlane.worker import JobContext, enqueue, task
 from voltlane.worker.schedule import every
 
@@ -42,12 +41,7 @@ async def rate(jobs: JobContext, *, tenant: str, session_id: str) -> None:
 @task(SWEEP, queue="billing", max_retries=3)
 async def sweep(jobs: JobContext) -> None:
     """Every few minutes: each active brand catches up on what its jobs left behind."""
-    async with jobs.database.platform_transaction() as db_session:
-        for brand in await tenancy.list_tenants(db_session):
-            if brand.status is TenantStatus.ACTIVE:
-                enqueue(db_session, RATE_PENDING, tenant=brand.key)
-                enqueue(db_session, CAPTURE_OWED, tenant=brand.key)
-                enqueue(db_session, ISSUE_DOCUMENTS, tenant=brand.key)
+    await for_each_brand(jobs, RATE_PENDING, CAPTURE_OWED, ISSUE_DOCUMENTS)
 
 
 @task(RATE_PENDING, queue="billing", max_retries=3)

@@ -69,6 +69,12 @@ class OcppSettings(msgspec.Struct, forbid_unknown_fields=True):
 
 class Payments(msgspec.Struct, forbid_unknown_fields=True):
     provider: Literal["stripe", "adyen"]
+    # Dunning: a failed payment is charged again on the stored payment method after each of
+    # these numbers of days; after ``block_after`` failed retries the driver's card is blocked.
+    retry_days: Annotated[
+        list[Annotated[int, msgspec.Meta(ge=1, le=60)]], msgspec.Meta(min_length=1, max_length=10)
+    ] = msgspec.field(default_factory=lambda: [1, 3, 7])
+    block_after: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
 
 
 class DemoUser(msgspec.Struct, forbid_unknown_fields=True):

@@ -27,8 +27,10 @@ from voltlane.models.tenant.invoices import (
     InvoiceKind,
     Invoicing,
 )
+from voltlane.models.tenant.notifications import Notification
 from voltlane.models.tenant.ocpp import CommandStatus, OcppFrame, StationCommand, StationEvent
 from voltlane.models.tenant.payments import (
+    DunningState,
     OperationKind,
     OperationState,
     Payment,
@@ -60,6 +62,7 @@ __all__ = [
     "ConnectorFormat",
     "ConnectorStandard",
     "CustomerAccount",
+    "DunningState",
     "Evse",
     "IdToken",
     "IdTokenStatus",
@@ -72,6 +75,7 @@ __all__ = [
     "Location",
     "LoginAttempt",
     "MeterSample",
+    "Notification",
     "OcppFrame",
     "OperationKind",
     "OperationState",

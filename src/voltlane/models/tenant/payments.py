@@ -50,6 +50,14 @@ class OperationState(enum.StrEnum):
     UNKNOWN = "unknown"  # timeout or no connection: retried with the same key
 
 
+class DunningState(enum.StrEnum):
+    """Where the recovery of a failed payment stands."""
+
+    SCHEDULED = "scheduled"  # the stored payment method is charged again at next_dunning_at
+    RECOVERED = "recovered"  # a retry was paid
+    EXHAUSTED = "exhausted"  # every retry failed: the driver's token was blocked
+
+
 class Payment(UuidPk, Timestamps, TenantBase):
     """The money of one charging session: pre-authorized at start, captured from its CDR."""
 
@@ -58,6 +66,11 @@ class Payment(UuidPk, Timestamps, TenantBase):
         UniqueConstraint("session_id"),
         Index("ix_payments_psp_reference", "provider", "psp_reference"),
         Index("ix_payments_status", "status"),
+        Index(
+            "ix_payments_dunning_due",
+            "next_dunning_at",
+            postgresql_where=text("dunning_state = 'scheduled'"),
+        ),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint(
             "amount_authorized >= 0 AND amount_captured >= 0 AND amount_refunded >= 0"
@@ -87,6 +100,12 @@ class Payment(UuidPk, Timestamps, TenantBase):
     action: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Dunning: retries of a failed payment on the stored payment method (billing.dunning).
+    dunning_state: Mapped[DunningState | None] = mapped_column(str_enum(DunningState, 16))
+    dunning_attempts: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
+    next_dunning_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PaymentOperation(UuidPk, Timestamps, TenantBase):

@@ -1,0 +1,233 @@
+"""Dunning: getting paid for sessions whose payment failed.
+
+A payment that failed at capture (or whose pre-authorization was declined) for a rated,
+uncredited session is followed: the driver is told, and the stored payment method is
+charged again after each of the brand's ``[payments] retry_days`` (a new pre-authorization
+of the CDR's total and its capture, through the same idempotent operations as any payment).
+When ``block_after`` retries have failed the driver's card is blocked and the driver told
+why. A recovered payment marks the session's receipt paid. Charging is never held up: all
+of this runs in the ``billing.dunning_run`` job.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.billing import payments
+from voltlane.billing.messages import payment_message
+from voltlane.billing.payment_repository import PaymentRepository
+from voltlane.billing.providers import PaymentProvider
+from voltlane.charging import tokens
+from voltlane.core.db import Database
+from voltlane.identity.notifications import queue_email
+from voltlane.models.tenant import Cdr, DunningState, IdTokenStatus, Payment, PaymentStatus
+from voltlane.tenancy import TenantInfo
+
+log = logging.getLogger(__name__)
+
+# How long a claimed retry is held by the run that claimed it before another may take it.
+LEASE = timedelta(minutes=30)
+BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class DunningPolicy:
+    retry_days: tuple[int, ...]
+    block_after: int
+
+    @classmethod
+    def of(cls, brand: TenantInfo) -> DunningPolicy:
+        settings = brand.profile.get("payments") or {}
+        return cls(
+            tuple(settings.get("retry_days") or (1, 3, 7)), int(settings.get("block_after") or 3)
+        )
+
+    def next_retry(self, failed_retries: int, now: datetime) -> datetime:
+        days = self.retry_days[min(failed_retries, len(self.retry_days) - 1)]
+        return now + timedelta(days=days)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    brand: TenantInfo
+    now: datetime
+
+    def day(self, moment: datetime) -> datetime:
+        return moment.astimezone(ZoneInfo(self.brand.timezone))
+
+
+async def _tell_driver(
+    repo: PaymentRepository,
+    context: _Context,
+    kind: str,
+    payment: Payment,
+    cdr: Cdr,
+    *,
+    step: int,
+    amount: int | None = None,
+) -> None:
+    """The message of one dunning step about ``amount`` (by default what is still due), to
+    the e-mail of the card's account (none: the driver paid ad hoc and left no address; the
+    step is logged instead)."""
+    card, account = await repo.driver_of(payment.session_id)
+    if account is None or not account.email:
+        log.info(
+            "dunning step not mailed: no address",
+            extra={"payment_id": str(payment.id), "step": kind},
+        )
+        return
+    brand = context.brand
+    retry = payment.next_dunning_at
+    subject, body = payment_message(
+        kind,
+        locale=account.locale,
+        currency=cdr.currency,
+        timezone=brand.timezone,
+        brand=brand.name,
+        name=account.name,
+        amount=cdr.total_incl_vat - payment.amount_captured if amount is None else amount,
+        day=context.day(cdr.start_date_time).date(),
+        retry=context.day(retry).date() if retry else None,
+        reason=payment.last_error,
+        card=(card.label or card.id_token) if card else None,
+    )
+    await queue_email(
+        repo.db_session,
+        brand.key,
+        kind=f"dunning.{kind}",
+        reference=f"{payment.id}:{step}",
+        recipient=account.email,
+        subject=subject,
+        body=body,
+    )
+
+
+async def open_dunning(
+    db_session: AsyncSession, brand: TenantInfo, *, now: datetime, limit: int = BATCH
+) -> list[uuid.UUID]:
+    """Start following the failed payments no dunning follows yet: the first retry is
+    scheduled and the driver told. Returns the payments now followed."""
+    repo = PaymentRepository(db_session)
+    policy = DunningPolicy.of(brand)
+    context = _Context(brand, now)
+    opened = []
+    for payment, cdr in await repo.failed_without_dunning(limit):
+        payment.dunning_state = DunningState.SCHEDULED
+        payment.dunning_attempts = 0
+        payment.next_dunning_at = policy.next_retry(0, now)
+        await _tell_driver(repo, context, "payment_failed", payment, cdr, step=0)
+        opened.append(payment.id)
+    return opened
+
+
+async def claim_due(
+    db_session: AsyncSession, *, now: datetime, limit: int = BATCH
+) -> list[uuid.UUID]:
+    """The retries due now, claimed for this run (see PaymentRepository.claim_due)."""
+    return await PaymentRepository(db_session).claim_due(now, now + LEASE, limit)
+
+
+async def retry_payment(
+    database: Database,
+    brand: TenantInfo,
+    payment_id: uuid.UUID,
+    *,
+    provider: PaymentProvider,
+    now: datetime,
+) -> Payment:
+    """Charge a claimed payment's CDR total again on its stored payment method and record
+    the outcome: recovered, retry scheduled, or the card blocked after the last retry.
+
+    A PSP that cannot be reached counts as no attempt: the claim's lease runs out and the
+    next run tries again with the same idempotency keys.
+    """
+    async with database.tenant_session(brand.key) as db_session:
+        repo = PaymentRepository(db_session)
+        payment = await repo.payment(payment_id)
+        cdr = await repo.session_cdr(payment.session_id) if payment is not None else None
+    if payment is None or cdr is None or payment.payment_method_ref is None:
+        raise payments.PaymentNotFoundError(f"no payment {payment_id} to retry")
+    result = await payments.pre_authorize_session(
+        database,
+        brand.key,
+        payment.session_id,
+        provider=provider,
+        amount=cdr.total_incl_vat,
+        currency=cdr.currency,
+        payment_method=payment.payment_method_ref,
+        customer=payment.customer_ref,
+    )
+    if result.status is PaymentStatus.AUTHORIZED:
+        captured = await payments.capture_cdr(database, brand.key, cdr.id, provider=provider)
+        result = captured if captured is not None else result
+    return await _record_retry(database, brand, payment_id, cdr, result.status, now=now)
+
+
+async def _record_retry(
+    database: Database,
+    brand: TenantInfo,
+    payment_id: uuid.UUID,
+    cdr: Cdr,
+    outcome: PaymentStatus,
+    *,
+    now: datetime,
+) -> Payment:
+    policy = DunningPolicy.of(brand)
+    context = _Context(brand, now)
+    async with database.tenant_transaction(brand.key) as db_session:
+        repo = PaymentRepository(db_session)
+        payment = await repo.payment(payment_id, for_update=True)
+        assert payment is not None
+        if payment.dunning_state is not DunningState.SCHEDULED:
+            return payment  # recorded by an earlier run
+        if outcome is PaymentStatus.CAPTURED:
+            payment.dunning_state = DunningState.RECOVERED
+            payment.next_dunning_at = None
+            await repo.mark_receipt_paid(payment.session_id, payment.amount_captured)
+            step = payment.dunning_attempts + 1
+            await _tell_driver(
+                repo,
+                context,
+                "payment_recovered",
+                payment,
+                cdr,
+                step=step,
+                amount=payment.amount_captured,
+            )
+            log.info("payment recovered", extra={"payment_id": str(payment.id)})
+            return payment
+        if outcome not in (PaymentStatus.FAILED, PaymentStatus.REQUIRES_ACTION):
+            return payment  # the PSP did not answer (yet): the lease expires, then again
+        payment.dunning_attempts += 1
+        if payment.dunning_attempts >= policy.block_after:
+            payment.dunning_state = DunningState.EXHAUSTED
+            payment.next_dunning_at = None
+            await _block_card(repo, payment)
+            kind = "token_blocked"
+        else:
+            payment.next_dunning_at = policy.next_retry(payment.dunning_attempts, now)
+            kind = "payment_retry_failed"
+        await _tell_driver(repo, context, kind, payment, cdr, step=payment.dunning_attempts)
+        log.warning(
+            "payment retry failed",
+            extra={"payment_id": str(payment.id), "attempts": payment.dunning_attempts},
+        )
+        return payment
+
+
+async def _block_card(repo: PaymentRepository, payment: Payment) -> None:
+    card, _ = await repo.driver_of(payment.session_id)
+    if card is not None and card.status is IdTokenStatus.ACCEPTED:
+        await tokens.update_token(
+            repo.db_session, card.id, tokens.IdTokenUpdate(status=IdTokenStatus.BLOCKED)
+        )
+        log.warning(
+            "card blocked after failed payment retries",
+            extra={"payment_id": str(payment.id), "id_token_pk": str(card.id)},
+        )

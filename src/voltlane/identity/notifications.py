@@ -1,0 +1,115 @@
+"""E-mails to drivers and fleet managers: written in the business transaction, sent by a job.
+
+A notification is a row first (``notifications``), committed with whatever it is about, and
+then handed to the SMTP server by ``identity.send_notification``: a failed payment is never
+left unmentioned because the mail server was down, and a retried job never mails twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.core.clock import utcnow
+from voltlane.core.db import Database
+from voltlane.core.mail import Mail, MailError, SmtpServer, send_mail
+from voltlane.models.tenant import Notification
+from voltlane.worker import enqueue
+
+log = logging.getLogger(__name__)
+
+SEND_NOTIFICATION_TASK = "identity.send_notification"
+
+
+async def queue_email(
+    db_session: AsyncSession,
+    tenant: str,
+    *,
+    kind: str,
+    reference: str,
+    recipient: str,
+    subject: str,
+    body: str,
+) -> uuid.UUID | None:
+    """Write an e-mail to be sent after commit; None when (kind, reference) was written
+    before (it is not sent again)."""
+    notification_id = await db_session.scalar(
+        insert(Notification)
+        .values(
+            id=uuid.uuid4(),
+            kind=kind,
+            reference=reference,
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["kind", "reference"])
+        .returning(Notification.id)
+    )
+    if notification_id is not None:
+        enqueue(
+            db_session, SEND_NOTIFICATION_TASK, tenant=tenant, notification_id=str(notification_id)
+        )
+    return notification_id
+
+
+async def send_notification(
+    database: Database,
+    tenant: str,
+    notification_id: uuid.UUID,
+    *,
+    server: SmtpServer | None,
+    sender_name: str,
+    sender: str,
+) -> bool:
+    """Send a written e-mail once; True when it has been sent (now or before).
+
+    Without an SMTP server the e-mail stays unsent with the reason in ``last_error``. When
+    the server refuses or cannot be reached, MailError is raised after the attempt is
+    recorded, so that the job is retried with backoff.
+    """
+    async with database.tenant_session(tenant) as db_session:
+        notification = await db_session.scalar(
+            select(Notification).where(Notification.id == notification_id)
+        )
+    if notification is None or notification.sent_at is not None:
+        return notification is not None
+    failure: MailError | None = None
+    if server is None:
+        failure = MailError("no SMTP server configured (VOLTLANE_SMTP_URL)")
+    else:
+        try:
+            await send_mail(
+                server,
+                Mail(
+                    sender_name,
+                    sender,
+                    notification.recipient,
+                    notification.subject,
+                    notification.body,
+                ),
+            )
+        except MailError as exc:
+            failure = exc
+    async with database.tenant_transaction(tenant) as db_session:
+        row = await db_session.get(Notification, notification_id, with_for_update=True)
+        assert row is not None
+        row.attempts += 1
+        if failure is None:
+            row.sent_at = utcnow()
+            row.last_error = None
+        else:
+            row.last_error = str(failure)[:500]
+    if failure is not None:
+        log.warning(
+            "notification not sent",
+            extra={"tenant": tenant, "kind": notification.kind, "error": str(failure)},
+        )
+        if server is not None:
+            raise failure
+    return failure is None
