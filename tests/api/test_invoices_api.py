@@ -218,3 +218,50 @@ async def test_an_invoice_run_is_queued_for_the_month_of_the_day_given(
     assert [j.message["kwargs"] for j in jobs] == [
         {"tenant": brand.key, "period_start": "2026-10-01"}
     ]
+
+
+async def test_plans_and_subscriptions_through_the_api(
+    database: Database, make_brand, api_for
+) -> None:
+    brand = await make_brand()
+    key = await issue_key(database, brand)
+
+    async with api_for(brand, key) as client:
+        account = (await client.post("/api/v1/customer-accounts", json=FLEET)).json()
+        plan = await client.post(
+            "/api/v1/subscription-plans",
+            json={"code": "PLUS", "name": "Plus", "monthly_fee": "9.99", "vat_rate": "19"},
+        )
+        duplicate = await client.post(
+            "/api/v1/subscription-plans",
+            json={"code": "PLUS", "name": "Plus", "monthly_fee": "9.99", "vat_rate": "19"},
+        )
+        negative = await client.post(
+            "/api/v1/subscription-plans",
+            json={"code": "MINUS", "name": "Minus", "monthly_fee": "-1", "vat_rate": "19"},
+        )
+        path = f"/api/v1/customer-accounts/{account['id']}/subscriptions"
+        subscribed = await client.post(path, json={"plan_code": "PLUS", "starts_on": "2026-10-16"})
+        overlapping = await client.post(path, json={"plan_code": "PLUS", "starts_on": "2026-11-01"})
+        unknown_plan = await client.post(
+            path, json={"plan_code": "GOLD", "starts_on": "2027-01-01"}
+        )
+        ended = await client.post(
+            f"/api/v1/subscriptions/{subscribed.json()['id']}/end", json={"ends_on": "2026-12-31"}
+        )
+        listed = await client.get(path)
+
+    assert plan.status_code == 201, plan.text
+    assert {k: plan.json()[k] for k in ("code", "currency", "monthly_fee", "vat_rate")} == {
+        "code": "PLUS",
+        "currency": "EUR",
+        "monthly_fee": "9.9900",
+        "vat_rate": "19.00",
+    }
+    assert (duplicate.status_code, duplicate.json()["field"]) == (409, "code")
+    assert (negative.status_code, negative.json()["field"]) == (422, "monthly_fee")
+    assert subscribed.status_code == 201, subscribed.text
+    assert (overlapping.status_code, overlapping.json()["field"]) == (409, "starts_on")
+    assert (unknown_plan.status_code, unknown_plan.json()["field"]) == (404, "plan_code")
+    assert ended.json()["ends_on"] == "2026-12-31"
+    assert [(s["starts_on"], s["ends_on"]) for s in listed.json()] == [("2026-10-16", "2026-12-31")]

@@ -47,6 +47,7 @@ async def add_tariff(
     definition: dict[str, Any],
     *,
     segment: SegmentKind = SegmentKind.PUBLIC,
+    segment_ref: str | None = None,
     idle_fee: dict[str, Any] | None = None,
     assign: dict[str, uuid.UUID] | None = None,
 ) -> None:
@@ -55,7 +56,7 @@ async def add_tariff(
             db_session,
             definition=definition,
             segment=segment,
-            segment_ref=None,
+            segment_ref=segment_ref,
             idle_fee=idle_fee,
             brand_currency="EUR",
             created_by="finance@example.com",

@@ -39,7 +39,8 @@ PRICES = TariffSet(
         (Segment(SegmentKind.FLEET, "globex"), "fleet"),  # no contract: the fleet default
         (Segment(SegmentKind.MEMBER), "member"),
         (Segment(SegmentKind.ROAMING, "NL*TNM"), "public"),  # nothing for roaming: public
-        (Segment(SegmentKind.SUBSCRIPTION, "plus"), "public"),
+        # A subscriber with no plan prices is still the brand's customer: member prices.
+        (Segment(SegmentKind.SUBSCRIPTION, "plus"), "member"),
         (PUBLIC, "public"),
     ],
 )

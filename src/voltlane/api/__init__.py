@@ -15,6 +15,7 @@ from voltlane.api.invoices import CustomerAccountController, InvoiceController, 
 from voltlane.api.locations import LocationController
 from voltlane.api.payments import PaymentController
 from voltlane.api.stations import StationController
+from voltlane.api.subscriptions import SubscriptionController
 from voltlane.api.tokens import IdTokenController
 
 API_PATH = "/api/v1"
@@ -49,6 +50,7 @@ def api_router() -> Router:
             CustomerAccountController,
             InvoiceController,
             InvoiceRunController,
+            SubscriptionController,
             command_router(),
         ],
         guards=[require_api_key],

@@ -52,8 +52,11 @@ class InvoiceRepository:
     def add(self, row: CustomerAccount | Invoice) -> None:
         self.db_session.add(row)
 
-    async def account(self, account_id: uuid.UUID) -> CustomerAccount | None:
-        return await self.db_session.get(CustomerAccount, account_id)
+    async def account(
+        self, account_id: uuid.UUID, *, for_update: bool = False
+    ) -> CustomerAccount | None:
+        """The account; locked with ``for_update`` so that one invoice run at a time bills it."""
+        return await self.db_session.get(CustomerAccount, account_id, with_for_update=for_update)
 
     async def account_named(self, name: str) -> CustomerAccount | None:
         return await self.db_session.scalar(

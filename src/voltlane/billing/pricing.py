@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from voltlane.billing.errors import NoTariffError
-from voltlane.billing.repository import CURRENT, POWER, BillingRepository
+from voltlane.billing.repository import CURRENT, POWER, BillingRepository, PlanPeriod
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
 from voltlane.models.tenant import ChargingSession, IdTokenType, MeterSample, TariffVersion
 from voltlane.tariff import (
@@ -114,6 +114,10 @@ def tariff_of(version: TariffVersion) -> Tariff:
     return dataclasses.replace(tariff, idle_fee=idle_fee_from_json(version.idle_fee))
 
 
+def _cards(sessions: list[ChargingSession]) -> set[tuple[str, str]]:
+    return {(s.id_token, s.id_token_type) for s in sessions if s.id_token and s.id_token_type}
+
+
 @dataclass(slots=True)
 class PricingCache:
     """What many sessions of one billing run share: where each place is, the tariff set of
@@ -131,10 +135,13 @@ class PricingCache:
     signed: dict[uuid.UUID, list[tuple[datetime, str, Any]]] | None = None
     station_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
     transaction_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
+    plans: dict[tuple[str, str], list[PlanPeriod]] | None = None
 
     async def prefetch(self, repo: BillingRepository, sessions: list[ChargingSession]) -> None:
-        """Read the samples, signed data and states of ``sessions`` in four queries."""
+        """Read the samples, signed data, states and cards' plans of ``sessions`` in five
+        queries."""
         ids = [s.id for s in sessions]
+        self.plans = await repo.plans_of_tokens(_cards(sessions))
         self.samples = await repo.samples_of(ids)
         self.signed = await repo.signed_of(ids)
         self.transaction_events = await repo.transaction_events_of(
@@ -150,6 +157,13 @@ class PricingCache:
             if v16
             else {}
         )
+
+    async def plans_of(self, repo: BillingRepository, session: ChargingSession) -> list[PlanPeriod]:
+        card = _cards([session])
+        if not card:
+            return []
+        plans = self.plans if self.plans is not None else await repo.plans_of_tokens(card)
+        return plans.get(next(iter(card)), [])
 
     async def samples_of(
         self, repo: BillingRepository, session: ChargingSession
@@ -188,15 +202,21 @@ class PricingCache:
         return await repo.transaction_events(session.id)
 
 
-def segment_of(session: ChargingSession) -> Segment:
-    """The driver's segment: a brand IdToken is a member; anything else is public.
+def segment_of(session: ChargingSession, plans: list[PlanPeriod], zone: ZoneInfo) -> Segment:
+    """The driver's segment: the plan of the card's account subscribed on the session's start
+    day (at the location), else a member for any brand card, else public.
 
-    Fleet contracts, subscription plans and roaming partners name their segment once those
-    accounts exist; until then they fall back the way select_tariff does.
+    Roaming partners name their segment once they exist; select_tariff falls back from a
+    plan to the brand's member prices, then to public ones.
     """
-    if session.id_token and session.id_token_type != IdTokenType.NO_AUTHORIZATION.value:
-        return Segment(SegmentKind.MEMBER)
-    return PUBLIC
+    if not session.id_token or session.id_token_type == IdTokenType.NO_AUTHORIZATION.value:
+        return PUBLIC
+    if session.started_at is not None:
+        day = session.started_at.astimezone(zone).date()
+        for plan in plans:
+            if plan.covers(day):
+                return Segment(SegmentKind.SUBSCRIPTION, plan.code)
+    return Segment(SegmentKind.MEMBER)
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -330,12 +350,13 @@ async def price_stored_session(
     tariffs, pairs = cache.tariff_sets[set_key]
     if session.evse_pk not in cache.max_power:
         cache.max_power[session.evse_pk] = await repo.max_power(session.evse_pk)
-    segment = segment_of(session)
+    zone = _zone(zone_name)
+    segment = segment_of(session, await cache.plans_of(repo, session), zone)
     try:
         tariff = select_tariff(tariffs, segment, at=session.started_at)
     except TariffError as exc:
         raise NoTariffError(exc.message) from exc
     version = next(v for t, v in pairs if t is tariff)
-    trace = await _trace(repo, session, _zone(zone_name), cache.max_power[session.evse_pk], cache)
+    trace = await _trace(repo, session, zone, cache.max_power[session.evse_pk], cache)
     priced = price_session(tariff, trace, end=max(end, session.started_at).astimezone(UTC))
     return Priced(session, version, segment, location_id, priced)

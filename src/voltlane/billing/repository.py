@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,16 +19,33 @@ from voltlane.models.tenant import (
     ChargingStation,
     Connector,
     Evse,
+    IdToken,
     Location,
     MeterSample,
     SessionStatus,
     StationEvent,
+    Subscription,
+    SubscriptionPlan,
     TariffAssignment,
     TariffVersion,
     TransactionEventRecord,
 )
 
 POWER = "Power.Active.Import"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPeriod:
+    """An account's subscription to a plan, from ``starts_on`` to ``ends_on`` (inclusive)."""
+
+    code: str
+    starts_on: date
+    ends_on: date | None
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
 CURRENT = "Current.Import"
 
 
@@ -45,6 +63,31 @@ _INSERT_CREDIT = insert(Cdr).on_conflict_do_nothing(
 class BillingRepository:
     def __init__(self, db_session: AsyncSession) -> None:
         self.db_session = db_session
+
+    # -- subscriptions ---------------------------------------------------------------------
+    async def plans_of_tokens(
+        self, tokens: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[PlanPeriod]]:
+        """The subscription periods of the accounts these cards are billed to, by card."""
+        if not tokens:
+            return {}
+        rows = await self.db_session.execute(
+            select(
+                IdToken.id_token,
+                IdToken.type,
+                SubscriptionPlan.code,
+                Subscription.starts_on,
+                Subscription.ends_on,
+            )
+            .join(Subscription, Subscription.account_id == IdToken.account_id)
+            .join(SubscriptionPlan, SubscriptionPlan.id == Subscription.plan_id)
+            .where(tuple_(IdToken.id_token, IdToken.type).in_(sorted(tokens)))
+            .order_by(Subscription.starts_on)
+        )
+        found: dict[tuple[str, str], list[PlanPeriod]] = {}
+        for value, kind, code, starts_on, ends_on in rows:
+            found.setdefault((value, str(kind)), []).append(PlanPeriod(code, starts_on, ends_on))
+        return found
 
     # -- tariffs ---------------------------------------------------------------------------
     def add_tariff(self, version: TariffVersion) -> None:

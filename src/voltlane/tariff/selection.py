@@ -29,6 +29,8 @@ class Segment:
 
 
 PUBLIC = Segment(SegmentKind.PUBLIC)
+MEMBER = Segment(SegmentKind.MEMBER)
+_CUSTOMERS = frozenset({SegmentKind.SUBSCRIPTION, SegmentKind.FLEET})
 _ALWAYS = datetime.min.replace(tzinfo=UTC)
 
 
@@ -51,13 +53,15 @@ def _in_force(versions: tuple[Tariff, ...], at: datetime) -> Tariff | None:
 def select_tariff(tariffs: TariffSet, segment: Segment, *, at: datetime) -> Tariff:
     """The tariff for a session of ``segment`` starting at ``at``.
 
-    Falls back from the exact segment (``FLEET:acme``) to its kind (``FLEET``) to ``PUBLIC``;
-    a segment whose versions are all out of force falls back too. The version in force at the
-    session start prices the whole session, even when another takes over while it runs.
+    Falls back from the exact segment (``FLEET:acme``) to its kind (``FLEET``), then, for the
+    brand's own customers (subscribers, fleets), to ``MEMBER``, then to ``PUBLIC``; a segment
+    whose versions are all out of force falls back too. The version in force at the session
+    start prices the whole session, even when another takes over while it runs.
     """
     if at.utcoffset() is None:
         raise TariffError("must be timezone-aware", field="at")
-    for candidate in dict.fromkeys((segment, Segment(segment.kind), PUBLIC)):
+    customer = (MEMBER,) if segment.kind in _CUSTOMERS else ()
+    for candidate in dict.fromkeys((segment, Segment(segment.kind), *customer, PUBLIC)):
         tariff = _in_force(tariffs.versions.get(candidate, ()), at)
         if tariff is not None:
             return tariff

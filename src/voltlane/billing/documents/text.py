@@ -63,6 +63,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "cdr_detail": "CDR {number}",
         "payment_terms": "Payable within {days} days of the invoice date.",
         "credit_reason": "Reason: {reason}",
+        "subscription": "Subscription {plan}",
+        "subscription_days": "{first} to {last}: {days} of {month} days",
     },
     "de": {
         DocumentKind.RECEIPT: "Quittung",
@@ -115,6 +117,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "cdr_detail": "CDR {number}",
         "payment_terms": "Zahlbar innerhalb von {days} Tagen ab Rechnungsdatum.",
         "credit_reason": "Grund: {reason}",
+        "subscription": "Abonnement {plan}",
+        "subscription_days": "{first} bis {last}: {days} von {month} Tagen",
     },
 }
 

@@ -48,6 +48,11 @@ from voltlane.models.tenant.station import (
     PowerType,
     RegistrationStatus,
 )
+from voltlane.models.tenant.subscriptions import (
+    Subscription,
+    SubscriptionCharge,
+    SubscriptionPlan,
+)
 
 __all__ = [
     "AccountKind",
@@ -90,6 +95,9 @@ __all__ = [
     "StaffSession",
     "StationCommand",
     "StationEvent",
+    "Subscription",
+    "SubscriptionCharge",
+    "SubscriptionPlan",
     "TariffAssignment",
     "TariffVersion",
     "TransactionEventRecord",

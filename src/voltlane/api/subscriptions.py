@@ -1,0 +1,174 @@
+"""Subscription plans and the accounts subscribed to them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from msgspec import Meta
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.api.auth import ApiCaller
+from voltlane.api.common import audit
+from voltlane.billing import subscriptions
+from voltlane.models.tenant import Subscription, SubscriptionPlan
+from voltlane.web.context import current_tenant
+
+PlanCode = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,36}$")]
+
+
+class PlanCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    code: PlanCode
+    name: Annotated[str, Meta(min_length=1, max_length=120)]
+    monthly_fee: Annotated[Decimal, Meta(description="Excl. VAT, in the brand's currency")]
+    vat_rate: Annotated[Decimal, Meta(description="Percent")]
+
+
+class PlanRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    code: str
+    name: str
+    currency: str
+    monthly_fee: Decimal
+    vat_rate: Decimal
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, plan: SubscriptionPlan) -> PlanRead:
+        return cls(
+            id=plan.id,
+            code=plan.code,
+            name=plan.name,
+            currency=plan.currency,
+            monthly_fee=plan.monthly_fee,
+            vat_rate=plan.vat_rate,
+            active=plan.active,
+            created_at=plan.created_at,
+        )
+
+
+class SubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    plan_code: PlanCode
+    starts_on: date
+
+
+class SubscriptionEnd(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    ends_on: Annotated[date, Meta(description="The last day subscribed (inclusive)")]
+
+
+class SubscriptionRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    plan_id: uuid.UUID
+    starts_on: date
+    ends_on: date | None
+
+    @classmethod
+    def of(cls, s: Subscription) -> SubscriptionRead:
+        return cls(
+            id=s.id,
+            account_id=s.account_id,
+            plan_id=s.plan_id,
+            starts_on=s.starts_on,
+            ends_on=s.ends_on,
+        )
+
+
+class SubscriptionController(Controller):
+    tags = ["Invoicing"]
+
+    @post(
+        "/subscription-plans", summary="Add a subscription plan (its prices: SUBSCRIPTION tariffs)"
+    )
+    async def create_plan(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[ApiCaller],
+        data: JSONBody[PlanCreate],
+    ) -> PlanRead:
+        plan = await subscriptions.create_plan(
+            db_session,
+            subscriptions.PlanCreate(data.code, data.name, data.monthly_fee, data.vat_rate),
+            currency=current_tenant(request).currency,
+        )
+        await audit(
+            db_session,
+            request,
+            caller,
+            action="api.subscription_plan.create",
+            entity="subscription_plan",
+            entity_id=plan.id,
+            detail={"code": plan.code},
+        )
+        return PlanRead.of(plan)
+
+    @get("/subscription-plans", summary="List subscription plans")
+    async def list_plans(self, db_session: NamedDependency[AsyncSession]) -> list[PlanRead]:
+        return [PlanRead.of(p) for p in await subscriptions.list_plans(db_session)]
+
+    @post(
+        "/customer-accounts/{account_id:uuid}/subscriptions",
+        summary="Subscribe an account to a plan from a day on",
+    )
+    async def subscribe(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[ApiCaller],
+        account_id: FromPath[uuid.UUID],
+        data: JSONBody[SubscriptionCreate],
+    ) -> SubscriptionRead:
+        subscription = await subscriptions.subscribe(
+            db_session, account_id, data.plan_code, starts_on=data.starts_on
+        )
+        await audit(
+            db_session,
+            request,
+            caller,
+            action="api.subscription.create",
+            entity="subscription",
+            entity_id=subscription.id,
+            detail={"plan": data.plan_code, "starts_on": data.starts_on.isoformat()},
+        )
+        return SubscriptionRead.of(subscription)
+
+    @get(
+        "/customer-accounts/{account_id:uuid}/subscriptions",
+        summary="An account's subscriptions, oldest first",
+    )
+    async def list_subscriptions(
+        self, db_session: NamedDependency[AsyncSession], account_id: FromPath[uuid.UUID]
+    ) -> list[SubscriptionRead]:
+        rows = await subscriptions.subscriptions_of(db_session, account_id)
+        return [SubscriptionRead.of(s) for s in rows]
+
+    @post("/subscriptions/{subscription_id:uuid}/end", summary="End a subscription on a day")
+    async def end(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[ApiCaller],
+        subscription_id: FromPath[uuid.UUID],
+        data: JSONBody[SubscriptionEnd],
+    ) -> SubscriptionRead:
+        subscription = await subscriptions.end_subscription(
+            db_session, subscription_id, ends_on=data.ends_on
+        )
+        await audit(
+            db_session,
+            request,
+            caller,
+            action="api.subscription.end",
+            entity="subscription",
+            entity_id=subscription.id,
+            detail={"ends_on": data.ends_on.isoformat()},
+        )
+        return SubscriptionRead.of(subscription)

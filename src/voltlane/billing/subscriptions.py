@@ -1,0 +1,179 @@
+"""Subscription plans: a monthly fee, and prices of their own.
+
+A plan's prices are tariffs of segment SUBSCRIPTION whose ``segment_ref`` is the plan's code:
+the engine prices a subscriber's sessions with them (``pricing.segment_of``), falling back to
+the brand's member prices where the plan has none. The fee is billed per calendar month on
+the account's invoice, in proportion to the days subscribed, exactly once per subscription
+and month (``subscription_charges``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.billing.errors import AccountNotFoundError
+from voltlane.billing.subscription_repository import SubscriptionRepository
+from voltlane.core.errors import ConflictError, NotFoundError, ValidationError
+from voltlane.models.tenant import CustomerAccount, Subscription, SubscriptionPlan
+from voltlane.tariff.rounding import line_amount
+
+
+class PlanNotFoundError(NotFoundError):
+    title = "Subscription plan not found"
+
+
+class SubscriptionNotFoundError(NotFoundError):
+    title = "Subscription not found"
+
+
+class DuplicatePlanError(ConflictError):
+    title = "Subscription plan exists"
+
+
+class OverlappingSubscriptionError(ConflictError):
+    """An account holds one subscription at a time."""
+
+    title = "Subscriptions overlap"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCreate:
+    code: str
+    name: str
+    monthly_fee: Decimal
+    vat_rate: Decimal
+
+
+async def create_plan(
+    db_session: AsyncSession, data: PlanCreate, *, currency: str
+) -> SubscriptionPlan:
+    """Add a plan in the brand's currency; its prices are added as SUBSCRIPTION tariffs."""
+    if data.monthly_fee < 0 or data.monthly_fee.as_tuple().exponent < -4:  # type: ignore[operator]
+        raise ValidationError("monthly_fee: at least 0, at most 4 decimals", field="monthly_fee")
+    if not Decimal(0) <= data.vat_rate < Decimal(100):
+        raise ValidationError("vat_rate: a percentage from 0 to under 100", field="vat_rate")
+    repo = SubscriptionRepository(db_session)
+    if await repo.plan_by_code(data.code) is not None:
+        raise DuplicatePlanError(f"plan {data.code} exists", field="code")
+    plan = SubscriptionPlan(
+        code=data.code,
+        name=data.name,
+        currency=currency,
+        monthly_fee=data.monthly_fee,
+        vat_rate=data.vat_rate,
+        active=True,
+    )
+    repo.add(plan)
+    await db_session.flush()
+    await db_session.refresh(plan)
+    return plan
+
+
+async def list_plans(db_session: AsyncSession) -> list[SubscriptionPlan]:
+    return await SubscriptionRepository(db_session).plans()
+
+
+async def subscribe(
+    db_session: AsyncSession, account_id: uuid.UUID, plan_code: str, *, starts_on: date
+) -> Subscription:
+    """Put an account on a plan from ``starts_on``; its sessions from that day on are priced
+    by the plan, and its invoices carry the plan's fee."""
+    repo = SubscriptionRepository(db_session)
+    if await db_session.get(CustomerAccount, account_id, with_for_update=True) is None:
+        raise AccountNotFoundError(f"no customer account {account_id}", field="account_id")
+    plan = await repo.plan_by_code(plan_code)
+    if plan is None or not plan.active:
+        raise PlanNotFoundError(f"no active plan {plan_code}", field="plan_code")
+    invoiced = await repo.invoiced_through(account_id)
+    if invoiced is not None and starts_on <= invoiced:
+        raise OverlappingSubscriptionError(
+            f"the account is invoiced through {invoiced}: a subscription starts after that",
+            field="starts_on",
+        )
+    for existing in await repo.subscriptions_of(account_id):
+        if existing.ends_on is None or existing.ends_on >= starts_on:
+            raise OverlappingSubscriptionError(
+                f"the account is subscribed from {existing.starts_on} to"
+                f" {existing.ends_on or 'open end'}; end that first",
+                field="starts_on",
+            )
+    subscription = Subscription(account_id=account_id, plan_id=plan.id, starts_on=starts_on)
+    repo.add(subscription)
+    await db_session.flush()
+    await db_session.refresh(subscription)
+    return subscription
+
+
+async def end_subscription(
+    db_session: AsyncSession, subscription_id: uuid.UUID, *, ends_on: date
+) -> Subscription:
+    """The last day of a subscription (its fee is prorated to it)."""
+    repo = SubscriptionRepository(db_session)
+    subscription = await repo.subscription(subscription_id)
+    if subscription is None:
+        raise SubscriptionNotFoundError(f"no subscription {subscription_id}")
+    if ends_on < subscription.starts_on:
+        raise ValidationError("ends_on: not before the subscription starts", field="ends_on")
+    # A month charged in full or in part past ends_on would have billed days not subscribed.
+    last_of_month = (ends_on.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    billed_through = ends_on if ends_on == last_of_month else ends_on.replace(day=1) - timedelta(1)
+    if await repo.charged_after(subscription_id, billed_through):
+        raise ConflictError(
+            "a month after ends_on has been invoiced already; credit that invoice first",
+            field="ends_on",
+        )
+    subscription.ends_on = ends_on
+    await db_session.flush()
+    await db_session.refresh(subscription)
+    return subscription
+
+
+async def subscriptions_of(db_session: AsyncSession, account_id: uuid.UUID) -> list[Subscription]:
+    return await SubscriptionRepository(db_session).subscriptions_of(account_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Fee:
+    """A subscription's fee for the days of a month it was active."""
+
+    subscription_id: uuid.UUID
+    plan: SubscriptionPlan
+    first: date
+    last: date
+    days: int
+    days_in_month: int
+    net: int  # minor units, excl. VAT
+
+
+def fee_for(
+    subscription: Subscription, plan: SubscriptionPlan, month: tuple[date, date]
+) -> Fee | None:
+    """The fee of ``subscription`` for ``month`` (first, last day), or None when it was not
+    active in it: the monthly fee x days active / days of the month, rounded once like every
+    line of the engine."""
+    first = max(month[0], subscription.starts_on)
+    last = min(month[1], subscription.ends_on or month[1])
+    if last < first:
+        return None
+    days = (last - first).days + 1
+    days_in_month = (month[1] - month[0]).days + 1
+    net = line_amount(days, plan.monthly_fee, days_in_month, plan.currency)
+    return Fee(subscription.id, plan, first, last, days, days_in_month, net)
+
+
+async def fees_due(
+    db_session: AsyncSession, account_id: uuid.UUID, month: tuple[date, date]
+) -> list[Fee]:
+    """The fees of the account's subscriptions for ``month`` not invoiced yet."""
+    repo = SubscriptionRepository(db_session)
+    fees = []
+    for subscription, plan in await repo.uncharged(account_id, month[0], month[1]):
+        fee = fee_for(subscription, plan, month)
+        if fee is not None:
+            fees.append(fee)
+    return fees
