@@ -22,7 +22,7 @@ from voltlane.models.tenant import (
 )
 from voltlane.station import service as stations
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
-from voltlane.tenancy.spec import Legal, Payments, TenantSpec, validate_spec
+from voltlane.tenancy.spec import Legal, Loyalty, Payments, TenantSpec, validate_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,6 +56,7 @@ def brand_spec(
     payments: Literal["stripe", "adyen"] | None = None,
     legal: Legal | None = None,
     payment_options: dict[str, Any] | None = None,
+    loyalty: Loyalty | None = None,
 ) -> TenantSpec:
     key = key or unique_key()
     spec = TenantSpec(
@@ -69,6 +70,7 @@ def brand_spec(
         domains=domains or [],
         payments=Payments(provider=payments, **(payment_options or {})) if payments else None,
         legal=legal,
+        loyalty=loyalty,
     )
     return validate_spec(spec, themes_dir=REPO / "themes")
 

@@ -80,6 +80,11 @@ async def test_a_fleet_account_and_its_cards_are_managed_through_the_api(
             f"/api/v1/customer-accounts/{account_id}", json={"payment_terms_days": 45}
         )
         listed = await client.get("/api/v1/customer-accounts", params={"kind": "fleet"})
+        opted_in = await client.patch(
+            f"/api/v1/customer-accounts/{account_id}", json={"redeem_points": True}
+        )
+        loyalty = await client.get(f"/api/v1/customer-accounts/{account_id}/loyalty")
+        no_account = await client.get(f"/api/v1/customer-accounts/{uuid.uuid4()}/loyalty")
 
     assert created.status_code == 201, created.text
     assert {k: created.json()[k] for k in FLEET} == FLEET
@@ -91,6 +96,9 @@ async def test_a_fleet_account_and_its_cards_are_managed_through_the_api(
     assert moved.json()["cost_centre"] == "Service"
     assert renamed.json()["payment_terms_days"] == 45
     assert [a["id"] for a in listed.json()["items"]] == [account_id]
+    assert (created.json()["redeem_points"], opted_in.json()["redeem_points"]) == (False, True)
+    assert loyalty.json() == {"balance": 0, "entries": []}
+    assert no_account.status_code == 404
 
 
 async def test_a_fleets_invoice_is_listed_and_opens_as_pdf_and_ubl_by_its_link(

@@ -44,6 +44,7 @@ def test_a_valid_file_keeps_its_non_secret_profile(tmp_path: Path) -> None:
         "legal": None,
         "ocpi": None,
         "payments": None,
+        "loyalty": None,
         "ocpp": None,
     }
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.api.auth import ApiCaller
 from voltlane.api.common import DEFAULT_LIMIT, Limit, Offset, audit, given
-from voltlane.billing import accounts, invoicing
+from voltlane.billing import accounts, invoicing, settlement
 from voltlane.core.clock import utcnow
 from voltlane.models.tenant import AccountKind, CustomerAccount, Invoice, InvoiceKind, Invoicing
 from voltlane.web.context import current_tenant, web_state
@@ -47,6 +47,7 @@ class AccountCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     vat_id: VatId | None = None
     buyer_reference: Reference | None = None
     payment_terms_days: Terms = 14
+    redeem_points: bool = False
 
 
 class AccountUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -64,6 +65,7 @@ class AccountUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     vat_id: VatId | UnsetType | None = UNSET
     buyer_reference: Reference | UnsetType | None = UNSET
     payment_terms_days: Terms | UnsetType = UNSET
+    redeem_points: bool | UnsetType = UNSET
 
 
 class AccountRead(msgspec.Struct, kw_only=True):
@@ -81,6 +83,7 @@ class AccountRead(msgspec.Struct, kw_only=True):
     vat_id: str | None
     buyer_reference: str | None
     payment_terms_days: int
+    redeem_points: bool
     created_at: datetime
     updated_at: datetime
 
@@ -101,6 +104,7 @@ class AccountRead(msgspec.Struct, kw_only=True):
             vat_id=a.vat_id,
             buyer_reference=a.buyer_reference,
             payment_terms_days=a.payment_terms_days,
+            redeem_points=a.redeem_points,
             created_at=a.created_at,
             updated_at=a.updated_at,
         )
@@ -109,6 +113,18 @@ class AccountRead(msgspec.Struct, kw_only=True):
 class AccountPage(msgspec.Struct):
     items: list[AccountRead]
     total: int
+
+
+class LoyaltyEntryRead(msgspec.Struct, kw_only=True):
+    kind: str
+    points: int
+    cdr_id: uuid.UUID | None
+    created_at: datetime
+
+
+class LoyaltyRead(msgspec.Struct, kw_only=True):
+    balance: int
+    entries: list[LoyaltyEntryRead]  # newest first
 
 
 class InvoiceRead(msgspec.Struct, kw_only=True):
@@ -266,6 +282,25 @@ class CustomerAccountController(Controller):
             detail={"changes": sorted(given(data))},
         )
         return AccountRead.of(account)
+
+    @get("/{account_id:uuid}/loyalty", summary="An account's loyalty points and latest moves")
+    async def loyalty(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        account_id: FromPath[uuid.UUID],
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> LoyaltyRead:
+        await accounts.get_account(db_session, account_id)
+        balance, entries = await settlement.loyalty_of(db_session, account_id, limit=limit)
+        return LoyaltyRead(
+            balance=balance,
+            entries=[
+                LoyaltyEntryRead(
+                    kind=e.kind.value, points=e.points, cdr_id=e.cdr_id, created_at=e.created_at
+                )
+                for e in entries
+            ],
+        )
 
 
 class InvoiceController(Controller):

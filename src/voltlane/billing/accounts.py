@@ -35,6 +35,7 @@ class AccountCreate:
     vat_id: str | None = None
     buyer_reference: str | None = None
     payment_terms_days: int = 14
+    redeem_points: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class AccountUpdate:
     vat_id: str | UnsetType | None = UNSET
     buyer_reference: str | UnsetType | None = UNSET
     payment_terms_days: int | UnsetType = UNSET
+    redeem_points: bool | UnsetType = UNSET
 
 
 def _check_locale(value: object) -> None:
@@ -81,6 +83,7 @@ async def create_account(db_session: AsyncSession, data: AccountCreate) -> Custo
         vat_id=data.vat_id,
         buyer_reference=data.buyer_reference,
         payment_terms_days=data.payment_terms_days,
+        redeem_points=data.redeem_points,
     )
     InvoiceRepository(db_session).add(account)
     await db_session.flush()

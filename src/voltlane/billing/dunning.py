@@ -23,6 +23,8 @@ from voltlane.billing import payments
 from voltlane.billing.messages import payment_message
 from voltlane.billing.payment_repository import PaymentRepository
 from voltlane.billing.providers import PaymentProvider
+from voltlane.billing.settlement import amount_due
+from voltlane.billing.settlement_repository import SettlementRepository
 from voltlane.charging import tokens
 from voltlane.core.db import Database
 from voltlane.identity.notifications import queue_email
@@ -91,7 +93,7 @@ async def _tell_driver(
         timezone=brand.timezone,
         brand=brand.name,
         name=account.name,
-        amount=cdr.total_incl_vat - payment.amount_captured if amount is None else amount,
+        amount=await _still_due(repo, payment, cdr) if amount is None else amount,
         day=context.day(cdr.start_date_time).date(),
         retry=context.day(retry).date() if retry else None,
         reason=payment.last_error,
@@ -106,6 +108,12 @@ async def _tell_driver(
         subject=subject,
         body=body,
     )
+
+
+async def _still_due(repo: PaymentRepository, payment: Payment, cdr: Cdr) -> int:
+    settlement = await SettlementRepository(repo.db_session).settlement(cdr.id)
+    owed = settlement.amount_due if settlement is not None else cdr.total_incl_vat
+    return owed - payment.amount_captured
 
 
 async def open_dunning(
@@ -153,18 +161,26 @@ async def retry_payment(
         cdr = await repo.session_cdr(payment.session_id) if payment is not None else None
     if payment is None or cdr is None or payment.payment_method_ref is None:
         raise payments.PaymentNotFoundError(f"no payment {payment_id} to retry")
+    async with database.tenant_transaction(brand.key) as db_session:
+        due = await amount_due(db_session, brand, cdr.id) or 0
+    if due <= 0:  # discounts left nothing to pay
+        return await _record_retry(
+            database, brand, payment_id, cdr, PaymentStatus.CAPTURED, now=now
+        )
     result = await payments.pre_authorize_session(
         database,
         brand.key,
         payment.session_id,
         provider=provider,
-        amount=cdr.total_incl_vat,
+        amount=due,
         currency=cdr.currency,
         payment_method=payment.payment_method_ref,
         customer=payment.customer_ref,
     )
     if result.status is PaymentStatus.AUTHORIZED:
-        captured = await payments.capture_cdr(database, brand.key, cdr.id, provider=provider)
+        captured = await payments.capture_cdr(
+            database, brand.key, cdr.id, provider=provider, due=due
+        )
         result = captured if captured is not None else result
     return await _record_retry(database, brand, payment_id, cdr, result.status, now=now)
 

@@ -15,6 +15,7 @@ from voltlane.billing.payments import (
     process_webhook_event,
 )
 from voltlane.billing.providers import provider_for
+from voltlane.billing.settlement import amount_due
 from voltlane.core.clock import utcnow
 from voltlane.core.errors import VoltlaneError
 from voltlane.models.tenant import PaymentStatus
@@ -38,8 +39,10 @@ async def capture_payment(jobs: JobContext, *, tenant: str, cdr_id: str) -> None
     """Capture the CDR's amount; retried with backoff while the PSP is unreachable (the
     same idempotency key every time, so the driver is charged once)."""
     info = await brand_info(jobs, tenant)
+    async with jobs.database.tenant_transaction(tenant) as db_session:
+        due = await amount_due(db_session, info, uuid.UUID(cdr_id))
     payment = await capture_cdr(
-        jobs.database, tenant, uuid.UUID(cdr_id), provider=provider_for(info)
+        jobs.database, tenant, uuid.UUID(cdr_id), provider=provider_for(info), due=due
     )
     if payment is not None and payment.status is PaymentStatus.OUTSTANDING:
         raise RetryLaterError(f"capture of CDR {cdr_id} outstanding: {payment.last_error}")

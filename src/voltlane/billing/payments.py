@@ -232,10 +232,16 @@ async def pre_authorize_session(
 
 
 async def capture_cdr(
-    database: Database, tenant: str, cdr_id: uuid.UUID, *, provider: PaymentProvider
+    database: Database,
+    tenant: str,
+    cdr_id: uuid.UUID,
+    *,
+    provider: PaymentProvider,
+    due: int | None = None,
 ) -> Payment | None:
-    """Capture the CDR's ``total_incl_vat`` against its session's pre-authorization (the
-    rest of the reservation is released; a total of zero cancels it).
+    """Capture what the driver owes for the CDR (``due``: its settlement after discounts;
+    by default its ``total_incl_vat``) against its session's pre-authorization (the rest of
+    the reservation is released; nothing to pay cancels it).
 
     Never raises for a PSP problem, so that charging is never blocked by payments: when the
     PSP cannot be reached the payment is left ``outstanding`` and calling again (the
@@ -264,13 +270,14 @@ async def capture_cdr(
             payment.last_error = f"CDR in {cdr.currency}, pre-authorized in {payment.currency}"
             payment.status = PaymentStatus.FAILED
             return payment
+        owed = cdr.total_incl_vat if due is None else due
         # More than was reserved cannot be captured: the difference is reported below.
-        amount = min(max(cdr.total_incl_vat, 0), payment.amount_authorized)
+        amount = min(max(owed, 0), payment.amount_authorized)
         kind = OperationKind.CAPTURE if amount > 0 else OperationKind.CANCEL
         operation = await _operation(repo, payment, kind, amount if amount > 0 else None)
         payment.cdr_id = cdr.id
         payment.attempts += 1
-        shortfall = cdr.total_incl_vat - amount
+        shortfall = owed - amount
         call = _Call(payment.id, operation.id, operation.idempotency_key, payment.psp_reference)
         currency = payment.currency
     assert call.psp_reference is not None

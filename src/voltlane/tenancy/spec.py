@@ -54,6 +54,15 @@ class Legal(msgspec.Struct, forbid_unknown_fields=True):
     bic: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = None
 
 
+class Loyalty(msgspec.Struct, forbid_unknown_fields=True):
+    """Points a driver earns per kWh and redeems as a discount on later sessions."""
+
+    points_per_kwh: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+    # What a point is worth, excl. VAT, in the brand's currency (a decimal string).
+    point_value: Annotated[str, msgspec.Meta(pattern=r"^(0|[1-9][0-9]*)(\.[0-9]{1,6})?$")]
+    min_redeem: Annotated[int, msgspec.Meta(ge=1)] = 100
+
+
 class Ocpi(msgspec.Struct, forbid_unknown_fields=True):
     country_code: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
     party_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{3}$")]
@@ -182,6 +191,7 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
     ocpi: Ocpi | None = None
     ocpp: OcppSettings | None = None
     payments: Payments | None = None
+    loyalty: Loyalty | None = None
     features: dict[str, bool] = {}
     demo: Demo = msgspec.field(default_factory=Demo)
 
@@ -194,6 +204,7 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
             "legal": msgspec.to_builtins(self.legal) if self.legal else None,
             "ocpi": msgspec.to_builtins(self.ocpi) if self.ocpi else None,
             "payments": msgspec.to_builtins(self.payments) if self.payments else None,
+            "loyalty": msgspec.to_builtins(self.loyalty) if self.loyalty else None,
             "ocpp": msgspec.to_builtins(self.ocpp) if self.ocpp else None,
         }
 

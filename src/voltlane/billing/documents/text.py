@@ -64,6 +64,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "payment_terms": "Payable within {days} days of the invoice date.",
         "credit_reason": "Reason: {reason}",
         "subscription": "Subscription {plan}",
+        "loyalty_discount": "Loyalty discount: {points} points",
         "subscription_days": "{first} to {last}: {days} of {month} days",
     },
     "de": {
@@ -118,6 +119,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "payment_terms": "Zahlbar innerhalb von {days} Tagen ab Rechnungsdatum.",
         "credit_reason": "Grund: {reason}",
         "subscription": "Abonnement {plan}",
+        "loyalty_discount": "Treuerabatt: {points} Punkte",
         "subscription_days": "{first} bis {last}: {days} von {month} Tagen",
     },
 }

@@ -21,7 +21,7 @@ _UNITS = {  # OCPI line kind -> (UN/ECE Rec 20 unit, divisor of the engine's ste
 }
 
 
-def _category(rate: str | None) -> tuple[VatCategory, Decimal]:
+def vat_category(rate: str | None) -> tuple[VatCategory, Decimal]:
     if rate is None:
         return VatCategory.NOT_SUBJECT, Decimal(0)
     value = Decimal(rate)
@@ -53,7 +53,7 @@ def charge_lines(item: BilledCdr, text: DocumentText) -> list[DocumentLine]:
             price = abs(price)
         else:
             quantity = (Decimal(line["billed_quantity"]) / divisor).quantize(Decimal("0.0001"))
-        category, rate = _category(line["vat_rate"])
+        category, rate = vat_category(line["vat_rate"])
         lines.append(
             DocumentLine(
                 description=text.label(f"line.{kind}"),
@@ -81,7 +81,7 @@ def session_lines(item: BilledCdr, text: DocumentText) -> list[DocumentLine]:
     )
     lines = []
     for vat in cdr.priced["vat_breakdown"]:
-        category, rate = _category(vat["rate"])
+        category, rate = vat_category(vat["rate"])
         lines.append(
             DocumentLine(
                 description=description,

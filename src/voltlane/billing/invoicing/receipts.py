@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,8 +16,9 @@ from voltlane.billing.documents.text import DocumentText
 from voltlane.billing.errors import DocumentMismatchError, InvoiceNotFoundError, NotCreditableError
 from voltlane.billing.invoice_repository import BilledCdr, InvoiceRepository
 from voltlane.billing.invoicing.issue import Draft, issue
-from voltlane.billing.invoicing.lines import charge_lines, session_lines
+from voltlane.billing.invoicing.lines import charge_lines, session_lines, vat_category
 from voltlane.billing.invoicing.seller import DEFAULT_PAYMENT_TERMS_DAYS, Seller, buyer_of
+from voltlane.billing.settlement import Discount, discount_of, settle
 from voltlane.models.tenant import (
     CdrKind,
     CustomerAccount,
@@ -25,7 +27,9 @@ from voltlane.models.tenant import (
     Invoicing,
     Payment,
     PaymentStatus,
+    SessionSettlement,
 )
+from voltlane.tariff.rounding import from_minor
 from voltlane.tenancy import TenantInfo
 
 _PAYMENT_SETTLED = frozenset(
@@ -71,8 +75,31 @@ async def issue_documents(
             # A free session of an anonymous driver: there is no one to give a receipt to.
             await repo.mark_billed([cdr.id], None)
             continue
-        issued.append(await _receipt(repo, seller, item, account, payment, now=now))
+        settlement = await settle(db_session, brand, cdr)
+        issued.append(
+            await _receipt(repo, seller, item, account, payment, settlement=settlement, now=now)
+        )
     return issued
+
+
+def _discount_lines(discount: Discount, text: DocumentText, currency: str) -> list[DocumentLine]:
+    """The loyalty discount as lines, one per VAT rate: a quantity of -1 at a positive price
+    (EN 16931 BR-27: no negative item price)."""
+    lines = []
+    for rate, part in discount.by_rate:
+        category, value = vat_category(rate)
+        lines.append(
+            DocumentLine(
+                description=text.label("loyalty_discount", points=discount.points),
+                quantity=Decimal(-1),
+                unit="C62",
+                unit_price=from_minor(part, currency),
+                net=-part,
+                vat_category=category,
+                vat_rate=value,
+            )
+        )
+    return lines
 
 
 async def _receipt(
@@ -82,15 +109,17 @@ async def _receipt(
     account: CustomerAccount | None,
     payment: Payment | None,
     *,
+    settlement: SessionSettlement,
     now: datetime,
 ) -> Invoice:
     locale = account.locale if account is not None else seller.locale
     text = DocumentText(locale, seller.currency, seller.timezone)
     cdr = item.cdr
-    lines = charge_lines(item, text)
+    discount = discount_of(settlement, cdr)
+    lines = [*charge_lines(item, text), *_discount_lines(discount, text, cdr.currency)]
     paid = 0
     if payment is not None and payment.status is PaymentStatus.CAPTURED:
-        paid = min(payment.amount_captured, cdr.total_incl_vat)
+        paid = min(payment.amount_captured, settlement.amount_due)
     draft = Draft(
         kind=InvoiceKind.RECEIPT,
         lines=lines,
@@ -100,7 +129,7 @@ async def _receipt(
         paid=paid,
         due_in_days=(
             None
-            if paid >= cdr.total_incl_vat
+            if paid >= settlement.amount_due
             else account.payment_terms_days
             if account
             else DEFAULT_PAYMENT_TERMS_DAYS
@@ -108,10 +137,11 @@ async def _receipt(
         buyer_reference=account.buyer_reference if account else None,
     )
     invoice = await issue(repo, seller, draft, [cdr.id], now=now, locale=locale)
-    if (invoice.total_net, invoice.total_vat) != (cdr.total_excl_vat, cdr.total_vat):
+    expected = (cdr.total_excl_vat - discount.net, cdr.total_vat - discount.vat)
+    if (invoice.total_net, invoice.total_vat) != expected:
         raise DocumentMismatchError(
             f"receipt {invoice.number} totals {invoice.total_net}+{invoice.total_vat}"
-            f" differ from CDR {cdr.number} {cdr.total_excl_vat}+{cdr.total_vat}"
+            f" differ from CDR {cdr.number} after its discount {expected[0]}+{expected[1]}"
         )
     return invoice
 
@@ -153,7 +183,10 @@ async def _credit_note(
     text = DocumentText(original.locale, seller.currency, seller.timezone)
     credited = await repo.cdrs_by_id([c.cdr.credit_of for c in credit_cdrs if c.cdr.credit_of])
     lines: list[DocumentLine] = []
-    for item in credit_cdrs:
+    if corrected.kind is InvoiceKind.RECEIPT:
+        # A receipt bills one CDR: its credit takes back every line, discounts included.
+        lines = list(original.lines)
+    for item in credit_cdrs if corrected.kind is not InvoiceKind.RECEIPT else ():
         assert item.cdr.credit_of is not None
         source = BilledCdr(
             credited[item.cdr.credit_of],
@@ -165,12 +198,7 @@ async def _credit_note(
             item.cost_centre,
             item.location,
         )
-        built = (
-            charge_lines(source, text)
-            if corrected.kind is InvoiceKind.RECEIPT
-            else session_lines(source, text)
-        )
-        lines += built
+        lines += session_lines(source, text)
     remarks = {c.cdr.remark for c in credit_cdrs if c.cdr.remark}
     reasons = tuple(sorted(text.label("credit_reason", reason=r) for r in remarks))
     draft = Draft(

@@ -38,6 +38,7 @@ from voltlane.models.tenant.payments import (
     PaymentStatus,
     WebhookEvent,
 )
+from voltlane.models.tenant.settlement import LoyaltyEntry, LoyaltyKind, SessionSettlement
 from voltlane.models.tenant.station import (
     ChargingStation,
     Connector,
@@ -79,6 +80,8 @@ __all__ = [
     "Invoicing",
     "Location",
     "LoginAttempt",
+    "LoyaltyEntry",
+    "LoyaltyKind",
     "MeterSample",
     "Notification",
     "OcppFrame",
@@ -91,6 +94,7 @@ __all__ = [
     "PowerType",
     "RegistrationStatus",
     "Role",
+    "SessionSettlement",
     "SessionStatus",
     "StaffSession",
     "StationCommand",
