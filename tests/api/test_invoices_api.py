@@ -19,13 +19,15 @@ from tests.billing.test_invoicing import (
     one_rated_session,
     rate_all,
 )
+from tests.billing.test_payments import fake_stripe
+from tests.fakes.webhooks import STRIPE_WEBHOOK_SECRET
 from tests.ocpp.conftest import add_token, gateway, open_charger
 from voltlane.billing.invoicing import invoice_account, issue_documents
 from voltlane.core.db import Database
 from voltlane.worker import outbox as outbox_module
 from voltlane.worker.models import OutboxMessage
 
-__all__ = ["gateway", "open_charger"]
+__all__ = ["fake_stripe", "gateway", "open_charger"]
 
 FLEET = {
     "kind": "fleet",
@@ -273,3 +275,48 @@ async def test_plans_and_subscriptions_through_the_api(
     assert (unknown_plan.status_code, unknown_plan.json()["field"]) == (404, "plan_code")
     assert ended.json()["ends_on"] == "2026-12-31"
     assert [(s["starts_on"], s["ends_on"]) for s in listed.json()] == [("2026-10-16", "2026-12-31")]
+
+
+async def test_a_wallet_is_topped_up_and_read_through_the_api(
+    database: Database, make_brand, api_for, fake_stripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, url = fake_stripe
+    brand = await make_brand(payments="stripe")
+    prefix = f"VOLTLANE_{brand.key.upper()}_"
+    monkeypatch.setenv(f"{prefix}STRIPE_API_KEY", "sk_test_brand")
+    monkeypatch.setenv(f"{prefix}STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
+    monkeypatch.setenv(f"{prefix}STRIPE_API_BASE", url)
+    key = await issue_key(database, brand)
+
+    async with api_for(brand, key) as client:
+        account = (
+            await client.post("/api/v1/customer-accounts", json={**FLEET, "kind": "driver"})
+        ).json()
+        path = f"/api/v1/customer-accounts/{account['id']}/wallet"
+        topped = await client.post(
+            f"{path}/top-ups", json={"amount": 2500, "payment_method": "pm_card_visa"}
+        )
+        zero = await client.post(f"{path}/top-ups", json={"amount": 0, "payment_method": "x"})
+        unknown = await client.post(
+            f"/api/v1/customer-accounts/{uuid.uuid4()}/wallet/top-ups",
+            json={"amount": 100, "payment_method": "pm_card_visa"},
+        )
+        wallet = await client.get(path)
+
+    assert topped.status_code == 201, topped.text
+    assert (
+        topped.json()["purpose"],
+        topped.json()["status"],
+        topped.json()["amount_captured"],
+    ) == (
+        "wallet_topup",
+        "captured",
+        2500,
+    )
+    assert (zero.status_code, zero.json()["field"]) == (422, "amount")
+    assert unknown.status_code == 404
+    body = wallet.json()
+    assert (body["currency"], body["balance"]) == ("EUR", 2500)
+    assert [(e["kind"], e["amount"], e["reference"]) for e in body["entries"]] == [
+        ("topup", 2500, topped.json()["id"])
+    ]

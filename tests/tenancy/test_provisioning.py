@@ -61,6 +61,7 @@ TENANT_TABLES = [
     "tariff_assignments",
     "tariffs",
     "transaction_events",
+    "wallet_entries",
     "webhook_events",
 ]
 

@@ -6,12 +6,13 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.openapi.spec import Components, SecurityScheme
 
+from voltlane.api.accounts import CustomerAccountController
 from voltlane.api.auth import SECURITY_SCHEME, provide_caller, require_api_key
 from voltlane.api.billing import CdrController, TariffAssignmentController, TariffController
 from voltlane.api.commands import command_router
 from voltlane.api.errors import EXCEPTION_HANDLERS
 from voltlane.api.evses import EvseController
-from voltlane.api.invoices import CustomerAccountController, InvoiceController, InvoiceRunController
+from voltlane.api.invoices import InvoiceController, InvoiceRunController
 from voltlane.api.locations import LocationController
 from voltlane.api.payments import PaymentController
 from voltlane.api.stations import StationController

@@ -18,13 +18,15 @@ from voltlane.api.common import DEFAULT_LIMIT, Limit, Offset, audit
 from voltlane.billing import payments
 from voltlane.billing.providers import provider_for
 from voltlane.core.db import Database
-from voltlane.models.tenant import Payment, PaymentStatus
+from voltlane.models.tenant import Payment, PaymentPurpose, PaymentStatus
 from voltlane.web.context import current_tenant
 
 
 class PaymentRead(msgspec.Struct, kw_only=True):
     id: uuid.UUID
-    session_id: uuid.UUID
+    purpose: PaymentPurpose
+    session_id: uuid.UUID | None  # a session's payment
+    account_id: uuid.UUID | None  # a wallet top-up
     cdr_id: uuid.UUID | None
     provider: str
     currency: str
@@ -42,7 +44,9 @@ class PaymentRead(msgspec.Struct, kw_only=True):
     def of(cls, p: Payment) -> PaymentRead:
         return cls(
             id=p.id,
+            purpose=p.purpose,
             session_id=p.session_id,
+            account_id=p.account_id,
             cdr_id=p.cdr_id,
             provider=p.provider,
             currency=p.currency,

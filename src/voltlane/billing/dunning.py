@@ -55,6 +55,13 @@ class DunningPolicy:
         return now + timedelta(days=days)
 
 
+def _session_of(payment: Payment) -> uuid.UUID:
+    """Dunning follows session payments only (a failed top-up credits nothing)."""
+    if payment.session_id is None:
+        raise payments.PaymentStateError(f"payment {payment.id} is not a session's")
+    return payment.session_id
+
+
 @dataclass(frozen=True, slots=True)
 class _Context:
     brand: TenantInfo
@@ -77,7 +84,7 @@ async def _tell_driver(
     """The message of one dunning step about ``amount`` (by default what is still due), to
     the e-mail of the card's account (none: the driver paid ad hoc and left no address; the
     step is logged instead)."""
-    card, account = await repo.driver_of(payment.session_id)
+    card, account = await repo.driver_of(_session_of(payment))
     if account is None or not account.email:
         log.info(
             "dunning step not mailed: no address",
@@ -158,7 +165,7 @@ async def retry_payment(
     async with database.tenant_session(brand.key) as db_session:
         repo = PaymentRepository(db_session)
         payment = await repo.payment(payment_id)
-        cdr = await repo.session_cdr(payment.session_id) if payment is not None else None
+        cdr = await repo.session_cdr(_session_of(payment)) if payment is not None else None
     if payment is None or cdr is None or payment.payment_method_ref is None:
         raise payments.PaymentNotFoundError(f"no payment {payment_id} to retry")
     async with database.tenant_transaction(brand.key) as db_session:
@@ -170,7 +177,7 @@ async def retry_payment(
     result = await payments.pre_authorize_session(
         database,
         brand.key,
-        payment.session_id,
+        _session_of(payment),
         provider=provider,
         amount=due,
         currency=cdr.currency,
@@ -205,7 +212,7 @@ async def _record_retry(
         if outcome is PaymentStatus.CAPTURED:
             payment.dunning_state = DunningState.RECOVERED
             payment.next_dunning_at = None
-            await repo.mark_receipt_paid(payment.session_id, payment.amount_captured)
+            await repo.mark_receipt_paid(_session_of(payment), payment.amount_captured)
             step = payment.dunning_attempts + 1
             await _tell_driver(
                 repo,
@@ -238,7 +245,7 @@ async def _record_retry(
 
 
 async def _block_card(repo: PaymentRepository, payment: Payment) -> None:
-    card, _ = await repo.driver_of(payment.session_id)
+    card, _ = await repo.driver_of(_session_of(payment))
     if card is not None and card.status is IdTokenStatus.ACCEPTED:
         await tokens.update_token(
             repo.db_session, card.id, tokens.IdTokenUpdate(status=IdTokenStatus.BLOCKED)

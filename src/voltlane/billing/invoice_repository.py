@@ -182,7 +182,7 @@ class InvoiceRepository:
         rows = await self.db_session.scalars(
             select(Payment).where(Payment.session_id.in_(session_ids))
         )
-        return {payment.session_id: payment for payment in rows}
+        return {p.session_id: p for p in rows if p.session_id is not None}
 
     async def mark_billed(self, cdr_ids: Sequence[uuid.UUID], invoice_id: uuid.UUID | None) -> int:
         """Record the CDRs as billed on ``invoice_id``; how many were not billed before."""

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -24,7 +24,10 @@ from voltlane.models.tenant import (
     OperationState,
     Payment,
     PaymentOperation,
+    PaymentPurpose,
     PaymentStatus,
+    WalletEntry,
+    WalletKind,
     WebhookEvent,
 )
 
@@ -41,6 +44,32 @@ class PaymentRepository:
             select(ChargingSession.id).where(ChargingSession.id == session_id)
         )
         return found is not None
+
+    async def account_exists(self, account_id: uuid.UUID) -> bool:
+        found = await self.db_session.scalar(
+            select(CustomerAccount.id).where(CustomerAccount.id == account_id)
+        )
+        return found is not None
+
+    async def top_ups_to_capture(self, limit: int) -> list[uuid.UUID]:
+        """Top-ups authorized (e.g. after 3-D Secure) but not captured, or captured but not
+        on the wallet yet (a crash between the two)."""
+        credited = exists().where(
+            WalletEntry.kind == WalletKind.TOPUP, WalletEntry.reference == Payment.id
+        )
+        rows = await self.db_session.scalars(
+            select(Payment.id)
+            .where(
+                Payment.purpose == PaymentPurpose.WALLET_TOPUP,
+                or_(
+                    Payment.status.in_([PaymentStatus.AUTHORIZED, PaymentStatus.OUTSTANDING]),
+                    and_(Payment.status == PaymentStatus.CAPTURED, ~credited),
+                ),
+            )
+            .order_by(Payment.created_at)
+            .limit(limit)
+        )
+        return list(rows)
 
     async def cdr(self, cdr_id: uuid.UUID) -> Cdr | None:
         return await self.db_session.scalar(

@@ -10,8 +10,10 @@ from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS
 from voltlane.billing.jobs import brand_info, for_each_brand
 from voltlane.billing.payments import (
     CAPTURE_PAYMENT_TASK,
+    CAPTURE_TOP_UP_TASK,
     PROCESS_WEBHOOK_TASK,
     capture_cdr,
+    capture_top_up,
     process_webhook_event,
 )
 from voltlane.billing.providers import provider_for
@@ -51,6 +53,18 @@ async def capture_payment(jobs: JobContext, *, tenant: str, cdr_id: str) -> None
         enqueue(db_session, ISSUE_DOCUMENTS, tenant=tenant)
         if payment is not None and payment.status is PaymentStatus.FAILED:
             enqueue(db_session, DUNNING_RUN, tenant=tenant)
+
+
+@task(CAPTURE_TOP_UP_TASK, queue="billing", max_retries=30, max_backoff_ms=60 * 60 * 1000)
+async def capture_top_up_of(jobs: JobContext, *, tenant: str, payment_id: str) -> None:
+    """Capture an authorized wallet top-up and credit the wallet (retried while the PSP is
+    unreachable, with the same idempotency key)."""
+    info = await brand_info(jobs, tenant)
+    payment = await capture_top_up(
+        jobs.database, tenant, uuid.UUID(payment_id), provider=provider_for(info)
+    )
+    if payment.status is PaymentStatus.OUTSTANDING:
+        raise RetryLaterError(f"top-up {payment_id} outstanding: {payment.last_error}")
 
 
 @task(PROCESS_WEBHOOK_TASK, queue="billing", max_retries=10)

@@ -1,4 +1,5 @@
-"""Settling a session with its driver: loyalty points redeemed as a discount, and earned.
+"""Settling a session with its driver: loyalty points redeemed as a discount (and earned),
+then the prepaid wallet, then the card.
 
 A CDR is what the session cost at the brand's prices; what the driver pays can be less. The
 settlement of a CDR is decided once, before anything is captured or receipted, and stored
@@ -10,6 +11,9 @@ per kWh of each session; a driver who chose to redeem points has, once the balan
 ``point_value`` each (excl. VAT). The discount is split over the session's VAT rates in
 proportion to their net amounts (the engine's ``allocate``) and VAT is computed again on
 what remains, by the engine's one VAT rule.
+
+Wallet: what is left is paid from the account's prepaid wallet as far as its balance goes
+(``wallet_entries``); ``amount_due`` is the rest, for the card (or a transfer).
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from voltlane.models.tenant import (
     Invoicing,
     LoyaltyEntry,
     LoyaltyKind,
+    Payment,
     SessionSettlement,
+    WalletEntry,
+    WalletKind,
 )
 from voltlane.tariff.rounding import allocate, minor_unit_exponent, vat_amount
 from voltlane.tenancy import TenantInfo
@@ -111,13 +118,24 @@ async def settle(db_session: AsyncSession, brand: TenantInfo, cdr: Cdr) -> Sessi
         earned = policy.earned(Decimal(cdr.total_energy_kwh))
         if earned:
             await repo.book_points(account.id, LoyaltyKind.EARN, earned, cdr.id)
+    to_pay = cdr.total_incl_vat - discount.net - discount.vat
+    wallet_paid = 0
+    if _takes_part(account, cdr) and to_pay > 0:
+        assert account is not None
+        balance = await repo.wallet_balance(account.id, cdr.currency)
+        wallet_paid = min(max(balance, 0), to_pay)
+        if wallet_paid:
+            await repo.book_wallet(
+                account.id, WalletKind.SESSION, -wallet_paid, cdr.currency, cdr.id
+            )
     settlement = SessionSettlement(
         cdr_id=cdr.id,
         account_id=account.id if account is not None else None,
         points_redeemed=discount.points,
         discount_net=discount.net,
         discount_vat=discount.vat,
-        amount_due=cdr.total_incl_vat - discount.net - discount.vat,
+        wallet_paid=wallet_paid,
+        amount_due=to_pay - wallet_paid,
     )
     repo.add(settlement)
     await db_session.flush()
@@ -125,7 +143,8 @@ async def settle(db_session: AsyncSession, brand: TenantInfo, cdr: Cdr) -> Sessi
 
 
 def _takes_part(account: CustomerAccount | None, cdr: Cdr) -> bool:
-    """Loyalty is for drivers who pay per session (a fleet's invoice has no discounts)."""
+    """Loyalty and the wallet are for drivers who pay per session (a fleet's invoice has
+    neither)."""
     return (
         account is not None
         and account.kind is AccountKind.DRIVER
@@ -159,3 +178,21 @@ async def amount_due(db_session: AsyncSession, brand: TenantInfo, cdr_id: uuid.U
     no such CDR)."""
     cdr = await SettlementRepository(db_session).cdr(cdr_id)
     return (await settle(db_session, brand, cdr)).amount_due if cdr is not None else None
+
+
+async def wallet_of(
+    db_session: AsyncSession, account_id: uuid.UUID, currency: str, *, limit: int
+) -> tuple[int, list[WalletEntry]]:
+    """An account's prepaid balance in ``currency`` and its latest movements."""
+    repo = SettlementRepository(db_session)
+    return await repo.wallet_balance(account_id, currency), await repo.wallet_entries(
+        account_id, limit
+    )
+
+
+async def credit_top_up(db_session: AsyncSession, payment: Payment) -> bool:
+    """Put a captured top-up on the wallet, once per payment; True when it was put now."""
+    assert payment.account_id is not None
+    return await SettlementRepository(db_session).book_wallet(
+        payment.account_id, WalletKind.TOPUP, payment.amount_captured, payment.currency, payment.id
+    )

@@ -1,4 +1,4 @@
-"""Every query of settlements and loyalty points."""
+"""Every query of settlements, loyalty points and prepaid wallets."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from voltlane.models.tenant import (
     LoyaltyEntry,
     LoyaltyKind,
     SessionSettlement,
+    WalletEntry,
+    WalletKind,
 )
 
 
@@ -69,6 +71,49 @@ class SettlementRepository:
                 select(LoyaltyEntry)
                 .where(LoyaltyEntry.account_id == account_id)
                 .order_by(LoyaltyEntry.created_at.desc(), LoyaltyEntry.id)
+                .limit(limit)
+            )
+        )
+
+    # -- wallet ----------------------------------------------------------------------------
+    async def wallet_balance(self, account_id: uuid.UUID, currency: str) -> int:
+        total = await self.db_session.scalar(
+            select(func.coalesce(func.sum(WalletEntry.amount), 0)).where(
+                WalletEntry.account_id == account_id, WalletEntry.currency == currency
+            )
+        )
+        return int(total or 0)
+
+    async def book_wallet(
+        self,
+        account_id: uuid.UUID,
+        kind: WalletKind,
+        amount: int,
+        currency: str,
+        reference: uuid.UUID,
+    ) -> bool:
+        """Move the wallet once per (kind, reference); False when it was moved before."""
+        moved = await self.db_session.scalar(
+            insert(WalletEntry)
+            .values(
+                id=uuid.uuid4(),
+                account_id=account_id,
+                kind=kind,
+                amount=amount,
+                currency=currency,
+                reference=reference,
+            )
+            .on_conflict_do_nothing(index_elements=["kind", "reference"])
+            .returning(WalletEntry.id)
+        )
+        return moved is not None
+
+    async def wallet_entries(self, account_id: uuid.UUID, limit: int) -> list[WalletEntry]:
+        return list(
+            await self.db_session.scalars(
+                select(WalletEntry)
+                .where(WalletEntry.account_id == account_id)
+                .order_by(WalletEntry.created_at.desc(), WalletEntry.id)
                 .limit(limit)
             )
         )

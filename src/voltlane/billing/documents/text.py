@@ -65,6 +65,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "credit_reason": "Reason: {reason}",
         "subscription": "Subscription {plan}",
         "loyalty_discount": "Loyalty discount: {points} points",
+        "wallet_paid": "{amount} paid from your prepaid balance.",
         "subscription_days": "{first} to {last}: {days} of {month} days",
     },
     "de": {
@@ -120,6 +121,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "credit_reason": "Grund: {reason}",
         "subscription": "Abonnement {plan}",
         "loyalty_discount": "Treuerabatt: {points} Punkte",
+        "wallet_paid": "{amount} aus Ihrem Guthaben bezahlt.",
         "subscription_days": "{first} bis {last}: {days} von {month} Tagen",
     },
 }

@@ -117,9 +117,15 @@ async def _receipt(
     cdr = item.cdr
     discount = discount_of(settlement, cdr)
     lines = [*charge_lines(item, text), *_discount_lines(discount, text, cdr.currency)]
-    paid = 0
+    paid = settlement.wallet_paid
     if payment is not None and payment.status is PaymentStatus.CAPTURED:
-        paid = min(payment.amount_captured, settlement.amount_due)
+        paid += min(payment.amount_captured, settlement.amount_due)
+    owed = settlement.wallet_paid + settlement.amount_due
+    notes = (
+        (text.label("wallet_paid", amount=text.money(settlement.wallet_paid)),)
+        if settlement.wallet_paid
+        else ()
+    )
     draft = Draft(
         kind=InvoiceKind.RECEIPT,
         lines=lines,
@@ -129,12 +135,13 @@ async def _receipt(
         paid=paid,
         due_in_days=(
             None
-            if paid >= settlement.amount_due
+            if paid >= owed
             else account.payment_terms_days
             if account
             else DEFAULT_PAYMENT_TERMS_DAYS
         ),
         buyer_reference=account.buyer_reference if account else None,
+        notes=notes,
     )
     invoice = await issue(repo, seller, draft, [cdr.id], now=now, locale=locale)
     expected = (cdr.total_excl_vat - discount.net, cdr.total_vat - discount.vat)

@@ -35,10 +35,17 @@ from voltlane.models.tenant.payments import (
     OperationState,
     Payment,
     PaymentOperation,
+    PaymentPurpose,
     PaymentStatus,
     WebhookEvent,
 )
-from voltlane.models.tenant.settlement import LoyaltyEntry, LoyaltyKind, SessionSettlement
+from voltlane.models.tenant.settlement import (
+    LoyaltyEntry,
+    LoyaltyKind,
+    SessionSettlement,
+    WalletEntry,
+    WalletKind,
+)
 from voltlane.models.tenant.station import (
     ChargingStation,
     Connector,
@@ -90,6 +97,7 @@ __all__ = [
     "OperatorUser",
     "Payment",
     "PaymentOperation",
+    "PaymentPurpose",
     "PaymentStatus",
     "PowerType",
     "RegistrationStatus",
@@ -105,5 +113,7 @@ __all__ = [
     "TariffAssignment",
     "TariffVersion",
     "TransactionEventRecord",
+    "WalletEntry",
+    "WalletKind",
     "WebhookEvent",
 ]

@@ -50,6 +50,11 @@ class OperationState(enum.StrEnum):
     UNKNOWN = "unknown"  # timeout or no connection: retried with the same key
 
 
+class PaymentPurpose(enum.StrEnum):
+    SESSION = "session"  # a charging session, pre-authorized then captured from its CDR
+    WALLET_TOPUP = "wallet_topup"  # money onto an account's prepaid wallet
+
+
 class DunningState(enum.StrEnum):
     """Where the recovery of a failed payment stands."""
 
@@ -59,7 +64,8 @@ class DunningState(enum.StrEnum):
 
 
 class Payment(UuidPk, Timestamps, TenantBase):
-    """The money of one charging session: pre-authorized at start, captured from its CDR."""
+    """Money through the PSP: a charging session's (pre-authorized at start, captured from its
+    CDR) or a wallet top-up's (authorized and captured at once)."""
 
     __tablename__ = "payments"
     __table_args__ = (
@@ -77,10 +83,25 @@ class Payment(UuidPk, Timestamps, TenantBase):
             " AND amount_refunded <= amount_captured",
             name="amounts",
         ),
+        CheckConstraint(
+            "(purpose = 'session' AND session_id IS NOT NULL)"
+            " OR (purpose = 'wallet_topup' AND account_id IS NOT NULL AND session_id IS NULL)",
+            name="purpose_refers",
+        ),
     )
 
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("tenant.charging_sessions.id", ondelete="RESTRICT"), nullable=False
+    purpose: Mapped[PaymentPurpose] = mapped_column(
+        str_enum(PaymentPurpose, 16),
+        nullable=False,
+        default=PaymentPurpose.SESSION,
+        server_default=text("'session'"),
+    )
+    # A session's payment names its session; a wallet top-up names the account it credits.
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("tenant.charging_sessions.id", ondelete="RESTRICT")
+    )
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("tenant.customer_accounts.id", ondelete="RESTRICT")
     )
     cdr_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("tenant.cdrs.id", ondelete="RESTRICT")

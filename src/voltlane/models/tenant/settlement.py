@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    String,
     Uuid,
     text,
 )
@@ -30,6 +31,7 @@ class SessionSettlement(TenantBase):
     __table_args__ = (
         CheckConstraint("discount_net >= 0 AND discount_vat >= 0", name="discount"),
         CheckConstraint("points_redeemed >= 0", name="points"),
+        CheckConstraint("wallet_paid >= 0 AND amount_due >= 0", name="amounts"),
     )
 
     cdr_id: Mapped[uuid.UUID] = mapped_column(
@@ -42,6 +44,10 @@ class SessionSettlement(TenantBase):
     # Minor units: the discount excl. VAT and the VAT it takes off; what is left to pay.
     discount_net: Mapped[int] = mapped_column(BigInteger, nullable=False)
     discount_vat: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # Paid from the account's prepaid wallet; amount_due is what is left for the card.
+    wallet_paid: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default=text("0")
+    )
     amount_due: Mapped[int] = mapped_column(BigInteger, nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()"), nullable=False
@@ -70,6 +76,34 @@ class LoyaltyEntry(UuidPk, TenantBase):
     cdr_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("tenant.cdrs.id", ondelete="RESTRICT")
     )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()"), nullable=False
+    )
+
+
+class WalletKind(enum.StrEnum):
+    TOPUP = "topup"  # reference: the top-up payment
+    SESSION = "session"  # reference: the CDR paid from the wallet
+
+
+class WalletEntry(UuidPk, TenantBase):
+    """A movement of an account's prepaid wallet (minor units of ``currency``); the balance
+    is their sum. Each top-up and each session moves it once."""
+
+    __tablename__ = "wallet_entries"
+    __table_args__ = (
+        Index("uq_wallet_entries_kind_reference", "kind", "reference", unique=True),
+        Index("ix_wallet_entries_account", "account_id"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+    )
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenant.customer_accounts.id", ondelete="RESTRICT"), nullable=False
+    )
+    kind: Mapped[WalletKind] = mapped_column(str_enum(WalletKind, 16), nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # + top-up, - spent
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    reference: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()"), nullable=False
     )
