@@ -488,3 +488,24 @@ async def test_the_documents_of_real_sessions_validate_as_ubl_and_read_back_as_p
     assert "Summe brutto 5,24 €" in invoice_page.replace("\xa0", " ")
     assert "Ihre Referenz PO-4711" in invoice_page
     assert "Gutschrift" in credit_pdf.pages[0].extract_text()
+
+
+async def test_a_fleets_waiting_sessions_never_hold_up_a_drivers_receipt(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await charging_brand(database, make_brand)
+    account = await fleet_account(database, brand)
+    await add_token(database, brand, "FLEET01", account_id=account)
+    await add_token(database, brand, "RFID0001")
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    meter = Meter()
+    for hour in (8, 9, 10):  # older than the driver's session: first in CDR order
+        start, stop = f"2026-11-24T{hour:02d}:00:00Z", f"2026-11-24T{hour:02d}:30:00Z"
+        await charge(cp, meter, "FLEET01", start, stop, 1_000)
+    await charge(cp, meter, "RFID0001", "2026-11-24T11:00:00Z", "2026-11-24T11:30:00Z", 1_000)
+    await rate_all(database, brand)
+
+    async with database.tenant_transaction(brand.key) as db_session:
+        issued = await issue_documents(db_session, brand, now=NOW, limit=1)
+
+    assert [(r.number, r.account_id) for r in issued] == [("RCT-2026-000001", None)]

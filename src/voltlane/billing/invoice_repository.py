@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,15 +115,20 @@ class InvoiceRepository:
     def _rows(result: Any) -> list[BilledCdr]:
         return [BilledCdr(*row) for row in result]
 
-    async def unbilled(self, *, kind: CdrKind, limit: int) -> list[BilledCdr]:
-        """CDRs not on any document yet, oldest first, locked so parallel runs skip them."""
-        stmt = (
-            self._billed_cdrs()
-            .where(Cdr.kind == kind)
-            .order_by(Cdr.number)
-            .limit(limit)
-            .with_for_update(of=Cdr, skip_locked=True)
-        )
+    async def unbilled(
+        self, *, kind: CdrKind, limit: int, per_session: bool = False
+    ) -> list[BilledCdr]:
+        """CDRs not on any document yet, oldest first, locked so parallel runs skip them;
+        with ``per_session`` only those no monthly invoice waits for."""
+        stmt = self._billed_cdrs().where(Cdr.kind == kind)
+        if per_session:
+            stmt = stmt.where(
+                or_(
+                    CustomerAccount.invoicing.is_(None),
+                    CustomerAccount.invoicing != Invoicing.MONTHLY,
+                )
+            )
+        stmt = stmt.order_by(Cdr.number).limit(limit).with_for_update(of=Cdr, skip_locked=True)
         return self._rows(await self.db_session.execute(stmt))
 
     async def unbilled_by_id(self, cdr_ids: Sequence[uuid.UUID]) -> list[BilledCdr]:

@@ -34,7 +34,6 @@ _DOCUMENT_KIND = {
     InvoiceKind.INVOICE: DocumentKind.INVOICE,
     InvoiceKind.CREDIT_NOTE: DocumentKind.CREDIT_NOTE,
 }
-# A receipt waits for the payment to settle, so that it can say what was paid.
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,6 @@ from voltlane.models.tenant import (
     CustomerAccount,
     Invoice,
     InvoiceKind,
-    Invoicing,
     Payment,
     PaymentStatus,
     SessionSettlement,
@@ -54,8 +53,8 @@ async def issue_documents(
     credit_cdrs = await repo.unbilled(kind=CdrKind.CREDIT, limit=limit)
     if credit_cdrs:
         issued += await _credit_notes(repo, seller, credit_cdrs, now=now)
-    cdrs = await repo.unbilled(kind=CdrKind.CDR, limit=limit)
-    per_session = [item for item in cdrs if item.invoicing is not Invoicing.MONTHLY]
+    # Monthly accounts' CDRs wait for their invoice run, unlocked.
+    per_session = await repo.unbilled(kind=CdrKind.CDR, limit=limit, per_session=True)
     credited = await repo.credit_of([item.cdr.id for item in per_session])
     payments = await repo.payments_of([item.cdr.session_id for item in per_session])
     accounts = {
