@@ -94,9 +94,10 @@ async def test_a_subscriber_is_priced_by_the_plan_from_the_day_it_starts(
         )
     await rate_all(database, brand)
 
-    # Member (falls back to public here): 10 kWh x 0.39 + 0.50; plan: 10 kWh x 0.29.
+    # A fleet without contract prices (falls back to public here): 10 kWh x 0.39 + 0.50;
+    # the plan: 10 kWh x 0.29.
     assert await priced(database, brand) == [
-        ("MEMBER", "AC-STD", 440),
+        ("FLEET", "AC-STD", 440),
         ("SUBSCRIPTION:PLUS", "AC-PLUS", 290),
         ("SUBSCRIPTION:PLUS", "AC-PLUS", 290),
     ]
@@ -226,3 +227,42 @@ async def _last_session(database: Database, brand: TenantInfo) -> uuid.UUID:
         )
     assert found is not None
     return found
+
+
+async def test_a_fleet_contract_prices_its_cards_and_other_fleets_get_fleet_prices(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await charging_brand(database, make_brand)
+    energy = {"type": "ENERGY", "vat": "19", "step_size": 1}
+    await add_tariff(
+        database,
+        brand,
+        ocpi_tariff("AC-FLEET", {**energy, "price": "0.33"}),
+        segment=SegmentKind.FLEET,
+    )
+    await add_tariff(
+        database,
+        brand,
+        ocpi_tariff("AC-SPREE", {**energy, "price": "0.30"}),
+        segment=SegmentKind.FLEET,
+        segment_ref="SPREE-2026",
+    )
+    spree = await fleet_account(database, brand, contract="SPREE-2026")
+    other = await fleet_account(database, brand, name="Havel Taxi eG")
+    await add_token(database, brand, "FLEET01", account_id=spree)
+    await add_token(database, brand, "FLEET02", account_id=other)
+    await add_token(database, brand, "RFID0001")
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    meter = Meter()
+    for hour, card in ((8, "FLEET01"), (9, "FLEET02"), (10, "RFID0001")):
+        start, stop = f"2026-10-20T{hour:02d}:00:00Z", f"2026-10-20T{hour:02d}:30:00Z"
+        await charge(cp, meter, card, start, stop, 10_000)
+    await rate_all(database, brand)
+
+    # 10 kWh at the contract's 0.30, the fleet default 0.33, and a member (public here):
+    # 0.39 + 0.50.
+    assert await priced(database, brand) == [
+        ("FLEET:SPREE-2026", "AC-SPREE", 300),
+        ("FLEET", "AC-FLEET", 330),
+        ("MEMBER", "AC-STD", 440),
+    ]

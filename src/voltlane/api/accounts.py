@@ -31,6 +31,9 @@ PostalCode = Annotated[str, Meta(min_length=1, max_length=20)]
 City = Annotated[str, Meta(min_length=1, max_length=100)]
 VatId = Annotated[str, Meta(pattern=r"^[A-Z]{2}[A-Za-z0-9+*.]{2,30}$")]
 Reference = Annotated[str, Meta(min_length=1, max_length=100)]
+Contract = Annotated[
+    str, Meta(min_length=1, max_length=64, description="Tariffs of segment FLEET with this ref")
+]
 Terms = Annotated[int, Meta(ge=0, le=120, description="Days from the invoice date")]
 
 
@@ -49,6 +52,7 @@ class AccountCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     buyer_reference: Reference | None = None
     payment_terms_days: Terms = 14
     redeem_points: bool = False
+    contract: Contract | None = None
 
 
 class AccountUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -67,6 +71,7 @@ class AccountUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     buyer_reference: Reference | UnsetType | None = UNSET
     payment_terms_days: Terms | UnsetType = UNSET
     redeem_points: bool | UnsetType = UNSET
+    contract: Contract | UnsetType | None = UNSET
 
 
 class AccountRead(msgspec.Struct, kw_only=True):
@@ -85,6 +90,7 @@ class AccountRead(msgspec.Struct, kw_only=True):
     buyer_reference: str | None
     payment_terms_days: int
     redeem_points: bool
+    contract: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -106,6 +112,7 @@ class AccountRead(msgspec.Struct, kw_only=True):
             buyer_reference=a.buyer_reference,
             payment_terms_days=a.payment_terms_days,
             redeem_points=a.redeem_points,
+            contract=a.contract,
             created_at=a.created_at,
             updated_at=a.updated_at,
         )

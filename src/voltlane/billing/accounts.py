@@ -36,6 +36,7 @@ class AccountCreate:
     buyer_reference: str | None = None
     payment_terms_days: int = 14
     redeem_points: bool = False
+    contract: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class AccountUpdate:
     buyer_reference: str | UnsetType | None = UNSET
     payment_terms_days: int | UnsetType = UNSET
     redeem_points: bool | UnsetType = UNSET
+    contract: str | UnsetType | None = UNSET
 
 
 def _check_locale(value: object) -> None:
@@ -84,6 +86,7 @@ async def create_account(db_session: AsyncSession, data: AccountCreate) -> Custo
         buyer_reference=data.buyer_reference,
         payment_terms_days=data.payment_terms_days,
         redeem_points=data.redeem_points,
+        contract=data.contract,
     )
     InvoiceRepository(db_session).add(account)
     await db_session.flush()

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from voltlane.billing.errors import NoTariffError
-from voltlane.billing.repository import CURRENT, POWER, BillingRepository, PlanPeriod
+from voltlane.billing.repository import CURRENT, POWER, BillingRepository, Customer
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
 from voltlane.models.tenant import ChargingSession, IdTokenType, MeterSample, TariffVersion
 from voltlane.tariff import (
@@ -135,13 +135,13 @@ class PricingCache:
     signed: dict[uuid.UUID, list[tuple[datetime, str, Any]]] | None = None
     station_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
     transaction_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
-    plans: dict[tuple[str, str], list[PlanPeriod]] | None = None
+    customers: dict[tuple[str, str], Customer] | None = None
 
     async def prefetch(self, repo: BillingRepository, sessions: list[ChargingSession]) -> None:
-        """Read the samples, signed data, states and cards' plans of ``sessions`` in five
+        """Read the samples, signed data, states and cards' accounts of ``sessions`` in five
         queries."""
         ids = [s.id for s in sessions]
-        self.plans = await repo.plans_of_tokens(_cards(sessions))
+        self.customers = await repo.customers_of_tokens(_cards(sessions))
         self.samples = await repo.samples_of(ids)
         self.signed = await repo.signed_of(ids)
         self.transaction_events = await repo.transaction_events_of(
@@ -158,12 +158,16 @@ class PricingCache:
             else {}
         )
 
-    async def plans_of(self, repo: BillingRepository, session: ChargingSession) -> list[PlanPeriod]:
+    async def customer_of(
+        self, repo: BillingRepository, session: ChargingSession
+    ) -> Customer | None:
         card = _cards([session])
         if not card:
-            return []
-        plans = self.plans if self.plans is not None else await repo.plans_of_tokens(card)
-        return plans.get(next(iter(card)), [])
+            return None
+        found = self.customers
+        if found is None:
+            found = await repo.customers_of_tokens(card)
+        return found.get(next(iter(card)))
 
     async def samples_of(
         self, repo: BillingRepository, session: ChargingSession
@@ -202,20 +206,25 @@ class PricingCache:
         return await repo.transaction_events(session.id)
 
 
-def segment_of(session: ChargingSession, plans: list[PlanPeriod], zone: ZoneInfo) -> Segment:
-    """The driver's segment: the plan of the card's account subscribed on the session's start
-    day (at the location), else a member for any brand card, else public.
+def segment_of(session: ChargingSession, customer: Customer | None, zone: ZoneInfo) -> Segment:
+    """The driver's segment: the plan the card's account is subscribed to on the session's
+    start day (at the location), else the account's fleet contract, else a member for any
+    brand card, else public.
 
     Roaming partners name their segment once they exist; select_tariff falls back from a
-    plan to the brand's member prices, then to public ones.
+    plan or a contract to the kind's prices, then to the brand's member prices, then to
+    public ones.
     """
     if not session.id_token or session.id_token_type == IdTokenType.NO_AUTHORIZATION.value:
         return PUBLIC
-    if session.started_at is not None:
-        day = session.started_at.astimezone(zone).date()
-        for plan in plans:
-            if plan.covers(day):
-                return Segment(SegmentKind.SUBSCRIPTION, plan.code)
+    if customer is not None:
+        if session.started_at is not None:
+            day = session.started_at.astimezone(zone).date()
+            for plan in customer.plans:
+                if plan.covers(day):
+                    return Segment(SegmentKind.SUBSCRIPTION, plan.code)
+        if customer.fleet:
+            return Segment(SegmentKind.FLEET, customer.contract)
     return Segment(SegmentKind.MEMBER)
 
 
@@ -351,7 +360,7 @@ async def price_stored_session(
     if session.evse_pk not in cache.max_power:
         cache.max_power[session.evse_pk] = await repo.max_power(session.evse_pk)
     zone = _zone(zone_name)
-    segment = segment_of(session, await cache.plans_of(repo, session), zone)
+    segment = segment_of(session, await cache.customer_of(repo, session), zone)
     try:
         tariff = select_tariff(tariffs, segment, at=session.started_at)
     except TariffError as exc:

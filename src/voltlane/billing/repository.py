@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.energy import REGISTER
 from voltlane.models.tenant import (
+    AccountKind,
     Cdr,
     CdrKind,
     ChargingSession,
     ChargingStation,
     Connector,
+    CustomerAccount,
     Evse,
     IdToken,
     Location,
@@ -32,6 +34,15 @@ from voltlane.models.tenant import (
 )
 
 POWER = "Power.Active.Import"
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """The account a card is billed to, as far as prices go."""
+
+    fleet: bool
+    contract: str | None  # the fleet contract: tariffs of segment FLEET with this ref
+    plans: list[PlanPeriod]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,29 +75,37 @@ class BillingRepository:
     def __init__(self, db_session: AsyncSession) -> None:
         self.db_session = db_session
 
-    # -- subscriptions ---------------------------------------------------------------------
-    async def plans_of_tokens(
+    # -- customers -------------------------------------------------------------------------
+    async def customers_of_tokens(
         self, tokens: set[tuple[str, str]]
-    ) -> dict[tuple[str, str], list[PlanPeriod]]:
-        """The subscription periods of the accounts these cards are billed to, by card."""
+    ) -> dict[tuple[str, str], Customer]:
+        """What prices the sessions of these cards: their accounts' fleet contracts and
+        subscription periods, by card (cards without an account are left out)."""
         if not tokens:
             return {}
         rows = await self.db_session.execute(
             select(
                 IdToken.id_token,
                 IdToken.type,
+                CustomerAccount.kind,
+                CustomerAccount.contract,
                 SubscriptionPlan.code,
                 Subscription.starts_on,
                 Subscription.ends_on,
             )
-            .join(Subscription, Subscription.account_id == IdToken.account_id)
-            .join(SubscriptionPlan, SubscriptionPlan.id == Subscription.plan_id)
+            .join(CustomerAccount, CustomerAccount.id == IdToken.account_id)
+            .outerjoin(Subscription, Subscription.account_id == CustomerAccount.id)
+            .outerjoin(SubscriptionPlan, SubscriptionPlan.id == Subscription.plan_id)
             .where(tuple_(IdToken.id_token, IdToken.type).in_(sorted(tokens)))
             .order_by(Subscription.starts_on)
         )
-        found: dict[tuple[str, str], list[PlanPeriod]] = {}
-        for value, kind, code, starts_on, ends_on in rows:
-            found.setdefault((value, str(kind)), []).append(PlanPeriod(code, starts_on, ends_on))
+        found: dict[tuple[str, str], Customer] = {}
+        for value, kind, account_kind, contract, code, starts_on, ends_on in rows:
+            customer = found.setdefault(
+                (value, str(kind)), Customer(account_kind is AccountKind.FLEET, contract, [])
+            )
+            if code is not None:
+                customer.plans.append(PlanPeriod(code, starts_on, ends_on))
         return found
 
     # -- tariffs ---------------------------------------------------------------------------

@@ -60,6 +60,8 @@ class CustomerAccount(UuidPk, Timestamps, TenantBase):
     buyer_reference: Mapped[str | None] = mapped_column(String(100))
     invoicing: Mapped[Invoicing] = mapped_column(str_enum(Invoicing, 16), nullable=False)
     payment_terms_days: Mapped[int] = mapped_column(Integer, nullable=False, default=14)
+    # A fleet's contract: its sessions are priced by tariffs of segment FLEET with this ref.
+    contract: Mapped[str | None] = mapped_column(String(64))
     # The driver's choice: spend loyalty points as a discount on each session.
     redeem_points: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=text("false")
