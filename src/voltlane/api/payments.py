@@ -18,7 +18,7 @@ from voltlane.api.common import DEFAULT_LIMIT, Limit, Offset, audit
 from voltlane.billing import payments
 from voltlane.billing.providers import provider_for
 from voltlane.core.db import Database
-from voltlane.models.tenant import Payment, PaymentPurpose, PaymentStatus
+from voltlane.models.tenant import DunningState, Payment, PaymentPurpose, PaymentStatus
 from voltlane.web.context import current_tenant
 
 
@@ -37,6 +37,10 @@ class PaymentRead(msgspec.Struct, kw_only=True):
     status: PaymentStatus
     attempts: int
     last_error: str | None
+    # Dunning of a failed payment: scheduled, recovered or exhausted (the card blocked).
+    dunning_state: DunningState | None
+    dunning_attempts: int
+    next_dunning_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -57,6 +61,9 @@ class PaymentRead(msgspec.Struct, kw_only=True):
             status=p.status,
             attempts=p.attempts,
             last_error=p.last_error,
+            dunning_state=p.dunning_state,
+            dunning_attempts=p.dunning_attempts,
+            next_dunning_at=p.next_dunning_at,
             created_at=p.created_at,
             updated_at=p.updated_at,
         )
