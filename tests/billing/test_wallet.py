@@ -8,15 +8,24 @@ import uuid
 from sqlalchemy import select
 
 from tests.billing.providers.test_providers import stripe_at
-from tests.billing.test_invoicing import Meter, charge, charging_brand, rate_all
+from tests.billing.test_cdrs import only_session
+from tests.billing.test_invoicing import NOW, Meter, charge, charging_brand, rate_all
 from tests.billing.test_loyalty import driver, receipts
-from tests.billing.test_payments import fake_stripe
+from tests.billing.test_payments import fake_stripe, pre_authorize
 from tests.ocpp.conftest import add_token, gateway, open_charger
 from voltlane.billing import payments
+from voltlane.billing.dunning import open_dunning
 from voltlane.billing.invoicing import document_of
 from voltlane.billing.settlement import wallet_of
 from voltlane.core.db import Database
-from voltlane.models.tenant import PaymentOperation, PaymentStatus, SessionSettlement
+from voltlane.models.tenant import (
+    DunningState,
+    Notification,
+    Payment,
+    PaymentOperation,
+    PaymentStatus,
+    SessionSettlement,
+)
 from voltlane.tenancy import TenantInfo
 
 __all__ = ["fake_stripe", "gateway", "open_charger"]
@@ -133,3 +142,41 @@ async def test_sessions_are_paid_from_the_wallet_first_and_the_rest_is_due(
     assert document_of(issued[0]).notes == ("€3.96 paid from your prepaid balance.",)
     assert document_of(issued[1]).payable == 420
     assert await balance(database, brand, account) == [0, 500, -104, -396]
+
+
+async def test_a_declined_card_is_not_chased_when_the_wallet_paid_the_session(
+    database: Database, make_brand, open_charger, fake_stripe
+) -> None:
+    fake, url = fake_stripe
+    stripe = stripe_at(url)
+    brand = await charging_brand(database, make_brand, payments="stripe")
+    account = await driver(database, brand)
+    await payments.top_up_wallet(
+        database,
+        brand.key,
+        account,
+        provider=stripe,
+        amount=1000,
+        currency="EUR",
+        payment_method="pm_card_visa",
+    )
+    await add_token(database, brand, "RFID0001", account_id=account)
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    await charge(cp, Meter(), "RFID0001", "2026-11-24T08:00:00Z", "2026-11-24T08:45:00Z", 7_250)
+    session = await only_session(database, brand)
+    fake.decline_next = 1
+    declined = await pre_authorize(database, brand, session.id, stripe, "pm_card_visa")
+    await rate_all(database, brand)
+
+    async with database.tenant_transaction(brand.key) as db_session:
+        opened = await open_dunning(db_session, brand, now=NOW)
+    async with database.tenant_session(brand.key) as db_session:
+        followed = await db_session.get(Payment, declined.id)
+        mails = list(await db_session.scalars(select(Notification)))
+
+    assert declined.status is PaymentStatus.FAILED
+    assert opened == []
+    assert followed is not None
+    assert followed.dunning_state is DunningState.RECOVERED
+    assert mails == []
+    assert await balance(database, brand, account) == [604, 1000, -396]

@@ -23,7 +23,7 @@ from voltlane.billing import payments
 from voltlane.billing.messages import payment_message
 from voltlane.billing.payment_repository import PaymentRepository
 from voltlane.billing.providers import PaymentProvider
-from voltlane.billing.settlement import amount_due
+from voltlane.billing.settlement import amount_due, settle
 from voltlane.billing.settlement_repository import SettlementRepository
 from voltlane.charging import tokens
 from voltlane.core.db import Database
@@ -126,13 +126,19 @@ async def _still_due(repo: PaymentRepository, payment: Payment, cdr: Cdr) -> int
 async def open_dunning(
     db_session: AsyncSession, brand: TenantInfo, *, now: datetime, limit: int = BATCH
 ) -> list[uuid.UUID]:
-    """Start following the failed payments no dunning follows yet: the first retry is
-    scheduled and the driver told. Returns the payments now followed."""
+    """Start following the failed payments no dunning follows yet: the session is settled
+    (loyalty, wallet), and if anything is still due the first retry is scheduled and the
+    driver told. Returns the payments now followed."""
     repo = PaymentRepository(db_session)
     policy = DunningPolicy.of(brand)
     context = _Context(brand, now)
     opened = []
     for payment, cdr in await repo.failed_without_dunning(limit):
+        await settle(db_session, brand, cdr)
+        if await _still_due(repo, payment, cdr) <= 0:
+            # Discounts and the wallet paid it all: nothing to chase, nobody to trouble.
+            payment.dunning_state = DunningState.RECOVERED
+            continue
         payment.dunning_state = DunningState.SCHEDULED
         payment.dunning_attempts = 0
         payment.next_dunning_at = policy.next_retry(0, now)
