@@ -162,6 +162,16 @@ async def test_the_psp_captures_the_discounted_amount_and_a_credit_takes_it_all_
     assert document_of(issued[-1]).payable == 0
     assert (credit_note.total_net, credit_note.total_vat, credit_note.total_gross) == (42, 8, 50)
     assert document_of(credit_note).lines[-1].description == "Loyalty discount: 172 points"
+    # The credited session gives back the 172 points it spent and takes its 20.
+    async with database.tenant_session(brand.key) as db_session:
+        points, entries = await loyalty_of(db_session, account, limit=10)
+    assert points == 172
+    assert sorted(
+        (e.kind.value, e.points) for e in entries if e.kind.value in {"restore", "revoke"}
+    ) == [
+        ("restore", 172),
+        ("revoke", -20),
+    ]
 
 
 async def test_fleets_earn_nothing_and_a_driver_who_keeps_points_pays_in_full(

@@ -14,6 +14,7 @@ from tests.billing.test_loyalty import driver, receipts
 from tests.billing.test_payments import fake_stripe, pre_authorize
 from tests.ocpp.conftest import add_token, gateway, open_charger
 from voltlane.billing import payments
+from voltlane.billing.cdrs import credit_cdr
 from voltlane.billing.dunning import open_dunning
 from voltlane.billing.invoicing import document_of
 from voltlane.billing.settlement import wallet_of
@@ -142,6 +143,12 @@ async def test_sessions_are_paid_from_the_wallet_first_and_the_rest_is_due(
     assert document_of(issued[0]).notes == ("€3.96 paid from your prepaid balance.",)
     assert document_of(issued[1]).payable == 420
     assert await balance(database, brand, account) == [0, 500, -104, -396]
+    # Crediting the first session puts its 3.96 back on the wallet, once.
+    for _ in range(2):
+        async with database.tenant_transaction(brand.key) as db_session:
+            await credit_cdr(db_session, settled[0].cdr_id, reason="Charger fault")
+        await receipts(database, brand)
+    assert await balance(database, brand, account) == [396, 500, 396, -104, -396]
 
 
 async def test_a_declined_card_is_not_chased_when_the_wallet_paid_the_session(

@@ -29,6 +29,8 @@ def upgrade() -> None:
             sa.Enum(
                 "earn",
                 "redeem",
+                "restore",
+                "revoke",
                 name="loyaltykind",
                 native_enum=False,
                 create_constraint=True,

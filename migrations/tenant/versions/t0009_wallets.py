@@ -29,6 +29,7 @@ def upgrade() -> None:
             sa.Enum(
                 "topup",
                 "session",
+                "refund",
                 name="walletkind",
                 native_enum=False,
                 create_constraint=True,

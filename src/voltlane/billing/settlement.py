@@ -196,3 +196,26 @@ async def credit_top_up(db_session: AsyncSession, payment: Payment) -> bool:
     return await SettlementRepository(db_session).book_wallet(
         payment.account_id, WalletKind.TOPUP, payment.amount_captured, payment.currency, payment.id
     )
+
+
+async def reverse_settlement(db_session: AsyncSession, credit: Cdr) -> None:
+    """A credited session gives back what its settlement took: redeemed points come back,
+    earned points go, wallet money returns to the wallet. Once per credit CDR."""
+    if credit.credit_of is None:
+        return
+    repo = SettlementRepository(db_session)
+    settlement = await repo.settlement(credit.credit_of)
+    if settlement is None or settlement.account_id is None:
+        return
+    account_id = settlement.account_id
+    if settlement.points_redeemed:
+        await repo.book_points(
+            account_id, LoyaltyKind.RESTORE, settlement.points_redeemed, credit.id
+        )
+    earned = await repo.points_of(account_id, LoyaltyKind.EARN, credit.credit_of)
+    if earned:
+        await repo.book_points(account_id, LoyaltyKind.REVOKE, -earned, credit.id)
+    if settlement.wallet_paid:
+        await repo.book_wallet(
+            account_id, WalletKind.REFUND, settlement.wallet_paid, credit.currency, credit.id
+        )

@@ -56,6 +56,16 @@ class SettlementRepository:
         )
         return int(total or 0)
 
+    async def points_of(self, account_id: uuid.UUID, kind: LoyaltyKind, cdr_id: uuid.UUID) -> int:
+        found = await self.db_session.scalar(
+            select(LoyaltyEntry.points).where(
+                LoyaltyEntry.account_id == account_id,
+                LoyaltyEntry.kind == kind,
+                LoyaltyEntry.cdr_id == cdr_id,
+            )
+        )
+        return int(found or 0)
+
     async def book_points(
         self, account_id: uuid.UUID, kind: LoyaltyKind, points: int, cdr_id: uuid.UUID
     ) -> None:

@@ -18,7 +18,7 @@ from voltlane.billing.invoice_repository import BilledCdr, InvoiceRepository
 from voltlane.billing.invoicing.issue import Draft, issue
 from voltlane.billing.invoicing.lines import charge_lines, session_lines, vat_category
 from voltlane.billing.invoicing.seller import DEFAULT_PAYMENT_TERMS_DAYS, Seller, buyer_of
-from voltlane.billing.settlement import Discount, discount_of, settle
+from voltlane.billing.settlement import Discount, discount_of, reverse_settlement, settle
 from voltlane.models.tenant import (
     CdrKind,
     CustomerAccount,
@@ -160,6 +160,7 @@ async def _credit_notes(
     for item in credit_cdrs:
         credit_of = item.cdr.credit_of
         assert credit_of is not None
+        await reverse_settlement(repo.db_session, item.cdr)
         if credit_of not in originals:
             # Credited before it was billed: both are settled, with no document.
             await repo.mark_billed([credit_of, item.cdr.id], None)

@@ -57,6 +57,10 @@ class SessionSettlement(TenantBase):
 class LoyaltyKind(enum.StrEnum):
     EARN = "earn"  # points_per_kwh for a session
     REDEEM = "redeem"  # points spent as a session's discount
+    # A credited session: its redeemed points come back (cdr_id: the credit CDR) ...
+    RESTORE = "restore"
+    # ... and the points it earned are taken back.
+    REVOKE = "revoke"
 
 
 class LoyaltyEntry(UuidPk, TenantBase):
@@ -84,6 +88,7 @@ class LoyaltyEntry(UuidPk, TenantBase):
 class WalletKind(enum.StrEnum):
     TOPUP = "topup"  # reference: the top-up payment
     SESSION = "session"  # reference: the CDR paid from the wallet
+    REFUND = "refund"  # reference: the credit CDR of a session paid from the wallet
 
 
 class WalletEntry(UuidPk, TenantBase):
