@@ -97,8 +97,8 @@ def loyalty_discount(cdr: Cdr, balance: int, policy: LoyaltyPolicy) -> Discount:
 
 async def settle(db_session: AsyncSession, brand: TenantInfo, cdr: Cdr) -> SessionSettlement:
     """The CDR's settlement, decided on the first call and returned unchanged after: the
-    loyalty discount (points redeemed, ledger written) and the amount due; the session's
-    points earned are booked with it."""
+    loyalty discount (points redeemed), what the wallet pays and the amount left due, with
+    the ledgers written; the session's points earned are booked with it."""
     repo = SettlementRepository(db_session)
     existing = await repo.settlement(cdr.id)
     if existing is not None:
