@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+import voltlane.identity.tasks  # noqa: F401 - registers identity.send_notification
 from tests.api.conftest import issue_key
 from tests.billing.test_invoicing import (
     NOW,
@@ -22,8 +23,10 @@ from tests.billing.test_invoicing import (
 from tests.billing.test_payments import fake_stripe
 from tests.fakes.webhooks import STRIPE_WEBHOOK_SECRET
 from tests.ocpp.conftest import add_token, gateway, open_charger
-from voltlane.billing.invoicing import invoice_account, issue_documents
+from voltlane.billing.invoicing import Links, invoice_account, issue_documents, mail_document
 from voltlane.core.db import Database
+from voltlane.models.tenant import Notification
+from voltlane.settings import Settings
 from voltlane.worker import outbox as outbox_module
 from voltlane.worker.models import OutboxMessage
 
@@ -320,3 +323,38 @@ async def test_a_wallet_is_topped_up_and_read_through_the_api(
     assert [(e["kind"], e["amount"], e["reference"]) for e in body["entries"]] == [
         ("topup", 2500, topped.json()["id"])
     ]
+
+
+async def test_the_mail_of_an_invoice_carries_links_that_open_it(
+    database: Database, make_brand, api_for, open_charger, settings: Settings
+) -> None:
+    brand = await charging_brand(database, make_brand)
+    account = await fleet_account(database, brand)
+    await add_token(database, brand, "FLEET01", account_id=account)
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    await charge(cp, Meter(), "FLEET01", "2026-10-02T08:00:00Z", "2026-10-02T09:00:00Z", 10_000)
+    await rate_all(database, brand)
+    links = Links("https://charge.example", settings.secret_key)
+    async with database.tenant_transaction(brand.key) as db_session:
+        invoice = await invoice_account(db_session, brand, account, OCTOBER, now=NOW)
+        assert invoice is not None
+        mailed = await mail_document(db_session, brand, invoice, links)
+        again = await mail_document(db_session, brand, invoice, links)
+    async with database.tenant_session(brand.key) as db_session:
+        [mail] = (await db_session.scalars(select(Notification))).all()
+    pdf_link = next(
+        line.removeprefix("PDF: ") for line in mail.body.splitlines() if line.startswith("PDF: ")
+    )
+    async with api_for(brand, None) as anonymous:
+        opened = await anonymous.get(pdf_link.removeprefix("https://charge.example"))
+
+    assert (mailed, again) == (True, True)
+    assert (mail.kind, mail.recipient, mail.subject) == (
+        "document.invoice",
+        "ap@spree-logistik.example",
+        f"{brand.name}: Ihre Rechnung INV-2026-000001",
+    )
+    assert "beträgt 5,24\xa0€, fällig am 24.12.2026." in mail.body
+    assert pdf_link.startswith(f"https://charge.example/documents/{invoice.id}/")
+    assert opened.status_code == 200
+    assert opened.headers["content-type"] == "application/pdf"

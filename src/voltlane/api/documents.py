@@ -16,9 +16,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.api.invoices import DOCUMENTS_PATH, document_response
+from voltlane.api.invoices import document_response
 from voltlane.billing import invoicing
 from voltlane.billing.errors import InvoiceNotFoundError
+from voltlane.billing.invoicing import DOCUMENTS_PATH
 from voltlane.web.context import current_tenant, web_state
 
 

@@ -89,13 +89,10 @@ class InvoiceRunRead(msgspec.Struct, kw_only=True):
     status: str
 
 
-DOCUMENTS_PATH = "/documents"
-
-
 def document_path(request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> str:
+    """The document's link without its format (``/pdf`` or ``/ubl`` is appended)."""
     secret = web_state(request).settings.secret_key
-    signature = invoicing.document_signature(secret, current_tenant(request).key, invoice_id)
-    return f"{DOCUMENTS_PATH}/{invoice_id}/{signature}"
+    return invoicing.document_link(secret, current_tenant(request).key, invoice_id)
 
 
 def document_response(invoice: Invoice, form: invoicing.DocumentFormat) -> Response[bytes]:

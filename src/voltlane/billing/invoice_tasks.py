@@ -14,9 +14,10 @@ from voltlane.billing.invoicing import (
     accounts_to_invoice,
     invoice_account,
     issue_documents,
+    mail_document,
     previous_month,
 )
-from voltlane.billing.jobs import brand_info, for_each_brand
+from voltlane.billing.jobs import brand_info, for_each_brand, links_of
 from voltlane.core.clock import utcnow
 from voltlane.worker import JobContext, enqueue, task
 from voltlane.worker.schedule import every
@@ -35,11 +36,13 @@ INVOICE_RUN_EVERY = timedelta(hours=1)
 @task(ISSUE_DOCUMENTS, queue="billing", max_retries=10)
 async def issue_documents_of(jobs: JobContext, *, tenant: str) -> None:
     """Receipts of settled sessions and credit notes of credit CDRs (one batch; what is
-    left waits for the next sweep)."""
+    left waits for the next sweep), each mailed to its customer."""
     brand = await brand_info(jobs, tenant)
     try:
         async with jobs.database.tenant_transaction(tenant) as db_session:
             issued = await issue_documents(db_session, brand, now=utcnow())
+            for document in issued:
+                await mail_document(db_session, brand, document, links_of(jobs, brand))
     except InvoicingNotConfiguredError as exc:
         # Retrying cannot help until an operator completes the tenant file.
         log.warning("brand cannot issue documents", extra={"tenant": tenant, "error": str(exc)})
@@ -84,13 +87,16 @@ async def invoice_account_of(
     """The account's invoice for the month (idempotent: a re-run finds it)."""
     brand = await brand_info(jobs, tenant)
     async with jobs.database.tenant_transaction(tenant) as db_session:
-        await invoice_account(
+        invoice = await invoice_account(
             db_session,
             brand,
             uuid.UUID(account_id),
             date.fromisoformat(period_start),
             now=utcnow(),
         )
+        if invoice is not None:
+            # Once per document (kind + reference): a re-run finds it written.
+            await mail_document(db_session, brand, invoice, links_of(jobs, brand))
 
 
 every(INVOICE_RUN, INVOICE_RUN_EVERY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from voltlane.billing.invoicing import Links
 from voltlane.models.platform import TenantStatus
 from voltlane.tenancy import TenantInfo, TenantNotFoundError, TenantRegistry
 from voltlane.tenancy import service as tenancy
@@ -23,3 +24,15 @@ async def for_each_brand(jobs: JobContext, *task_names: str) -> None:
             if brand.status is TenantStatus.ACTIVE:
                 for name in task_names:
                     enqueue(db_session, name, tenant=brand.key)
+
+
+def links_of(jobs: JobContext, brand: TenantInfo) -> Links:
+    """Where the links in a brand's e-mails point: its primary domain, or in development
+    ``<slug>.<base domain>`` on the web port."""
+    settings = jobs.settings
+    if brand.hosts:
+        base = f"{settings.public_scheme}://{brand.hosts[0]}"
+    else:
+        port = "" if settings.port in (80, 443) else f":{settings.port}"
+        base = f"{settings.public_scheme}://{brand.slug}.{settings.base_domain}{port}"
+    return Links(base, settings.secret_key)

@@ -92,3 +92,55 @@ def payment_message(
         "card": card or "",
     }
     return subject.format(**values), body.format(**values)
+
+
+_DOCUMENT_MESSAGES: dict[str, tuple[str, str]] = {
+    "en": (
+        "{brand}: your {kind} {number}",
+        "Hello {name},\n\nthank you for charging with {brand}. Your {kind} {number} of {day}"
+        " comes to {amount}{due}.\n\nPDF: {pdf}\nE-invoice (UBL): {ubl}\n\nThese links stay"
+        " valid; keep this e-mail to find the document again.\n\n{brand}",
+    ),
+    "de": (
+        "{brand}: Ihre {kind} {number}",
+        "Hallo {name},\n\nvielen Dank, dass Sie bei {brand} laden. Ihre {kind} {number} vom"
+        " {day} beträgt {amount}{due}.\n\nPDF: {pdf}\nE-Rechnung (UBL): {ubl}\n\nDiese Links"
+        " bleiben gültig; bewahren Sie diese E-Mail auf, um das Dokument wiederzufinden."
+        "\n\n{brand}",
+    ),
+}
+_DUE = {"en": ", due by {date}", "de": ", fällig am {date}"}
+
+
+def document_message(
+    *,
+    kind_label: str,
+    locale: str,
+    currency: str,
+    timezone: str,
+    brand: str,
+    name: str,
+    number: str,
+    amount: int,
+    day: date,
+    due: date | None,
+    pdf: str,
+    ubl: str,
+) -> tuple[str, str]:
+    """Subject and body of the e-mail that brings a customer a document and its links."""
+    text = DocumentText(locale, currency, timezone)
+    language = Locale.parse(locale).language
+    subject, body = _DOCUMENT_MESSAGES.get(language, _DOCUMENT_MESSAGES["en"])
+    due_text = _DUE.get(language, _DUE["en"]).format(date=text.date(due)) if due else ""
+    values = {
+        "brand": brand,
+        "name": name,
+        "kind": kind_label,
+        "number": number,
+        "amount": text.money(amount),
+        "day": text.date(day),
+        "due": due_text,
+        "pdf": pdf,
+        "ubl": ubl,
+    }
+    return subject.format(**values), body.format(**values)

@@ -8,9 +8,11 @@ the cents of the live cost and of the capture. Numbers are gap-free per series a
 """
 
 from voltlane.billing.invoicing.access import (
+    DOCUMENTS_PATH,
     MEDIA_TYPES,
     DocumentFormat,
     cdrs_on,
+    document_link,
     document_of,
     document_signature,
     get_invoice,
@@ -19,6 +21,7 @@ from voltlane.billing.invoicing.access import (
     signature_valid,
 )
 from voltlane.billing.invoicing.issue import SERIES
+from voltlane.billing.invoicing.mail import Links, mail_document
 from voltlane.billing.invoicing.monthly import (
     INVOICE_BRAND_TASK,
     accounts_to_invoice,
@@ -31,20 +34,24 @@ from voltlane.billing.invoicing.receipts import credit_document, issue_documents
 from voltlane.billing.invoicing.seller import Seller
 
 __all__ = [
+    "DOCUMENTS_PATH",
     "INVOICE_BRAND_TASK",
     "MEDIA_TYPES",
     "SERIES",
     "DocumentFormat",
+    "Links",
     "Seller",
     "accounts_to_invoice",
     "cdrs_on",
     "credit_document",
+    "document_link",
     "document_of",
     "document_signature",
     "get_invoice",
     "invoice_account",
     "issue_documents",
     "list_invoices",
+    "mail_document",
     "month_of",
     "previous_month",
     "render_document",

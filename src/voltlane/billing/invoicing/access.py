@@ -68,6 +68,19 @@ class DocumentFormat(enum.StrEnum):
     UBL = "ubl"
 
 
+DOCUMENTS_PATH = "/documents"
+
+
+def document_link(
+    secret_key: str, tenant_key: str, invoice_id: uuid.UUID, form: DocumentFormat | None = None
+) -> str:
+    """The path of a document's never-expiring link on its brand's host (without a format:
+    the common part of its ``/pdf`` and ``/ubl`` links)."""
+    signature = document_signature(secret_key, tenant_key, invoice_id)
+    base = f"{DOCUMENTS_PATH}/{invoice_id}/{signature}"
+    return f"{base}/{form.value}" if form is not None else base
+
+
 MEDIA_TYPES = {DocumentFormat.PDF: "application/pdf", DocumentFormat.UBL: "application/xml"}
 _SUFFIX = {DocumentFormat.PDF: "pdf", DocumentFormat.UBL: "xml"}
 
