@@ -14,6 +14,7 @@ from voltlane.api.errors import EXCEPTION_HANDLERS
 from voltlane.api.evses import EvseController
 from voltlane.api.invoices import InvoiceController, InvoiceRunController
 from voltlane.api.locations import LocationController
+from voltlane.api.notifications import NotificationController
 from voltlane.api.payments import PaymentController
 from voltlane.api.stations import StationController
 from voltlane.api.subscriptions import SubscriptionController
@@ -52,6 +53,7 @@ def api_router() -> Router:
             InvoiceController,
             InvoiceRunController,
             SubscriptionController,
+            NotificationController,
             command_router(),
         ],
         guards=[require_api_key],

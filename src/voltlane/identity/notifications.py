@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
+from voltlane.core.errors import ConflictError, NotFoundError
 from voltlane.core.mail import Mail, MailError, SmtpServer, send_mail
 from voltlane.models.tenant import Notification
 from voltlane.worker import enqueue
@@ -113,3 +114,47 @@ async def send_notification(
         if server is not None:
             raise failure
     return failure is None
+
+
+class NotificationNotFoundError(NotFoundError):
+    title = "Notification not found"
+
+
+class AlreadySentError(ConflictError):
+    title = "Notification already sent"
+
+
+async def list_notifications(
+    db_session: AsyncSession,
+    *,
+    recipient: str | None,
+    unsent: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Notification], int]:
+    """E-mails written to customers, newest first: what support sees when a driver says
+    they got nothing."""
+    stmt = select(Notification)
+    if recipient is not None:
+        stmt = stmt.where(func.lower(Notification.recipient) == recipient.lower())
+    if unsent is not None:
+        stmt = stmt.where(
+            Notification.sent_at.is_(None) if unsent else Notification.sent_at.is_not(None)
+        )
+    total = await db_session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = await db_session.scalars(
+        stmt.order_by(Notification.created_at.desc(), Notification.id).limit(limit).offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+async def resend(db_session: AsyncSession, tenant: str, notification_id: uuid.UUID) -> Notification:
+    """Send an unsent e-mail again (after its job gave up, or once an SMTP server is
+    configured); one that was sent is not sent twice."""
+    notification = await db_session.get(Notification, notification_id, with_for_update=True)
+    if notification is None:
+        raise NotificationNotFoundError(f"no notification {notification_id}")
+    if notification.sent_at is not None:
+        raise AlreadySentError(f"sent at {notification.sent_at.isoformat()}")
+    enqueue(db_session, SEND_NOTIFICATION_TASK, tenant=tenant, notification_id=str(notification_id))
+    return notification
