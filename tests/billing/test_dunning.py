@@ -16,7 +16,14 @@ from sqlalchemy import select
 import voltlane.identity.tasks  # noqa: F401 - registers identity.send_notification
 from tests.billing.providers.test_providers import stripe_at
 from tests.billing.test_cdrs import only_session
-from tests.billing.test_invoicing import NOW, Meter, charge, charging_brand, rate_all
+from tests.billing.test_invoicing import (
+    NOW,
+    Meter,
+    charge,
+    charging_brand,
+    driver_account,
+    rate_all,
+)
 from tests.billing.test_payments import fake_stripe, pre_authorize
 from tests.fakes.psp import FakeStripe
 from tests.fakes.smtp import FakeSmtp, smtp_server
@@ -29,11 +36,8 @@ from voltlane.core.db import Database
 from voltlane.core.mail import MailError, SmtpServer
 from voltlane.identity.notifications import queue_email, send_notification
 from voltlane.models.tenant import (
-    AccountKind,
-    CustomerAccount,
     DunningState,
     Invoice,
-    Invoicing,
     Notification,
     Payment,
     PaymentStatus,
@@ -64,19 +68,7 @@ async def failed_session(
     brand = await charging_brand(
         database, make_brand, payments="stripe", payment_options=options or None
     )
-    async with database.tenant_transaction(brand.key) as db_session:
-        account = CustomerAccount(
-            kind=AccountKind.DRIVER,
-            name="Lena Fischer",
-            email="lena@example.com",
-            locale="de_DE",
-            country="DE",
-            invoicing=Invoicing.PER_SESSION,
-            payment_terms_days=14,
-        )
-        db_session.add(account)
-        await db_session.flush()
-        account_id = account.id
+    account_id = await driver_account(database, brand, locale="de_DE")
     await add_token(database, brand, "RFID0001", account_id=account_id, label="Lenas Karte")
     cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
     await charge(cp, Meter(), "RFID0001", "2026-11-24T10:00:00Z", "2026-11-24T10:45:00Z", 7_250)

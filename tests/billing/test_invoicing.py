@@ -75,6 +75,24 @@ async def fleet_account(database: Database, brand: TenantInfo, **overrides: Any)
         return account.id
 
 
+async def driver_account(database: Database, brand: TenantInfo, **overrides: Any) -> uuid.UUID:
+    """A driver who pays per session: Lena Fischer, lena@example.com, no VAT id."""
+    driver: dict[str, Any] = {
+        "kind": AccountKind.DRIVER,
+        "name": "Lena Fischer",
+        "email": "lena@example.com",
+        "locale": "en_GB",
+        "street": None,
+        "postal_code": None,
+        "city": None,
+        "vat_id": None,
+        "buyer_reference": None,
+        "invoicing": Invoicing.PER_SESSION,
+        "payment_terms_days": 14,
+    }
+    return await fleet_account(database, brand, **{**driver, **overrides})
+
+
 async def charging_brand(
     database: Database, make_brand: Any, *, legal: Any = BERLIN_SELLER, **kwargs: Any
 ) -> TenantInfo:

@@ -13,7 +13,14 @@ from sqlalchemy import select
 from tests.billing.documents.test_ubl import text as ubl_text
 from tests.billing.documents.test_ubl import valid
 from tests.billing.providers.test_providers import stripe_at
-from tests.billing.test_invoicing import NOW, Meter, charge, charging_brand, rate_all
+from tests.billing.test_invoicing import (
+    NOW,
+    Meter,
+    charge,
+    charging_brand,
+    driver_account,
+    rate_all,
+)
 from tests.billing.test_payments import fake_stripe, pre_authorize
 from tests.ocpp.conftest import add_token, gateway, open_charger
 from voltlane.billing import payments
@@ -30,7 +37,6 @@ from voltlane.models.tenant import (
     AccountKind,
     Cdr,
     ChargingSession,
-    CustomerAccount,
     Invoice,
     Invoicing,
 )
@@ -46,20 +52,7 @@ LOYALTY = Loyalty(points_per_kwh=10, point_value="0.005", min_redeem=100)
 async def driver(
     database: Database, brand: TenantInfo, *, redeem: bool = True, **extra: Any
 ) -> uuid.UUID:
-    async with database.tenant_transaction(brand.key) as db_session:
-        account = CustomerAccount(
-            kind=extra.pop("kind", AccountKind.DRIVER),
-            name="Lena Fischer",
-            email="lena@example.com",
-            locale="en_GB",
-            country="DE",
-            invoicing=extra.pop("invoicing", Invoicing.PER_SESSION),
-            payment_terms_days=14,
-            redeem_points=redeem,
-        )
-        db_session.add(account)
-        await db_session.flush()
-        return account.id
+    return await driver_account(database, brand, redeem_points=redeem, **extra)
 
 
 async def three_sessions(cp: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -226,7 +226,7 @@ class InvoiceRepository:
             )
         )
 
-    async def invoice_of_period(self, account_id: uuid.UUID, period_start: Any) -> Invoice | None:
+    async def invoice_of_period(self, account_id: uuid.UUID, period_start: date) -> Invoice | None:
         return await self.db_session.scalar(
             select(Invoice).where(
                 Invoice.kind == InvoiceKind.INVOICE,

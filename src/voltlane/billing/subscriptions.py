@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.errors import AccountNotFoundError
 from voltlane.billing.subscription_repository import SubscriptionRepository
+from voltlane.core.clock import month_of
 from voltlane.core.errors import ConflictError, NotFoundError, ValidationError
 from voltlane.models.tenant import CustomerAccount, Subscription, SubscriptionPlan
 from voltlane.tariff.rounding import line_amount
@@ -120,8 +121,8 @@ async def end_subscription(
     if ends_on < subscription.starts_on:
         raise ValidationError("ends_on: not before the subscription starts", field="ends_on")
     # A month charged in full or in part past ends_on would have billed days not subscribed.
-    last_of_month = (ends_on.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    billed_through = ends_on if ends_on == last_of_month else ends_on.replace(day=1) - timedelta(1)
+    first, last = month_of(ends_on)
+    billed_through = ends_on if ends_on == last else first - timedelta(days=1)
     if await repo.charged_after(subscription_id, billed_through):
         raise ConflictError(
             "a month after ends_on has been invoiced already; credit that invoice first",

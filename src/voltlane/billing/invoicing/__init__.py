@@ -26,7 +26,6 @@ from voltlane.billing.invoicing.monthly import (
     INVOICE_BRAND_TASK,
     accounts_to_invoice,
     invoice_account,
-    month_of,
     previous_month,
     request_invoice_run,
 )
@@ -52,7 +51,6 @@ __all__ = [
     "issue_documents",
     "list_invoices",
     "mail_document",
-    "month_of",
     "previous_month",
     "render_document",
     "request_invoice_run",

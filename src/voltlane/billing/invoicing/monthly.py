@@ -18,17 +18,11 @@ from voltlane.billing.invoicing.lines import session_lines
 from voltlane.billing.invoicing.seller import Seller, buyer_of
 from voltlane.billing.subscription_repository import SubscriptionRepository
 from voltlane.billing.subscriptions import Fee, fees_due
+from voltlane.core.clock import month_of
 from voltlane.models.tenant import Invoice, InvoiceKind, Invoicing
 from voltlane.tariff.rounding import from_minor
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import enqueue
-
-
-def month_of(day: date) -> tuple[date, date]:
-    """The calendar month holding ``day``: its first and last day."""
-    first = day.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
 
 
 def previous_month(seller: Seller, now: datetime) -> tuple[date, date]:

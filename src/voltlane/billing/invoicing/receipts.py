@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -178,6 +179,19 @@ async def _credit_notes(
     return issued
 
 
+async def _credited_sessions(
+    repo: InvoiceRepository, credit_cdrs: list[BilledCdr], text: DocumentText
+) -> list[DocumentLine]:
+    """The fleet-invoice lines of the sessions the credit CDRs cancel."""
+    credited = await repo.cdrs_by_id([c.cdr.credit_of for c in credit_cdrs if c.cdr.credit_of])
+    lines: list[DocumentLine] = []
+    for item in credit_cdrs:
+        assert item.cdr.credit_of is not None
+        source = replace(item, cdr=credited[item.cdr.credit_of])
+        lines += session_lines(source, text)
+    return lines
+
+
 async def _credit_note(
     repo: InvoiceRepository,
     seller: Seller,
@@ -188,24 +202,11 @@ async def _credit_note(
 ) -> Invoice:
     original = document_from_json(corrected.document)
     text = DocumentText(original.locale, seller.currency, seller.timezone)
-    credited = await repo.cdrs_by_id([c.cdr.credit_of for c in credit_cdrs if c.cdr.credit_of])
-    lines: list[DocumentLine] = []
     if corrected.kind is InvoiceKind.RECEIPT:
         # A receipt bills one CDR: its credit takes back every line, discounts included.
         lines = list(original.lines)
-    for item in credit_cdrs if corrected.kind is not InvoiceKind.RECEIPT else ():
-        assert item.cdr.credit_of is not None
-        source = BilledCdr(
-            credited[item.cdr.credit_of],
-            item.account_id,
-            item.invoicing,
-            item.card_label,
-            item.driver,
-            item.vehicle,
-            item.cost_centre,
-            item.location,
-        )
-        lines += session_lines(source, text)
+    else:
+        lines = await _credited_sessions(repo, credit_cdrs, text)
     remarks = {c.cdr.remark for c in credit_cdrs if c.cdr.remark}
     reasons = tuple(sorted(text.label("credit_reason", reason=r) for r in remarks))
     draft = Draft(
