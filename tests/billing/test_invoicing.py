@@ -498,14 +498,18 @@ async def test_the_documents_of_real_sessions_validate_as_ubl_and_read_back_as_p
     assert ubl_text(credit_root, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID") == (
         "INV-2026-000001"
     )
-    receipt_page = receipt_pdf.pages[0].extract_text()
-    assert "Receipt" in receipt_page
-    assert "€3.96" in receipt_page.replace("\xa0", " ")
-    invoice_page = invoice_pdf.pages[0].extract_text()
-    assert "Rechnung" in invoice_page
-    assert "Summe brutto 5,24 €" in invoice_page.replace("\xa0", " ")
+    receipt_page = receipt_pdf.pages[0].extract_text().replace("\xa0", " ")
+    assert f"{brand.name} Receipt" in receipt_page
+    assert "Number RCT-2026-000001" in receipt_page
+    assert "Total incl. VAT €3.96" in receipt_page
+    invoice_page = invoice_pdf.pages[0].extract_text().replace("\xa0", " ")
+    assert f"{brand.name} Rechnung" in invoice_page
+    assert "Nummer INV-2026-000001" in invoice_page
+    assert "Summe brutto 5,24 €" in invoice_page
     assert "Ihre Referenz PO-4711" in invoice_page
-    assert "Gutschrift" in credit_pdf.pages[0].extract_text()
+    credit_page = credit_pdf.pages[0].extract_text().replace("\xa0", " ")
+    assert "Korrigiert INV-2026-000001 vom 24.11.2026" in credit_page
+    assert "Summe brutto 5,24 €" in credit_page
 
 
 async def test_a_fleets_waiting_sessions_never_hold_up_a_drivers_receipt(
