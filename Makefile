@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.voltlane-synced
 
-.PHONY: run test lint typecheck contracts unit e2e bench bench-ocpp lock clean venv
+.PHONY: run test lint typecheck contracts unit e2e bench bench-ocpp messages lock clean venv
 
 venv: $(STAMP)
 
@@ -47,6 +47,17 @@ bench: $(STAMP)
 ## Full size: make bench-ocpp OCPP_BENCH="--stations 10000 --rate 2000 --duration 60"
 bench-ocpp: $(STAMP)
 	$(BIN)/python -m bench.ocpp_load $(OCPP_BENCH)
+
+## Extract the web pages' strings into the German and French catalogs (translate, commit).
+LOCALES := src/voltlane/web/locale
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+		--project Voltlane -o $(LOCALES)/messages.pot .
+	for lang in de fr; do \
+		if test -f $(LOCALES)/$$lang/LC_MESSAGES/messages.po; then \
+			$(BIN)/pybabel update --no-fuzzy-matching --omit-header -l $$lang -i $(LOCALES)/messages.pot -d $(LOCALES); \
+		else $(BIN)/pybabel init -l $$lang -i $(LOCALES)/messages.pot -d $(LOCALES); fi; \
+	done
 
 lock: $(STAMP)
 	$(BIN)/uv lock

@@ -15,6 +15,8 @@ from e2e.support import ARTIFACTS, TenantFile, fetch, rgb
 pytestmark = pytest.mark.e2e
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The sign-in button in each demo brand's default language.
+SIGN_IN = {"de": "Anmelden", "en": "Sign in"}
 
 
 def test_demo_manifest_describes_every_tenant_file(
@@ -46,7 +48,9 @@ def test_login_page_wears_its_brand(page: Page, brand: dict[str, Any], tenant: T
     assert response.status == 200
 
     assert page.locator("[data-testid=brand-name]").inner_text() == tenant.name
-    assert page.title() == f"Sign in · {tenant.name}"
+    sign_in = SIGN_IN[tenant.locale.split("_")[0]]
+    assert page.locator("html").get_attribute("lang") == tenant.locale.split("_")[0]
+    assert page.title() == f"{sign_in} · {tenant.name}"
     assert page.locator("meta[name=theme-color]").get_attribute("content") == tenant.primary_color
 
     # The theme's tokens, with the brand's own overrides, arrive as CSS custom properties
@@ -61,7 +65,7 @@ def test_login_page_wears_its_brand(page: Page, brand: dict[str, Any], tenant: T
     )
     assert root_tokens == tenant.tokens
     button = page.locator("form[action='/portal/login'] button.primary")
-    assert button.inner_text() == "Sign in"
+    assert button.inner_text() == sign_in
     background = button.evaluate("el => getComputedStyle(el).backgroundColor")
     assert background == rgb(tenant.primary_color)
 

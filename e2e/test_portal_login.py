@@ -95,7 +95,7 @@ def test_owner_sees_their_dashboard_and_stations(
     shown = {key: page.locator(f"[data-testid={key}]").inner_text() for key in counts}
     assert shown == {key: str(value) for key, value in counts.items()}
 
-    page.click("a[href='/portal/stations']:has-text('All stations')")
+    page.click("main a[href='/portal/stations']")
     page.wait_for_url(brand["portal_url"] + "stations")
     rows = page.locator("tr[data-station-id]")
     station_ids = [rows.nth(i).get_attribute("data-station-id") for i in range(rows.count())]

@@ -12,9 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.identity import service as identity
 from voltlane.models.tenant import (
+    AccountKind,
     ChargingStation,
     ConnectorFormat,
     ConnectorStandard,
+    CustomerAccount,
+    Invoicing,
     Location,
     OperatorUser,
     PowerType,
@@ -50,6 +53,7 @@ def brand_spec(
     name: str | None = None,
     theme: str = "aurora",
     locale: str = "en_GB",
+    locales: list[str] | None = None,
     currency: str = "EUR",
     timezone: str = "Europe/Berlin",
     domains: list[str] | None = None,
@@ -65,6 +69,7 @@ def brand_spec(
         name=name or f"Brand {key}",
         theme=theme,
         locale=locale,
+        locales=locales or [],
         currency=currency,
         timezone=timezone,
         domains=domains or [],
@@ -119,10 +124,39 @@ async def add_user(
     password: str = "correct horse battery",
     role: Role = Role.OPERATIONS,
     name: str = "Alex Operator",
+    fleet_account_id: uuid.UUID | None = None,
 ) -> OperatorUser:
     return await identity.create_operator_user(
-        db_session, email=email, name=name, password=password, role=role
+        db_session,
+        email=email,
+        name=name,
+        password=password,
+        role=role,
+        fleet_account_id=fleet_account_id,
     )
+
+
+async def add_fleet_account(db_session: AsyncSession, **overrides: Any) -> CustomerAccount:
+    """A fleet customer billed monthly, with the details its invoices need."""
+    values: dict[str, Any] = {
+        "kind": AccountKind.FLEET,
+        "name": "Spree Logistik GmbH",
+        "email": "ap@spree-logistik.example",
+        "locale": "de_DE",
+        "street": "Am Ostbahnhof 9",
+        "postal_code": "10243",
+        "city": "Berlin",
+        "country": "DE",
+        "vat_id": "DE811111111",
+        "buyer_reference": "PO-4711",
+        "invoicing": Invoicing.MONTHLY,
+        "payment_terms_days": 30,
+        **overrides,
+    }
+    account = CustomerAccount(**values)
+    db_session.add(account)
+    await db_session.flush()
+    return account
 
 
 # A seller whose documents can be issued: the address in parts, a VAT id and a bank account.

@@ -34,6 +34,7 @@ from voltlane.tenancy.ports import set_seeder
 from voltlane.web.auth import LoginRequiredError, login_required_handler, provide_db_session
 from voltlane.web.brand import BrandController
 from voltlane.web.health import healthz, metrics
+from voltlane.web.language import choose_language
 from voltlane.web.observability import observability_middleware
 from voltlane.web.problems import EXCEPTION_HANDLERS
 from voltlane.web.state import WebState
@@ -105,6 +106,7 @@ def create_app(
             BrandController,
             PortalAuthController,
             PortalController,
+            choose_language,
             DriverHomeController,
             api_router(),
             payment_webhook,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from tests.billing.documents.test_ubl import text as ubl_text
 from tests.billing.documents.test_ubl import valid
 from tests.billing.test_cdrs import ENERGY_039, SESSION_FEE, add_tariff, ocpi_tariff
-from tests.factories import BERLIN_SELLER
+from tests.factories import BERLIN_SELLER, add_fleet_account
 from tests.ocpp.conftest import add_ocpp_station, add_token, gateway, open_charger
 from voltlane import billing
 from voltlane.billing.documents.model import DocumentKind, VatCategory
@@ -36,7 +36,6 @@ from voltlane.core.db import Database
 from voltlane.models.tenant import (
     AccountKind,
     Cdr,
-    CustomerAccount,
     Invoice,
     InvoiceCdr,
     InvoiceCounter,
@@ -53,26 +52,8 @@ OCTOBER = date(2026, 10, 1)
 
 
 async def fleet_account(database: Database, brand: TenantInfo, **overrides: Any) -> uuid.UUID:
-    values: dict[str, Any] = {
-        "kind": AccountKind.FLEET,
-        "name": "Spree Logistik GmbH",
-        "email": "ap@spree-logistik.example",
-        "locale": "de_DE",
-        "street": "Am Ostbahnhof 9",
-        "postal_code": "10243",
-        "city": "Berlin",
-        "country": "DE",
-        "vat_id": "DE811111111",
-        "buyer_reference": "PO-4711",
-        "invoicing": Invoicing.MONTHLY,
-        "payment_terms_days": 30,
-        **overrides,
-    }
     async with database.tenant_transaction(brand.key) as db_session:
-        account = CustomerAccount(**values)
-        db_session.add(account)
-        await db_session.flush()
-        return account.id
+        return (await add_fleet_account(db_session, **overrides)).id
 
 
 async def driver_account(database: Database, brand: TenantInfo, **overrides: Any) -> uuid.UUID:

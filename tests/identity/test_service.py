@@ -7,13 +7,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import add_user
+from tests.factories import add_fleet_account, add_user
 from voltlane.core.db import Database
 from voltlane.identity import service as identity
 from voltlane.identity.errors import DuplicateUserError, InvalidUserError
 from voltlane.identity.roles import Permission, has_permission
 from voltlane.identity.schemas import LoginFailure
-from voltlane.models.tenant import AuditEntry, LoginAttempt, OperatorUser, Role, StaffSession
+from voltlane.models.tenant import (
+    AccountKind,
+    AuditEntry,
+    LoginAttempt,
+    OperatorUser,
+    Role,
+    StaffSession,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -145,3 +152,37 @@ def test_fleet_managers_only_reach_their_fleet() -> None:
     assert has_permission(Role.OWNER, Permission.OWNERSHIP)
     assert not has_permission(Role.ADMIN, Permission.OWNERSHIP)
     assert has_permission(Role.ADMIN, Permission.USERS_WRITE)
+
+
+async def test_a_fleet_manager_belongs_to_one_fleet_account_and_staff_to_none(
+    database: Database, make_brand
+) -> None:
+    brand = await make_brand()
+    async with database.tenant_transaction(brand.key) as db_session:
+        fleet = await add_fleet_account(db_session)
+        driver = await add_fleet_account(db_session, kind=AccountKind.DRIVER, name="Ada")
+    attempts = [
+        (Role.FLEET_MANAGER, None),
+        (Role.OPERATIONS, fleet.id),
+        (Role.FLEET_MANAGER, driver.id),
+    ]
+    messages = []
+    for role, account_id in attempts:
+        with pytest.raises(InvalidUserError) as caught:
+            async with database.tenant_transaction(brand.key) as db_session:
+                await add_user(db_session, "fm@example.com", role=role, fleet_account_id=account_id)
+        messages.append((caught.value.field, caught.value.detail))
+    async with database.tenant_transaction(brand.key) as db_session:
+        manager = await add_user(
+            db_session, "fm@example.com", role=Role.FLEET_MANAGER, fleet_account_id=fleet.id
+        )
+    async with database.tenant_transaction(brand.key) as db_session:
+        result = await sign_in(db_session, "fm@example.com", PASSWORD)
+    assert result.identity is not None
+    assert messages == [
+        ("fleet_account_id", "A fleet manager needs a fleet account; other roles take none."),
+        ("fleet_account_id", "A fleet manager needs a fleet account; other roles take none."),
+        ("fleet_account_id", "Choose one of the brand's fleet accounts."),
+    ]
+    assert manager.fleet_account_id == fleet.id
+    assert result.identity.fleet_account_id == fleet.id

@@ -9,7 +9,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.platform import PlatformAdmin
-from voltlane.models.tenant import AuditEntry, LoginAttempt, OperatorUser, StaffSession
+from voltlane.models.tenant import (
+    AccountKind,
+    AuditEntry,
+    CustomerAccount,
+    LoginAttempt,
+    OperatorUser,
+    StaffSession,
+)
 
 
 class IdentityRepository:
@@ -18,6 +25,12 @@ class IdentityRepository:
 
     async def user_by_email(self, email: str) -> OperatorUser | None:
         return await self.db_session.scalar(select(OperatorUser).where(OperatorUser.email == email))
+
+    async def is_fleet_account(self, account_id: uuid.UUID) -> bool:
+        kind = await self.db_session.scalar(
+            select(CustomerAccount.kind).where(CustomerAccount.id == account_id)
+        )
+        return kind is AccountKind.FLEET
 
     async def user(self, user_id: uuid.UUID) -> OperatorUser | None:
         return await self.db_session.get(OperatorUser, user_id)

@@ -19,6 +19,8 @@ class StaffIdentity:
     name: str
     role: Role
     session_expires_at: datetime
+    # The fleet a fleet manager may see; None for the brand's own staff.
+    fleet_account_id: uuid.UUID | None = None
 
     @classmethod
     def from_row(cls, user: OperatorUser, expires_at: datetime) -> StaffIdentity:
@@ -28,6 +30,7 @@ class StaffIdentity:
             name=user.name,
             role=user.role,
             session_expires_at=expires_at,
+            fleet_account_id=user.fleet_account_id,
         )
 
 

@@ -60,18 +60,40 @@ def _check_email(email: str) -> str:
 
 
 async def create_operator_user(
-    db_session: AsyncSession, *, email: str, name: str, password: str, role: Role
+    db_session: AsyncSession,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: Role,
+    fleet_account_id: uuid.UUID | None = None,
 ) -> OperatorUser:
-    """Add a staff member to the brand; the password is stored as an argon2id hash."""
+    """Add a staff member to the brand; the password is stored as an argon2id hash.
+
+    A fleet manager belongs to exactly one fleet account of the brand, and nobody else does.
+    """
     normalised = _check_email(email)
     if not name.strip():
         raise InvalidUserError("Enter a name.", field="name")
     check_password_policy(password)
     repo = IdentityRepository(db_session)
+    if (role is Role.FLEET_MANAGER) != (fleet_account_id is not None):
+        raise InvalidUserError(
+            "A fleet manager needs a fleet account; other roles take none.",
+            field="fleet_account_id",
+        )
+    if fleet_account_id is not None and not await repo.is_fleet_account(fleet_account_id):
+        raise InvalidUserError(
+            "Choose one of the brand's fleet accounts.", field="fleet_account_id"
+        )
     if await repo.user_by_email(normalised) is not None:
         raise DuplicateUserError(f"{normalised} already has an account.", field="email")
     user = OperatorUser(
-        email=normalised, name=name.strip(), password_hash=hash_password(password), role=role
+        email=normalised,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        role=role,
+        fleet_account_id=fleet_account_id,
     )
     db_session.add(user)
     await db_session.flush()

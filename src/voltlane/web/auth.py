@@ -76,30 +76,25 @@ def login_required_handler(
     )
 
 
-def session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:
-    secure = web_state(request).settings.public_scheme == "https"
+def http_only_cookie(request: Request[Any, Any, Any], key: str, value: str, max_age: int) -> Cookie:
+    """A same-site, script-invisible cookie for the whole host (Secure behind https)."""
     return Cookie(
-        key=SESSION_COOKIE,
-        value=token,
+        key=key,
+        value=value,
         path="/",
         httponly=True,
-        secure=secure,
+        secure=web_state(request).settings.public_scheme == "https",
         samesite="lax",
         max_age=max_age,
     )
 
 
+def session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:
+    return http_only_cookie(request, SESSION_COOKIE, token, max_age)
+
+
 def expired_session_cookie(request: Request[Any, Any, Any]) -> Cookie:
-    secure = web_state(request).settings.public_scheme == "https"
-    return Cookie(
-        key=SESSION_COOKIE,
-        value="",
-        path="/",
-        httponly=True,
-        secure=secure,
-        samesite="lax",
-        max_age=0,
-    )
+    return http_only_cookie(request, SESSION_COOKIE, "", 0)
 
 
 def safe_next(target: str | None) -> str:

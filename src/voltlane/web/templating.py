@@ -6,35 +6,29 @@ objects with lazy relationships), so rendering can never trigger a query.
 
 from __future__ import annotations
 
-import gettext
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from babel import Locale
 from babel.dates import format_datetime
-from babel.numbers import format_decimal
-from babel.support import Translations
+from babel.numbers import format_currency, format_decimal
 from litestar import MediaType, Request, Response
 from litestar.utils.scope.state import ScopeState
 
+from voltlane.tariff.rounding import from_minor
+from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.branding import Branding, ThemeCatalog
 from voltlane.web.context import TENANT_STATE_KEY
+from voltlane.web.i18n import language_name, request_locale, template_gettext
 
 STATIC_DIR = Path(__file__).parent / "static"
-LOCALE_DIR = Path(__file__).parent / "locale"
 WEB_TEMPLATES = Path(__file__).parent / "templates"
-
-
-@lru_cache(maxsize=64)
-def translations(locale: str) -> gettext.NullTranslations:
-    """Gettext catalog for ``locale`` (falls back to the source strings, English)."""
-    return Translations.load(str(LOCALE_DIR), [locale, Locale.parse(locale).language])
 
 
 class StaticAssets:
@@ -86,8 +80,12 @@ class Renderer:
         return self.themes.branding(tenant) if tenant is not None else None
 
     def context(self, request: Request[Any, Any, Any], branding: Branding) -> dict[str, Any]:
-        locale = branding.locale
-        catalog = translations(locale)
+        tenant = request.scope.get("state", {}).get(TENANT_STATE_KEY)
+        locale = (
+            request_locale(request, tenant) if isinstance(tenant, TenantInfo) else branding.locale
+        )
+        languages = tenant.locales if isinstance(tenant, TenantInfo) else (branding.locale,)
+        zone = ZoneInfo(tenant.timezone if isinstance(tenant, TenantInfo) else "UTC")
         csrf = ScopeState.from_scope(request.scope).csrf_token
         csrf_value = csrf if isinstance(csrf, str) else ""
         return {
@@ -96,16 +94,26 @@ class Renderer:
             "csrf_token": csrf_value,
             "locale": locale,
             "lang": Locale.parse(locale).language,
-            "gettext": catalog.gettext,
-            "ngettext": catalog.ngettext,
-            "_": catalog.gettext,
+            "languages": [(code, language_name(code)) for code in languages],
+            **template_gettext(locale),
             "number": lambda value, fmt=None: format_decimal(
                 Decimal(value), format=fmt, locale=locale
             ),
+            # Times in the brand's timezone; money from integer minor units.
             "datetime": lambda value, fmt="medium": (
-                format_datetime(value, format=fmt, locale=locale)
+                format_datetime(value.astimezone(zone), format=fmt, tzinfo=zone, locale=locale)
                 if isinstance(value, datetime)
                 else ""
+            ),
+            "money": lambda minor, currency: format_currency(
+                from_minor(int(minor), currency), currency, locale=locale
+            ),
+            "price": lambda unit_price, currency: format_currency(
+                Decimal(unit_price).normalize(),
+                currency,
+                locale=locale,
+                currency_digits=False,
+                decimal_quantization=False,
             ),
             "is_htmx": request.headers.get("hx-request") == "true",
         }

@@ -37,7 +37,14 @@ class OperatorUser(UuidPk, Timestamps, TenantBase):
     """A staff member (or fleet manager) who signs in to the brand's portal."""
 
     __tablename__ = "operator_users"
-    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        # A fleet manager sees exactly one fleet; staff of the brand see no fleet in particular.
+        CheckConstraint(
+            "(role = 'fleet_manager') = (fleet_account_id IS NOT NULL)",
+            name="fleet_manager_has_fleet",
+        ),
+    )
 
     email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(120), nullable=False)
@@ -45,6 +52,9 @@ class OperatorUser(UuidPk, Timestamps, TenantBase):
     role: Mapped[Role] = mapped_column(str_enum(Role, 16), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     locale: Mapped[str | None] = mapped_column(String(16))
+    fleet_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("tenant.customer_accounts.id", ondelete="RESTRICT"), index=True
+    )
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False

@@ -1,0 +1,191 @@
+"""What every portal page shares: the menu by role, paging, CSV export, rendering.
+
+A list page reads ``page`` (and its filters) from the query string, asks its service for one
+row more than a page holds (so it knows whether a next page exists without counting), and
+renders the full page, or only its table for an HTMX request.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+from litestar.params import FromQuery, QueryParameter
+
+from voltlane.identity.roles import Permission, has_permission
+from voltlane.identity.schemas import StaffIdentity
+from voltlane.web.context import web_state
+from voltlane.web.i18n import N_
+
+T = TypeVar("T")
+
+PAGE_SIZE = 25
+MAX_PAGE = 100_000
+CSV_MAX_ROWS = 100_000
+
+# Query parameters of every list page.
+PageNumber = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
+Format = FromQuery[Literal["html", "csv"]]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuItem:
+    path: str
+    label: str  # an English msgid, translated by the layout
+    permission: Permission
+
+
+# In the order of the menu. Fleet managers see their fleet's pages only.
+MENU: tuple[MenuItem, ...] = (
+    MenuItem("/portal/", N_("Dashboard"), Permission.STATIONS_READ),
+    MenuItem("/portal/stations", N_("Stations"), Permission.STATIONS_READ),
+    MenuItem("/portal/sessions", N_("Sessions"), Permission.STATIONS_READ),
+    MenuItem("/portal/tariffs", N_("Tariffs"), Permission.FINANCE_READ),
+    MenuItem("/portal/drivers", N_("Drivers"), Permission.DRIVERS_READ),
+    MenuItem("/portal/fleets", N_("Fleets"), Permission.DRIVERS_READ),
+    MenuItem("/portal/finance", N_("Finance"), Permission.FINANCE_READ),
+    MenuItem("/portal/analytics", N_("Analytics"), Permission.STATIONS_READ),
+    MenuItem("/portal/alerts", N_("Alerts"), Permission.STATIONS_READ),
+    MenuItem("/portal/settings", N_("Settings"), Permission.SETTINGS_WRITE),
+    MenuItem("/portal/audit", N_("Audit log"), Permission.AUDIT_READ),
+    MenuItem("/portal/fleet", N_("My fleet"), Permission.FLEET_OWN),
+)
+
+
+def menu_for(staff: StaffIdentity, available: frozenset[str]) -> list[MenuItem]:
+    """The menu entries this staff member's role opens, among the pages that exist."""
+    return [
+        item
+        for item in MENU
+        if item.path in available and has_permission(staff.role, item.permission)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """Page ``number`` of ``size`` rows; services are asked for ``limit`` = size + 1 rows."""
+
+    number: int = 1
+    size: int = PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def limit(self) -> int:
+        return self.size + 1
+
+    def page(self, rows: Sequence[T], *, query: Mapping[str, str] | None = None) -> PageOf[T]:
+        return PageOf(
+            items=list(rows[: self.size]),
+            number=self.number,
+            has_next=len(rows) > self.size,
+            query={k: v for k, v in (query or {}).items() if v not in ("", None)},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PageOf(Generic[T]):
+    """One page of a list, with what the pager needs to link to its neighbours."""
+
+    items: list[T]
+    number: int
+    has_next: bool
+    query: Mapping[str, str]  # the filters, kept on every page link
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def link(self, number: int) -> str:
+        return "?" + urlencode({**self.query, "page": str(number)})
+
+    @property
+    def csv_link(self) -> str:
+        return "?" + urlencode({**self.query, "format": "csv"})
+
+
+def render(
+    request: Request[Any, Any, Any],
+    staff: StaffIdentity,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    fragment: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    """A portal page (or its ``fragment`` for HTMX) with the menu of ``staff``'s role."""
+    state = web_state(request)
+    return state.renderer.render(
+        request,
+        template,
+        {
+            "staff": staff,
+            "menu": menu_for(staff, portal_pages(request)),
+            "can": lambda permission: has_permission(staff.role, Permission(permission)),
+            **(context or {}),
+        },
+        fragment=fragment,
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def portal_pages(request: Request[Any, Any, Any]) -> frozenset[str]:
+    """The menu paths this app serves (sections land one by one)."""
+    paths: frozenset[str] | None = request.app.state.get("portal_menu_paths")
+    if paths is None:
+        routes = {route.path.rstrip("/") for route in request.app.routes}
+        paths = frozenset(item.path for item in MENU if item.path.rstrip("/") in routes)
+        request.app.state["portal_menu_paths"] = paths
+    return paths
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell: times in ISO 8601 UTC, nothing that a spreadsheet would run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value.value if hasattr(value, "value") and not isinstance(value, str) else value)
+    # A leading =, +, - or @ would be a formula in a spreadsheet (CSV injection).
+    if text[:1] in {"=", "+", "-", "@"} and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_response(
+    filename: str,
+    columns: Sequence[tuple[str, Callable[[Any], Any]]],
+    rows: Iterable[Any],
+) -> Response[bytes]:
+    """``rows`` as a CSV download: one header line of column names, then one line per row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([name for name, _ in columns])
+    for row in rows:
+        writer.writerow([csv_cell(read(row)) for _, read in columns])
+    return Response(
+        out.getvalue().encode("utf-8"),
+        media_type="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,73 @@
+"""Languages of the web pages: gettext catalogs per language, the language of a request.
+
+Catalogs are the ``locale/<language>/LC_MESSAGES/messages.po`` files in the repository,
+compiled in memory when first used (no generated ``.mo`` files to keep in step). English is
+the source language. ``make messages`` extracts new strings into the catalogs.
+"""
+
+from __future__ import annotations
+
+import gettext
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
+from litestar.connection import ASGIConnection
+
+from voltlane.tenancy import TenantInfo
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGE_COOKIE = "vl_lang"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark ``message`` for extraction; templates translate it when they show it."""
+    return message
+
+
+def _catalog_file(language: str) -> Path | None:
+    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    return path if path.is_file() else None
+
+
+@lru_cache(maxsize=64)
+def translations(locale: str) -> gettext.NullTranslations:
+    """The catalog for ``locale`` (``de_DE`` falls back to ``de``); English needs none."""
+    for name in (locale, Locale.parse(locale).language):
+        path = _catalog_file(name)
+        if path is None:
+            continue
+        with path.open("rb") as source:
+            catalog = read_po(source, locale=name)
+        compiled = BytesIO()
+        write_mo(compiled, catalog)  # fuzzy entries stay untranslated
+        compiled.seek(0)
+        return Translations(compiled)
+    return gettext.NullTranslations()
+
+
+def request_locale(connection: ASGIConnection[Any, Any, Any, Any], tenant: TenantInfo) -> str:
+    """The language a visitor chose among the brand's, else the brand's own."""
+    chosen = connection.cookies.get(LANGUAGE_COOKIE)
+    return chosen if chosen in tenant.locales else tenant.locale
+
+
+def language_name(locale: str) -> str:
+    """A language's name in itself ("Deutsch", "English", "français")."""
+    parsed = Locale.parse(locale)
+    return (parsed.get_language_name(parsed) or locale).capitalize()
+
+
+@lru_cache(maxsize=64)
+def template_gettext(locale: str) -> dict[str, Any]:
+    """``_``, ``gettext`` and ``ngettext`` for templates in ``locale``, in Jinja's "newstyle":
+    ``_("%(num)d EVSEs", num=n)`` formats its variables and escapes what it returns."""
+    catalog = translations(locale)
+    gettext_ = _make_new_gettext(catalog.gettext)
+    return {"_": gettext_, "gettext": gettext_, "ngettext": _make_new_ngettext(catalog.ngettext)}
