@@ -37,6 +37,19 @@ async def test_concurrent_requests_share_batches_and_all_land(
     assert group.batches < 100
 
 
+async def test_a_batch_takes_everything_waiting_up_to_max_batch(
+    database: Database, make_brand
+) -> None:
+    brand = await make_brand()
+    group = GroupCommit(database.tenant_engine(brand.key), max_batch=100, in_flight=1)
+    try:
+        await asyncio.gather(*(group.write([(ADD, [entry(f"b{i:03d}")])]) for i in range(250)))
+    finally:
+        await group.close()
+    assert await _actions(database, brand.key) == [f"b{i:03d}" for i in range(250)]
+    assert (group.batches, group.requests) == (3, 250)
+
+
 async def test_one_bad_request_fails_alone(database: Database, make_brand) -> None:
     brand = await make_brand()
     group = GroupCommit(database.tenant_engine(brand.key), max_wait=0.05)

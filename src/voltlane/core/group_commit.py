@@ -1,11 +1,16 @@
 """Group commit: the writes of many concurrent requests share one transaction.
 
 A request hands over its writes (prepared statements with their parameter rows) and waits;
-a collector runs everything that arrived within a few milliseconds in one transaction,
-one ``executemany`` per statement, and wakes every request after the commit. A request is
-answered only once its rows are durable, yet the database sees one commit per batch
-instead of one per request. When a batch fails, each request's writes are retried alone,
-so one bad request cannot fail the others.
+a collector runs everything that waits in one transaction, one ``executemany`` per
+statement, and wakes every request after the commit. A request is answered only once its
+rows are durable, yet the database sees one commit per batch instead of one per request.
+When a batch fails, each request's writes are retried alone, so one bad request cannot fail
+the others.
+
+Batches grow with the load: a request that finds the collector idle waits ``max_wait`` for
+company, and every request queued while a batch commits joins the next one. Up to
+``in_flight`` batches commit at once, so a batch being collected never waits for the round
+trips of the one before it.
 """
 
 from __future__ import annotations
@@ -40,13 +45,20 @@ class GroupCommit:
     that writes of the same kind are merged into one ``executemany``."""
 
     def __init__(
-        self, engine: AsyncEngine, *, max_batch: int = 500, max_wait: float = 0.002
+        self,
+        engine: AsyncEngine,
+        *,
+        max_batch: int = 1000,
+        max_wait: float = 0.002,
+        in_flight: int = 2,
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(in_flight)
+        self._commits: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.requests = 0
 
@@ -61,26 +73,35 @@ class GroupCommit:
         await request.done
 
     async def close(self) -> None:
+        """Stop collecting; batches already committing finish first."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._commits:
+            await asyncio.gather(*self._commits, return_exceptions=True)
 
     async def _collect(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.max_wait
-            while len(batch) < self.max_batch:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-                except TimeoutError:
-                    break
+            first = await self._queue.get()
+            # While every slot is busy, the requests that arrive join this batch.
+            await self._slots.acquire()
+            if self._queue.empty() and self.max_wait > 0:
+                await asyncio.sleep(self.max_wait)  # alone: give concurrent requests a moment
+            batch = [first]
+            # Taken without suspending: under load a batch is whatever waits, at once.
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            task = asyncio.create_task(self._commit_in_slot(batch), name="voltlane-group-batch")
+            self._commits.add(task)
+            task.add_done_callback(self._commits.discard)
+
+    async def _commit_in_slot(self, batch: list[_Request]) -> None:
+        try:
             await self._commit(batch)
+        finally:
+            self._slots.release()
 
     async def _commit(self, batch: list[_Request]) -> None:
         try:
