@@ -26,13 +26,14 @@ from ocpp.exceptions import (
 from ocpp.exceptions import (
     NotImplementedError as OcppNotImplemented,
 )
-from ocpp.messages import Call, CallResult, _validate_payload
+from ocpp.messages import Call, CallResult
 
 from voltlane.core.clock import utcnow
 from voltlane.ocpp.frames import FrameLog
 from voltlane.ocpp.handlers import HandlerContext, Handlers
 from voltlane.ocpp.protocol import STATION_ACTIONS, Version, error_code
 from voltlane.ocpp.translate import redact
+from voltlane.ocpp.validation import validate_call
 
 log = logging.getLogger(__name__)
 
@@ -265,11 +266,11 @@ class StationConnection:
             raise FormatViolationError(description="Payload must be a JSON object")
         self.ctx.require_accepted(action)
         call = Call(message_id, action, payload)
-        _validate_payload(call, self.version.library)
+        validate_call(call, self.version.library)
         response = await self.handlers[action](self.ctx, call.payload)
         if self.validate_responses and action != "NotifyPeriodicEventStream":
             result = CallResult(message_id, response, action)
-            _validate_payload(result, self.version.library)
+            validate_call(result, self.version.library)
         return response
 
     def _on_response(self, raw: str, frame: list[Any]) -> None:
@@ -315,7 +316,7 @@ class StationConnection:
         message_id = str(uuid.uuid4())
         call = Call(message_id, action, payload)
         try:
-            _validate_payload(call, self.version.library)
+            validate_call(call, self.version.library)
         except OCPPError as exc:
             raise ValueError(
                 f"{action} payload is not valid OCPP {self.version.library}: {_cause(exc)}"
@@ -343,9 +344,7 @@ class StationConnection:
                     self._outgoing_sent.pop(message_id, None)
         if outcome.ok:
             try:
-                _validate_payload(
-                    CallResult(message_id, outcome.payload, action), self.version.library
-                )
+                validate_call(CallResult(message_id, outcome.payload, action), self.version.library)
             except OCPPError as exc:
                 return CallOutcome(
                     ok=False,
