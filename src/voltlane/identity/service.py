@@ -217,6 +217,31 @@ async def audit(
     )
 
 
+async def audit_staff(
+    db_session: AsyncSession,
+    staff: StaffIdentity,
+    *,
+    action: str,
+    entity: str | None = None,
+    entity_id: str | uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> None:
+    """Append what a signed-in staff member (or fleet manager) did to the brand's audit log,
+    within the caller's transaction."""
+    IdentityRepository(db_session).add_audit(
+        AuditEntry(
+            actor_user_id=staff.user_id,
+            actor_email=staff.email,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id) if entity_id is not None else None,
+            detail=detail or {},
+            ip=ip,
+        )
+    )
+
+
 async def create_platform_admin(
     db_session: AsyncSession, *, email: str, name: str, password: str
 ) -> PlatformAdmin:

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.identity import service as identity
 from voltlane.identity.schemas import LoginFailure
+from voltlane.models.tenant import Role
+from voltlane.portal.fleet_portal import FLEET_HOME
 from voltlane.web.auth import (
     SESSION_COOKIE,
     expired_session_cookie,
@@ -99,6 +101,9 @@ class PortalAuthController(Controller):
                 status_code=400,
             )
         max_age = settings.session_ttl_hours * 3600
+        if result.identity is not None and result.identity.role is Role.FLEET_MANAGER:
+            # A fleet manager's portal is their fleet: they land there, not on the network.
+            next_path = next_path if next_path.startswith(FLEET_HOME) else FLEET_HOME
         return Redirect(
             next_path,
             status_code=303,

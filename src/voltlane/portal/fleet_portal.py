@@ -1,0 +1,548 @@
+"""The fleet manager's portal: their own fleet account's drivers, cards, sessions, documents
+and cost by cost centre. The account comes from the signed-in fleet manager, never from the
+URL, so another fleet's card, session or document is simply not found.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.billing import accounts, fleet_reports, invoicing
+from voltlane.charging import tokens
+from voltlane.core.clock import utcnow
+from voltlane.core.errors import VoltlaneError
+from voltlane.identity import service as identity
+from voltlane.identity.roles import Permission
+from voltlane.identity.schemas import StaffIdentity
+from voltlane.models.tenant import IdTokenStatus, IdTokenType
+from voltlane.portal.pages import CSV_MAX_ROWS, Format, PageNumber, Pager, csv_response, render
+from voltlane.web.auth import provide_staff, requires
+from voltlane.web.context import client_ip, current_tenant
+from voltlane.web.i18n import N_
+
+FLEET_HOME = "/portal/fleet"
+MAX_FILTER = 120
+ONE_DAY = timedelta(days=1)
+
+# The card kinds a fleet hands out; app and central tokens are the brand's business.
+CARD_TYPES = (
+    (IdTokenType.ISO14443.value, N_("RFID card (ISO 14443)")),
+    (IdTokenType.ISO15693.value, N_("RFID card (ISO 15693)")),
+    (IdTokenType.KEY_CODE.value, N_("Key code")),
+    (IdTokenType.EMAID.value, N_("Contract ID (eMAID)")),
+)
+# Optional texts of a card: (field, longest, the error when longer).
+CARD_TEXT_FIELDS = (
+    ("label", tokens.MAX_LABEL, N_("At most 120 characters.")),
+    ("driver_name", tokens.MAX_DRIVER, N_("At most 120 characters.")),
+    ("vehicle", tokens.MAX_VEHICLE, N_("At most 40 characters.")),
+    ("cost_centre", tokens.MAX_COST_CENTRE, N_("At most 60 characters.")),
+)
+
+DRIVER_COLUMNS = (
+    ("driver", lambda d: d.name),
+    ("cards", lambda d: d.cards),
+    ("active_cards", lambda d: d.active_cards),
+    ("vehicles", lambda d: d.vehicles),
+)
+CARD_COLUMNS = (
+    ("card", lambda c: c.id_token),
+    ("type", lambda c: c.type),
+    ("status", lambda c: c.status),
+    ("label", lambda c: c.label),
+    ("driver", lambda c: c.driver_name),
+    ("vehicle", lambda c: c.vehicle),
+    ("cost_centre", lambda c: c.cost_centre),
+    ("created_at", lambda c: c.created_at),
+)
+SESSION_COLUMNS = (
+    ("session_id", lambda s: s.id),
+    ("started_at", lambda s: s.started_at),
+    ("stopped_at", lambda s: s.stopped_at),
+    ("status", lambda s: s.status),
+    ("station_id", lambda s: s.station_id),
+    ("card", lambda s: s.card),
+    ("driver", lambda s: s.driver),
+    ("vehicle", lambda s: s.vehicle),
+    ("cost_centre", lambda s: s.cost_centre),
+    ("energy_wh", lambda s: s.energy_wh),
+    ("total_excl_vat", lambda s: s.total_excl_vat),
+    ("total_incl_vat", lambda s: s.total_incl_vat),
+    ("currency", lambda s: s.currency),
+    ("credited", lambda s: "yes" if s.credited else "no"),
+)
+INVOICE_COLUMNS = (
+    ("number", lambda i: i.number),
+    ("kind", lambda i: i.kind),
+    ("issue_date", lambda i: i.issue_date),
+    ("due_date", lambda i: i.due_date),
+    ("period_start", lambda i: i.period_start),
+    ("period_end", lambda i: i.period_end),
+    ("total_excl_vat", lambda i: i.total_net),
+    ("total_vat", lambda i: i.total_vat),
+    ("total_incl_vat", lambda i: i.total_gross),
+    ("paid", lambda i: i.paid),
+    ("currency", lambda i: i.currency),
+)
+COST_COLUMNS = (
+    ("cost_centre", lambda c: c.cost_centre),
+    ("sessions", lambda c: c.sessions),
+    ("energy_kwh", lambda c: c.energy_kwh),
+    ("total_excl_vat", lambda c: c.total_excl_vat),
+    ("total_vat", lambda c: c.total_vat),
+    ("total_incl_vat", lambda c: c.total_incl_vat),
+    ("currency", lambda c: c.currency),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetList:
+    """One list of the fleet portal: its CSV download and its page with the table fragment."""
+
+    filename: str
+    columns: tuple[tuple[str, Callable[[Any], Any]], ...]
+    template: str
+    fragment: str
+
+
+DRIVERS = FleetList(
+    "fleet-drivers.csv", DRIVER_COLUMNS, "portal/fleet/index.html", "portal/fleet/_drivers.html"
+)
+CARDS = FleetList(
+    "fleet-cards.csv", CARD_COLUMNS, "portal/fleet/cards.html", "portal/fleet/_cards.html"
+)
+SESSIONS = FleetList(
+    "fleet-sessions.csv",
+    SESSION_COLUMNS,
+    "portal/fleet/sessions.html",
+    "portal/fleet/_sessions.html",
+)
+INVOICES = FleetList(
+    "fleet-invoices.csv",
+    INVOICE_COLUMNS,
+    "portal/fleet/invoices.html",
+    "portal/fleet/_invoices.html",
+)
+# Rows of a list from (limit, offset).
+Fetch = Callable[[int, int], Awaitable[Sequence[Any]]]
+
+
+def fleet_of(manager: StaffIdentity) -> uuid.UUID:
+    """The one fleet account a fleet manager sees (the database guarantees they have one)."""
+    if manager.fleet_account_id is None:
+        raise VoltlaneError("This sign-in is not tied to a fleet account.")
+    return manager.fleet_account_id
+
+
+def _text(value: str | None) -> str:
+    return (value or "").strip()[:MAX_FILTER]
+
+
+def _local_date(value: str, field: str, errors: dict[str, str]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[field] = N_("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def _month(value: str, today: date, errors: dict[str, str]) -> date:
+    if not value:
+        return today.replace(day=1)
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except ValueError:
+        errors["month"] = N_("Enter a month as YYYY-MM.")
+        return today.replace(day=1)
+
+
+class FleetPortalController(Controller):
+    path = FLEET_HOME
+    include_in_schema = False
+    dependencies = {
+        "staff": Provide(provide_staff),
+        "manager": Provide(requires(Permission.FLEET_OWN)),
+    }
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        manager: StaffIdentity,
+        template: str,
+        context: Mapping[str, Any],
+        *,
+        fragment: str | None = None,
+        status_code: int = 200,
+    ) -> Response[str]:
+        account = await accounts.get_account(db_session, fleet_of(manager))
+        return render(
+            request,
+            manager,
+            template,
+            {"account": account, "currency": current_tenant(request).currency, **context},
+            fragment=fragment,
+            status_code=status_code,
+        )
+
+    async def _list(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        manager: StaffIdentity,
+        view: FleetList,
+        fetch: Fetch,
+        *,
+        page: int,
+        format: str,  # noqa: A002 - the query parameter's name
+        filters: Mapping[str, str] | None = None,
+        errors: Mapping[str, str] | None = None,
+    ) -> Response[Any]:
+        """The list as CSV (``format=csv``) or one page of it; with filter errors, the page
+        with the errors beside the filters and no rows."""
+        if format == "csv" and not errors:
+            return csv_response(view.filename, view.columns, await fetch(CSV_MAX_ROWS, 0))
+        pager = Pager(page)
+        rows = [] if errors else await fetch(pager.limit, pager.offset)
+        return await self._page(
+            request,
+            db_session,
+            manager,
+            view.template,
+            {
+                "page": pager.page(rows, query=filters),
+                "filters": filters or {},
+                "errors": errors or {},
+            },
+            fragment=view.fragment,
+            status_code=400 if errors else 200,
+        )
+
+    @get("/")
+    async def drivers(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+        page: PageNumber = 1,
+        format: Format = "html",  # noqa: A002 - the query parameter's name
+    ) -> Response[Any]:
+        account_id = fleet_of(manager)
+
+        async def fetch(limit: int, offset: int) -> Sequence[Any]:
+            return await fleet_reports.list_drivers(
+                db_session, account_id, limit=limit, offset=offset
+            )
+
+        return await self._list(
+            request, db_session, manager, DRIVERS, fetch, page=page, format=format
+        )
+
+    @get("/cards")
+    async def cards(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+        driver: FromQuery[str] = "",
+        status: FromQuery[IdTokenStatus | None] = None,
+        page: PageNumber = 1,
+        format: Format = "html",  # noqa: A002 - the query parameter's name
+    ) -> Response[Any]:
+        account_id = fleet_of(manager)
+        filters = {"driver": _text(driver), "status": status.value if status else ""}
+
+        async def fetch(limit: int, offset: int) -> Sequence[Any]:
+            return await fleet_reports.list_cards(
+                db_session,
+                account_id,
+                driver=filters["driver"],
+                status=status,
+                limit=limit,
+                offset=offset,
+            )
+
+        return await self._list(
+            request, db_session, manager, CARDS, fetch, page=page, format=format, filters=filters
+        )
+
+    @get("/cards/new")
+    async def new_card(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+    ) -> Response[str]:
+        return await self._card_form(request, db_session, manager, {}, {})
+
+    async def _card_form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        manager: StaffIdentity,
+        values: Mapping[str, str],
+        errors: Mapping[str, str],
+        *,
+        status_code: int = 200,
+    ) -> Response[str]:
+        return await self._page(
+            request,
+            db_session,
+            manager,
+            "portal/fleet/new_card.html",
+            {"values": values, "errors": errors, "card_types": CARD_TYPES},
+            status_code=status_code,
+        )
+
+    @post("/cards", status_code=303)
+    async def add_card(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+    ) -> Response[Any]:
+        account_id = fleet_of(manager)
+        form = await request.form()
+        values = {
+            name: str(form.get(name) or "").strip()
+            for name in ("id_token", "type", *(f for f, _, _ in CARD_TEXT_FIELDS))
+        }
+        errors: dict[str, str] = {}
+        if not values["id_token"]:
+            errors["id_token"] = N_("Enter the card number.")
+        elif len(values["id_token"]) > tokens.MAX_ID_TOKEN or not values["id_token"].isprintable():
+            errors["id_token"] = N_("A card number has 1 to 36 printable characters.")
+        if values["type"] not in {value for value, _ in CARD_TYPES}:
+            errors["type"] = N_("Choose the kind of card.")
+        errors.update(
+            (field, message)
+            for field, limit, message in CARD_TEXT_FIELDS
+            if len(values[field]) > limit
+        )
+        if not errors:
+            try:
+                card = await tokens.create_token(
+                    db_session,
+                    tokens.IdTokenCreate(
+                        id_token=values["id_token"],
+                        type=IdTokenType(values["type"]),
+                        label=values["label"] or None,
+                        account_id=account_id,
+                        driver_name=values["driver_name"] or None,
+                        vehicle=values["vehicle"] or None,
+                        cost_centre=values["cost_centre"] or None,
+                    ),
+                )
+            except tokens.DuplicateIdTokenError:
+                errors["id_token"] = N_("This card number is already in use.")
+            except VoltlaneError as exc:
+                errors[exc.field or "id_token"] = exc.detail
+            else:
+                await identity.audit_staff(
+                    db_session,
+                    manager,
+                    action="fleet.card.create",
+                    entity="id_token",
+                    entity_id=card.id,
+                    detail={"id_token": card.id_token, "account_id": str(account_id)},
+                    ip=client_ip(request),
+                )
+                return Redirect(f"{FLEET_HOME}/cards", status_code=303)
+        return await self._card_form(request, db_session, manager, values, errors, status_code=400)
+
+    @post("/cards/{card_id:uuid}/block", status_code=303)
+    async def block_card(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+        card_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        return await self._set_status(request, db_session, manager, card_id, IdTokenStatus.BLOCKED)
+
+    @post("/cards/{card_id:uuid}/unblock", status_code=303)
+    async def unblock_card(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+        card_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        return await self._set_status(request, db_session, manager, card_id, IdTokenStatus.ACCEPTED)
+
+    async def _set_status(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        manager: StaffIdentity,
+        card_id: uuid.UUID,
+        status: IdTokenStatus,
+    ) -> Response[Any]:
+        card = await fleet_reports.set_card_status(db_session, fleet_of(manager), card_id, status)
+        await identity.audit_staff(
+            db_session,
+            manager,
+            action="fleet.card.block" if status is IdTokenStatus.BLOCKED else "fleet.card.unblock",
+            entity="id_token",
+            entity_id=card.id,
+            detail={"id_token": card.id_token, "status": status.value},
+            ip=client_ip(request),
+        )
+        return Redirect(f"{FLEET_HOME}/cards", status_code=303)
+
+    @get("/sessions")
+    async def sessions(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+        driver: FromQuery[str] = "",
+        card: FromQuery[str] = "",
+        vehicle: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+        page: PageNumber = 1,
+        format: Format = "html",  # noqa: A002 - the query parameter's name
+    ) -> Response[Any]:
+        account_id = fleet_of(manager)
+        filters = {
+            "driver": _text(driver),
+            "card": _text(card),
+            "vehicle": _text(vehicle),
+            "since": _text(since),
+            "until": _text(until),
+        }
+        errors: dict[str, str] = {}
+        first = _local_date(filters["since"], "since", errors)
+        last = _local_date(filters["until"], "until", errors)
+        if first and last and last < first:
+            errors["until"] = N_("The last day comes before the first.")
+        zone = current_tenant(request).timezone
+        query = fleet_reports.SessionFilter(
+            driver=filters["driver"] or None,
+            card=filters["card"] or None,
+            vehicle=filters["vehicle"] or None,
+            since=fleet_reports.local_midnight(first, zone) if first else None,
+            until=fleet_reports.local_midnight(last, zone) + ONE_DAY if last else None,
+        )
+
+        async def fetch(limit: int, offset: int) -> Sequence[Any]:
+            return await fleet_reports.list_sessions(
+                db_session, account_id, query, limit=limit, offset=offset
+            )
+
+        return await self._list(
+            request,
+            db_session,
+            manager,
+            SESSIONS,
+            fetch,
+            page=page,
+            format=format,
+            filters=filters,
+            errors=errors,
+        )
+
+    @get("/invoices")
+    async def invoices(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+        page: PageNumber = 1,
+        format: Format = "html",  # noqa: A002 - the query parameter's name
+    ) -> Response[Any]:
+        account_id = fleet_of(manager)
+
+        async def fetch(limit: int, offset: int) -> Sequence[Any]:
+            return await fleet_reports.list_documents(
+                db_session, account_id, limit=limit, offset=offset
+            )
+
+        return await self._list(
+            request, db_session, manager, INVOICES, fetch, page=page, format=format
+        )
+
+    @get("/invoices/{invoice_id:uuid}/pdf")
+    async def invoice_pdf(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+        invoice_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        return await _document(db_session, manager, invoice_id, invoicing.DocumentFormat.PDF)
+
+    @get("/invoices/{invoice_id:uuid}/ubl")
+    async def invoice_ubl(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+        invoice_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        return await _document(db_session, manager, invoice_id, invoicing.DocumentFormat.UBL)
+
+    @get("/costs")
+    async def costs(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        manager: NamedDependency[StaffIdentity],
+        month: FromQuery[str] = "",
+        format: Format = "html",  # noqa: A002 - the query parameter's name
+    ) -> Response[Any]:
+        account_id = fleet_of(manager)
+        brand = current_tenant(request)
+        errors: dict[str, str] = {}
+        today = utcnow().astimezone(ZoneInfo(brand.timezone)).date()
+        first = _month(_text(month), today, errors)
+        rows = await fleet_reports.cost_by_cost_centre(
+            db_session, account_id, first, brand.timezone
+        )
+        if format == "csv" and not errors:
+            return csv_response(f"fleet-costs-{first:%Y-%m}.csv", COST_COLUMNS, rows)
+        return await self._page(
+            request,
+            db_session,
+            manager,
+            "portal/fleet/costs.html",
+            {
+                "rows": rows,
+                "month": first,
+                "month_value": _text(month) if errors else f"{first:%Y-%m}",
+                "errors": errors,
+            },
+            status_code=400 if errors else 200,
+        )
+
+
+async def _document(
+    db_session: AsyncSession,
+    manager: StaffIdentity,
+    invoice_id: uuid.UUID,
+    form: invoicing.DocumentFormat,
+) -> Response[bytes]:
+    invoice = await fleet_reports.get_document(db_session, fleet_of(manager), invoice_id)
+    data, filename = invoicing.render_document(invoice, form)
+    return Response(
+        data,
+        media_type=invoicing.MEDIA_TYPES[form],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
