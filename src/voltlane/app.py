@@ -22,6 +22,7 @@ from voltlane.ocpp.translate import OcppTranslator
 from voltlane.portal import TEMPLATES as PORTAL_TEMPLATES
 from voltlane.portal.auth import PortalAuthController
 from voltlane.portal.dashboard import PortalController
+from voltlane.portal.stations import StationsController
 from voltlane.pwa import TEMPLATES as PWA_TEMPLATES
 from voltlane.pwa.home import DriverHomeController
 from voltlane.seed import TenantFileSeeder
@@ -106,6 +107,7 @@ def create_app(
             BrandController,
             PortalAuthController,
             PortalController,
+            StationsController,
             choose_language,
             DriverHomeController,
             api_router(),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.tenant import OcppFrame
+from voltlane.station.schemas import FrameFilter
 
 MAX_FRAMES = 500
 
@@ -51,17 +52,43 @@ async def station_frames(
     rows = await db_session.scalars(
         stmt.order_by(OcppFrame.at.desc(), OcppFrame.id.desc()).limit(min(limit, MAX_FRAMES))
     )
-    return [
-        FrameView(
-            id=r.id,
-            at=r.at,
-            direction=r.direction,
-            message_type=r.message_type,
-            message_id=r.message_id,
-            action=r.action,
-            error_code=r.error_code,
-            latency_ms=r.latency_ms,
-            raw=r.raw,
-        )
-        for r in rows
-    ]
+    return [_view(r) for r in rows]
+
+
+async def frame_page(
+    db_session: AsyncSession,
+    station_id: str,
+    filters: FrameFilter,
+    *,
+    limit: int,
+    offset: int,
+) -> list[FrameView]:
+    """Frames of ``station_id`` newest first, narrowed by direction, action and the time
+    range [since, until): one page of the portal's message log."""
+    stmt = select(OcppFrame).where(OcppFrame.station_id == station_id)
+    if filters.direction is not None:
+        stmt = stmt.where(OcppFrame.direction == filters.direction)
+    if filters.action is not None:
+        stmt = stmt.where(OcppFrame.action == filters.action)
+    if filters.since is not None:
+        stmt = stmt.where(OcppFrame.at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(OcppFrame.at < filters.until)
+    rows = await db_session.scalars(
+        stmt.order_by(OcppFrame.at.desc(), OcppFrame.id.desc()).limit(limit).offset(offset)
+    )
+    return [_view(r) for r in rows]
+
+
+def _view(row: OcppFrame) -> FrameView:
+    return FrameView(
+        id=row.id,
+        at=row.at,
+        direction=row.direction,
+        message_type=row.message_type,
+        message_id=row.message_id,
+        action=row.action,
+        error_code=row.error_code,
+        latency_ms=row.latency_ms,
+        raw=row.raw,
+    )

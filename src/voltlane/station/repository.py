@@ -12,13 +12,21 @@ from sqlalchemy.orm import selectinload
 from voltlane.models.platform import GatewayNode, StationPresence
 from voltlane.models.tenant import (
     ChargingStation,
+    CommandStatus,
     Connector,
     Evse,
     Location,
+    OcppFrame,
     RegistrationStatus,
     StationCommand,
+    StationEvent,
 )
-from voltlane.station.schemas import LocationCard, NetworkCounts, StationRow
+from voltlane.station.schemas import (
+    LocationCard,
+    NetworkCounts,
+    StationFilter,
+    StationListItem,
+)
 
 
 class StationRepository:
@@ -88,48 +96,6 @@ class StationRepository:
             )
         ).one()
         return NetworkCounts(*(int(v) for v in row))
-
-    async def stations(self, *, limit: int, offset: int) -> list[StationRow]:
-        rows = await self.db_session.execute(
-            select(
-                ChargingStation.id,
-                ChargingStation.station_id,
-                Location.name,
-                Location.city,
-                ChargingStation.vendor,
-                ChargingStation.model,
-                ChargingStation.protocol,
-                ChargingStation.security_profile,
-                ChargingStation.registration_status,
-                func.count(distinct(Evse.id)),
-                func.count(Connector.id),
-                func.max(Connector.max_electric_power),
-            )
-            .join(Location, Location.id == ChargingStation.location_id)
-            .outerjoin(Evse, Evse.charging_station_id == ChargingStation.id)
-            .outerjoin(Connector, Connector.evse_pk == Evse.id)
-            .group_by(ChargingStation.id, Location.id)
-            .order_by(ChargingStation.station_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return [
-            StationRow(
-                id=r[0],
-                station_id=r[1],
-                location_name=r[2],
-                city=r[3],
-                vendor=r[4],
-                model=r[5],
-                protocol=r[6],
-                security_profile=r[7],
-                registration_status=str(r[8]),
-                evse_count=int(r[9]),
-                connector_count=int(r[10]),
-                max_power_w=r[11],
-            )
-            for r in rows
-        ]
 
     async def published_locations(self, *, limit: int, offset: int) -> list[LocationCard]:
         rows = await self.db_session.execute(
@@ -288,3 +254,169 @@ async def connected_station_ids(
         )
     )
     return set(rows)
+
+
+# -- the operator portal's reads ---------------------------------------------------------
+async def station_list(
+    db_session: AsyncSession,
+    filters: StationFilter,
+    *,
+    only: list[str] | None,
+    excluding: list[str] | None,
+    limit: int,
+    offset: int,
+) -> list[StationListItem]:
+    """Stations by station id with their site (if any) and EVSE/connector totals, narrowed by
+    ``filters`` and to the station ids in ``only`` / not in ``excluding`` when given."""
+    conditions = []
+    if filters.search:
+        conditions.append(
+            or_(
+                ChargingStation.station_id.icontains(filters.search, autoescape=True),
+                Location.name.icontains(filters.search, autoescape=True),
+                Location.city.icontains(filters.search, autoescape=True),
+            )
+        )
+    if filters.registration_status is not None:
+        conditions.append(ChargingStation.registration_status == filters.registration_status)
+    if filters.protocol:
+        conditions.append(ChargingStation.protocol == filters.protocol)
+    if only is not None:
+        conditions.append(ChargingStation.station_id.in_(only))
+    if excluding:
+        conditions.append(ChargingStation.station_id.not_in(excluding))
+    rows = await db_session.execute(
+        select(
+            ChargingStation.id,
+            ChargingStation.station_id,
+            ChargingStation.location_id,
+            Location.name,
+            Location.city,
+            ChargingStation.vendor,
+            ChargingStation.model,
+            ChargingStation.protocol,
+            ChargingStation.security_profile,
+            ChargingStation.registration_status,
+            func.count(distinct(Evse.id)),
+            func.count(Connector.id),
+            func.max(Connector.max_electric_power),
+        )
+        .outerjoin(Location, Location.id == ChargingStation.location_id)
+        .outerjoin(Evse, Evse.charging_station_id == ChargingStation.id)
+        .outerjoin(Connector, Connector.evse_pk == Evse.id)
+        .where(*conditions)
+        .group_by(ChargingStation.id, Location.id)
+        .order_by(ChargingStation.station_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        StationListItem(
+            id=r[0],
+            station_id=r[1],
+            location_id=r[2],
+            location_name=r[3],
+            city=r[4],
+            vendor=r[5],
+            model=r[6],
+            protocol=r[7],
+            security_profile=r[8],
+            registration_status=str(r[9]),
+            evse_count=int(r[10]),
+            connector_count=int(r[11]),
+            max_power_w=r[12],
+        )
+        for r in rows
+    ]
+
+
+async def brand_connected_ids(
+    platform_session: AsyncSession, tenant_key: str, *, since: datetime
+) -> list[str]:
+    """Every station id of a brand holding a socket on a gateway node alive since ``since``."""
+    rows = await platform_session.scalars(
+        select(StationPresence.station_id)
+        .join(GatewayNode, GatewayNode.node_id == StationPresence.node_id)
+        .where(StationPresence.tenant_key == tenant_key, GatewayNode.heartbeat_at > since)
+    )
+    return list(rows)
+
+
+async def station_connected_at(
+    platform_session: AsyncSession, tenant_key: str, station_id: str, *, since: datetime
+) -> datetime | None:
+    """When the station's current connection opened, if it is held by a live node."""
+    return await platform_session.scalar(
+        select(StationPresence.connected_at)
+        .join(GatewayNode, GatewayNode.node_id == StationPresence.node_id)
+        .where(
+            StationPresence.tenant_key == tenant_key,
+            StationPresence.station_id == station_id,
+            GatewayNode.heartbeat_at > since,
+        )
+    )
+
+
+async def last_frame_at(db_session: AsyncSession, station_id: str) -> datetime | None:
+    """The time of the station's newest logged frame, in or out."""
+    return await db_session.scalar(
+        select(func.max(OcppFrame.at)).where(OcppFrame.station_id == station_id)
+    )
+
+
+async def station_events_of(
+    db_session: AsyncSession, station_pk: uuid.UUID, kinds: tuple[str, ...], *, limit: int
+) -> list[StationEvent]:
+    """A station's newest events of the given kinds, newest first."""
+    rows = await db_session.scalars(
+        select(StationEvent)
+        .where(StationEvent.charging_station_id == station_pk, StationEvent.kind.in_(kinds))
+        .order_by(StationEvent.at.desc(), StationEvent.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def latest_command(
+    db_session: AsyncSession, station_pk: uuid.UUID, action: str, status: CommandStatus
+) -> StationCommand | None:
+    """The station's newest command of ``action`` that ended in ``status``."""
+    return await db_session.scalar(
+        select(StationCommand)
+        .where(
+            StationCommand.charging_station_id == station_pk,
+            StationCommand.action == action,
+            StationCommand.status == status,
+        )
+        .order_by(StationCommand.created_at.desc(), StationCommand.id.desc())
+        .limit(1)
+    )
+
+
+async def latest_report(
+    db_session: AsyncSession, station_pk: uuid.UUID, *, limit: int
+) -> list[StationEvent]:
+    """The NotifyReport messages of the station's newest report (its newest requestId), in
+    the order the station numbered them."""
+    newest = await db_session.scalar(
+        select(StationEvent.payload["requestId"].astext)
+        .where(
+            StationEvent.charging_station_id == station_pk,
+            StationEvent.action == "NotifyReport",
+        )
+        .order_by(StationEvent.at.desc(), StationEvent.id.desc())
+        .limit(1)
+    )
+    if newest is None:
+        return []
+    rows = await db_session.scalars(
+        select(StationEvent)
+        .where(
+            StationEvent.charging_station_id == station_pk,
+            StationEvent.action == "NotifyReport",
+            StationEvent.payload["requestId"].astext == newest,
+        )
+        .order_by(StationEvent.payload["seqNo"].as_integer(), StationEvent.id)
+        .limit(limit)
+    )
+    return list(rows)

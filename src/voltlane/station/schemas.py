@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from msgspec import UNSET, UnsetType
 
-from voltlane.models.tenant import ConnectorFormat, ConnectorStandard, PowerType
+from voltlane.models.tenant import (
+    ConnectorFormat,
+    ConnectorStandard,
+    PowerType,
+    RegistrationStatus,
+)
 
 T = TypeVar("T")
 
@@ -60,22 +66,6 @@ class NetworkCounts:
     stations: int
     evses: int
     connectors: int
-
-
-@dataclass(frozen=True, slots=True)
-class StationRow:
-    id: uuid.UUID
-    station_id: str
-    location_name: str
-    city: str
-    vendor: str | None
-    model: str | None
-    protocol: str | None
-    security_profile: int
-    registration_status: str
-    evse_count: int
-    connector_count: int
-    max_power_w: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +140,73 @@ class Page(Generic[T]):
 
     items: list[T]
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class StationFilter:
+    """What the operator's station list is narrowed to; None or "" means any."""
+
+    search: str = ""  # part of the station id, the location's name or its city
+    registration_status: RegistrationStatus | None = None
+    connected: bool | None = None  # True: online now, False: offline now
+    protocol: str | None = None  # ocpp1.6 | ocpp2.0.1 | ocpp2.1
+
+
+@dataclass(frozen=True, slots=True)
+class StationListItem:
+    """A station in the operator's list: its site (none while awaiting approval), totals
+    and whether it is connected right now."""
+
+    id: uuid.UUID
+    station_id: str
+    location_id: uuid.UUID | None
+    location_name: str | None
+    city: str | None
+    vendor: str | None
+    model: str | None
+    protocol: str | None
+    security_profile: int
+    registration_status: str
+    evse_count: int
+    connector_count: int
+    max_power_w: int | None
+    online: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Connectivity:
+    """Whether a station holds a socket now: since when, or when it was last heard from."""
+
+    online: bool
+    connected_at: datetime | None  # when the current connection opened (online only)
+    last_seen_at: datetime | None  # the newest frame in or out, whatever the state
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationEntry:
+    """One configuration key (1.6) or variable (2.x) as the station reported it."""
+
+    component: str | None
+    name: str
+    value: str | None
+    readonly: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedConfiguration:
+    """The station's newest configuration report: a GetConfiguration answer (1.6) or the
+    NotifyReport messages of its newest base report (2.x)."""
+
+    source: str  # GetConfiguration | NotifyReport
+    at: datetime
+    entries: tuple[ConfigurationEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFilter:
+    """What an OCPP message log is narrowed to; None means any."""
+
+    direction: str | None = None  # in | out
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,10 +15,12 @@ from voltlane.core.errors import ConflictError
 from voltlane.identity.passwords import hash_station_password
 from voltlane.models.tenant import (
     ChargingStation,
+    CommandStatus,
     Evse,
     Location,
     RegistrationStatus,
     StationCommand,
+    StationEvent,
 )
 from voltlane.station.commands import NODE_STALE_AFTER
 from voltlane.station.errors import (
@@ -23,12 +28,28 @@ from voltlane.station.errors import (
     InvalidStationError,
     StationNotFoundError,
 )
-from voltlane.station.repository import StationRepository, connected_station_ids
+from voltlane.station.frames import FrameView, frame_page
+from voltlane.station.repository import (
+    StationRepository,
+    brand_connected_ids,
+    connected_station_ids,
+    last_frame_at,
+    latest_command,
+    latest_report,
+    station_connected_at,
+    station_events_of,
+    station_list,
+)
 from voltlane.station.schemas import (
+    ConfigurationEntry,
+    Connectivity,
+    FrameFilter,
     NetworkCounts,
     Page,
+    ReportedConfiguration,
     StationCreate,
-    StationRow,
+    StationFilter,
+    StationListItem,
     StationUpdate,
     changes,
 )
@@ -235,11 +256,6 @@ async def network_counts(db_session: AsyncSession) -> NetworkCounts:
     return await StationRepository(db_session).counts()
 
 
-async def list_stations(db_session: AsyncSession, *, limit: int, offset: int) -> list[StationRow]:
-    """Stations with their site and EVSE/connector totals, by station id."""
-    return await StationRepository(db_session).stations(limit=limit, offset=offset)
-
-
 async def find_station(db_session: AsyncSession, station_id: str) -> ChargingStation | None:
     return await StationRepository(db_session).station_by_identity(station_id)
 
@@ -262,3 +278,139 @@ async def connected_stations(
     return await connected_station_ids(
         platform_session, tenant_key, station_ids, since=utcnow() - NODE_STALE_AFTER
     )
+
+
+# -- the operator portal's views ---------------------------------------------------------
+# Kinds of station events an operator follows on the station page.
+HEALTH_EVENT_KINDS = ("firmware", "diagnostics", "log", "security")
+MAX_REPORT_MESSAGES = 200
+
+
+async def search_stations(
+    db_session: AsyncSession,
+    platform_session: AsyncSession,
+    tenant_key: str,
+    filters: StationFilter,
+    *,
+    limit: int,
+    offset: int,
+) -> list[StationListItem]:
+    """Stations of the brand by station id, narrowed by ``filters`` (connectivity from the
+    gateway nodes' presence records), each marked online or not."""
+    since = utcnow() - NODE_STALE_AFTER
+    connected = await brand_connected_ids(platform_session, tenant_key, since=since)
+    rows = await station_list(
+        db_session,
+        filters,
+        only=connected if filters.connected is True else None,
+        excluding=connected if filters.connected is False else None,
+        limit=limit,
+        offset=offset,
+    )
+    online = set(connected)
+    return [replace(row, online=row.station_id in online) for row in rows]
+
+
+async def station_connectivity(
+    db_session: AsyncSession, platform_session: AsyncSession, tenant_key: str, station_id: str
+) -> Connectivity:
+    """Whether ``station_id`` is connected now (and since when), and when it last spoke."""
+    connected_at = await station_connected_at(
+        platform_session, tenant_key, station_id, since=utcnow() - NODE_STALE_AFTER
+    )
+    return Connectivity(
+        online=connected_at is not None,
+        connected_at=connected_at,
+        last_seen_at=await last_frame_at(db_session, station_id),
+    )
+
+
+async def station_health_events(
+    db_session: AsyncSession, station_pk: uuid.UUID, *, limit: int
+) -> list[StationEvent]:
+    """The station's newest firmware, diagnostics, log and security events, newest first."""
+    return await station_events_of(db_session, station_pk, HEALTH_EVENT_KINDS, limit=limit)
+
+
+async def reported_configuration(
+    db_session: AsyncSession, station: ChargingStation
+) -> ReportedConfiguration | None:
+    """What the station last reported of its configuration: the newest accepted
+    GetConfiguration answer on OCPP 1.6, the newest NotifyReport on 2.x; None if neither."""
+    if station.protocol == "ocpp1.6":
+        command = await latest_command(
+            db_session, station.id, "GetConfiguration", CommandStatus.ACCEPTED
+        )
+        if command is None or command.response is None:
+            return None
+        keys = command.response.get("configurationKey") or []
+        return ReportedConfiguration(
+            source="GetConfiguration",
+            at=command.completed_at or command.created_at,
+            entries=tuple(
+                ConfigurationEntry(
+                    component=None,
+                    name=str(k.get("key", "")),
+                    value=k.get("value"),
+                    readonly=k.get("readonly"),
+                )
+                for k in keys
+            ),
+        )
+    messages = await latest_report(db_session, station.id, limit=MAX_REPORT_MESSAGES)
+    if not messages:
+        return None
+    return ReportedConfiguration(
+        source="NotifyReport",
+        at=messages[-1].at,
+        entries=tuple(entry for m in messages for entry in _report_entries(m.payload)),
+    )
+
+
+def _report_entries(payload: dict[str, Any]) -> list[ConfigurationEntry]:
+    """One entry per reported variable attribute of a NotifyReport (the Actual one first)."""
+    entries = []
+    for data in payload.get("reportData") or []:
+        component = data.get("component") or {}
+        variable = data.get("variable") or {}
+        name = str(variable.get("name", ""))
+        if variable.get("instance"):
+            name += f" ({variable['instance']})"
+        label = str(component.get("name", ""))
+        if component.get("instance"):
+            label += f" ({component['instance']})"
+        if (component.get("evse") or {}).get("id") is not None:
+            label += f" · EVSE {component['evse']['id']}"
+        for attribute in data.get("variableAttribute") or [{}]:
+            kind = attribute.get("type")
+            entries.append(
+                ConfigurationEntry(
+                    component=label,
+                    name=name if kind in (None, "Actual") else f"{name} [{kind}]",
+                    value=attribute.get("value"),
+                    readonly=(
+                        attribute["mutability"] == "ReadOnly" if "mutability" in attribute else None
+                    ),
+                )
+            )
+    return entries
+
+
+async def message_log(
+    db_session: AsyncSession, station_id: str, filters: FrameFilter, *, limit: int, offset: int
+) -> list[FrameView]:
+    """One page of the station's OCPP frames, newest first, narrowed by ``filters``."""
+    return await frame_page(db_session, station_id, filters, limit=limit, offset=offset)
+
+
+def station_ocpp_url(
+    *,
+    scheme: str,
+    host: str,
+    port: int,
+    tenant_key: str,
+    station_id: str,
+) -> str:
+    """Where a station connects: ``<scheme>://<host>:<port>/ocpp/<brand key>/<station id>``
+    with the station id percent-encoded as a URL path segment."""
+    return f"{scheme}://{host}:{port}/ocpp/{tenant_key}/{quote(station_id, safe='*:+@')}"

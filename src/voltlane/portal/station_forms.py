@@ -1,0 +1,485 @@
+"""The forms of the stations section: fields checked on the server, remote commands.
+
+A form is a tuple of ``Field``s; ``read_form`` turns what the browser sent into typed values
+plus an error per field (English msgids, translated where they are shown). Each remote
+command is a ``CommandForm`` that builds the typed command the gateway translates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from voltlane.models.tenant import ConnectorFormat, ConnectorStandard, PowerType
+from voltlane.station import typed_commands as tc
+from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
+from voltlane.web.i18n import N_
+
+Kind = Literal["int", "text", "choice", "decimal", "datetime", "uuid"]
+MAX_TEXT = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    label: str  # an English msgid
+    kind: Kind = "text"
+    required: bool = False
+    options: tuple[tuple[str, str], ...] = ()  # (value, English label) for a choice
+    default: str = ""
+    minimum: int = 0
+    max_length: int = 50
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FormInput:
+    """What a form sent: the raw text to show again, the typed values, the errors."""
+
+    raw: dict[str, str]
+    values: dict[str, Any]
+    errors: dict[str, str]
+
+
+def _typed(field: Field, text: str, zone: ZoneInfo) -> Any:
+    """``text`` as the field's type; ValueError carries the message shown beside it."""
+    if field.kind == "int":
+        if not text.isdigit() or int(text) < field.minimum or len(text) > 9:
+            raise ValueError(N_("Enter a whole number of at least %(minimum)s."))
+        return int(text)
+    if field.kind == "decimal":
+        try:
+            number = Decimal(text)
+        except InvalidOperation as exc:
+            raise ValueError(N_("Enter a number.")) from exc
+        if not number.is_finite():
+            raise ValueError(N_("Enter a number."))
+        return number
+    if field.kind == "choice":
+        if text not in {value for value, _ in field.options}:
+            raise ValueError(N_("Choose one of the options."))
+        return text
+    if field.kind == "datetime":
+        try:
+            local = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(N_("Enter a date and time.")) from exc
+        return local.replace(tzinfo=zone) if local.tzinfo is None else local
+    if field.kind == "uuid":
+        try:
+            return uuid.UUID(text)
+        except ValueError as exc:
+            raise ValueError(N_("Choose one of the options.")) from exc
+    if len(text) > field.max_length:
+        raise ValueError(N_("At most %(max_length)s characters."))
+    return text
+
+
+def read_form(
+    fields: tuple[Field, ...], form: Mapping[str, Any], *, zone: ZoneInfo | None = None
+) -> FormInput:
+    """Check every field of ``form``; a blank optional field is None."""
+    raw: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in fields:
+        text = str(form.get(field.name) or "").strip()[:MAX_TEXT]
+        raw[field.name] = text
+        if not text:
+            if field.required:
+                errors[field.name] = N_("This field is required.")
+            values[field.name] = None
+            continue
+        try:
+            values[field.name] = _typed(field, text, zone or ZoneInfo("UTC"))
+        except ValueError as exc:
+            errors[field.name] = str(exc)
+    return FormInput(raw, values, errors)
+
+
+# -- locations and stations (the onboarding wizard) ---------------------------------------
+LOCATION_FIELDS = (
+    Field("name", N_("Name"), required=True, max_length=255),
+    Field("address", N_("Street and number"), required=True, max_length=45),
+    Field("postal_code", N_("Postal code"), max_length=10),
+    Field("city", N_("City"), required=True, max_length=45),
+    Field(
+        "country",
+        N_("Country"),
+        required=True,
+        max_length=3,
+        hint=N_("ISO 3166-1 alpha-3 code, e.g. DEU"),
+    ),
+    Field("latitude", N_("Latitude"), "decimal", required=True, hint=N_("e.g. 53.5461")),
+    Field("longitude", N_("Longitude"), "decimal", required=True, hint=N_("e.g. 9.9661")),
+    Field(
+        "timezone",
+        N_("Timezone"),
+        required=True,
+        max_length=64,
+        hint=N_("IANA name, e.g. Europe/Berlin"),
+    ),
+)
+
+
+def location_create(values: dict[str, Any]) -> LocationCreate:
+    return LocationCreate(
+        name=values["name"],
+        address=values["address"],
+        city=values["city"],
+        country=str(values["country"]).upper(),
+        latitude=values["latitude"],
+        longitude=values["longitude"],
+        timezone=values["timezone"],
+        postal_code=values["postal_code"],
+    )
+
+
+SECURITY_PROFILES = (
+    ("1", N_("1 — HTTP Basic password, no TLS")),
+    ("2", N_("2 — TLS with HTTP Basic password")),
+    ("3", N_("3 — TLS with client certificate")),
+)
+STATION_FIELDS = (
+    Field(
+        "station_id",
+        N_("Station id"),
+        required=True,
+        max_length=48,
+        hint=N_("Its identity in the OCPP URL: letters, digits and *_.:+|@-"),
+    ),
+    Field(
+        "security_profile",
+        N_("Security profile"),
+        "choice",
+        required=True,
+        options=SECURITY_PROFILES,
+        default="2",
+    ),
+    Field("vendor", N_("Vendor")),
+    Field("model", N_("Model")),
+    Field("serial_number", N_("Serial number")),
+)
+MAX_EVSES = 8
+MAX_CONNECTORS = 4
+
+
+def _options(enum_type: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((member.value, member.value.replace("_", " ")) for member in enum_type)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How many EVSEs the new station has and how many connectors each."""
+
+    evses: int = 1
+    connectors: int = 1
+
+    @classmethod
+    def read(cls, evses: str | None, connectors: str | None) -> Layout:
+        def bounded(text: str | None, top: int) -> int:
+            return min(max(int(text), 1), top) if text and text.isdigit() else 1
+
+        return cls(bounded(evses, MAX_EVSES), bounded(connectors, MAX_CONNECTORS))
+
+    def connector_fields(self) -> list[tuple[int, int, tuple[Field, ...]]]:
+        """(EVSE number, connector number, its fields) for every connector of the layout."""
+        return [
+            (evse, connector, _connector_fields(f"evse{evse}_c{connector}_"))
+            for evse in range(1, self.evses + 1)
+            for connector in range(1, self.connectors + 1)
+        ]
+
+    def fields(self) -> tuple[Field, ...]:
+        return STATION_FIELDS + tuple(f for _, _, fs in self.connector_fields() for f in fs)
+
+    def station_create(self, values: dict[str, Any]) -> StationCreate:
+        evses = []
+        for evse in range(1, self.evses + 1):
+            connectors = []
+            for connector in range(1, self.connectors + 1):
+                prefix = f"evse{evse}_c{connector}_"
+                connectors.append(
+                    ConnectorCreate(
+                        standard=ConnectorStandard(values[prefix + "standard"]),
+                        format=ConnectorFormat(values[prefix + "format"]),
+                        power_type=PowerType(values[prefix + "power_type"]),
+                        max_voltage=values[prefix + "max_voltage"],
+                        max_amperage=values[prefix + "max_amperage"],
+                        max_electric_power=values[prefix + "max_electric_power"],
+                    )
+                )
+            evses.append(EvseCreate(connectors=tuple(connectors)))
+        return StationCreate(
+            station_id=values["station_id"],
+            evses=tuple(evses),
+            security_profile=int(values["security_profile"]),
+            vendor=values["vendor"],
+            model=values["model"],
+            serial_number=values["serial_number"],
+        )
+
+
+def _connector_fields(prefix: str) -> tuple[Field, ...]:
+    return (
+        Field(
+            prefix + "standard",
+            N_("Standard"),
+            "choice",
+            required=True,
+            options=_options(ConnectorStandard),
+            default=ConnectorStandard.IEC_62196_T2.value,
+        ),
+        Field(
+            prefix + "format",
+            N_("Format"),
+            "choice",
+            required=True,
+            options=_options(ConnectorFormat),
+            default=ConnectorFormat.SOCKET.value,
+        ),
+        Field(
+            prefix + "power_type",
+            N_("Power type"),
+            "choice",
+            required=True,
+            options=_options(PowerType),
+            default=PowerType.AC_3_PHASE.value,
+        ),
+        Field(prefix + "max_voltage", N_("Max voltage (V)"), "int", required=True, minimum=1),
+        Field(prefix + "max_amperage", N_("Max current (A)"), "int", required=True, minimum=1),
+        Field(prefix + "max_electric_power", N_("Max power (W)"), "int", minimum=1),
+    )
+
+
+# -- remote commands ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CommandForm:
+    name: str  # its URL segment
+    label: str  # an English msgid
+    fields: tuple[Field, ...]
+    build: Callable[[dict[str, Any]], object]
+
+
+EVSE = Field("evse_id", N_("EVSE"), "int", minimum=1, hint=N_("Leave empty for the station"))
+CONNECTOR = Field("connector_id", N_("Connector"), "int", minimum=1)
+TRIGGERS = tuple(
+    (m, m)
+    for m in (
+        "BootNotification",
+        "Heartbeat",
+        "StatusNotification",
+        "MeterValues",
+        "FirmwareStatusNotification",
+        "DiagnosticsStatusNotification",
+        "LogStatusNotification",
+        "SignChargingStationCertificate",
+    )
+)
+
+
+def _keys(text: str | None) -> tuple[str, ...]:
+    return tuple(k.strip() for k in (text or "").split(",") if k.strip())
+
+
+COMMAND_FORMS: tuple[CommandForm, ...] = (
+    CommandForm(
+        "reset",
+        N_("Reset"),
+        (
+            Field(
+                "kind",
+                N_("Kind"),
+                "choice",
+                required=True,
+                options=(
+                    ("soft", N_("Soft (1.6) / when idle")),
+                    ("hard", N_("Hard (1.6) / immediately")),
+                    ("on_idle", N_("When idle (2.x)")),
+                    ("immediate", N_("Immediately (2.x)")),
+                ),
+                default="soft",
+            ),
+            EVSE,
+        ),
+        lambda v: tc.Reset(kind=v["kind"], evse_id=v["evse_id"]),
+    ),
+    CommandForm(
+        "unlock-connector",
+        N_("Unlock a connector"),
+        (
+            Field("evse_id", N_("EVSE"), "int", required=True, minimum=1),
+            Field("connector_id", N_("Connector"), "int", required=True, minimum=1, default="1"),
+        ),
+        lambda v: tc.UnlockConnector(evse_id=v["evse_id"], connector_id=v["connector_id"]),
+    ),
+    CommandForm(
+        "change-availability",
+        N_("Change availability"),
+        (
+            Field(
+                "operative",
+                N_("Availability"),
+                "choice",
+                required=True,
+                options=(("operative", N_("Operative")), ("inoperative", N_("Inoperative"))),
+                default="operative",
+            ),
+            EVSE,
+            CONNECTOR,
+        ),
+        lambda v: tc.ChangeAvailability(
+            operative=v["operative"] == "operative",
+            evse_id=v["evse_id"],
+            connector_id=v["connector_id"],
+        ),
+    ),
+    CommandForm(
+        "trigger-message",
+        N_("Trigger a message"),
+        (
+            Field(
+                "message",
+                N_("Message"),
+                "choice",
+                required=True,
+                options=TRIGGERS,
+                default="StatusNotification",
+            ),
+            EVSE,
+            CONNECTOR,
+        ),
+        lambda v: tc.TriggerMessage(
+            message=v["message"], evse_id=v["evse_id"], connector_id=v["connector_id"]
+        ),
+    ),
+    CommandForm(
+        "remote-start",
+        N_("Start a charging session"),
+        (
+            Field("id_token", N_("Id token"), required=True, max_length=36),
+            Field("evse_id", N_("EVSE"), "int", minimum=1),
+        ),
+        lambda v: tc.RemoteStart(id_token=v["id_token"], evse_id=v["evse_id"]),
+    ),
+    CommandForm(
+        "remote-stop",
+        N_("Stop a charging session"),
+        (Field("transaction_id", N_("Transaction id"), required=True, max_length=36),),
+        lambda v: tc.RemoteStop(transaction_id=v["transaction_id"]),
+    ),
+    CommandForm(
+        "get-configuration",
+        N_("Read configuration (OCPP 1.6)"),
+        (
+            Field(
+                "keys",
+                N_("Keys"),
+                max_length=500,
+                hint=N_("Comma-separated; leave empty for every key"),
+            ),
+        ),
+        lambda v: tc.GetConfiguration(keys=_keys(v["keys"])),
+    ),
+    CommandForm(
+        "change-configuration",
+        N_("Change configuration (OCPP 1.6)"),
+        (
+            Field("key", N_("Key"), required=True),
+            Field("value", N_("Value"), required=True, max_length=500),
+        ),
+        lambda v: tc.ChangeConfiguration(key=v["key"], value=v["value"]),
+    ),
+    CommandForm(
+        "get-base-report",
+        N_("Ask for a device model report (OCPP 2.x)"),
+        (
+            Field(
+                "report_base",
+                N_("Report"),
+                "choice",
+                required=True,
+                options=(
+                    ("ConfigurationInventory", N_("Configuration inventory")),
+                    ("FullInventory", N_("Full inventory")),
+                    ("SummaryInventory", N_("Summary inventory")),
+                ),
+                default="ConfigurationInventory",
+            ),
+            Field("request_id", N_("Request id"), "int", required=True, default="1"),
+        ),
+        lambda v: tc.GetBaseReport(request_id=v["request_id"], report_base=v["report_base"]),
+    ),
+    CommandForm(
+        "get-variables",
+        N_("Read a variable (OCPP 2.x)"),
+        (
+            Field("component", N_("Component"), required=True),
+            Field("variable", N_("Variable"), required=True),
+            Field("evse_id", N_("EVSE"), "int", minimum=1),
+        ),
+        lambda v: tc.GetVariables(
+            (tc.VariableRef(v["component"], v["variable"], evse_id=v["evse_id"]),)
+        ),
+    ),
+    CommandForm(
+        "set-variables",
+        N_("Set a variable (OCPP 2.x)"),
+        (
+            Field("component", N_("Component"), required=True),
+            Field("variable", N_("Variable"), required=True),
+            Field("value", N_("Value"), required=True, max_length=500),
+            Field("evse_id", N_("EVSE"), "int", minimum=1),
+        ),
+        lambda v: tc.SetVariables(
+            (tc.VariableRef(v["component"], v["variable"], v["value"], evse_id=v["evse_id"]),)
+        ),
+    ),
+    CommandForm("clear-cache", N_("Clear the authorization cache"), (), lambda v: tc.ClearCache()),
+    CommandForm(
+        "get-local-list-version",
+        N_("Read the local list version"),
+        (),
+        lambda v: tc.GetLocalListVersion(),
+    ),
+    CommandForm(
+        "update-firmware",
+        N_("Install firmware"),
+        (
+            Field("location", N_("Firmware URL"), required=True, max_length=512),
+            Field(
+                "retrieve_at",
+                N_("Download from"),
+                "datetime",
+                required=True,
+                hint=N_("In the brand's timezone"),
+            ),
+        ),
+        lambda v: tc.UpdateFirmware(location=v["location"], retrieve_at=v["retrieve_at"]),
+    ),
+    CommandForm(
+        "get-log",
+        N_("Upload a log"),
+        (
+            Field("location", N_("Upload URL"), required=True, max_length=512),
+            Field(
+                "log_type",
+                N_("Log"),
+                "choice",
+                required=True,
+                options=(
+                    ("DiagnosticsLog", N_("Diagnostics")),
+                    ("SecurityLog", N_("Security")),
+                ),
+                default="DiagnosticsLog",
+            ),
+        ),
+        lambda v: tc.GetLog(location=v["location"], log_type=v["log_type"]),
+    ),
+)
+COMMANDS_BY_NAME = {form.name: form for form in COMMAND_FORMS}
