@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,12 +15,26 @@ from voltlane.billing.pricing import (
     idle_fee_to_json,
     ocpi_decimals,
     stored_ocpi,
+    tariff_of,
 )
 from voltlane.billing.repository import BillingRepository
+from voltlane.billing.tariff_repository import AssignedPlace, Place, TariffRepository
 from voltlane.core.errors import NotFoundError, ValidationError
 from voltlane.core.ids import new_id
 from voltlane.models.tenant import Connector, Evse, Location, TariffAssignment, TariffVersion
-from voltlane.tariff import SegmentKind, TariffError, tariff_from_ocpi, tariff_to_ocpi
+from voltlane.tariff import (
+    PricedSession,
+    SampleSession,
+    Segment,
+    SegmentKind,
+    Tariff,
+    TariffError,
+    TariffSet,
+    price_sample,
+    select_tariff,
+    tariff_from_ocpi,
+    tariff_to_ocpi,
+)
 
 
 async def create_tariff_version(
@@ -104,3 +121,149 @@ async def get_tariff(db_session: AsyncSession, version_id: uuid.UUID) -> TariffV
 async def list_assignments(db_session: AsyncSession) -> list[TariffAssignment]:
     """Every assignment of the brand, oldest first."""
     return await BillingRepository(db_session).assignments()
+
+
+class VersionStatus(StrEnum):
+    CURRENT = "current"  # prices the segment's sessions that start now
+    SCHEDULED = "scheduled"  # takes over from its valid-from
+    PAST = "past"  # ended, or superseded by a later version of its segment
+
+
+@dataclass(frozen=True, slots=True)
+class VersionView:
+    """A stored version with its engine tariff (idle fee included) and its status now."""
+
+    version: TariffVersion
+    tariff: Tariff
+    segment: Segment
+    status: VersionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class TariffOverview:
+    """A tariff code: its versions (by segment, newest first) and where it applies."""
+
+    code: str
+    versions: list[VersionView]
+    places: list[AssignedPlace]
+
+    def version(self, version_id: uuid.UUID) -> VersionView | None:
+        return next((v for v in self.versions if v.version.id == version_id), None)
+
+
+_SEGMENT_ORDER = list(SegmentKind)
+_ALWAYS = datetime.min.replace(tzinfo=UTC)
+
+
+def _segment_of(version: TariffVersion) -> Segment:
+    return Segment(SegmentKind(version.segment), version.segment_ref)
+
+
+def _views(versions: list[TariffVersion], now: datetime) -> list[VersionView]:
+    """The versions of one code with their status: the one select_tariff picks for its own
+    segment now is current; one that starts later is scheduled; the others are past."""
+    by_segment: dict[Segment, list[tuple[Tariff, TariffVersion]]] = {}
+    for version in versions:
+        by_segment.setdefault(_segment_of(version), []).append((tariff_of(version), version))
+    views = []
+    for segment, pairs in by_segment.items():
+        only = TariffSet({segment: tuple(t for t, _ in pairs)})
+        try:
+            current: Tariff | None = select_tariff(only, segment, at=now)
+        except TariffError:
+            current = None
+        for tariff, version in pairs:
+            if tariff is current:
+                status = VersionStatus.CURRENT
+            elif tariff.start_date_time is not None and tariff.start_date_time > now:
+                status = VersionStatus.SCHEDULED
+            else:
+                status = VersionStatus.PAST
+            views.append(VersionView(version, tariff, segment, status))
+    views.sort(
+        key=lambda v: (
+            _SEGMENT_ORDER.index(v.segment.kind),
+            v.segment.ref or "",
+            -(v.tariff.start_date_time or _ALWAYS).timestamp(),
+            -v.version.created_at.timestamp(),
+        )
+    )
+    return views
+
+
+async def list_tariff_overviews(
+    db_session: AsyncSession, *, now: datetime, limit: int, offset: int
+) -> list[TariffOverview]:
+    """One page of the brand's tariffs by code, each with its versions' status at ``now``
+    and the places it is assigned to."""
+    repo = TariffRepository(db_session)
+    codes = await repo.codes(limit=limit, offset=offset)
+    return await _overviews(repo, codes, now)
+
+
+async def _overviews(
+    repo: TariffRepository, codes: list[str], now: datetime
+) -> list[TariffOverview]:
+    versions: dict[str, list[TariffVersion]] = {code: [] for code in codes}
+    for version in await repo.versions(codes):
+        versions[version.code].append(version)
+    places: dict[str, list[AssignedPlace]] = {code: [] for code in codes}
+    for assigned in await repo.assigned_places(codes):
+        places[assigned.code].append(assigned)
+    return [TariffOverview(code, _views(versions[code], now), places[code]) for code in codes]
+
+
+async def tariff_overview(db_session: AsyncSession, code: str, *, now: datetime) -> TariffOverview:
+    """The tariff ``code`` of this brand with its versions and places; NotFoundError if the
+    brand has no such tariff."""
+    overviews = await _overviews(TariffRepository(db_session), [code], now)
+    if not overviews[0].versions:
+        raise NotFoundError(f"no tariff {code!r}")
+    return overviews[0]
+
+
+async def tariff_code_exists(db_session: AsyncSession, code: str) -> bool:
+    """Whether the brand has any version of tariff ``code``."""
+    return await BillingRepository(db_session).code_exists(code)
+
+
+async def assignment_places(db_session: AsyncSession) -> list[Place]:
+    """Every place a tariff can be assigned to: the brand, its locations, EVSEs, connectors."""
+    return await TariffRepository(db_session).places()
+
+
+def preview_price(tariff: Tariff, sample: SampleSession) -> PricedSession:
+    """What ``sample`` would cost under ``tariff`` (unsaved input included), computed by the
+    engine that prices CDRs."""
+    return price_sample(tariff, sample)
+
+
+async def preview_tariff(
+    db_session: AsyncSession, code: str, segment: Segment, sample: SampleSession
+) -> tuple[VersionView, PricedSession]:
+    """What ``sample`` would cost under tariff ``code`` for a driver of ``segment``: the
+    version that select_tariff picks at the sample's start (with the CDR's fallbacks from
+    the segment to MEMBER and PUBLIC), priced by the engine. TariffError when none is in
+    force then; NotFoundError for an unknown code."""
+    overview = await tariff_overview(db_session, code, now=sample.start)
+    tariffs: dict[Segment, tuple[Tariff, ...]] = {}
+    for view in sorted(overview.versions, key=lambda v: v.version.created_at):
+        tariffs[view.segment] = (*tariffs.get(view.segment, ()), view.tariff)
+    chosen = select_tariff(TariffSet(tariffs), segment, at=sample.start)
+    view = next(v for v in overview.versions if v.tariff is chosen)
+    return view, price_sample(chosen, sample)
+
+
+async def unassign_tariff(
+    db_session: AsyncSession, code: str, assignment_id: uuid.UUID
+) -> TariffAssignment:
+    """Stop tariff ``code`` pricing sessions at the place of assignment ``assignment_id``:
+    sessions priced from now on (live costs, CDRs of sessions still running) take the tariffs
+    of the next wider place. NotFoundError if the brand's tariff ``code`` has no such
+    assignment."""
+    repo = TariffRepository(db_session)
+    assignment = await repo.assignment(code, assignment_id)
+    if assignment is None:
+        raise NotFoundError(f"no assignment {assignment_id} of tariff {code!r}")
+    await repo.remove_assignment(assignment)
+    return assignment

@@ -28,6 +28,7 @@ from voltlane.tariff.result import (
     VatLine,
 )
 from voltlane.tariff.rounding import minor_unit_exponent
+from voltlane.tariff.sample import SampleSession, price_sample
 from voltlane.tariff.selection import PUBLIC, Segment, SegmentKind, TariffSet, select_tariff
 from voltlane.tariff.trace import ChargingState, MeterReading, SessionTrace, StateChange
 
@@ -50,6 +51,7 @@ __all__ = [
     "PriceComponent",
     "PricedSession",
     "Reservation",
+    "SampleSession",
     "Segment",
     "SegmentKind",
     "SessionTrace",
@@ -62,6 +64,7 @@ __all__ = [
     "TariffType",
     "VatLine",
     "minor_unit_exponent",
+    "price_sample",
     "price_session",
     "select_tariff",
     "tariff_from_ocpi",
