@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voltlane.charging import service as charging
+from voltlane.charging.repository import ChargingRepository
+from voltlane.charging.schemas import Sample, StationRef
 from voltlane.identity import service as identity
 from voltlane.models.tenant import (
     AccountKind,
@@ -173,3 +177,64 @@ BERLIN_SELLER = Legal(
     iban="DE89370400440532013000",
     bic="COBADEFFXXX",
 )
+
+
+async def add_session_16(
+    db_session: AsyncSession,
+    station: ChargingStation,
+    *,
+    id_tag: str,
+    started_at: datetime,
+    meter_start_wh: int,
+    readings: tuple[tuple[datetime, int, int | None], ...] = (),
+    stop: tuple[datetime, int, str] | None = None,
+    signed_data: Any | None = None,
+) -> uuid.UUID:
+    """A session charged at connector 1 of ``station`` as an OCPP 1.6 station reports it,
+    through the charging service: the start, register readings (with power in W when given,
+    the first reading carrying ``signed_data``) and, when ``stop`` is given, the stop (time,
+    register, reason)."""
+    station_ref = StationRef(station.id, station.station_id, "ocpp1.6")
+    evse = await ChargingRepository(db_session).evse(station.id, 1)
+    started = await charging.start_transaction_v16(
+        db_session,
+        station_ref,
+        connector_id=1,
+        id_tag=id_tag,
+        meter_start_wh=meter_start_wh,
+        timestamp=started_at,
+        reservation_id=None,
+        evse=evse,
+    )
+    assert started.session_id is not None
+    for index, (at, wh, power_w) in enumerate(readings):
+        samples = [
+            Sample(
+                at,
+                "Energy.Active.Import.Register",
+                Decimal(wh),
+                "Wh",
+                signed_data=signed_data if index == 0 else None,
+            )
+        ]
+        if power_w is not None:
+            samples.append(Sample(at, "Power.Active.Import", Decimal(power_w), "W"))
+        await charging.meter_values(
+            db_session,
+            station_ref,
+            evse_id=1,
+            transaction_id=str(started.transaction_id),
+            samples=samples,
+        )
+    if stop is not None:
+        await charging.stop_transaction_v16(
+            db_session,
+            station_ref,
+            transaction_id=started.transaction_id,
+            meter_stop_wh=stop[1],
+            timestamp=stop[0],
+            reason=stop[2],
+            id_tag=id_tag,
+            transaction_data=[],
+        )
+    return started.session_id
