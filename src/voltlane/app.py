@@ -22,7 +22,7 @@ from voltlane.ocpp.translate import OcppTranslator
 from voltlane.portal import TEMPLATES as PORTAL_TEMPLATES
 from voltlane.portal.auth import PortalAuthController
 from voltlane.portal.dashboard import PortalController
-from voltlane.portal.stations import StationsController
+from voltlane.portal.stations import stations_router
 from voltlane.pwa import TEMPLATES as PWA_TEMPLATES
 from voltlane.pwa.home import DriverHomeController
 from voltlane.seed import TenantFileSeeder
@@ -107,7 +107,7 @@ def create_app(
             BrandController,
             PortalAuthController,
             PortalController,
-            StationsController,
+            stations_router,
             choose_language,
             DriverHomeController,
             api_router(),

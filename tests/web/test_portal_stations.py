@@ -550,7 +550,10 @@ async def test_a_command_to_a_disconnected_station_is_recorded_offline_and_audit
     assert exported.text.split("\r\n")[0] == (
         "created_at,action,payload,status,response,error,requested_by,completed_at"
     )
-    assert exported.text.split("\r\n")[1].split(",")[1:2] == ["UnlockConnector"]
+    assert exported.text.split("\r\n")[1] == (
+        f'{command.created_at.isoformat()},UnlockConnector,"{{""connectorId"": 2}}",offline,,'
+        f"The station is not connected.,ops@example.com,{command.completed_at.isoformat()}"
+    )
     assert await audits(database, brand) == [
         (
             "portal.station.command",

@@ -1,0 +1,260 @@
+"""The station list and a station's page: live status, approval, a new password."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.core.errors import VoltlaneError
+from voltlane.identity.schemas import StaffIdentity
+from voltlane.models.tenant import RegistrationStatus
+from voltlane.portal.pages import (
+    CSV_MAX_ROWS,
+    Format,
+    PageNumber,
+    Pager,
+    csv_response,
+    render,
+)
+from voltlane.portal.stations.common import (
+    HEALTH_EVENTS,
+    PROTOCOLS,
+    REGISTRATIONS,
+    STATION_COLUMNS,
+    Connectivity,
+    audit_station,
+    credentials_page,
+    domain_error,
+    location_choices,
+    ocpp_url,
+    read,
+    write,
+)
+from voltlane.portal.stations.forms import (
+    Field,
+    read_form,
+)
+from voltlane.station import service as stations
+from voltlane.station.schemas import StationFilter
+from voltlane.web.context import current_tenant, web_state
+from voltlane.web.i18n import N_
+
+
+class StationsController(Controller):
+    """Reading needs ``stations.read``; approving and new passwords ``stations.write``."""
+
+    path = "/"
+    include_in_schema = False
+
+    # -- the list -------------------------------------------------------------------------
+    @get("/", dependencies=read)
+    async def index(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        reader: NamedDependency[StaffIdentity],
+        q: FromQuery[str] = "",
+        registration: FromQuery[Literal["", "Accepted", "Pending", "Rejected"]] = "",
+        connectivity: FromQuery[Connectivity] = "",
+        protocol: FromQuery[Literal["", "ocpp1.6", "ocpp2.0.1", "ocpp2.1"]] = "",
+        page: PageNumber = 1,
+        format: Format = "html",  # noqa: A002 - the query parameter's name
+    ) -> Response[Any]:
+        search = q.strip()[:100]
+        filters = StationFilter(
+            search=search,
+            registration_status=RegistrationStatus(registration) if registration else None,
+            connected={"online": True, "offline": False}.get(connectivity),
+            protocol=protocol or None,
+        )
+        pager = Pager(page)
+        tenant = current_tenant(request)
+        async with web_state(request).database.platform_session() as platform:
+            rows = await stations.search_stations(
+                db_session,
+                platform,
+                tenant.key,
+                filters,
+                limit=pager.limit if format == "html" else CSV_MAX_ROWS,
+                offset=pager.offset,
+            )
+        if format == "csv":
+            return csv_response("stations.csv", STATION_COLUMNS, rows)
+        query = {
+            "q": search,
+            "registration": registration,
+            "connectivity": connectivity,
+            "protocol": protocol,
+        }
+        pending = any(r.registration_status == "Pending" for r in rows)
+        return render(
+            request,
+            reader,
+            "portal/stations/index.html",
+            {
+                "page": pager.page(rows, query=query),
+                "filters": query,
+                "registrations": REGISTRATIONS,
+                "protocols": PROTOCOLS,
+                "locations": await location_choices(db_session) if pending else [],
+            },
+            fragment="portal/stations/_table.html",
+        )
+
+    # -- a station's page -----------------------------------------------------------------
+    async def _show(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        staff: StaffIdentity,
+        station_pk: uuid.UUID,
+        *,
+        template: str = "portal/stations/show.html",
+        context: Mapping[str, Any] | None = None,
+        status_code: int = 200,
+    ) -> Response[str]:
+        station = await stations.get_station(db_session, station_pk)
+        tenant = current_tenant(request)
+        async with web_state(request).database.platform_session() as platform:
+            connectivity = await stations.station_connectivity(
+                db_session, platform, tenant.key, station.station_id
+            )
+        location = (
+            await stations.get_location(db_session, station.location_id)
+            if station.location_id
+            else None
+        )
+        pending = station.registration_status is RegistrationStatus.PENDING
+        return render(
+            request,
+            staff,
+            template,
+            {
+                "station": station,
+                "location": location,
+                "connectivity": connectivity,
+                "ocpp_url": ocpp_url(request, station),
+                "events": await stations.station_health_events(
+                    db_session, station.id, limit=HEALTH_EVENTS
+                ),
+                "configuration": await stations.reported_configuration(db_session, station),
+                "locations": await location_choices(db_session) if pending else [],
+                "errors": {},
+                "form_error": None,
+                **(context or {}),
+            },
+            fragment="portal/stations/_live.html",
+            status_code=status_code,
+        )
+
+    @get("/{station_pk:uuid}", dependencies=read)
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        reader: NamedDependency[StaffIdentity],
+        station_pk: FromPath[uuid.UUID],
+    ) -> Response[str]:
+        return await self._show(request, db_session, reader, station_pk)
+
+    @get("/{station_pk:uuid}/live", dependencies=read)
+    async def live(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        reader: NamedDependency[StaffIdentity],
+        station_pk: FromPath[uuid.UUID],
+    ) -> Response[str]:
+        """The connectors' status and the connection, polled by the station page."""
+        station = await stations.get_station(db_session, station_pk)
+        tenant = current_tenant(request)
+        async with web_state(request).database.platform_session() as platform:
+            connectivity = await stations.station_connectivity(
+                db_session, platform, tenant.key, station.station_id
+            )
+        return render(
+            request,
+            reader,
+            "portal/stations/_live.html",
+            {"station": station, "connectivity": connectivity},
+        )
+
+    @post("/{station_pk:uuid}/approve", dependencies=write, status_code=303)
+    async def approve(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+        station_pk: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        fields = (Field("location_id", N_("Location"), "uuid", required=True),)
+        form = read_form(fields, await request.form())
+        form_error = None
+        if not form.errors:
+            try:
+                async with db_session.begin_nested():
+                    station = await stations.approve_station(
+                        db_session, station_pk, location_id=form.values["location_id"]
+                    )
+                    await audit_station(
+                        db_session,
+                        request,
+                        writer,
+                        "portal.station.approve",
+                        station=station,
+                        detail={"location_id": str(station.location_id)},
+                    )
+                return Redirect(f"/portal/stations/{station_pk}", status_code=303)
+            except VoltlaneError as exc:
+                if exc.status == 404 and exc.field is None:
+                    raise
+                form_error = domain_error(form, exc, fields)
+        return await self._show(
+            request,
+            db_session,
+            writer,
+            station_pk,
+            context={"errors": form.errors, "form_error": form_error, "form": form.raw},
+            status_code=400,
+        )
+
+    @post("/{station_pk:uuid}/password", dependencies=write, status_code=200)
+    async def new_password(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+        station_pk: FromPath[uuid.UUID],
+    ) -> Response[str]:
+        """A generated Basic-auth password, shown in this answer only (never stored in
+        clear, never logged): the station must be given it before it reconnects."""
+        await stations.get_station_row(db_session, station_pk)  # 404 before anything else
+        try:
+            async with db_session.begin_nested():
+                station, password = await stations.set_station_password(db_session, station_pk)
+                await audit_station(
+                    db_session,
+                    request,
+                    writer,
+                    "portal.station.password_set",
+                    station=station,
+                    detail={},
+                )
+        except VoltlaneError as exc:
+            return await self._show(
+                request,
+                db_session,
+                writer,
+                station_pk,
+                context={"form_error": exc.detail},
+                status_code=400,
+            )
+        return credentials_page(request, writer, station, password, created=False)

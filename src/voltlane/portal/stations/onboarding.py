@@ -1,0 +1,220 @@
+"""The onboarding wizard: a location, then the station with its EVSEs and connectors, then
+its connection details once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.core.errors import VoltlaneError
+from voltlane.identity import service as identity
+from voltlane.identity.schemas import StaffIdentity
+from voltlane.portal.pages import render
+from voltlane.portal.stations.common import (
+    audit_station,
+    credentials_page,
+    domain_error,
+    location_choices,
+    write,
+)
+from voltlane.portal.stations.forms import (
+    LOCATION_FIELDS,
+    SECURITY_PROFILES,
+    Field,
+    FormInput,
+    Layout,
+    location_create,
+    read_form,
+)
+from voltlane.station import service as stations
+from voltlane.web.context import client_ip
+from voltlane.web.i18n import N_
+
+
+class OnboardingController(Controller):
+    """Every step needs ``stations.write``."""
+
+    path = "/"
+    include_in_schema = False
+
+    # -- onboarding -----------------------------------------------------------------------
+    @get("/new", dependencies=write)
+    async def new(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+    ) -> Response[str]:
+        """Step 1: the site, an existing location or a new one."""
+        return render(
+            request,
+            writer,
+            "portal/stations/new.html",
+            {
+                "locations": await location_choices(db_session),
+                "fields": LOCATION_FIELDS,
+                "form": {},
+                "errors": {},
+                "form_error": None,
+            },
+        )
+
+    @post("/new", dependencies=write, status_code=303)
+    async def choose_location(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+    ) -> Response[Any]:
+        data = await request.form()
+        form_error = None
+        if str(data.get("location") or "") != "new":
+            choice = read_form((Field("location", N_("Location"), "uuid", required=True),), data)
+            if not choice.errors:
+                location_id = choice.values["location"]
+                try:
+                    await stations.get_location(db_session, location_id)
+                    return Redirect(
+                        f"/portal/stations/new/station?location_id={location_id}",
+                        status_code=303,
+                    )
+                except VoltlaneError:
+                    choice.errors["location"] = N_("Choose one of the options.")
+            form = FormInput({"location": str(data.get("location") or "")}, {}, choice.errors)
+        else:
+            form = read_form(LOCATION_FIELDS, data)
+            form.raw["location"] = "new"
+            if not form.errors:
+                try:
+                    async with db_session.begin_nested():
+                        location = await stations.create_location(
+                            db_session, location_create(form.values)
+                        )
+                        await identity.audit(
+                            db_session,
+                            action="portal.location.create",
+                            actor_email=writer.email,
+                            entity="location",
+                            entity_id=location.id,
+                            detail={"name": location.name},
+                            ip=client_ip(request),
+                        )
+                    return Redirect(
+                        f"/portal/stations/new/station?location_id={location.id}",
+                        status_code=303,
+                    )
+                except VoltlaneError as exc:
+                    form_error = domain_error(form, exc, LOCATION_FIELDS)
+        return render(
+            request,
+            writer,
+            "portal/stations/new.html",
+            {
+                "locations": await location_choices(db_session),
+                "fields": LOCATION_FIELDS,
+                "form": form.raw,
+                "errors": form.errors,
+                "form_error": form_error,
+            },
+            status_code=400,
+        )
+
+    async def _station_form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        staff: StaffIdentity,
+        location_id: uuid.UUID,
+        layout: Layout,
+        *,
+        form: Mapping[str, str] | None = None,
+        errors: Mapping[str, str] | None = None,
+        form_error: str | None = None,
+        status_code: int = 200,
+    ) -> Response[str]:
+        location = await stations.get_location(db_session, location_id)
+        return render(
+            request,
+            staff,
+            "portal/stations/new_station.html",
+            {
+                "location": location,
+                "layout": layout,
+                "form": form or {},
+                "errors": errors or {},
+                "form_error": form_error,
+                "security_profiles": SECURITY_PROFILES,
+            },
+            status_code=status_code,
+        )
+
+    @get("/new/station", dependencies=write)
+    async def new_station(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+        location_id: FromQuery[uuid.UUID],
+        evses: FromQuery[str] = "1",
+        connectors: FromQuery[str] = "1",
+    ) -> Response[str]:
+        """Step 2: the station, its security profile, EVSEs and connectors."""
+        layout = Layout.read(evses, connectors)
+        return await self._station_form(request, db_session, writer, location_id, layout)
+
+    @post("/new/station", dependencies=write, status_code=201)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+    ) -> Response[str]:
+        """Create the station; the answer shows its OCPP URL and password, once."""
+        data = await request.form()
+        layout = Layout.read(str(data.get("evses") or ""), str(data.get("connectors") or ""))
+        place = read_form((Field("location_id", N_("Location"), "uuid", required=True),), data)
+        if place.errors:
+            return Redirect("/portal/stations/new", status_code=303)
+        location = await stations.get_location(db_session, place.values["location_id"])
+        fields = layout.fields()
+        form = read_form(fields, data)
+        form_error = None
+        if not form.errors:
+            try:
+                async with db_session.begin_nested():
+                    station, password = await stations.create_station(
+                        db_session, location, layout.station_create(form.values)
+                    )
+                    await audit_station(
+                        db_session,
+                        request,
+                        writer,
+                        "portal.station.create",
+                        station=station,
+                        detail={
+                            "location_id": str(location.id),
+                            "security_profile": station.security_profile,
+                        },
+                    )
+                return credentials_page(request, writer, station, password, created=True)
+            except VoltlaneError as exc:
+                form_error = domain_error(form, exc, fields)
+        return await self._station_form(
+            request,
+            db_session,
+            writer,
+            location.id,
+            layout,
+            form=form.raw,
+            errors=form.errors,
+            form_error=form_error,
+            status_code=400,
+        )
