@@ -28,14 +28,24 @@ from voltlane.billing.settlement_repository import SettlementRepository
 from voltlane.charging import tokens
 from voltlane.core.db import Database
 from voltlane.identity.notifications import queue_email
-from voltlane.models.tenant import Cdr, DunningState, IdTokenStatus, Payment, PaymentStatus
+from voltlane.models.tenant import (
+    Cdr,
+    DunningState,
+    IdToken,
+    IdTokenStatus,
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+)
 from voltlane.tenancy import TenantInfo
+from voltlane.worker import enqueue
 
 log = logging.getLogger(__name__)
 
 # How long a claimed retry is held by the run that claimed it before another may take it.
 LEASE = timedelta(minutes=30)
 BATCH = 100
+DUNNING_RUN_TASK = "billing.dunning_run"
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,3 +270,42 @@ async def _block_card(repo: PaymentRepository, payment: Payment) -> None:
             "card blocked after failed payment retries",
             extra={"payment_id": str(payment.id), "id_token_pk": str(card.id)},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class DunningRow:
+    """A failed session payment and where its recovery stands."""
+
+    payment: Payment
+    customer: str | None  # None: an ad-hoc driver
+    card: IdToken | None  # the card the session was started with
+    owed: int  # minor units still due
+
+    @property
+    def card_blocked(self) -> bool:
+        return self.card is not None and self.card.status is not IdTokenStatus.ACCEPTED
+
+
+async def find_dunning(
+    db_session: AsyncSession, *, state: DunningState | None, limit: int, offset: int
+) -> list[DunningRow]:
+    """Failed payments and the dunning of each (``state``: only those in it), the next
+    retry first."""
+    rows = await PaymentRepository(db_session).dunning_matching(
+        state=state, limit=limit, offset=offset
+    )
+    return [DunningRow(payment, name, card, owed) for payment, name, card, owed in rows]
+
+
+async def retry_now(
+    db_session: AsyncSession, tenant_key: str, payment_id: uuid.UUID, *, now: datetime
+) -> None:
+    """Bring a payment's next scheduled retry forward to now and start the brand's dunning
+    run (after commit), which charges it like any due retry."""
+    repo = PaymentRepository(db_session)
+    payment = await repo.payment(payment_id)
+    if payment is None or payment.purpose is not PaymentPurpose.SESSION:
+        raise payments.PaymentNotFoundError(f"no payment {payment_id}", field="payment_id")
+    if not await repo.schedule_retry_now(payment_id, now):
+        raise payments.PaymentStateError("no retry of this payment is scheduled")
+    enqueue(db_session, DUNNING_RUN_TASK, tenant=tenant_key)

@@ -255,3 +255,58 @@ class InvoiceRepository:
             .offset(offset)
         )
         return list(rows), int(total or 0)
+
+    async def documents_matching(
+        self,
+        *,
+        kind: InvoiceKind | None,
+        number: str | None,
+        customer: str | None,
+        issued_from: date | None,
+        issued_to: date | None,
+        paid: bool | None,
+        limit: int,
+        offset: int,
+    ) -> list[tuple[Invoice, str]]:
+        """Documents newest first with the name of their customer (the account's, else the
+        buyer printed on the document). ``number`` and ``customer`` match part of the number
+        and of that name, case-insensitively; the issue dates are inclusive; ``paid`` False
+        keeps receipts and invoices with something left to pay (credit notes pay nothing)."""
+        buyer = Invoice.document["buyer"]["name"].astext
+        customer_name = func.coalesce(CustomerAccount.name, buyer)
+        stmt = select(Invoice, customer_name).outerjoin(
+            CustomerAccount, CustomerAccount.id == Invoice.account_id
+        )
+        if kind is not None:
+            stmt = stmt.where(Invoice.kind == kind)
+        if number:
+            stmt = stmt.where(Invoice.number.icontains(number, autoescape=True))
+        if customer:
+            stmt = stmt.where(customer_name.icontains(customer, autoescape=True))
+        if issued_from is not None:
+            stmt = stmt.where(Invoice.issue_date >= issued_from)
+        if issued_to is not None:
+            stmt = stmt.where(Invoice.issue_date <= issued_to)
+        if paid is True:
+            stmt = stmt.where(
+                Invoice.kind != InvoiceKind.CREDIT_NOTE, Invoice.paid >= Invoice.total_gross
+            )
+        elif paid is False:
+            stmt = stmt.where(
+                Invoice.kind != InvoiceKind.CREDIT_NOTE, Invoice.paid < Invoice.total_gross
+            )
+        rows = await self.db_session.execute(
+            stmt.order_by(Invoice.issued_at.desc(), Invoice.number.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(invoice, name or "") for invoice, name in rows.all()]
+
+    async def credit_notes_of(self, invoice_id: uuid.UUID) -> list[Invoice]:
+        """The credit notes that correct a document, oldest first."""
+        rows = await self.db_session.scalars(
+            select(Invoice)
+            .where(Invoice.corrects_id == invoice_id)
+            .order_by(Invoice.issued_at, Invoice.number)
+        )
+        return list(rows)

@@ -26,6 +26,7 @@ from voltlane.models.tenant import (
     PaymentOperation,
     PaymentPurpose,
     PaymentStatus,
+    SessionSettlement,
     WalletEntry,
     WalletKind,
     WebhookEvent,
@@ -243,3 +244,110 @@ class PaymentRepository:
             .where(Invoice.kind == InvoiceKind.RECEIPT, Invoice.session_id == session_id)
             .values(paid=func.least(Invoice.total_gross, paid))
         )
+
+    # -- the finance back office -----------------------------------------------------------
+    def _with_customer(self, *columns: Any) -> Any:
+        """Payments with the name of who pays: the account of the session's card, or the
+        account a top-up credits (None: an ad-hoc driver)."""
+        card_account = aliased(CustomerAccount)
+        top_up_account = aliased(CustomerAccount)
+        return (
+            select(Payment, func.coalesce(top_up_account.name, card_account.name), *columns)
+            .outerjoin(ChargingSession, ChargingSession.id == Payment.session_id)
+            .outerjoin(
+                IdToken,
+                and_(
+                    IdToken.id_token == ChargingSession.id_token,
+                    IdToken.type == ChargingSession.id_token_type,
+                ),
+            )
+            .outerjoin(card_account, card_account.id == IdToken.account_id)
+            .outerjoin(top_up_account, top_up_account.id == Payment.account_id)
+        )
+
+    async def payments_matching(
+        self,
+        *,
+        status: PaymentStatus | None,
+        purpose: PaymentPurpose | None,
+        provider: str | None,
+        created_from: datetime | None,
+        created_before: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> list[tuple[Payment, str | None]]:
+        """Payments newest first with the name of who pays, by status, purpose, provider and
+        the time they were made (``created_before`` excluded)."""
+        stmt = self._with_customer()
+        if status is not None:
+            stmt = stmt.where(Payment.status == status)
+        if purpose is not None:
+            stmt = stmt.where(Payment.purpose == purpose)
+        if provider is not None:
+            stmt = stmt.where(Payment.provider == provider)
+        if created_from is not None:
+            stmt = stmt.where(Payment.created_at >= created_from)
+        if created_before is not None:
+            stmt = stmt.where(Payment.created_at < created_before)
+        rows = await self.db_session.execute(
+            stmt.order_by(Payment.created_at.desc(), Payment.id).limit(limit).offset(offset)
+        )
+        return [(payment, name) for payment, name in rows.all()]
+
+    async def payment_with_customer(self, payment_id: uuid.UUID) -> tuple[Payment, str | None]:
+        """A payment and the name of who pays (a missing payment raises NoResultFound)."""
+        row = (
+            await self.db_session.execute(self._with_customer().where(Payment.id == payment_id))
+        ).one()
+        return row[0], row[1]
+
+    async def operations_of(self, payment_id: uuid.UUID) -> list[PaymentOperation]:
+        """Every PSP call of a payment with its idempotency key, in the order they were made."""
+        rows = await self.db_session.scalars(
+            select(PaymentOperation)
+            .where(PaymentOperation.payment_id == payment_id)
+            .order_by(PaymentOperation.created_at, PaymentOperation.id)
+        )
+        return list(rows)
+
+    async def dunning_matching(
+        self, *, state: DunningState | None, limit: int, offset: int
+    ) -> list[tuple[Payment, str | None, IdToken | None, int]]:
+        """Failed session payments and those dunning follows (by ``state``), the next retry
+        first: who pays, the card the session was started with, and what is still owed
+        (the settlement's amount due, else the CDR's total, less what was captured)."""
+        owed = (
+            func.coalesce(SessionSettlement.amount_due, Cdr.total_incl_vat, 0)
+            - Payment.amount_captured
+        )
+        stmt = (
+            self._with_customer(IdToken, owed)
+            .outerjoin(Cdr, and_(Cdr.session_id == Payment.session_id, Cdr.kind == CdrKind.CDR))
+            .outerjoin(SessionSettlement, SessionSettlement.cdr_id == Cdr.id)
+            .where(Payment.purpose == PaymentPurpose.SESSION)
+        )
+        if state is None:
+            stmt = stmt.where(
+                or_(Payment.dunning_state.is_not(None), Payment.status == PaymentStatus.FAILED)
+            )
+        else:
+            stmt = stmt.where(Payment.dunning_state == state)
+        rows = await self.db_session.execute(
+            stmt.order_by(
+                Payment.next_dunning_at.asc().nulls_last(), Payment.updated_at.desc(), Payment.id
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(payment, name, card, int(due)) for payment, name, card, due in rows.all()]
+
+    async def schedule_retry_now(self, payment_id: uuid.UUID, now: datetime) -> bool:
+        """Make a scheduled retry due now; False when the payment has none (recovered or
+        exhausted). A run that claimed it already sends the same idempotency keys."""
+        moved = await self.db_session.scalar(
+            update(Payment)
+            .where(Payment.id == payment_id, Payment.dunning_state == DunningState.SCHEDULED)
+            .values(next_dunning_at=now)
+            .returning(Payment.id)
+        )
+        return moved is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from voltlane.billing.dunning import claim_due, open_dunning, retry_payment
+from voltlane.billing.dunning import DUNNING_RUN_TASK, claim_due, open_dunning, retry_payment
 from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS
 from voltlane.billing.jobs import brand_info, for_each_brand
 from voltlane.billing.payments import (
@@ -25,7 +25,7 @@ from voltlane.worker import JobContext, enqueue, task
 from voltlane.worker.schedule import every
 
 DUNNING = "billing.dunning"
-DUNNING_RUN = "billing.dunning_run"
+DUNNING_RUN = DUNNING_RUN_TASK
 DUNNING_EVERY = timedelta(hours=1)
 
 

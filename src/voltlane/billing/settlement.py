@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -219,3 +220,45 @@ async def reverse_settlement(db_session: AsyncSession, credit: Cdr) -> None:
         await repo.book_wallet(
             account_id, WalletKind.REFUND, settlement.wallet_paid, credit.currency, credit.id
         )
+
+
+@dataclass(frozen=True, slots=True)
+class OutstandingCustomer:
+    """What one customer account (None: ad-hoc drivers) still owes for settled sessions,
+    in minor units of ``currency``."""
+
+    account_id: uuid.UUID | None
+    name: str | None
+    email: str | None
+    currency: str
+    sessions: int
+    owed: int
+    at_psp: int  # a capture still to come, or retried after a PSP outage
+    failed: int  # a declined payment (followed by dunning)
+    to_transfer: int  # nothing to capture: the receipt asks for a transfer
+    oldest_session: datetime
+
+
+async def outstanding_by_customer(
+    db_session: AsyncSession, *, limit: int, offset: int
+) -> list[OutstandingCustomer]:
+    """Sessions settled but not paid in full (nor credited), summed per customer, the
+    largest debt first."""
+    rows = await SettlementRepository(db_session).outstanding_by_customer(
+        limit=limit, offset=offset
+    )
+    return [
+        OutstandingCustomer(
+            account_id=row[0],
+            name=row[1],
+            email=row[2],
+            currency=row[3],
+            sessions=int(row[4]),
+            owed=int(row[5]),
+            at_psp=int(row[6]),
+            failed=int(row[7]),
+            to_transfer=int(row[8]),
+            oldest_session=row[9],
+        )
+        for row in rows
+    ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from voltlane.models.tenant import (
     Cdr,
@@ -15,6 +17,8 @@ from voltlane.models.tenant import (
     IdToken,
     LoyaltyEntry,
     LoyaltyKind,
+    Payment,
+    PaymentStatus,
     SessionSettlement,
     WalletEntry,
     WalletKind,
@@ -127,3 +131,57 @@ class SettlementRepository:
                 .limit(limit)
             )
         )
+
+    # -- what is still owed ----------------------------------------------------------------
+    async def outstanding_by_customer(self, *, limit: int, offset: int) -> list[tuple[Any, ...]]:
+        """Per customer account (None: ad-hoc drivers) and currency, the settled sessions
+        not paid in full and not credited: how many, what they still owe in all, split by
+        where the money is (at the PSP: a capture still to come or retried after an outage;
+        a failed payment; nothing to capture, so a transfer), and when the oldest started.
+        The largest debt first."""
+        credit = aliased(Cdr)
+        owed = SessionSettlement.amount_due - func.coalesce(Payment.amount_captured, 0)
+
+        def part(statuses: list[PaymentStatus] | None) -> Any:
+            matches = Payment.id.is_(None) if statuses is None else Payment.status.in_(statuses)
+            return func.coalesce(func.sum(case((matches, owed), else_=0)), 0)
+
+        at_psp = [
+            PaymentStatus.PENDING,
+            PaymentStatus.REQUIRES_ACTION,
+            PaymentStatus.AUTHORIZED,
+            PaymentStatus.OUTSTANDING,
+        ]
+        total = func.sum(owed)
+        rows = await self.db_session.execute(
+            select(
+                SessionSettlement.account_id,
+                CustomerAccount.name,
+                CustomerAccount.email,
+                Cdr.currency,
+                func.count(),
+                total,
+                part(at_psp),
+                part([PaymentStatus.FAILED]),
+                total - part(at_psp) - part([PaymentStatus.FAILED]),
+                func.min(Cdr.start_date_time),
+            )
+            .join(Cdr, Cdr.id == SessionSettlement.cdr_id)
+            .outerjoin(Payment, Payment.session_id == Cdr.session_id)
+            .outerjoin(CustomerAccount, CustomerAccount.id == SessionSettlement.account_id)
+            .where(
+                Cdr.kind == CdrKind.CDR,
+                owed > 0,
+                ~exists().where(credit.credit_of == Cdr.id),
+            )
+            .group_by(
+                SessionSettlement.account_id,
+                CustomerAccount.name,
+                CustomerAccount.email,
+                Cdr.currency,
+            )
+            .order_by(total.desc(), CustomerAccount.name.nulls_last(), Cdr.currency)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [tuple(row) for row in rows.all()]

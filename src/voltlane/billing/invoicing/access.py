@@ -7,6 +7,8 @@ import enum
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +18,7 @@ from voltlane.billing.documents.stored import document_from_json
 from voltlane.billing.documents.ubl import render_ubl
 from voltlane.billing.errors import InvoiceNotFoundError
 from voltlane.billing.invoice_repository import InvoiceRepository
-from voltlane.models.tenant import Cdr, Invoice
+from voltlane.models.tenant import Cdr, Invoice, InvoiceKind
 
 
 async def get_invoice(db_session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
@@ -90,3 +92,52 @@ def render_document(invoice: Invoice, form: DocumentFormat) -> tuple[bytes, str]
     document = document_of(invoice)
     data = render_pdf(document) if form is DocumentFormat.PDF else render_ubl(document)
     return data, f"{invoice.number}.{_SUFFIX[form]}"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFilter:
+    """What the finance back office looks for among issued documents (all optional)."""
+
+    kind: InvoiceKind | None = None
+    number: str | None = None  # part of the number
+    customer: str | None = None  # part of the customer's name
+    issued_from: date | None = None  # issue dates, inclusive
+    issued_to: date | None = None
+    paid: bool | None = None  # True: paid in full; False: something left to pay
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """An issued document with the name of its customer."""
+
+    invoice: Invoice
+    customer: str
+
+    @property
+    def payable(self) -> int:
+        """What is left to pay (nothing on a credit note, which pays back)."""
+        if self.invoice.kind is InvoiceKind.CREDIT_NOTE:
+            return 0
+        return max(self.invoice.total_gross - self.invoice.paid, 0)
+
+
+async def find_documents(
+    db_session: AsyncSession, where: DocumentFilter, *, limit: int, offset: int
+) -> list[DocumentRow]:
+    """Receipts, invoices and credit notes matching ``where``, newest first."""
+    rows = await InvoiceRepository(db_session).documents_matching(
+        kind=where.kind,
+        number=where.number,
+        customer=where.customer,
+        issued_from=where.issued_from,
+        issued_to=where.issued_to,
+        paid=where.paid,
+        limit=limit,
+        offset=offset,
+    )
+    return [DocumentRow(invoice, customer) for invoice, customer in rows]
+
+
+async def credit_notes_of(db_session: AsyncSession, invoice_id: uuid.UUID) -> list[Invoice]:
+    """The credit notes issued against a receipt or invoice, oldest first."""
+    return await InvoiceRepository(db_session).credit_notes_of(invoice_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +35,8 @@ from voltlane.models.tenant import (
     OperationKind,
     OperationState,
     Payment,
+    PaymentOperation,
+    PaymentPurpose,
     PaymentStatus,
 )
 
@@ -225,3 +229,56 @@ async def get_payment(db_session: AsyncSession, payment_id: uuid.UUID) -> Paymen
     if payment is None:
         raise PaymentNotFoundError(f"no payment {payment_id}", field="payment_id")
     return payment
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFilter:
+    """What the finance back office looks for among payments (all optional)."""
+
+    status: PaymentStatus | None = None  # OUTSTANDING: captures the PSP still owes
+    purpose: PaymentPurpose | None = None
+    provider: str | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None  # excluded
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    """A payment with the name of who pays (None: an ad-hoc driver)."""
+
+    payment: Payment
+    customer: str | None
+
+    @property
+    def refundable(self) -> int:
+        """What a refund can still give back."""
+        if self.payment.status is not PaymentStatus.CAPTURED:
+            return 0
+        return self.payment.amount_captured - self.payment.amount_refunded
+
+
+async def find_payments(
+    db_session: AsyncSession, where: PaymentFilter, *, limit: int, offset: int
+) -> list[PaymentRow]:
+    """Payments matching ``where``, newest first, with who pays."""
+    rows = await PaymentRepository(db_session).payments_matching(
+        status=where.status,
+        purpose=where.purpose,
+        provider=where.provider,
+        created_from=where.created_from,
+        created_before=where.created_before,
+        limit=limit,
+        offset=offset,
+    )
+    return [PaymentRow(payment, customer) for payment, customer in rows]
+
+
+async def payment_details(
+    db_session: AsyncSession, payment_id: uuid.UUID
+) -> tuple[PaymentRow, list[PaymentOperation]]:
+    """A payment with who pays and every PSP call made for it (with its idempotency key)."""
+    repo = PaymentRepository(db_session)
+    if await repo.payment(payment_id) is None:
+        raise PaymentNotFoundError(f"no payment {payment_id}", field="payment_id")
+    payment, customer = await repo.payment_with_customer(payment_id)
+    return PaymentRow(payment, customer), await repo.operations_of(payment_id)
