@@ -607,6 +607,11 @@ async def test_the_preview_prices_a_sample_session_as_its_cdr_would(
             params={**sample, "sample-start": "", "sample-charging": "0", "sample-energy": ""},
             headers=HTMX,
         )
+        too_much = await client.get(
+            "/portal/tariffs/STANDARD/preview",
+            params={**sample, "sample-energy": "23", "sample-power": "22"},
+            headers=HTMX,
+        )
     assert 'name="sample-charging" type="text" value="60"' in page.text
     assert now.status_code == 200
     assert preview_lines(now.text) == [
@@ -623,6 +628,10 @@ async def test_the_preview_prices_a_sample_session_as_its_cdr_would(
         "sample-start": "Enter a date and time.",
         "sample-charging": "Must be more than zero.",
         "sample-energy": "Enter a value.",
+    }
+    assert too_much.status_code == 400
+    assert errors(too_much.text) == {
+        "sample-energy": "More than the maximum power delivers in that time."
     }
 
 

@@ -1,21 +1,20 @@
 """The tariff editor's form: its fields, read into the engine's Tariff, and back.
 
 Every input has a stable name (``elements-0-energy-price``) and every problem is reported
-under the name of the input it concerns, so the page shows it beside that input. The values
-are checked here one by one, with messages an operator understands, before the engine's own
-model checks them again.
+under the name of the input it concerns, so the page shows it beside that input.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from voltlane.portal.tariffs.reader import FieldReader, FormValues, cut
 from voltlane.tariff import (
     DayOfWeek,
     Dimension,
@@ -24,7 +23,6 @@ from voltlane.tariff import (
     Price,
     PriceComponent,
     Reservation,
-    SampleSession,
     Segment,
     SegmentKind,
     Tariff,
@@ -35,10 +33,7 @@ from voltlane.tariff import (
 from voltlane.web.i18n import N_
 
 MAX_ELEMENTS = 20
-MAX_FIELD = 200
-PRICE_PLACES = 4  # OCPI numbers carry at most four decimals
 CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
-TIME_RE = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 ELEMENT_RE = re.compile(r"elements-(\d{1,3})-")
 
 # (form name, dimension, label, step unit) of each price component of an element.
@@ -86,33 +81,19 @@ CONDITIONS = (
 )
 
 PARTS = ("price", "vat", "step_size")  # the inputs of one price component
-MUST_BE_NUMBER = N_("Enter a number, such as 0.39.")
-NOT_NEGATIVE = N_("Must not be negative.")
-TOO_PRECISE = N_("Use at most 4 decimal places.")
-BAD_VAT = N_("Enter a VAT rate from 0 to 100.")
-BAD_STEP = N_("Enter a whole number of at least 1.")
-BAD_MINUTES = N_("Enter minutes that make whole seconds, such as 1.5.")
-BAD_TIME = N_("Enter a time as HH:MM.")
-BAD_DATE = N_("Enter a date as YYYY-MM-DD.")
-BAD_DATETIME = N_("Enter a date and time.")
 ABOVE_MIN = N_("Must be more than the minimum.")
 ENDS_AFTER_START = N_("Must be after the start.")
 
 
 @dataclass
-class TariffForm:
+class TariffForm(FormValues):
     """What the editor shows: the text of every input, the ticked days, the element rows
     (by their stable index) and the problems by input name."""
 
-    values: dict[str, str] = field(default_factory=dict)
     days: dict[int, list[str]] = field(default_factory=dict)
     elements: list[int] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
     form_error: str | None = None
     focus: str | None = None  # the input to focus after an element row was added
-
-    def get(self, name: str) -> str:
-        return self.values.get(name, "")
 
     def conditions_open(self, index: int) -> bool:
         """Whether element ``index`` has conditions set (or wrong) to show unfolded."""
@@ -142,7 +123,7 @@ def read_form(items: Iterable[tuple[str, Any]]) -> TariffForm:
     for name, raw in items:
         if not isinstance(raw, str) or len(name) > 64:
             continue
-        value = raw.strip()[:MAX_FIELD]
+        value = cut(raw)
         if match := ELEMENT_RE.match(name):
             index = int(match[1])
             indexes.add(index)
@@ -164,107 +145,7 @@ class TariffInput:
     segment: Segment
 
 
-class _Reader:
-    """Reads typed values, noting a message under the input's name for each bad one."""
-
-    def __init__(self, form: TariffForm) -> None:
-        self.form = form
-
-    def fail(self, name: str, message: str) -> None:
-        self.form.errors.setdefault(name, message)
-
-    def decimal(
-        self, name: str, *, upper: Decimal | None = None, upper_message: str = BAD_VAT
-    ) -> Decimal | None:
-        text = self.form.get(name)
-        if not text:
-            return None
-        if "," in text and "." not in text:
-            text = text.replace(",", ".", 1)  # a decimal comma, as typed in much of Europe
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite():
-            self.fail(name, MUST_BE_NUMBER)
-            return None
-        if value < 0:
-            self.fail(name, NOT_NEGATIVE)
-            return None
-        if upper is not None and value > upper:
-            self.fail(name, upper_message)
-            return None
-        exponent = value.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -PRICE_PLACES:
-            self.fail(name, TOO_PRECISE)
-            return None
-        return value
-
-    def step(self, name: str, default: int) -> int | None:
-        text = self.form.get(name)
-        if not text:
-            return default
-        if not text.isdigit() or int(text) < 1 or len(text) > 9:
-            self.fail(name, BAD_STEP)
-            return None
-        return int(text)
-
-    def minutes(self, name: str) -> int | None:
-        """Minutes typed, in whole seconds."""
-        value = self.decimal(name)
-        if value is None:
-            return None
-        seconds = value * 60
-        if seconds != seconds.to_integral_value() or seconds > 10**9:
-            self.fail(name, BAD_MINUTES)
-            return None
-        return int(seconds)
-
-    def time(self, name: str) -> time | None:
-        text = self.form.get(name)
-        if not text:
-            return None
-        if not (match := TIME_RE.fullmatch(text[:5])) or len(text) not in (5, 8):
-            self.fail(name, BAD_TIME)
-            return None
-        return time(int(match[1]), int(match[2]))
-
-    def date(self, name: str) -> date | None:
-        text = self.form.get(name)
-        if not text:
-            return None
-        try:
-            value = date.fromisoformat(text)
-        except ValueError:
-            value = None
-        if value is None or len(text) != 10:
-            self.fail(name, BAD_DATE)
-            return None
-        return value
-
-    def local_datetime(self, name: str, zone: ZoneInfo) -> datetime | None:
-        """A ``datetime-local`` input, read as wall time in ``zone``."""
-        text = self.form.get(name)
-        if not text:
-            return None
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(name, BAD_DATETIME)
-            return None
-        if value.tzinfo is not None or not 1900 < value.year < 9999:
-            self.fail(name, BAD_DATETIME)
-            return None
-        return value.replace(tzinfo=zone)
-
-    def ordered(self, low: str, high: str, values: dict[str, Any], message: str) -> None:
-        lower, upper = values.get(low), values.get(high)
-        if lower is not None and upper is not None and lower >= upper:
-            self.fail(high, message)
-            values[high] = None
-
-
-def _restrictions(read: _Reader, i: int) -> TariffRestrictions | None:
+def _restrictions(read: FieldReader, i: int, days: list[str]) -> TariffRestrictions | None:
     p = f"elements-{i}-"
     values: dict[str, Any] = {
         "start_time": read.time(f"{p}start_time"),
@@ -290,7 +171,6 @@ def _restrictions(read: _Reader, i: int) -> TariffRestrictions | None:
         {p + "start_date": values["start_date"], p + "end_date": values["end_date"]},
         N_("Must be after the first day."),
     )
-    days = read.form.days.get(i, [])
     known = {day.value: day for day, _ in DAYS}
     if any(day not in known for day in days):
         read.fail(f"{p}day_of_week", N_("Choose days of the week from the list."))
@@ -309,7 +189,7 @@ def _restrictions(read: _Reader, i: int) -> TariffRestrictions | None:
     return TariffRestrictions(**values)
 
 
-def _element(read: _Reader, i: int) -> TariffElement | None:
+def _element(read: FieldReader, i: int, days: list[str]) -> TariffElement | None:
     p = f"elements-{i}-"
     components = []
     for name, dimension, _label, _unit in COMPONENTS:
@@ -322,7 +202,7 @@ def _element(read: _Reader, i: int) -> TariffElement | None:
             read.fail(f"{p}{name}-price", N_("Enter the price, or clear the VAT and step."))
         if price is not None and step is not None:
             components.append(PriceComponent(dimension, price, vat, step))
-    restrictions = _restrictions(read, i)
+    restrictions = _restrictions(read, i, days)
     if any(key.startswith(p) for key in read.form.errors):
         return None
     if not components:
@@ -338,7 +218,7 @@ def _element(read: _Reader, i: int) -> TariffElement | None:
     return TariffElement(tuple(components), restrictions)
 
 
-def _price(read: _Reader, prefix: str) -> Price | None:
+def _price(read: FieldReader, prefix: str) -> Price | None:
     excl = read.decimal(f"{prefix}_excl_vat")
     incl = read.decimal(f"{prefix}_incl_vat")
     if excl is None:
@@ -351,7 +231,7 @@ def _price(read: _Reader, prefix: str) -> Price | None:
     return Price(excl, incl)
 
 
-def _idle_fee(read: _Reader) -> IdleFee | None:
+def _idle_fee(read: FieldReader) -> IdleFee | None:
     names = ("idle_fee_price", "idle_fee_grace", "idle_fee_step", "idle_fee_cap", "idle_fee_vat")
     price = read.decimal("idle_fee_price")
     grace = read.minutes("idle_fee_grace")
@@ -365,25 +245,6 @@ def _idle_fee(read: _Reader) -> IdleFee | None:
     if step is None or any(n in read.form.errors for n in names):
         return None
     return IdleFee(price, grace or 0, step, cap, vat)
-
-
-def _segment(read: _Reader) -> Segment | None:
-    try:
-        kind = SegmentKind(read.form.get("segment"))
-    except ValueError:
-        read.fail("segment", N_("Choose a customer segment."))
-        return None
-    ref = read.form.get("segment_ref") or None
-    if ref is not None and kind in (SegmentKind.PUBLIC, SegmentKind.MEMBER):
-        read.fail(
-            "segment_ref",
-            N_("Only subscription, fleet and roaming prices name a plan, contract or partner."),
-        )
-        return None
-    if ref is not None and len(ref) > 64:
-        read.fail("segment_ref", N_("Use at most 64 characters."))
-        return None
-    return Segment(kind, ref)
 
 
 def parse_tariff(
@@ -400,10 +261,10 @@ def parse_tariff(
     An empty valid-from starts the version ``now``; a filled one must not lie in the past
     (a version never reprices sessions that have started).
     """
-    read = _Reader(form)
+    read = FieldReader(form)
     if not CODE_RE.fullmatch(code):
         read.fail("code", N_("Use 1 to 36 letters, digits, dots, dashes or underscores."))
-    segment = _segment(read)
+    segment = read.segment("segment", "segment_ref")
     start = read.local_datetime("valid_from", zone)
     end = read.local_datetime("valid_to", zone)
     if start is not None and start < now.replace(second=0, microsecond=0):
@@ -411,7 +272,7 @@ def parse_tariff(
     start = start or now
     if end is not None and end <= start:
         read.fail("valid_to", ENDS_AFTER_START)
-    elements = [_element(read, i) for i in form.elements]
+    elements = [_element(read, i, form.days.get(i, [])) for i in form.elements]
     if not form.elements:
         read.fail("elements", N_("Add at least one element."))
     low, high = _price(read, "min_price"), _price(read, "max_price")
@@ -532,99 +393,3 @@ def blank_form() -> TariffForm:
     form = TariffForm(values={"segment": SegmentKind.PUBLIC.value})
     form.elements.append(0)
     return form
-
-
-# -- the sample session of a preview ------------------------------------------------------
-
-
-@dataclass
-class SampleForm:
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def get(self, name: str) -> str:
-        return self.values.get(name, "")
-
-
-SAMPLE_FIELDS = (
-    "sample-start",
-    "sample-charging",
-    "sample-energy",
-    "sample-power",
-    "sample-parking",
-    "sample-segment",
-    "sample-segment_ref",
-)
-
-
-def sample_form(items: Iterable[tuple[str, Any]], *, default_start: datetime) -> SampleForm:
-    """The sample's inputs as posted, or a typical session (an hour, 20 kWh at 22 kW,
-    starting ``default_start``) for the fields left out entirely."""
-    given = {k: str(v).strip()[:MAX_FIELD] for k, v in items if k in SAMPLE_FIELDS}
-    defaults = {
-        "sample-start": default_start.strftime("%Y-%m-%dT%H:%M"),
-        "sample-charging": "60",
-        "sample-energy": "20",
-        "sample-power": "22",
-        "sample-parking": "0",
-        "sample-segment": SegmentKind.PUBLIC.value,
-        "sample-segment_ref": "",
-    }
-    return SampleForm({k: given.get(k, v) for k, v in defaults.items()})
-
-
-def parse_sample(sample: SampleForm, zone: ZoneInfo) -> tuple[SampleSession, Segment] | None:
-    """The sample session and segment, or None with the problems in ``sample.errors``."""
-    form = TariffForm(values=sample.values)
-    read = _Reader(form)
-    start = read.local_datetime("sample-start", zone)
-    if start is None and "sample-start" not in form.errors:
-        read.fail("sample-start", BAD_DATETIME)
-    charging = _required(read, read.minutes, "sample-charging")
-    if charging == 0:
-        read.fail("sample-charging", N_("Must be more than zero."))
-    energy = _required(read, read.decimal, "sample-energy")
-    power = read.decimal("sample-power")
-    parking = read.minutes("sample-parking") or 0
-    for name, limit in (("sample-charging", 7 * 24 * 60), ("sample-parking", 7 * 24 * 60)):
-        value = read.decimal(name)
-        if value is not None and value > limit:
-            read.fail(name, N_("Use at most a week (10080 minutes)."))
-    segment = _segment(_SampleSegment(form)) if form.get("sample-segment") else None
-    sample.errors = form.errors
-    if form.errors or start is None or charging is None or energy is None:
-        return None
-    session = SampleSession(
-        start=start,
-        time_zone=zone,
-        charging=timedelta(seconds=charging),
-        energy_kwh=energy,
-        max_power_kw=power,
-        parking=timedelta(seconds=parking),
-    )
-    return session, segment or Segment(SegmentKind.PUBLIC)
-
-
-def _required(read: _Reader, parse: Callable[[str], Any], name: str) -> Any:
-    if not read.form.get(name):
-        read.fail(name, N_("Enter a value."))
-        return None
-    return parse(name)
-
-
-class _SampleSegment(_Reader):
-    """Reads the sample's segment inputs as the editor reads its own."""
-
-    def __init__(self, form: TariffForm) -> None:
-        super().__init__(
-            TariffForm(
-                values={
-                    "segment": form.get("sample-segment"),
-                    "segment_ref": form.get("sample-segment_ref"),
-                }
-            )
-        )
-        self.target = form
-
-    def fail(self, name: str, message: str) -> None:
-        self.target.errors.setdefault(f"sample-{name}", message)
