@@ -1,0 +1,183 @@
+"""What the finance pages share: lists with their filters read from the query string,
+amounts and months typed by a person, the audit entry of a write, the brand's calendar."""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.core.clock import month_of, utcnow
+from voltlane.identity import service as identity
+from voltlane.identity.schemas import StaffIdentity
+from voltlane.portal.pages import CSV_MAX_ROWS, Pager, csv_response, render
+from voltlane.tariff.rounding import minor_unit_exponent
+from voltlane.tenancy import TenantInfo
+from voltlane.web.context import client_ip
+from voltlane.web.i18n import N_
+
+E = TypeVar("E", bound=enum.Enum)
+
+MAX_INPUT = 500  # longer values are cut before they are checked
+AMOUNT_RE = re.compile(r"^\d{1,12}(?:[.,]\d{1,3})?$")
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass
+class Filters:
+    """A list page's filters as typed (kept in the form and on every page link) and what
+    is wrong with them, beside each field."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, request: Request[Any, Any, Any], names: tuple[str, ...]) -> Filters:
+        query = request.query_params
+        return cls({name: str(query.get(name) or "").strip()[:MAX_INPUT] for name in names})
+
+    def text(self, name: str) -> str | None:
+        return self.values[name] or None
+
+    def choice(self, name: str, kind: type[E]) -> E | None:
+        raw = self.values[name]
+        if not raw:
+            return None
+        for member in kind:
+            if member.value == raw:
+                return member
+        self.errors[name] = N_("Choose one of the options.")
+        return None
+
+    def day(self, name: str) -> date | None:
+        raw = self.values[name]
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            self.errors[name] = N_("Enter a date as YYYY-MM-DD.")
+            return None
+
+    def days(self, start: str, end: str) -> tuple[date | None, date | None]:
+        """An inclusive range of days; the end may not come before the start."""
+        first, last = self.day(start), self.day(end)
+        if first is not None and last is not None and last < first:
+            self.errors[end] = N_("The end date is before the start date.")
+        return first, last
+
+
+def local_midnight(day: date, brand: TenantInfo) -> datetime:
+    """The start of ``day`` in the brand's timezone, in UTC."""
+    return datetime.combine(day, time(0), ZoneInfo(brand.timezone)).astimezone(UTC)
+
+
+def instants(first: date | None, last: date | None, brand: TenantInfo) -> tuple[Any, Any]:
+    """An inclusive range of the brand's days as [start, end) instants in UTC."""
+    return (
+        local_midnight(first, brand) if first is not None else None,
+        local_midnight(last + timedelta(days=1), brand) if last is not None else None,
+    )
+
+
+def parse_amount(raw: str, currency: str) -> tuple[int | None, str | None]:
+    """A typed amount in the currency's units ("12.50" or "12,50") as minor units, or the
+    message that says what is wrong with it."""
+    if not AMOUNT_RE.match(raw):
+        return None, N_("Enter an amount such as 12.50.")
+    try:
+        value = Decimal(raw.replace(",", "."))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        return None, N_("Enter an amount such as 12.50.")
+    minor = value.scaleb(minor_unit_exponent(currency))
+    if minor != minor.to_integral_value():
+        return None, N_("The currency has no smaller unit than that.")
+    if minor <= 0:
+        return None, N_("Enter an amount greater than zero.")
+    return int(minor), None
+
+
+def parse_month(raw: str) -> tuple[date | None, str | None]:
+    """A month typed as YYYY-MM (what a month field sends) as its first day."""
+    match = MONTH_RE.match(raw)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        return None, N_("Enter a month as YYYY-MM.")
+    return date(int(match.group(1)), int(match.group(2)), 1), None
+
+
+def this_month(brand: TenantInfo) -> date:
+    """The first day of the current month in the brand's timezone."""
+    return month_of(utcnow().astimezone(ZoneInfo(brand.timezone)).date())[0]
+
+
+async def read_form(request: Request[Any, Any, Any]) -> Mapping[str, str]:
+    """A submitted form's text fields, trimmed and cut to a sane length."""
+    form = await request.form()
+    return {k: v.strip()[:MAX_INPUT] for k, v in form.items() if isinstance(v, str)}
+
+
+async def audit(
+    db_session: AsyncSession,
+    request: Request[Any, Any, Any],
+    staff: StaffIdentity,
+    *,
+    action: str,
+    entity: str,
+    entity_id: uuid.UUID | str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record a finance write by ``staff`` in the brand's audit log, in the request's
+    transaction."""
+    await identity.audit(
+        db_session,
+        action=action,
+        actor_email=staff.email,
+        entity=entity,
+        entity_id=entity_id,
+        detail=detail,
+        ip=client_ip(request),
+    )
+
+
+Fetch = Callable[[int, int], Awaitable[Sequence[Any]]]  # (limit, offset) -> rows
+Columns = Sequence[tuple[str, Callable[[Any], Any]]]
+
+
+async def list_page(
+    request: Request[Any, Any, Any],
+    staff: StaffIdentity,
+    *,
+    tab: str,
+    fetch: Fetch,
+    columns: Columns,
+    page: int,
+    fmt: str,
+    filters: Filters | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> Response[Any]:
+    """A finance tab's list (``portal/finance/<tab>/index.html``, its table for HTMX) or,
+    with ``fmt`` csv, all its rows as ``<tab>.csv``; wrong filters are shown beside their
+    field with status 400 and no rows."""
+    errors = filters.errors if filters is not None else {}
+    if fmt == "csv" and not errors:
+        return csv_response(f"{tab}.csv", columns, await fetch(CSV_MAX_ROWS, 0))
+    pager = Pager(page)
+    rows = [] if errors else await fetch(pager.limit, pager.offset)
+    query = filters.values if filters is not None else None
+    return render(
+        request,
+        staff,
+        f"portal/finance/{tab}/index.html",
+        {"tab": tab, "filters": filters, "page": pager.page(rows, query=query), **(context or {})},
+        fragment=f"portal/finance/{tab}/_table.html",
+        status_code=400 if errors else 200,
+    )
