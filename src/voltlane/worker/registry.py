@@ -20,6 +20,7 @@ TASK_NAME_PREFIXES = (
     "smart_charging",
     "ocpp",
     "ocpi",
+    "monitoring",
 )
 
 

@@ -27,6 +27,15 @@ from voltlane.models.tenant.invoices import (
     InvoiceKind,
     Invoicing,
 )
+from voltlane.models.tenant.monitoring import (
+    Alert,
+    AlertKind,
+    AlertRule,
+    AlertStatus,
+    PlannedDowntime,
+    StationState,
+    StationStatePeriod,
+)
 from voltlane.models.tenant.notifications import Notification
 from voltlane.models.tenant.ocpp import CommandStatus, OcppFrame, StationCommand, StationEvent
 from voltlane.models.tenant.payments import (
@@ -64,6 +73,10 @@ from voltlane.models.tenant.subscriptions import (
 
 __all__ = [
     "AccountKind",
+    "Alert",
+    "AlertKind",
+    "AlertRule",
+    "AlertStatus",
     "ApiKey",
     "AuditEntry",
     "Cdr",
@@ -99,6 +112,7 @@ __all__ = [
     "PaymentOperation",
     "PaymentPurpose",
     "PaymentStatus",
+    "PlannedDowntime",
     "PowerType",
     "RegistrationStatus",
     "Role",
@@ -107,6 +121,8 @@ __all__ = [
     "StaffSession",
     "StationCommand",
     "StationEvent",
+    "StationState",
+    "StationStatePeriod",
     "Subscription",
     "SubscriptionCharge",
     "SubscriptionPlan",
