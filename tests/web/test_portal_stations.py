@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from tests.factories import add_fleet_account, add_location, add_station, add_user
+from tests.api.conftest import PASSWORD as STATION_PASSWORD
+from tests.api.conftest import api_client, charger, gateway  # noqa: F401 - fixtures
+from tests.factories import ac_evse, add_fleet_account, add_location, add_station, add_user
 from tests.web.helpers import HTML, csrf_token, sign_in
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
@@ -27,6 +29,8 @@ from voltlane.models.tenant import (
     StationCommand,
 )
 from voltlane.station import operations
+from voltlane.station import service as stations
+from voltlane.station.schemas import StationCreate
 
 PASSWORD = "correct horse battery"
 ROW_RE = re.compile(r'<tr data-station-id="([^"]+)">')
@@ -620,6 +624,51 @@ async def test_a_bad_command_form_is_refused_and_sends_nothing(
     assert await audits(database, brand) == []
 
 
+async def test_a_connected_station_answers_and_its_configuration_shows(
+    database: Database,
+    make_brand,
+    app,
+    charger,  # noqa: F811 - the fixture imported above
+):
+    brand = await make_brand()
+    async with database.tenant_transaction(brand.key) as db_session:
+        await add_user(db_session, "ops@example.com", PASSWORD)
+        depot = await add_location(db_session, "Harbour depot")
+        station, _ = await stations.create_station(
+            db_session,
+            depot,
+            StationCreate(station_id="CP16", evses=ac_evse(), security_profile=1),
+            password=STATION_PASSWORD,
+        )
+    cp = await charger(brand, "CP16", "ocpp1.6")
+    base = f"/portal/stations/{station.id}"
+    # A client in the test's own loop, so the charger answers while the request waits.
+    async with api_client(app, brand, None) as client:
+        await sign_in(client, "ops@example.com", PASSWORD)
+        before = await client.get(base, headers=HTML)
+        sent = await client.post(
+            f"{base}/commands/get-configuration",
+            data={"_csrf_token": csrf_token(before.text), "keys": "HeartbeatInterval, Nope"},
+            headers=HTML,
+        )
+        commands = await client.get(f"{base}/commands", headers=HTML)
+        after = await client.get(base, headers=HTML)
+    assert '<span class="badge good">Online</span> since' in before.text
+    assert "The station has not reported its configuration yet." in before.text
+    assert sent.status_code == 303
+    assert cp.behaviour.received == [("GetConfiguration", {"key": ["HeartbeatInterval", "Nope"]})]
+    row = commands.text.split('data-command-status="accepted">')[1].split("</tr>")[0]
+    assert '<th scope="row">GetConfiguration</th>' in row
+    assert html.unescape(row).count('"unknownKey": ["Nope"]') == 1
+    configuration = after.text.split('id="configuration-title"')[1]
+    assert re.findall(
+        r'<th scope="row">(\w+)</th>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>', configuration
+    ) == [("HeartbeatInterval", "300", "Writable")]
+    assert [(a, d["status"]) for a, _, d in await audits(database, brand)] == [
+        ("portal.station.command", "accepted")
+    ]
+
+
 # -- a new password -----------------------------------------------------------------------
 async def test_a_new_password_is_shown_once_and_stored_hashed(
     database: Database, make_brand, client_for
@@ -630,13 +679,19 @@ async def test_a_new_password_is_shown_once_and_stored_hashed(
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "ops@example.com", PASSWORD)
         page = await client.get(station, headers=HTML)
+        token = csrf_token(page.text)
+        unconfirmed = await client.post(
+            f"{station}/password", data={"_csrf_token": token}, headers=HTML
+        )
         answer = await client.post(
-            f"{station}/password", data={"_csrf_token": csrf_token(page.text)}, headers=HTML
+            f"{station}/password", data={"_csrf_token": token, "confirm": "yes"}, headers=HTML
         )
         later = await client.get(station, headers=HTML)
     match = re.search(r'<code data-testid="station-password">([^<]+)</code>', answer.text)
     assert match is not None
     password = match.group(1)
+    assert unconfirmed.status_code == 400
+    assert field_error(unconfirmed.text, "confirm") == "Tick the box to confirm."
     assert answer.status_code == 200
     assert answer.headers["cache-control"] == "no-store"
     assert len(password) == 32

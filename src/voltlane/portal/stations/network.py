@@ -237,6 +237,15 @@ class StationsController(Controller):
         """A generated Basic-auth password, shown in this answer only (never stored in
         clear, never logged): the station must be given it before it reconnects."""
         await stations.get_station_row(db_session, station_pk)  # 404 before anything else
+        if (await request.form()).get("confirm") != "yes":
+            return await self._show(
+                request,
+                db_session,
+                writer,
+                station_pk,
+                context={"errors": {"confirm": N_("Tick the box to confirm.")}},
+                status_code=400,
+            )
         try:
             async with db_session.begin_nested():
                 station, password = await stations.set_station_password(db_session, station_pk)
