@@ -6,12 +6,17 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
+from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voltlane.core.clock import utcnow
+from voltlane.identity.roles import Permission, has_permission
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.portal.pages import render
+from voltlane.monitoring import service as monitoring
+from voltlane.portal.pages import menu_for, portal_pages, render
 from voltlane.station import service as stations
 from voltlane.web.auth import provide_staff
+from voltlane.web.context import current_tenant
 
 
 class PortalController(Controller):
@@ -25,6 +30,21 @@ class PortalController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         staff: NamedDependency[StaffIdentity],
-    ) -> Response[str]:
+    ) -> Response[Any]:
+        """The network now: the tiles refresh themselves as an HTMX fragment. A role that
+        does not see the network (a fleet manager) lands on its first page instead."""
+        if not has_permission(staff.role, Permission.STATIONS_READ):
+            menu = menu_for(staff, portal_pages(request))
+            pages = [item for item in menu if item.path != "/portal/"]
+            if pages:
+                return Redirect(pages[0].path, status_code=303)
+            return render(request, staff, "portal/index.html", {"counts": None, "live": None})
         counts = await stations.network_counts(db_session)
-        return render(request, staff, "portal/index.html", {"counts": counts})
+        live = await monitoring.live_counts(db_session, current_tenant(request))
+        return render(
+            request,
+            staff,
+            "portal/index.html",
+            {"counts": counts, "live": live, "now": utcnow()},
+            fragment="portal/dashboard/_tiles.html",
+        )
