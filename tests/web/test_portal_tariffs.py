@@ -393,6 +393,11 @@ async def test_a_bad_form_shows_each_error_beside_its_input_and_writes_nothing(
             },
         )
         bad = await client.post("/portal/tariffs/new", data=form, headers=HTML)
+        reserved = await client.post(
+            "/portal/tariffs/new",
+            data=new_tariff_form(csrf_token(editor.text), code="new"),
+            headers=HTML,
+        )
         empty = await client.post(
             "/portal/tariffs/new",
             data={"_csrf_token": csrf_token(editor.text), "code": "", "segment": "X"},
@@ -418,6 +423,8 @@ async def test_a_bad_form_shows_each_error_beside_its_input_and_writes_nothing(
     assert 'name="elements-0-energy-price" type="text" value="0.2x"' in bad.text
     assert 'name="elements-0-max_kwh" type="text" value="5"' in bad.text
     assert 'aria-describedby="elements-0-energy-vat-error"' in bad.text
+    assert reserved.status_code == 400
+    assert errors(reserved.text)["code"] == "This code is reserved: choose another."
     assert empty.status_code == 400
     assert errors(empty.text) == {
         "code": "Use 1 to 36 letters, digits, dots, dashes or underscores.",
@@ -481,6 +488,7 @@ async def test_element_rows_are_added_and_removed_in_place(
     assert removed.status_code == 200
     assert re.findall(r"<legend>Element (\d)</legend>", removed.text) == ["1"]
     assert "elements-0-" not in removed.text
+    assert re.findall(r'<button [^>]*id="([^"]+)"[^>]*autofocus', removed.text) == ["add_element"]
     assert 'name="elements-3-energy-price" type="text" value="0,39"' in removed.text
     assert await count(database, brand.key, TariffVersion) == 0
 
@@ -523,6 +531,8 @@ async def test_a_change_is_scheduled_as_a_new_version_from_a_date(
     assert 'name="idle_fee_grace" type="text" value="15"' in editor.text
     assert 'name="valid_from" type="datetime-local" value=""' in editor.text
     assert 'name="segment_ref" type="text" value="ACME-7"' in based.text
+    assert "Filled in from the version Public · from the start." in editor.text
+    assert "Filled in from the version Fleet <code>ACME-7</code> · from the start." in based.text
     async with database.tenant_transaction(brand.key) as db_session:
         new = await db_session.scalar(
             select(TariffVersion).where(TariffVersion.id.not_in([current.id, fleet.id]))
@@ -670,6 +680,7 @@ async def test_the_editor_previews_unsaved_prices(database: Database, make_brand
         ["Session fee", "1", "€1.00", "19 %", "€1.00", "€1.19"],
     ]
     assert (total(night.text, "excl"), total(night.text, "incl")) == ("€3.90", "€4.64")
+    assert re.findall(r'<div id="([^"]+)"[^>]*autofocus', night.text) == ["editor-preview-result"]
     assert wrong.status_code == 400
     assert errors(wrong.text) == {"elements-0-energy-price": "Enter a number, such as 0.39."}
     assert "Correct the tariff above to see its price." in wrong.text

@@ -114,6 +114,7 @@ class TariffForm(FormValues):
     def remove_element(self, index: int) -> None:
         if index in self.elements:
             self.elements.remove(index)
+        self.focus = "add_element"  # the removed row's button is gone: focus stays nearby
 
 
 def read_form(items: Iterable[tuple[str, Any]]) -> TariffForm:
