@@ -382,6 +382,11 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
             for typed in ("abc", "12.35", "0", "1.234")
         }
         untouched = fake.refunds.copy()
+        monkeypatch.setenv(f"VOLTLANE_{brand.key.upper()}_STRIPE_API_BASE", "http://127.0.0.1:9")
+        unreachable = await client.post(
+            refund_path, data={"amount": "2,34", "_csrf_token": token}, headers=HTML
+        )
+        monkeypatch.setenv(f"VOLTLANE_{brand.key.upper()}_STRIPE_API_BASE", url)
         part = await client.post(
             refund_path, data={"amount": "2,34", "_csrf_token": token}, headers=HTML
         )
@@ -436,6 +441,13 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
     }
     assert 'value="12.35"' in bad["12.35"].text
     assert untouched == {}
+    # The PSP did not answer: nothing was refunded, and the retry sent the same key.
+    assert unreachable.status_code == 502
+    assert (
+        "The payment provider could not be reached. Try again: the refund is sent only once."
+        in unreachable.text
+    )
+    assert 'value="2,34"' in unreachable.text
     assert (part.status_code, part.headers["location"]) == (303, page_path)
     assert '<dd data-testid="refunded">€2.34</dd>' in after_part.text
     assert "Leave empty to refund everything that is left: €10.00." in after_part.text
@@ -443,9 +455,9 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
     assert '<dd data-testid="status">Refunded</dd>' in after_rest.text
     assert "Amount to refund" not in after_rest.text
     assert (payment.amount_refunded, payment.status) == (1234, PaymentStatus.REFUNDED)
-    assert [(op.state.value, op.amount) for op in captured_ops[2:]] == [
-        ("succeeded", 234),
-        ("succeeded", 1000),
+    assert [(op.idempotency_key, op.state.value, op.amount) for op in captured_ops[2:]] == [
+        (f"voltlane-refund-{payment.id}-1", "succeeded", 234),
+        (f"voltlane-refund-{payment.id}-2", "succeeded", 1000),
     ]
     assert await audit_log(database, brand) == [
         (
@@ -559,6 +571,8 @@ async def test_failed_payments_show_their_dunning_and_are_retried_on_request(
     ]
     assert "Retry now" in page.text
     assert "Retry scheduled, next retry 25/11/2026, 13:00 (0 retries)" in before.text
+    receipt = await document_id(database, brand, "RCT-2026-000001")
+    assert f'<a href="/portal/finance/documents/{receipt}">RCT-2026-000001</a>' in before.text
     assert (retried.status_code, retried.headers["location"]) == (
         303,
         f"/portal/finance/dunning?queued={payment_id}",
@@ -576,12 +590,16 @@ async def test_outstanding_settlements_are_summed_per_customer(
     database: Database, make_brand, client_for, open_charger, fake_stripe
 ) -> None:
     fake, url = fake_stripe
-    brand, lena, _ = await unpaid_brand(database, make_brand, open_charger, fake, url)
+    brand, lena, payment_id = await unpaid_brand(database, make_brand, open_charger, fake, url)
 
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, READER, PASSWORD)
         page = await client.get("/portal/finance/outstanding", headers=HTML)
         csv = await client.get("/portal/finance/outstanding?format=csv")
+        receipt = await client.get(
+            f"/portal/finance/documents/{await document_id(database, brand, 'RCT-2026-000001')}",
+            headers=HTML,
+        )
 
     rows = re.findall(r'<tr data-account="([^"]*)">', page.text)
     assert rows == [str(lena), ""]
@@ -590,6 +608,9 @@ async def test_outstanding_settlements_are_summed_per_customer(
         "Lena Fischer</a>" in page.text
     )
     assert "Ad-hoc customers" in page.text
+    assert f'<a href="/portal/finance/payments/{payment_id}">Failed, €0.00 captured</a>' in (
+        receipt.text
+    )
     assert csv.text.split("\r\n") == [
         "account_id,customer,email,sessions,owed,at_psp,payment_failed,transfer_due,currency,"
         "oldest_session_at",
@@ -774,3 +795,32 @@ async def test_customer_emails_show_why_they_were_not_sent_and_are_sent_again(
             {"recipient": "ole@example.com", "kind": "test.hello"},
         )
     ]
+
+
+async def test_lists_page_by_25_and_keep_their_filters_on_every_link(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await make_brand()
+    await add_staff(database, brand)
+    for n in range(26):
+        await write(database, brand, f"m{n}", "many@example.com")
+    await write(database, brand, "other", "ole@example.com")
+    row_re = re.compile(r'<tr data-notification="([^"]+)">')
+
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, READER, PASSWORD)
+        first = await client.get("/portal/finance/emails?recipient=many@example.com", headers=HTML)
+        second = await client.get(
+            "/portal/finance/emails?recipient=many%40example.com&page=2",
+            headers={**HTML, "HX-Request": "true"},
+        )
+        csv = await client.get("/portal/finance/emails?recipient=many%40example.com&format=csv")
+
+    assert len(row_re.findall(first.text)) == 25
+    assert 'href="?recipient=many%40example.com&amp;page=2"' in first.text
+    assert 'rel="prev"' not in first.text
+    assert 'href="?recipient=many%40example.com&amp;format=csv" download' in first.text
+    assert len(row_re.findall(second.text)) == 1
+    assert 'href="?recipient=many%40example.com&amp;page=1"' in second.text
+    assert 'rel="next"' not in second.text
+    assert len(csv.text.split("\r\n")) == 1 + 26 + 1

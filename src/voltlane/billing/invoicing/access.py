@@ -141,3 +141,8 @@ async def find_documents(
 async def credit_notes_of(db_session: AsyncSession, invoice_id: uuid.UUID) -> list[Invoice]:
     """The credit notes issued against a receipt or invoice, oldest first."""
     return await InvoiceRepository(db_session).credit_notes_of(invoice_id)
+
+
+async def receipt_of_session(db_session: AsyncSession, session_id: uuid.UUID) -> Invoice | None:
+    """The receipt of a charging session, once it has been issued."""
+    return await InvoiceRepository(db_session).receipt_of_session(session_id)

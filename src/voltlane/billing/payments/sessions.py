@@ -282,3 +282,8 @@ async def payment_details(
         raise PaymentNotFoundError(f"no payment {payment_id}", field="payment_id")
     payment, customer = await repo.payment_with_customer(payment_id)
     return PaymentRow(payment, customer), await repo.operations_of(payment_id)
+
+
+async def payment_of_session(db_session: AsyncSession, session_id: uuid.UUID) -> Payment | None:
+    """The PSP payment of a charging session (None: paid otherwise, or not at all)."""
+    return await PaymentRepository(db_session).payment_of_session(session_id)

@@ -20,6 +20,7 @@ from voltlane.billing.invoicing.access import (
     credit_notes_of,
     find_documents,
 )
+from voltlane.billing.payments.sessions import payment_of_session
 from voltlane.core.clock import utcnow
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
@@ -122,6 +123,11 @@ class DocumentController(Controller):
             else None
         )
         credit_notes = await credit_notes_of(db_session, invoice.id)
+        payment = (
+            await payment_of_session(db_session, invoice.session_id)
+            if invoice.kind is InvoiceKind.RECEIPT and invoice.session_id is not None
+            else None
+        )
         secret = web_state(request).settings.secret_key
         brand = current_tenant(request).key
         return render(
@@ -134,6 +140,7 @@ class DocumentController(Controller):
                 "document": invoicing.document_of(invoice),
                 "corrected": corrected,
                 "credit_notes": credit_notes,
+                "payment": payment,
                 "creditable": invoice.kind is not InvoiceKind.CREDIT_NOTE
                 and sum(c.total_gross for c in credit_notes) < invoice.total_gross,
                 "links": {

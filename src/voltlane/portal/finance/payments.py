@@ -12,6 +12,7 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing import dunning, payments
+from voltlane.billing.invoicing.access import receipt_of_session
 from voltlane.billing.payments.sessions import (
     PaymentFilter,
     PaymentRow,
@@ -161,6 +162,8 @@ class PaymentController(Controller):
         status_code: int = 200,
     ) -> Response[str]:
         row, operations = await payment_details(db_session, payment_id)
+        session_id = row.payment.session_id
+        receipt = await receipt_of_session(db_session, session_id) if session_id else None
         return render(
             request,
             staff,
@@ -170,6 +173,7 @@ class PaymentController(Controller):
                 "row": row,
                 "payment": row.payment,
                 "operations": operations,
+                "receipt": receipt,
                 "form": form or {"values": {"amount": ""}, "errors": {}, "error": None},
             },
             status_code=status_code,
