@@ -103,7 +103,7 @@ async def test_the_dashboard_shows_the_network_now_and_today_in_the_brands_timez
     assert tiles(fragment.text) == tiles(page.text)
 
 
-async def test_a_fleet_manager_never_sees_the_networks_figures(
+async def test_a_fleet_manager_never_sees_the_networks_figures_alerts_or_analytics(
     database: Database, make_brand, client_for
 ):
     brand = await make_brand()
@@ -115,6 +115,10 @@ async def test_a_fleet_manager_never_sees_the_networks_figures(
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "fleet@example.com", PASSWORD)
         response = await client.get("/portal/", headers=HTML)
+        alerts = await client.get("/portal/alerts", headers=HTML)
+        analytics = await client.get("/portal/analytics", headers=HTML)
+        rules = await client.get("/portal/alerts/rules", headers=HTML)
+    assert (alerts.status_code, analytics.status_code, rules.status_code) == (403, 403, 403)
     assert response.status_code in (200, 303)
     assert tiles(response.text) == {}
     if response.status_code == 303:
