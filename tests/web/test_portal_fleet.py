@@ -321,12 +321,18 @@ async def test_a_fleet_manager_gets_403_on_staff_pages_and_staff_get_403_on_the_
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, MANAGER, PASSWORD)
         staff_pages = [
-            (await client.get(path, headers=HTML)).status_code for path in ("/portal/stations",)
+            (await client.get(path, headers=HTML)).status_code
+            for path in (
+                "/portal/stations",
+                "/portal/settings",
+                "/portal/settings/users",
+                "/portal/audit",
+            )
         ]
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "owner@example.com", PASSWORD)
         fleet_page = await client.get("/portal/fleet", headers=HTML)
         fleet_csv = await client.get("/portal/fleet/cards?format=csv", headers=HTML)
-    assert staff_pages == [403]
+    assert staff_pages == [403, 403, 403, 403]
     assert (fleet_page.status_code, fleet_csv.status_code) == (403, 403)
     assert "Spree" not in fleet_page.text

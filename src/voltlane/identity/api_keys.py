@@ -142,3 +142,19 @@ async def list_api_keys(db_session: AsyncSession) -> list[ApiKey]:
     """Every key of the brand, live and revoked, newest first (secrets are never stored)."""
     rows = await db_session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc()))
     return list(rows)
+
+
+async def list_api_keys_page(db_session: AsyncSession, *, limit: int, offset: int) -> list[ApiKey]:
+    """One page of the brand's keys, live and revoked, newest first."""
+    rows = await db_session.scalars(
+        select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id).limit(limit).offset(offset)
+    )
+    return list(rows)
+
+
+async def get_api_key(db_session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
+    """The brand's key ``key_id``; ApiKeyNotFoundError for any other."""
+    key = await db_session.get(ApiKey, key_id)
+    if key is None:
+        raise ApiKeyNotFoundError(f"No API key {key_id}.")
+    return key

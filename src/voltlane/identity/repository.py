@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.platform import PlatformAdmin
@@ -15,6 +15,7 @@ from voltlane.models.tenant import (
     CustomerAccount,
     LoginAttempt,
     OperatorUser,
+    Role,
     StaffSession,
 )
 
@@ -37,6 +38,61 @@ class IdentityRepository:
 
     async def users(self) -> list[OperatorUser]:
         rows = await self.db_session.scalars(select(OperatorUser).order_by(OperatorUser.email))
+        return list(rows)
+
+    async def users_with_fleet(
+        self, *, limit: int, offset: int
+    ) -> list[tuple[OperatorUser, str | None]]:
+        """Users by e-mail with the name of the fleet account a fleet manager belongs to."""
+        rows = await self.db_session.execute(
+            select(OperatorUser, CustomerAccount.name)
+            .outerjoin(CustomerAccount, CustomerAccount.id == OperatorUser.fleet_account_id)
+            .order_by(OperatorUser.email)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(user, name) for user, name in rows]
+
+    async def active_owners(self) -> int:
+        return int(
+            await self.db_session.scalar(
+                select(func.count())
+                .select_from(OperatorUser)
+                .where(OperatorUser.role == Role.OWNER, OperatorUser.is_active.is_(True))
+            )
+            or 0
+        )
+
+    async def delete_sessions_of(self, user_id: uuid.UUID) -> None:
+        await self.db_session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+
+    async def audit_entries(
+        self,
+        *,
+        actor: str | None,
+        action: str | None,
+        entity: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> list[AuditEntry]:
+        """Audit entries newest first: by actor e-mail (substring), action (prefix), entity
+        (exact, or its id when it holds one) and time [since, until)."""
+        stmt = select(AuditEntry)
+        if actor:
+            stmt = stmt.where(AuditEntry.actor_email.icontains(actor, autoescape=True))
+        if action:
+            stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
+        if entity:
+            stmt = stmt.where(or_(AuditEntry.entity == entity, AuditEntry.entity_id == entity))
+        if since is not None:
+            stmt = stmt.where(AuditEntry.at >= since)
+        if until is not None:
+            stmt = stmt.where(AuditEntry.at < until)
+        rows = await self.db_session.scalars(
+            stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit).offset(offset)
+        )
         return list(rows)
 
     async def recent_failures(self, *, email: str | None, ip: str | None, since: datetime) -> int:

@@ -59,6 +59,22 @@ def _check_email(email: str) -> str:
     return normalised
 
 
+async def check_fleet_account(
+    repo: IdentityRepository, role: Role, fleet_account_id: uuid.UUID | None
+) -> None:
+    """A fleet manager belongs to exactly one of the brand's fleet accounts; nobody else
+    belongs to any."""
+    if (role is Role.FLEET_MANAGER) != (fleet_account_id is not None):
+        raise InvalidUserError(
+            "A fleet manager needs a fleet account; other roles take none.",
+            field="fleet_account_id",
+        )
+    if fleet_account_id is not None and not await repo.is_fleet_account(fleet_account_id):
+        raise InvalidUserError(
+            "Choose one of the brand's fleet accounts.", field="fleet_account_id"
+        )
+
+
 async def create_operator_user(
     db_session: AsyncSession,
     *,
@@ -77,15 +93,7 @@ async def create_operator_user(
         raise InvalidUserError("Enter a name.", field="name")
     check_password_policy(password)
     repo = IdentityRepository(db_session)
-    if (role is Role.FLEET_MANAGER) != (fleet_account_id is not None):
-        raise InvalidUserError(
-            "A fleet manager needs a fleet account; other roles take none.",
-            field="fleet_account_id",
-        )
-    if fleet_account_id is not None and not await repo.is_fleet_account(fleet_account_id):
-        raise InvalidUserError(
-            "Choose one of the brand's fleet accounts.", field="fleet_account_id"
-        )
+    await check_fleet_account(repo, role, fleet_account_id)
     if await repo.user_by_email(normalised) is not None:
         raise DuplicateUserError(f"{normalised} already has an account.", field="email")
     user = OperatorUser(

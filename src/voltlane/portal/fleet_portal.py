@@ -6,9 +6,8 @@ URL, so another fleet's card, session or document is simply not found.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +25,8 @@ from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import IdTokenStatus, IdTokenType
-from voltlane.portal.pages import CSV_MAX_ROWS, Format, PageNumber, Pager, csv_response, render
+from voltlane.portal.listing import Fetch, ListView, list_response
+from voltlane.portal.pages import Format, PageNumber, csv_response, render
 from voltlane.web.auth import provide_staff, requires
 from voltlane.web.context import client_ip, current_tenant
 from voltlane.web.i18n import N_
@@ -106,36 +106,24 @@ COST_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class FleetList:
-    """One list of the fleet portal: its CSV download and its page with the table fragment."""
-
-    filename: str
-    columns: tuple[tuple[str, Callable[[Any], Any]], ...]
-    template: str
-    fragment: str
-
-
-DRIVERS = FleetList(
+DRIVERS = ListView(
     "fleet-drivers.csv", DRIVER_COLUMNS, "portal/fleet/index.html", "portal/fleet/_drivers.html"
 )
-CARDS = FleetList(
+CARDS = ListView(
     "fleet-cards.csv", CARD_COLUMNS, "portal/fleet/cards.html", "portal/fleet/_cards.html"
 )
-SESSIONS = FleetList(
+SESSIONS = ListView(
     "fleet-sessions.csv",
     SESSION_COLUMNS,
     "portal/fleet/sessions.html",
     "portal/fleet/_sessions.html",
 )
-INVOICES = FleetList(
+INVOICES = ListView(
     "fleet-invoices.csv",
     INVOICE_COLUMNS,
     "portal/fleet/invoices.html",
     "portal/fleet/_invoices.html",
 )
-# Rows of a list from (limit, offset).
-Fetch = Callable[[int, int], Awaitable[Sequence[Any]]]
 
 
 def fleet_of(manager: StaffIdentity) -> uuid.UUID:
@@ -149,7 +137,7 @@ def _text(value: str | None) -> str:
     return (value or "").strip()[:MAX_FILTER]
 
 
-def _local_date(value: str, field: str, errors: dict[str, str]) -> date | None:
+def parse_local_date(value: str, field: str, errors: dict[str, str]) -> date | None:
     if not value:
         return None
     try:
@@ -157,6 +145,21 @@ def _local_date(value: str, field: str, errors: dict[str, str]) -> date | None:
     except ValueError:
         errors[field] = N_("Enter a date as YYYY-MM-DD.")
         return None
+
+
+def date_range(
+    filters: Mapping[str, str], timezone: str, errors: dict[str, str]
+) -> tuple[datetime | None, datetime | None]:
+    """The UTC bounds [since, until) of the local days ``filters["since"]`` to
+    ``filters["until"]`` (both optional), with errors beside those two filters."""
+    first = parse_local_date(filters["since"], "since", errors)
+    last = parse_local_date(filters["until"], "until", errors)
+    if first and last and last < first:
+        errors["until"] = N_("The last day comes before the first.")
+    return (
+        fleet_reports.local_midnight(first, timezone) if first else None,
+        fleet_reports.local_midnight(last, timezone) + ONE_DAY if last else None,
+    )
 
 
 def _month(value: str, today: date, errors: dict[str, str]) -> date:
@@ -203,7 +206,7 @@ class FleetPortalController(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         manager: StaffIdentity,
-        view: FleetList,
+        view: ListView,
         fetch: Fetch,
         *,
         page: int,
@@ -211,24 +214,17 @@ class FleetPortalController(Controller):
         filters: Mapping[str, str] | None = None,
         errors: Mapping[str, str] | None = None,
     ) -> Response[Any]:
-        """The list as CSV (``format=csv``) or one page of it; with filter errors, the page
-        with the errors beside the filters and no rows."""
-        if format == "csv" and not errors:
-            return csv_response(view.filename, view.columns, await fetch(CSV_MAX_ROWS, 0))
-        pager = Pager(page)
-        rows = [] if errors else await fetch(pager.limit, pager.offset)
-        return await self._page(
+        account = await accounts.get_account(db_session, fleet_of(manager))
+        return await list_response(
             request,
-            db_session,
             manager,
-            view.template,
-            {
-                "page": pager.page(rows, query=filters),
-                "filters": filters or {},
-                "errors": errors or {},
-            },
-            fragment=view.fragment,
-            status_code=400 if errors else 200,
+            view,
+            fetch,
+            page=page,
+            format=format,
+            filters=filters,
+            errors=errors,
+            context={"account": account, "currency": current_tenant(request).currency},
         )
 
     @get("/")
@@ -428,17 +424,13 @@ class FleetPortalController(Controller):
             "until": _text(until),
         }
         errors: dict[str, str] = {}
-        first = _local_date(filters["since"], "since", errors)
-        last = _local_date(filters["until"], "until", errors)
-        if first and last and last < first:
-            errors["until"] = N_("The last day comes before the first.")
-        zone = current_tenant(request).timezone
+        since_at, until_at = date_range(filters, current_tenant(request).timezone, errors)
         query = fleet_reports.SessionFilter(
             driver=filters["driver"] or None,
             card=filters["card"] or None,
             vehicle=filters["vehicle"] or None,
-            since=fleet_reports.local_midnight(first, zone) if first else None,
-            until=fleet_reports.local_midnight(last, zone) + ONE_DAY if last else None,
+            since=since_at,
+            until=until_at,
         )
 
         async def fetch(limit: int, offset: int) -> Sequence[Any]:

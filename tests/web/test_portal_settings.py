@@ -1,0 +1,420 @@
+"""Settings: users and roles (a password shown once, roles changed, access withdrawn, never
+one's own and never the last owner) and API keys (a secret shown once, revoked), all audited."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from httpx import Response
+from sqlalchemy import func, select
+
+from tests.factories import add_fleet_account, add_user
+from tests.web.helpers import HTML, csrf_token, sign_in
+from voltlane.core.clock import utcnow
+from voltlane.core.db import Database
+from voltlane.identity import api_keys, staff
+from voltlane.identity.errors import InvalidUserError
+from voltlane.identity.schemas import StaffIdentity
+from voltlane.models.tenant import ApiKey, AuditEntry, OperatorUser, Role, StaffSession
+from voltlane.tenancy import TenantInfo
+
+PASSWORD = "correct horse battery"
+OWNER = "owner@example.com"
+ADMIN = "admin@example.com"
+
+
+def secret_of(page: Response) -> str:
+    match = re.search(r'readonly value="([^"]+)" data-testid="secret"', page.text)
+    assert match is not None, "the page shows no secret"
+    return match.group(1)
+
+
+async def users(database: Database, brand: TenantInfo) -> dict[str, tuple[Any, ...]]:
+    async with database.tenant_session(brand.key) as db_session:
+        rows = await db_session.scalars(select(OperatorUser))
+        return {u.email: (u.name, u.role, u.is_active, u.fleet_account_id) for u in rows}
+
+
+async def user_id(database: Database, brand: TenantInfo, email: str) -> uuid.UUID:
+    async with database.tenant_session(brand.key) as db_session:
+        found = await db_session.scalar(select(OperatorUser.id).where(OperatorUser.email == email))
+    assert found is not None
+    return found
+
+
+async def audit_of(database: Database, brand: TenantInfo, prefix: str) -> list[tuple[Any, ...]]:
+    async with database.tenant_session(brand.key) as db_session:
+        rows = await db_session.execute(
+            select(AuditEntry.actor_email, AuditEntry.action, AuditEntry.detail)
+            .where(AuditEntry.action.startswith(prefix))
+            .order_by(AuditEntry.id)
+        )
+    return [tuple(row) for row in rows]
+
+
+async def staffed_brand(make_brand, database: Database) -> TenantInfo:
+    brand: TenantInfo = await make_brand()
+    async with database.tenant_transaction(brand.key) as db_session:
+        await add_user(db_session, OWNER, PASSWORD, Role.OWNER, "Olga Owner")
+        await add_user(db_session, ADMIN, PASSWORD, Role.ADMIN, "Adam Admin")
+    return brand
+
+
+async def test_an_admin_adds_a_user_whose_password_is_shown_once_and_works(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await staffed_brand(make_brand, database)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, ADMIN, PASSWORD)
+        form = await client.get("/portal/settings/users/new", headers=HTML)
+        token = csrf_token(form.text)
+        invalid = await client.post(
+            "/portal/settings/users",
+            data={"name": "", "email": "kim@", "role": "fleet_manager", "_csrf_token": token},
+            headers=HTML,
+        )
+        bad_email = await client.post(
+            "/portal/settings/users",
+            data={"name": "Kim Meyer", "email": "kim@", "role": "finance", "_csrf_token": token},
+            headers=HTML,
+        )
+        not_owner = await client.post(
+            "/portal/settings/users",
+            data={"name": "Kim", "email": "kim@example.com", "role": "owner", "_csrf_token": token},
+            headers=HTML,
+        )
+        taken = await client.post(
+            "/portal/settings/users",
+            data={"name": "Kim", "email": OWNER, "role": "finance", "_csrf_token": token},
+            headers=HTML,
+        )
+        created = await client.post(
+            "/portal/settings/users",
+            data={
+                "name": "Kim Meyer",
+                "email": "Kim@Example.com",
+                "role": "finance",
+                "_csrf_token": token,
+            },
+            headers=HTML,
+        )
+        shown = await client.get(created.headers["location"], headers=HTML)
+        again = await client.get(created.headers["location"], headers=HTML)
+        listed = await client.get("/portal/settings/users?format=csv", headers=HTML)
+    kim = await user_id(database, brand, "kim@example.com")
+    async with client_for(f"{brand.slug}.localhost") as kims_browser:
+        kims_sign_in = await sign_in(kims_browser, "kim@example.com", secret_of(shown))
+
+    assert invalid.status_code == 400
+    assert '<p class="field-error" id="name-error">Enter a name.</p>' in invalid.text
+    assert (
+        '<p class="field-error" id="fleet_account_id-error">'
+        "A fleet manager needs a fleet account.</p>" in invalid.text
+    )
+    assert 'value="kim@"' in invalid.text
+    assert bad_email.status_code == 400
+    assert '<p class="field-error" id="email-error">Enter a valid e-mail address.</p>' in (
+        bad_email.text
+    )
+    assert not_owner.status_code == 400
+    assert (
+        '<p class="field-error" id="role-error">Only an owner can make or change an owner.</p>'
+        in not_owner.text
+    )
+    assert '<option value="owner"' not in form.text
+    assert taken.status_code == 400
+    assert f"{OWNER} already has an account." in taken.text
+    assert (created.status_code, created.headers["location"]) == (
+        303,
+        f"/portal/settings/users/{kim}/created",
+    )
+    assert shown.headers["cache-control"] == "no-store"
+    assert len(secret_of(shown)) == 20
+    assert 'data-testid="secret"' not in again.text
+    assert "This was shown once already and cannot be shown again." in again.text
+    assert (kims_sign_in.status_code, kims_sign_in.headers["location"]) == (303, "/portal/")
+    lines = listed.text.split("\r\n")
+    assert lines[0] == "email,name,role,fleet_account,active,last_login_at,created_at"
+    assert [line.split(",")[:5] for line in lines[1:-1]] == [
+        [ADMIN, "Adam Admin", "admin", "", "yes"],
+        ["kim@example.com", "Kim Meyer", "finance", "", "yes"],
+        [OWNER, "Olga Owner", "owner", "", "yes"],
+    ]
+    assert await audit_of(database, brand, "portal.user") == [
+        (ADMIN, "portal.user.create", {"email": "kim@example.com", "role": "finance"})
+    ]
+
+
+async def test_roles_change_and_access_is_withdrawn_but_never_ones_own_or_the_last_owners(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await staffed_brand(make_brand, database)
+    async with database.tenant_transaction(brand.key) as db_session:
+        fleet = await add_fleet_account(db_session)
+        await add_user(db_session, "ops@example.com", PASSWORD, Role.OPERATIONS, "Otto Ops")
+    owner_id = await user_id(database, brand, OWNER)
+    admin_id = await user_id(database, brand, ADMIN)
+    ops_id = await user_id(database, brand, "ops@example.com")
+    async with client_for(f"{brand.slug}.localhost") as ops_browser:
+        await sign_in(ops_browser, "ops@example.com", PASSWORD)
+
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, OWNER, PASSWORD)
+        page = await client.get(f"/portal/settings/users/{ops_id}", headers=HTML)
+        token = csrf_token(page.text)
+        no_fleet = await client.post(
+            f"/portal/settings/users/{ops_id}/role",
+            data={"role": "fleet_manager", "_csrf_token": token},
+            headers=HTML,
+        )
+        to_fleet = await client.post(
+            f"/portal/settings/users/{ops_id}/role",
+            data={
+                "role": "fleet_manager",
+                "fleet_account_id": str(fleet.id),
+                "_csrf_token": token,
+            },
+            headers=HTML,
+        )
+        own_role = await client.post(
+            f"/portal/settings/users/{owner_id}/role",
+            data={"role": "admin", "_csrf_token": token},
+            headers=HTML,
+        )
+        own_access = await client.post(
+            f"/portal/settings/users/{owner_id}/deactivate",
+            data={"_csrf_token": token},
+            headers=HTML,
+        )
+        deactivated = await client.post(
+            f"/portal/settings/users/{ops_id}/deactivate",
+            data={"_csrf_token": token},
+            headers=HTML,
+        )
+        reactivated = await client.post(
+            f"/portal/settings/users/{ops_id}/reactivate",
+            data={"_csrf_token": token},
+            headers=HTML,
+        )
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, ADMIN, PASSWORD)
+        page = await client.get(f"/portal/settings/users/{owner_id}", headers=HTML)
+        admin_on_owner = await client.post(
+            f"/portal/settings/users/{owner_id}/deactivate",
+            data={"_csrf_token": csrf_token(page.text)},
+            headers=HTML,
+        )
+        last_owner = await client.post(
+            f"/portal/settings/users/{admin_id}/role",
+            data={"role": "owner", "_csrf_token": csrf_token(page.text)},
+            headers=HTML,
+        )
+
+    assert no_fleet.status_code == 400
+    assert (
+        '<p class="field-error" id="fleet_account_id-error">'
+        "A fleet manager needs a fleet account.</p>" in no_fleet.text
+    )
+    assert (to_fleet.status_code, to_fleet.headers["location"]) == (
+        303,
+        f"/portal/settings/users/{ops_id}",
+    )
+    assert own_role.status_code == 400
+    assert "You cannot change your own role." in own_role.text
+    assert own_access.status_code == 400
+    assert "You cannot deactivate or reactivate yourself." in own_access.text
+    assert (deactivated.status_code, reactivated.status_code) == (303, 303)
+    assert admin_on_owner.status_code == 400
+    assert "Only an owner can make or change an owner." in admin_on_owner.text
+    assert last_owner.status_code == 400
+    assert await users(database, brand) == {
+        OWNER: ("Olga Owner", Role.OWNER, True, None),
+        ADMIN: ("Adam Admin", Role.ADMIN, True, None),
+        "ops@example.com": ("Otto Ops", Role.FLEET_MANAGER, True, fleet.id),
+    }
+    async with database.tenant_session(brand.key) as db_session:
+        ops_sessions = await db_session.scalar(
+            select(func.count()).select_from(StaffSession).where(StaffSession.user_id == ops_id)
+        )
+    assert ops_sessions == 0
+    assert await audit_of(database, brand, "portal.user") == [
+        (
+            OWNER,
+            "portal.user.role",
+            {"email": "ops@example.com", "from": "operations", "to": "fleet_manager"},
+        ),
+        (OWNER, "portal.user.deactivate", {"email": "ops@example.com"}),
+        (OWNER, "portal.user.reactivate", {"email": "ops@example.com"}),
+    ]
+
+
+async def test_the_last_active_owner_cannot_be_demoted_or_deactivated(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await staffed_brand(make_brand, database)
+    async with database.tenant_transaction(brand.key) as db_session:
+        await add_user(db_session, "second@example.com", PASSWORD, Role.OWNER, "Sam Second")
+    first = await user_id(database, brand, OWNER)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "second@example.com", PASSWORD)
+        page = await client.get(f"/portal/settings/users/{first}", headers=HTML)
+        token = csrf_token(page.text)
+        demoted = await client.post(
+            f"/portal/settings/users/{first}/role",
+            data={"role": "admin", "_csrf_token": token},
+            headers=HTML,
+        )
+        second = await user_id(database, brand, "second@example.com")
+        itself = await client.post(
+            f"/portal/settings/users/{second}/deactivate",
+            data={"_csrf_token": token},
+            headers=HTML,
+        )
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, OWNER, PASSWORD)
+        page = await client.get("/portal/settings/users", headers=HTML)
+        refused = await client.post(
+            f"/portal/settings/users/{second}/deactivate",
+            data={"_csrf_token": csrf_token(page.text)},
+            headers=HTML,
+        )
+    async with database.tenant_transaction(brand.key) as db_session:
+        # An actor above the brand's own staff (say, a platform admin) meets the same rule.
+        platform = StaffIdentity(uuid.uuid4(), "root@example.com", "Root", Role.OWNER, utcnow())
+        with pytest.raises(InvalidUserError, match="at least one active owner"):
+            await staff.set_active(db_session, platform, second, active=False)
+        with pytest.raises(InvalidUserError, match="at least one active owner"):
+            await staff.change_role(
+                db_session, platform, second, role=Role.ADMIN, fleet_account_id=None
+            )
+    assert demoted.status_code == 303
+    assert itself.status_code == 400
+    assert (
+        '<p class="field-error" id="active-error">'
+        "You cannot deactivate or reactivate yourself.</p>" in itself.text
+    )
+    assert refused.status_code == 400
+    assert (
+        '<p class="field-error" id="active-error">'
+        "Only an owner can make or change an owner.</p>" in refused.text
+    )
+    assert await users(database, brand) == {
+        OWNER: ("Olga Owner", Role.ADMIN, True, None),
+        ADMIN: ("Adam Admin", Role.ADMIN, True, None),
+        "second@example.com": ("Sam Second", Role.OWNER, True, None),
+    }
+
+
+async def test_api_keys_are_created_with_the_secret_shown_once_and_revoked(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await staffed_brand(make_brand, database)
+    elsewhere = await make_brand()
+    async with database.tenant_transaction(elsewhere.key) as db_session:
+        foreign, _ = await api_keys.create_api_key(db_session, name="theirs", created_by=None)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, ADMIN, PASSWORD)
+        page = await client.get("/portal/settings/api-keys", headers=HTML)
+        token = csrf_token(page.text)
+        empty = await client.post(
+            "/portal/settings/api-keys", data={"name": " ", "_csrf_token": token}, headers=HTML
+        )
+        created = await client.post(
+            "/portal/settings/api-keys",
+            data={"name": "ERP export", "_csrf_token": token},
+            headers=HTML,
+        )
+        shown = await client.get(created.headers["location"], headers=HTML)
+        key = secret_of(shown)
+        works = await client.get("/api/v1/locations", headers={"authorization": f"Bearer {key}"})
+        async with database.tenant_session(brand.key) as db_session:
+            row = await db_session.scalar(select(ApiKey))
+        assert row is not None
+        revoked = await client.post(
+            f"/portal/settings/api-keys/{row.id}/revoke", data={"_csrf_token": token}, headers=HTML
+        )
+        refused = await client.get("/api/v1/locations", headers={"authorization": f"Bearer {key}"})
+        foreign_revoke = await client.post(
+            f"/portal/settings/api-keys/{foreign.id}/revoke",
+            data={"_csrf_token": token},
+            headers=HTML,
+        )
+        listed = await client.get("/portal/settings/api-keys?format=csv", headers=HTML)
+
+    assert empty.status_code == 400
+    assert (
+        '<p class="field-error" id="name-error">Enter a name that says who uses the key.</p>'
+        in empty.text
+    )
+    assert created.status_code == 303
+    assert key.startswith(f"vl_{row.prefix}_")
+    assert row.secret_hash == api_keys.secret_hash(key.split("_", 2)[2])
+    assert key not in listed.text
+    assert (works.status_code, revoked.status_code, refused.status_code) == (200, 303, 401)
+    assert foreign_revoke.status_code == 404
+    async with database.tenant_session(elsewhere.key) as db_session:
+        still = await db_session.get(ApiKey, foreign.id)
+    assert still is not None
+    assert still.revoked_at is None
+    lines = listed.text.split("\r\n")
+    assert lines[0] == "prefix,name,access,created_by,created_at,last_used_at,revoked_at"
+    assert lines[1].startswith(f"{row.prefix},ERP export,operator_api,{ADMIN},")
+    assert lines[1].split(",")[5] != ""
+    assert lines[1].split(",")[6] != ""
+    assert await audit_of(database, brand, "portal.api_key") == [
+        (ADMIN, "portal.api_key.create", {"name": "ERP export", "prefix": row.prefix}),
+        (ADMIN, "portal.api_key.revoke", {"name": "ERP export", "prefix": row.prefix}),
+    ]
+
+
+async def test_settings_are_refused_to_roles_without_the_permission(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await staffed_brand(make_brand, database)
+    async with database.tenant_transaction(brand.key) as db_session:
+        await add_user(db_session, "finance@example.com", PASSWORD, Role.FINANCE, "Fin Ance")
+    owner = await user_id(database, brand, OWNER)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "finance@example.com", PASSWORD)
+        page = await client.get("/portal/login", headers=HTML)
+        token = csrf_token(page.text)
+        reads = [
+            (await client.get(path, headers=HTML)).status_code
+            for path in ("/portal/settings", "/portal/settings/users", "/portal/settings/api-keys")
+        ]
+        writes = [
+            (await client.post(path, data=data, headers=HTML)).status_code
+            for path, data in (
+                (
+                    "/portal/settings/users",
+                    {"name": "X", "email": "x@example.com", "role": "owner", "_csrf_token": token},
+                ),
+                (f"/portal/settings/users/{owner}/deactivate", {"_csrf_token": token}),
+                ("/portal/settings/api-keys", {"name": "mine", "_csrf_token": token}),
+            )
+        ]
+    assert reads == [403, 403, 403]
+    assert writes == [403, 403, 403]
+    assert set(await users(database, brand)) == {OWNER, ADMIN, "finance@example.com"}
+    async with database.tenant_session(brand.key) as db_session:
+        assert await db_session.scalar(select(func.count()).select_from(ApiKey)) == 0
+
+
+async def test_another_brands_user_is_not_found(database: Database, make_brand, client_for) -> None:
+    brand = await staffed_brand(make_brand, database)
+    elsewhere = await staffed_brand(make_brand, database)
+    theirs = await user_id(database, elsewhere, ADMIN)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, OWNER, PASSWORD)
+        page = await client.get("/portal/settings/users", headers=HTML)
+        shown = await client.get(f"/portal/settings/users/{theirs}", headers=HTML)
+        deactivated = await client.post(
+            f"/portal/settings/users/{theirs}/deactivate",
+            data={"_csrf_token": csrf_token(page.text)},
+            headers=HTML,
+        )
+    assert (shown.status_code, deactivated.status_code) == (404, 404)
+    assert (await users(database, elsewhere))[ADMIN][2] is True
