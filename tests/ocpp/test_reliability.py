@@ -348,3 +348,119 @@ async def test_a_live_meter_value_that_cannot_be_stored_gets_no_result(
     [session] = await _sessions(database, brand.key)
     # Only what was stored counts: 500 - 10, never the refused 5000.
     assert session.energy_wh == Decimal("490.000")
+
+
+async def test_a_held_session_stop_keeps_its_transaction_data_as_sent(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "STOPDATA")
+    await add_token(database, brand, "RFID0001")
+    cp = (await open_charger(brand, "STOPDATA", "ocpp1.6")).cp
+    started = await cp.call(START)
+    stopped = await cp.call(
+        call16.StopTransaction(
+            transaction_id=started.transaction_id,
+            meter_stop=8_000,
+            timestamp="2026-11-24T08:20:00Z",
+            id_tag="RFID0001",
+            reason="EVDisconnected",
+            transaction_data=[
+                {
+                    "timestamp": "2026-11-24T08:10:00.250Z",
+                    "sampled_value": [
+                        {"value": "6500.5", "unit": "Wh"},
+                        {
+                            "value": "16.2",
+                            "measurand": "Current.Import",
+                            "phase": "L2",
+                            "unit": "A",
+                        },
+                    ],
+                },
+                {
+                    "timestamp": "2026-11-24T08:15:00Z",
+                    "sampled_value": [
+                        {"value": "c2lnbmVk", "format": "SignedData", "context": "Sample.Clock"},
+                    ],
+                },
+            ],
+        )
+    )
+    again = await cp.call(
+        call16.StopTransaction(
+            transaction_id=started.transaction_id,
+            meter_stop=8_000,
+            timestamp="2026-11-24T08:20:00Z",
+        )
+    )
+
+    assert stopped.id_tag_info == {"status": "Accepted"}
+    assert again.id_tag_info is None
+    [session] = await _sessions(database, brand.key)
+    assert (session.status.value, session.stop_reason, session.energy_wh) == (
+        "finished",
+        "EVDisconnected",
+        Decimal("3000.000"),
+    )
+    async with database.tenant_session(brand.key) as db_session:
+        rows = (
+            await db_session.execute(
+                select(
+                    MeterSample.sampled_at,
+                    MeterSample.measurand,
+                    MeterSample.phase,
+                    MeterSample.context,
+                    MeterSample.unit,
+                    MeterSample.value,
+                    MeterSample.signed_data,
+                ).order_by(MeterSample.sampled_at, MeterSample.measurand, MeterSample.id)
+            )
+        ).all()
+    assert [(r[0].isoformat(), *r[1:]) for r in rows] == [
+        (
+            "2026-11-24T08:00:00+00:00",
+            "Energy.Active.Import.Register",
+            None,
+            "Transaction.Begin",
+            "Wh",
+            Decimal("5000.000000"),
+            None,
+        ),
+        (
+            "2026-11-24T08:10:00.250000+00:00",
+            "Current.Import",
+            "L2",
+            None,
+            "A",
+            Decimal("16.200000"),
+            None,
+        ),
+        (
+            "2026-11-24T08:10:00.250000+00:00",
+            "Energy.Active.Import.Register",
+            None,
+            None,
+            "Wh",
+            Decimal("6500.500000"),
+            None,
+        ),
+        (
+            "2026-11-24T08:15:00+00:00",
+            "Energy.Active.Import.Register",
+            None,
+            "Sample.Clock",
+            "Wh",
+            None,
+            "c2lnbmVk",
+        ),
+        (
+            "2026-11-24T08:20:00+00:00",
+            "Energy.Active.Import.Register",
+            None,
+            "Transaction.End",
+            "Wh",
+            Decimal("8000.000000"),
+            None,
+        ),
+    ]

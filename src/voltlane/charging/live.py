@@ -103,6 +103,10 @@ class LiveSessions:
         """Keep a session this connection just started."""
         self._sessions[live.transaction_id] = live
 
+    def held(self, transaction_id: str) -> LiveSession | None:
+        """The session of ``transaction_id`` if it is held already (no query)."""
+        return self._sessions.get(transaction_id)
+
     async def get(self, db_session: AsyncSession, transaction_id: str) -> LiveSession | None:
         """The active session of ``transaction_id``, or None (unknown or finished)."""
         live = self._sessions.get(transaction_id)

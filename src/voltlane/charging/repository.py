@@ -54,16 +54,46 @@ WITH number AS (
 )
 SELECT seq FROM started
 """
-_start_statements: dict[str, TextClause] = {}
+# The end of a session held live, in one statement: its last samples, the session finished
+# unless it was already, and (only then) the job that rates it. The count of sessions it
+# finished (0 for a repeated stop).
+_FINISH_SQL = """
+WITH samples AS (
+    INSERT INTO {schema}.meter_samples (
+        session_id, charging_station_id, evse_id, sampled_at, measurand, phase, location,
+        context, unit, value, signed_data
+    )
+    SELECT :session, :station, :evse_id, s.sampled_at, s.measurand, s.phase, s.location,
+        s.context, s.unit, s.value, s.signed_data
+    FROM jsonb_to_recordset(:samples) AS s(
+        sampled_at timestamptz, measurand text, phase text, location text, context text,
+        unit text, value numeric, signed_data jsonb
+    )
+    ON CONFLICT DO NOTHING
+), finished AS (
+    UPDATE {schema}.charging_sessions
+    SET status = 'finished', stopped_at = :stopped_at, meter_stop_wh = :meter_stop_wh,
+        stop_reason = :stop_reason, energy_wh = :energy_wh, energy_review = :energy_review,
+        updated_at = now()
+    WHERE id = :session AND status = 'active'
+    RETURNING id
+), job AS (
+    INSERT INTO platform.outbox (message_id, queue_name, actor_name, message)
+    SELECT :message_id, :queue_name, :actor_name, :message FROM finished
+)
+SELECT count(*) FROM finished
+"""
+_statements: dict[tuple[str, str], TextClause] = {}
 
 
-def _start_statement(tenant_key: str) -> TextClause:
-    statement = _start_statements.get(tenant_key)
+def _statement(tenant_key: str, sql: str, *json_params: str) -> TextClause:
+    """``sql`` for one brand, built once."""
+    statement = _statements.get((tenant_key, sql))
     if statement is None:
-        statement = tenant_text(tenant_key, _START_SQL).bindparams(
-            bindparam("start_response", type_=JSONB)
+        statement = tenant_text(tenant_key, sql).bindparams(
+            *(bindparam(name, type_=JSONB) for name in json_params)
         )
-        _start_statements[tenant_key] = statement
+        _statements[(tenant_key, sql)] = statement
     return statement
 
 
@@ -155,7 +185,7 @@ class ChargingRepository:
         """Insert a started 1.6 session with its start reading; its number (the 1.6
         transactionId), or None when the start key exists already."""
         seq: int | None = await self.db_session.scalar(
-            _start_statement(self.db_session.info["tenant_key"]),
+            _statement(self.db_session.info["tenant_key"], _START_SQL, "start_response"),
             {
                 "id": session_id,
                 "station": station,
@@ -175,14 +205,50 @@ class ChargingRepository:
         )
         return seq
 
-    async def finish_active(self, session_id: uuid.UUID, **values: Any) -> bool:
-        """End a session unless it ended already; True when this call ended it."""
-        result = await self.db_session.execute(
-            update(ChargingSession)
-            .where(ChargingSession.id == session_id, ChargingSession.status == SessionStatus.ACTIVE)
-            .values(status=SessionStatus.FINISHED, updated_at=func.now(), **values)
+    async def finish_held(
+        self,
+        *,
+        session_id: uuid.UUID,
+        station: uuid.UUID,
+        evse_id: int,
+        samples: list[Sample],
+        stopped_at: datetime,
+        meter_stop_wh: Decimal,
+        stop_reason: str,
+        energy_wh: Decimal | None,
+        energy_review: str | None,
+        job: dict[str, Any],
+    ) -> bool:
+        """Store a held session's last samples and finish it with ``job`` (an outbox row)
+        unless it ended already, in one statement; True when this call ended it."""
+        finished: int = await self.db_session.scalar(
+            _statement(self.db_session.info["tenant_key"], _FINISH_SQL, "samples", "message"),
+            {
+                "session": session_id,
+                "station": station,
+                "evse_id": evse_id,
+                "samples": [
+                    {
+                        "sampled_at": s.sampled_at.isoformat(),
+                        "measurand": s.measurand,
+                        "phase": s.phase,
+                        "location": s.location,
+                        "context": s.context,
+                        "unit": s.unit,
+                        "value": None if s.value is None else str(s.value),
+                        "signed_data": s.signed_data,
+                    }
+                    for s in samples
+                ],
+                "stopped_at": stopped_at,
+                "meter_stop_wh": meter_stop_wh,
+                "stop_reason": stop_reason,
+                "energy_wh": energy_wh,
+                "energy_review": energy_review,
+                **job,
+            },
         )
-        return bool(getattr(result, "rowcount", 0))
+        return finished > 0
 
     async def set_session(self, session_id: uuid.UUID, **values: Any) -> None:
         await self.db_session.execute(

@@ -36,6 +36,7 @@ from voltlane.models.tenant import (
     TransactionEventRecord,
 )
 from voltlane.worker import enqueue
+from voltlane.worker.outbox import outbox_row
 
 # The job that makes a finished session's CDR (declared by billing, which sits above this
 # domain; the name is the contract). Enqueued in the transaction that ends the session.
@@ -157,13 +158,12 @@ async def start_transaction_v16(
     """StartTransaction: the transactionId and the idTagInfo to answer with.
 
     A retry (same station, connector, meterStart and timestamp) gets the stored answer.
-    ``evse`` is the EVSE (primary key, max power) the connection already knows.
+    ``evse`` is the EVSE (primary key, max power) the connection already knows. Two
+    statements, each complete on its own: on a connection without an explicit transaction
+    the start is durable once the insert returns.
     """
     repo = ChargingRepository(db_session)
     key = f"{connector_id}|{meter_start_wh}|{timestamp.isoformat()}"
-    existing = await repo.start_key_answer(station.pk, key)
-    if existing is not None and existing[1] is not None:
-        return StartedV16(existing[0], dict(existing[1]), None)
     # Decided before the insert, so the new session cannot count as the concurrent one.
     decision = await authorize(db_session, id_token=id_tag, token_type=None, check_concurrent=True)
     answer = decision.as_v16()
@@ -184,7 +184,8 @@ async def start_transaction_v16(
         start_response=answer,
     )
     if seq is None:
-        # The same start arrived twice at once (an old and a new socket): use the first.
+        # A retry, or the same start twice at once (an old and a new socket): the first
+        # one's answer. Rare enough not to look for it before every insert.
         winner = await repo.start_key_answer(station.pk, key)
         if winner is None or winner[1] is None:
             raise RuntimeError(f"start {key} vanished while it was being stored")
@@ -281,15 +282,15 @@ async def stop_held_session(
     transaction_data: list[Sample],
 ) -> Authorization | None:
     """StopTransaction of a session the connection holds live: energy from the readings it
-    holds, settled in a few statements. A repeated stop changes nothing."""
+    holds, the session finished by one statement (with the job that rates it), then the
+    idTag's authorization. A repeated stop changes nothing. Each statement is complete on
+    its own: on a connection without an explicit transaction the stop is durable once the
+    first returns."""
     repo = ChargingRepository(db_session)
     samples = [
         *transaction_data,
         Sample(timestamp, REGISTER, Decimal(meter_stop_wh), "Wh", context="Transaction.End"),
     ]
-    await repo.add_samples(
-        station=station.pk, evse_id=live.evse_id or 0, session_id=live.pk, samples=samples
-    )
     readings = dict(live.readings)
     for s in samples:
         wh = to_wh(s.value, s.unit) if s.value is not None and s.measurand == REGISTER else None
@@ -301,15 +302,20 @@ async def stop_held_session(
         started_at=live.started_at,
         max_power_w=live.max_power_w,
     )
-    if await repo.finish_active(
-        live.pk,
+    await repo.finish_held(
+        session_id=live.pk,
+        station=station.pk,
+        evse_id=live.evse_id or 0,
+        samples=samples,
         stopped_at=timestamp,
         meter_stop_wh=Decimal(meter_stop_wh),
         stop_reason=reason or "Local",
         energy_wh=result.energy_wh,
         energy_review=result.review,
-    ):
-        _finished(db_session, live.pk)
+        job=outbox_row(
+            RATE_SESSION_TASK, tenant=db_session.info["tenant_key"], session_id=str(live.pk)
+        ),
+    )
     if id_tag is None:
         return None
     return await authorize(db_session, id_token=id_tag, token_type=None)

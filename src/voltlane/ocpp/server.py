@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -40,6 +41,7 @@ from voltlane.ocpp.auth import AuthResult, Credentials, StationAuthenticator, pa
 from voltlane.ocpp.connection import CallOutcome, StationConnection
 from voltlane.ocpp.frames import FrameLog
 from voltlane.ocpp.handlers import HANDLERS, HandlerContext
+from voltlane.ocpp.handlers.base import autocommit_sessions
 from voltlane.ocpp.protocol import SUBPROTOCOLS, Version
 from voltlane.ocpp.repository import GatewayRepository
 from voltlane.settings import Settings
@@ -126,6 +128,7 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
         self._command_tasks: set[asyncio.Task[None]] = set()
         self._groups: dict[str, GroupCommit] = {}
+        self._autocommits: dict[str, async_sessionmaker[AsyncSession]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self, host: str, port: int, *, tls_port: int | None = None) -> None:
@@ -180,6 +183,13 @@ class Gateway:
             group = GroupCommit(self.batch_database.tenant_engine(tenant_key))
             self._groups[tenant_key] = group
         return group
+
+    def _autocommit(self, tenant_key: str) -> async_sessionmaker[AsyncSession]:
+        factory = self._autocommits.get(tenant_key)
+        if factory is None:
+            factory = autocommit_sessions(self.database, tenant_key)
+            self._autocommits[tenant_key] = factory
+        return factory
 
     @property
     def ports(self) -> list[int]:
@@ -304,6 +314,7 @@ class Gateway:
             boot_retry_interval=BOOT_RETRY_INTERVAL,
             group=self._group(tenant.key),
             live=LiveSessions(ref),
+            autocommit=self._autocommit(tenant.key),
         )
         conn = StationConnection(
             ws,

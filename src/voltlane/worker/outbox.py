@@ -78,12 +78,9 @@ def install_relay(relay: OutboxRelay | None) -> None:
     _relay = relay
 
 
-def enqueue(db_session: AsyncSession, task_name: str, **kwargs: Any) -> uuid.UUID:
-    """Write a job into the outbox within ``db_session``'s transaction.
-
-    The job reaches the broker only if the transaction commits. ``kwargs`` must be
-    JSON-serialisable ids and values, never ORM objects.
-    """
+def outbox_row(task_name: str, **kwargs: Any) -> dict[str, Any]:
+    """The outbox row of a job (``message_id``, ``queue_name``, ``actor_name``, ``message``),
+    for a statement that writes it together with its cause."""
     spec = TASKS.get(task_name)
     if spec is None:
         raise LookupError(f"unknown task {task_name!r}")
@@ -97,14 +94,23 @@ def enqueue(db_session: AsyncSession, task_name: str, **kwargs: Any) -> uuid.UUI
         "message_id": str(message_id),
         "message_timestamp": int(utcnow().timestamp() * 1000),
     }
-    db_session.add(
-        OutboxMessage(
-            message_id=message_id,
-            queue_name=spec.queue,
-            actor_name=spec.name,
-            message=message,
-        )
-    )
+    return {
+        "message_id": message_id,
+        "queue_name": spec.queue,
+        "actor_name": spec.name,
+        "message": message,
+    }
+
+
+def enqueue(db_session: AsyncSession, task_name: str, **kwargs: Any) -> uuid.UUID:
+    """Write a job into the outbox within ``db_session``'s transaction.
+
+    The job reaches the broker only if the transaction commits. ``kwargs`` must be
+    JSON-serialisable ids and values, never ORM objects.
+    """
+    row = outbox_row(task_name, **kwargs)
+    message_id: uuid.UUID = row["message_id"]
+    db_session.add(OutboxMessage(**row))
     relay = _relay
     database = db_session.info.get("database")
     if relay is not None and isinstance(database, Database):

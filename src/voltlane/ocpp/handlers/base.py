@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ocpp.exceptions import FormatViolationError, SecurityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from voltlane.charging.live import LiveSessions, meter_writes
+from voltlane.charging.live import LiveSession, LiveSessions, meter_writes
 from voltlane.charging.schemas import Sample, StationRef
 from voltlane.core.clock import iso_utc, utcnow
 from voltlane.core.db import Database
@@ -41,6 +43,7 @@ class HandlerContext:
     boot_retry_interval: int
     group: GroupCommit
     live: LiveSessions
+    autocommit: async_sessionmaker[AsyncSession]
 
     def require_accepted(self, action: str) -> None:
         if self.registration is not RegistrationStatus.ACCEPTED and (
@@ -49,6 +52,23 @@ class HandlerContext:
             raise SecurityError(
                 description=f"{action} refused: the station is {self.registration.value}"
             )
+
+
+def autocommit_sessions(database: Database, tenant_key: str) -> async_sessionmaker[AsyncSession]:
+    """Sessions of one brand in which every statement commits on its own."""
+    return async_sessionmaker(
+        database.tenant_engine(tenant_key).execution_options(isolation_level="AUTOCOMMIT"),
+        expire_on_commit=False,
+        info={"tenant_key": tenant_key, "database": database},
+    )
+
+
+@asynccontextmanager
+async def statements(ctx: HandlerContext) -> AsyncIterator[AsyncSession]:
+    """A session for a message whose effect is one statement: no BEGIN and COMMIT round
+    trips, and the effect is durable (so the reply may go) once the statement returns."""
+    async with ctx.autocommit() as db_session:
+        yield db_session
 
 
 def decimal(value: Any, field: str) -> Decimal:
@@ -102,11 +122,20 @@ async def record_status_batched(
     )
 
 
+async def live_session(ctx: HandlerContext, transaction_id: str) -> LiveSession | None:
+    """The active session of ``transaction_id``, from memory when held (None: unknown or
+    finished)."""
+    live = ctx.live.held(transaction_id)
+    if live is None:
+        async with ctx.database.tenant_session(ctx.tenant.key) as db_session:
+            live = await ctx.live.get(db_session, transaction_id)
+    return live
+
+
 async def live_meter_values(ctx: HandlerContext, transaction_id: str, parsed: list[Sample]) -> bool:
     """Store samples of a session this connection holds live; False when it holds none
     (unknown or finished transaction: the caller takes the full path)."""
-    async with ctx.database.tenant_session(ctx.tenant.key) as db_session:
-        live = await ctx.live.get(db_session, transaction_id)
+    live = await live_session(ctx, transaction_id)
     if live is None:
         return False
     writes, change = meter_writes(ctx.station, live, parsed)

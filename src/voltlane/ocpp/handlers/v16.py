@@ -25,6 +25,7 @@ from voltlane.ocpp.handlers.base import (
     record,
     record_status_batched,
     recorder,
+    statements,
 )
 from voltlane.ocpp.protocol import timestamp
 from voltlane.station import operations
@@ -75,7 +76,7 @@ async def boot_notification(ctx: HandlerContext, payload: Payload) -> Payload:
 
 
 async def authorize(ctx: HandlerContext, payload: Payload) -> Payload:
-    async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
+    async with statements(ctx) as db_session:
         decision = await charging.authorize(db_session, id_token=payload["idTag"], token_type=None)
     return {"idTagInfo": decision.as_v16()}
 
@@ -98,7 +99,7 @@ async def status_notification(ctx: HandlerContext, payload: Payload) -> Payload:
 async def start_transaction(ctx: HandlerContext, payload: Payload) -> Payload:
     connector = payload["connectorId"]
     at = timestamp(payload["timestamp"], "timestamp")
-    async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
+    async with statements(ctx) as db_session:
         evse = await ctx.live.evse(db_session, connector)
         started = await charging.start_transaction_v16(
             db_session,
@@ -131,7 +132,7 @@ async def stop_transaction(ctx: HandlerContext, payload: Payload) -> Payload:
     transaction = payload["transactionId"]
     at = timestamp(payload["timestamp"], "timestamp")
     data = samples(payload.get("transactionData", []))
-    async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
+    async with statements(ctx) as db_session:
         live = await ctx.live.get(db_session, str(transaction)) if transaction >= 0 else None
         if live is not None:
             decision = await charging.stop_held_session(

@@ -22,6 +22,7 @@ from voltlane.ocpp.handlers.base import (
     Payload,
     decimal,
     heartbeat,
+    live_session,
     record,
     record_status_batched,
     recorder,
@@ -156,8 +157,7 @@ def _plain_update(event: TransactionEventInput) -> bool:
 
 
 async def _live_update(ctx: HandlerContext, event: TransactionEventInput) -> bool:
-    async with ctx.database.tenant_session(ctx.tenant.key) as db_session:
-        live = await ctx.live.get(db_session, event.transaction_id)
+    live = await live_session(ctx, event.transaction_id)
     if live is None or live.started_at is None or event.timestamp < live.started_at:
         return False
     writes, change = meter_writes(
