@@ -711,3 +711,19 @@ async def test_remote_stop_reaches_a_connected_16_station_and_ends_the_session(
     assert '<dd data-testid="live-energy">4.00 kWh</dd>' in after_stop.text
     [entry] = await audit_entries(database, brand, "portal.session.stop")
     assert entry.detail["status"] == "accepted"
+
+
+async def test_numbers_money_and_times_follow_the_brands_locale(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await make_brand(locale="de_DE", locales=["de_DE"])
+    net = await network(database, brand)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "ops@example.com", PASSWORD)
+        page = await client.get("/portal/sessions?status=finished", headers=HTML)
+        show = await client.get(f"/portal/sessions/{net.finished}", headers=HTML)
+    [_, finished] = rows(page.text)
+    assert finished[1:3] == ["20.11.26, 10:00", "20.11.26, 10:45"]
+    assert (finished[5], finished[7]) == ("7,25 kWh", "3,96 €")
+    assert '<dd data-testid="live-power">14,0 kW</dd>' in show.text
+    assert '<td class="num" data-testid="total-incl-vat">3,96\xa0€</td>' in show.text
