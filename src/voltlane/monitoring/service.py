@@ -225,7 +225,7 @@ async def detect(
     await _track(repo, StationState.ONLINE, dict.fromkeys(online, now), now)
     await _track(repo, StationState.FAULTED, fault_since, now)
 
-    rules = {rule.kind: rule for rule in await repo.rules()}
+    rules = {rule.kind: rule for rule in await list_rules(db_session)}
     found: dict[str, Condition] = {}
     for rule in rules.values():
         if rule.enabled:

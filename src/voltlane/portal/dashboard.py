@@ -12,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.core.clock import utcnow
 from voltlane.identity.roles import Permission, has_permission
 from voltlane.identity.schemas import StaffIdentity
+from voltlane.models.tenant import AlertStatus
 from voltlane.monitoring import service as monitoring
 from voltlane.portal.pages import menu_for, portal_pages, render
 from voltlane.station import service as stations
 from voltlane.web.auth import provide_staff
 from voltlane.web.context import current_tenant
+
+LATEST_ALERTS = 5  # the open alerts the dashboard lists (all are under /portal/alerts)
 
 
 class PortalController(Controller):
@@ -41,10 +44,13 @@ class PortalController(Controller):
             return render(request, staff, "portal/index.html", {"counts": None, "live": None})
         counts = await stations.network_counts(db_session)
         live = await monitoring.live_counts(db_session, current_tenant(request))
+        latest = await monitoring.list_alerts(
+            db_session, AlertStatus.OPEN, limit=LATEST_ALERTS, offset=0
+        )
         return render(
             request,
             staff,
             "portal/index.html",
-            {"counts": counts, "live": live, "now": utcnow()},
+            {"counts": counts, "live": live, "latest": latest, "now": utcnow()},
             fragment="portal/dashboard/_tiles.html",
         )
