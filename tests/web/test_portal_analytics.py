@@ -77,15 +77,20 @@ async def test_a_days_availability_utilization_and_sales_per_station_site_segmen
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "viewer@example.com", PASSWORD)
         page = await client.get(query, headers=HTML)
+        fragment = await client.get(query, headers={**HTML, "HX-Request": "true"})
         exports = {
             table: await client.get(f"{query}&table={table}&format=csv", headers=HTML)
             for table in ("stations", "sites", "segments", "days")
         }
     assert page.status_code == 200
     assert 'aria-label="Availability: 95.0 %"' in page.text
+    assert 'href="?from=2026-11-02&amp;to=2026-11-02&amp;table=sites&amp;format=csv"' in page.text
     assert (
-        'href="?from=2026-11-02&amp;to=2026-11-02&amp;table=stations&amp;format=csv"' in page.text
+        '<a class="csv" href="?from=2026-11-02&amp;to=2026-11-02&amp;format=csv" download>'
+        in page.text
     )
+    assert "<html" not in fragment.text
+    assert fragment.text.count('<th scope="row">CS-') == 3
     assert exports["stations"].headers["content-disposition"] == (
         'attachment; filename="analytics-stations-2026-11-02-2026-11-02.csv"'
     )

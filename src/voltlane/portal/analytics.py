@@ -84,9 +84,11 @@ class AnalyticsController(Controller):
         first: Annotated[str | None, QueryParameter(name="from")] = None,
         to: FromQuery[str | None] = None,
         table: Table = "stations",
+        page: PageNumber = 1,
         format: Format = "html",  # noqa: A002 - the query parameter's name
     ) -> Response[Any]:
-        """The range's figures; ``?format=csv&table=...`` exports one of its tables."""
+        """The range's figures, the station table paged; ``?format=csv&table=...`` exports
+        one of its tables in full."""
         brand = current_tenant(request)
         default_first, default_last = analytics.default_range(brand.timezone)
         values = {
@@ -110,6 +112,8 @@ class AnalyticsController(Controller):
                 COLUMNS[table],
                 getattr(usage, table),
             )
+        pager = Pager(page)
+        range_query = {"from": days.first.isoformat(), "to": days.last.isoformat()}
         return render(
             request,
             reader,
@@ -118,9 +122,13 @@ class AnalyticsController(Controller):
                 "values": values,
                 "errors": {},
                 "usage": usage,
+                "stations": pager.page(
+                    usage.stations[pager.offset : pager.offset + pager.limit], query=range_query
+                ),
                 "query": f"from={days.first}&to={days.last}",
                 "currency": brand.currency,
             },
+            fragment="portal/analytics/_stations_table.html",
         )
 
     @get("/downtime", dependencies=READ)
