@@ -58,11 +58,16 @@ def test_a_line_chart_places_each_point_on_the_axes() -> None:
     )
     assert '<title id="energy-title">Energy delivered</title>' in svg
     assert '<desc id="energy-desc">Energy since the start, 10 kWh in total.</desc>' in svg
-    # Points sorted by time: x from 56 to 624, y from 192 (0) to 12 (10).
+    # Points sorted by time: x from 56 to 612, y from 192 (0) to 24 (10), each marked.
     assert (
-        '<polyline class="chart-line" aria-hidden="true" points="56.0,192.0 340.0,102.0 '
-        '624.0,12.0"/>' in svg
+        '<polyline class="chart-line" aria-hidden="true" points="56.0,192.0 334.0,108.0 '
+        '612.0,24.0"/>' in svg
     )
+    assert re.findall(r'<circle cx="([0-9.]+)" cy="([0-9.]+)" r="3"/>', svg) == [
+        ("56.0", "192.0"),
+        ("334.0", "108.0"),
+        ("612.0", "24.0"),
+    ]
     assert "chart-area" not in svg
     labels = re.findall(r'text-anchor="end" dominant-baseline="middle">([^<]+)<', svg)
     assert labels == ["0", "2.5", "5", "7.5", "10"]
@@ -127,3 +132,12 @@ def test_no_points_give_a_labelled_empty_chart() -> None:
     assert '<title id="p-title">Power</title>' in svg
     assert ">No power values yet</text></svg>" in svg
     assert "polyline" not in svg
+
+
+def test_many_points_are_drawn_as_a_line_without_markers() -> None:
+    points = [(at(10, minute), minute) for minute in range(30)]
+    svg = str(
+        time_chart(points, title="Energy", description="", unit="kWh", zone=BERLIN, chart_id="e")
+    )
+    assert svg.count(",") == 30 + 32  # the polyline's points and the area's
+    assert "<circle" not in svg

@@ -379,7 +379,7 @@ async def test_a_finished_session_shows_its_timeline_curves_cdr_and_signed_data(
         "7.25 kWh in total.</desc>"
     ) in html
     assert (
-        'class="chart-line" aria-hidden="true" points="56.0,192.0 245.3,113.2 624.0,28.9"' in html
+        'class="chart-line" aria-hidden="true" points="56.0,192.0 241.3,118.5 612.0,39.8"' in html
     )
     assert "<figcaption>Power (kW), as measured by the station</figcaption>" in html
     assert re.search(r"CDR no. 1 of [^,]+, \d\d:\d\d, tariff AC-STD, segment MEMBER", html)

@@ -20,6 +20,9 @@ from markupsafe import Markup
 
 Point = tuple[datetime, Decimal | float | int]
 
+# Up to this many points each gets a marker on the line.
+MARKED_POINTS = 24
+
 # Round steps of a time axis, in seconds: 1 min up to 1 week.
 _TIME_STEPS = (
     60,
@@ -46,8 +49,8 @@ class Frame:
     width: int = 640
     height: int = 220
     left: int = 56
-    right: int = 16
-    top: int = 12
+    right: int = 28
+    top: int = 24
     bottom: int = 28
 
     @property
@@ -161,7 +164,7 @@ def time_chart(
             f"{escape(format_value(tick))}</text>"
         )
     parts.append(
-        f'<text class="chart-unit" x="{frame.left - 6}" y="{frame.top - 2}" '
+        f'<text class="chart-unit" x="{frame.left - 6}" y="{frame.top - 10}" '
         f'text-anchor="end">{escape(unit)}</text></g>'
     )
     parts.append('<g class="chart-axis chart-x" aria-hidden="true">')
@@ -183,5 +186,13 @@ def time_chart(
             f'points="{first_x},{base} {line} {last_x},{base}"/>'
         )
     parts.append(f'<polyline class="chart-line" aria-hidden="true" points="{line}"/>')
+    if len(ordered) <= MARKED_POINTS:
+        # Few readings: each one shown, so a single value is still visible.
+        parts.append('<g class="chart-points" aria-hidden="true">')
+        parts.extend(
+            f'<circle cx="{_coordinate(x(at))}" cy="{_coordinate(y(v))}" r="3"/>'
+            for at, v in ordered
+        )
+        parts.append("</g>")
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it is escaped above
