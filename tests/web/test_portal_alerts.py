@@ -53,6 +53,8 @@ async def test_open_alerts_are_listed_and_exported_with_exact_columns(
         page = await client.get("/portal/alerts", headers=HTML)
         exported = await client.get("/portal/alerts?status=open&format=csv", headers=HTML)
         resolved = await client.get("/portal/alerts?status=resolved", headers=HTML)
+        faulted = await client.get("/portal/alerts?status=all&kind=faulted", headers=HTML)
+        wrong = await client.get("/portal/alerts?kind=flooded", headers=HTML)
     assert page.status_code == 200
     assert page.text.count('<th scope="row">Station offline</th>') == 2
     assert f'action="/portal/alerts/{first.id}/acknowledge"' in page.text
@@ -64,12 +66,15 @@ async def test_open_alerts_are_listed_and_exported_with_exact_columns(
         "id,kind,station_id,detail,occurrences,status,since,opened_at,acknowledged_at,"
         "acknowledged_by,resolved_at"
     )
-    assert sorted(lines[1:3]) == [
+    assert lines[1:3] == [
         f"{a.id},offline,{a.station_id},,1,open,{a.since.isoformat()},{a.opened_at.isoformat()},,,"
         for a in (first, second)
     ]
     assert lines[3:] == [""]
     assert "No alerts here." in resolved.text
+    assert "No alerts here." in faulted.text
+    assert '<option value="faulted" selected>Faulted connector</option>' in faulted.text
+    assert wrong.status_code == 400
 
 
 async def test_acknowledging_an_alert_is_audited_and_moves_it_to_acknowledged(

@@ -99,8 +99,8 @@ async def test_the_dashboard_shows_the_network_now_and_today_in_the_brands_timez
     assert re.findall(
         r'<tr><th scope="row">([^<]+)</th><td>([^<]+)</td><td>([^<]+)</td>', page.text
     ) == [
-        ("Station offline", "CS-3", "—"),
         ("Faulted connector", "CS-2", "EVSE 1 connector 1: GroundFailure"),
+        ("Station offline", "CS-3", "—"),
     ]
     assert 'hx-get="/portal/" hx-trigger="every 5s"' in page.text
     assert '<a class="button" href="/portal/stations">' in page.text

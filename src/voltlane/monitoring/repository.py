@@ -68,11 +68,17 @@ class MonitoringRepository:
             stmt = stmt.with_for_update()
         return await self.db_session.scalar(stmt)
 
-    async def alerts(self, status: AlertStatus | None, *, limit: int, offset: int) -> list[Alert]:
+    async def alerts(
+        self, status: AlertStatus | None, kind: AlertKind | None, *, limit: int, offset: int
+    ) -> list[Alert]:
         stmt = select(Alert)
         if status is not None:
             stmt = stmt.where(Alert.status == status)
-        stmt = stmt.order_by(Alert.opened_at.desc(), Alert.id).limit(limit).offset(offset)
+        if kind is not None:
+            stmt = stmt.where(Alert.kind == kind)
+        # Alerts opened by one detection pass: by station, then by what they are about.
+        stmt = stmt.order_by(Alert.opened_at.desc(), Alert.station_id, Alert.condition_key)
+        stmt = stmt.limit(limit).offset(offset)
         return list(await self.db_session.scalars(stmt))
 
     async def count_alerts(self, status: AlertStatus) -> int:

@@ -176,10 +176,15 @@ async def update_rule(
 
 
 async def list_alerts(
-    db_session: AsyncSession, status: AlertStatus | None, *, limit: int, offset: int
+    db_session: AsyncSession,
+    status: AlertStatus | None,
+    *,
+    kind: AlertKind | None = None,
+    limit: int,
+    offset: int,
 ) -> list[Alert]:
-    """Alerts newest first, optionally of one status."""
-    return await MonitoringRepository(db_session).alerts(status, limit=limit, offset=offset)
+    """Alerts newest first, optionally of one status and one kind."""
+    return await MonitoringRepository(db_session).alerts(status, kind, limit=limit, offset=offset)
 
 
 async def acknowledge(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.models.tenant import AlertRule, AlertStatus
+from voltlane.models.tenant import AlertKind, AlertRule, AlertStatus
 from voltlane.monitoring import service as monitoring
 from voltlane.monitoring.errors import InvalidInputError
 from voltlane.monitoring.schemas import RuleInput
@@ -23,6 +23,7 @@ from voltlane.web.auth import provide_staff, requires
 from voltlane.web.context import client_ip
 
 StatusFilter = FromQuery[Literal["open", "acknowledged", "resolved", "all"]]
+KindFilter = FromQuery[Literal["", "offline", "faulted", "stuck_session", "security"]]
 STATUSES = ("open", "acknowledged", "resolved", "all")
 MAX_FIELD = 2000
 
@@ -66,26 +67,32 @@ class AlertsController(Controller):
         db_session: NamedDependency[AsyncSession],
         reader: NamedDependency[StaffIdentity],
         status: StatusFilter = "open",
+        kind: KindFilter = "",
         page: PageNumber = 1,
         format: Format = "html",  # noqa: A002 - the query parameter's name
     ) -> Response[Any]:
-        """Alerts newest first, by status; the table refreshes itself while it is open."""
+        """Alerts newest first, by status and kind; the table refreshes itself."""
         wanted = None if status == "all" else AlertStatus(status)
+        of_kind = AlertKind(kind) if kind else None
         if format == "csv":
-            rows = await monitoring.list_alerts(db_session, wanted, limit=CSV_MAX_ROWS, offset=0)
+            rows = await monitoring.list_alerts(
+                db_session, wanted, kind=of_kind, limit=CSV_MAX_ROWS, offset=0
+            )
             return csv_response(f"alerts-{status}.csv", ALERT_COLUMNS, rows)
         pager = Pager(page)
         rows = await monitoring.list_alerts(
-            db_session, wanted, limit=pager.limit, offset=pager.offset
+            db_session, wanted, kind=of_kind, limit=pager.limit, offset=pager.offset
         )
         return render(
             request,
             reader,
             "portal/alerts/index.html",
             {
-                "page": pager.page(rows, query={"status": status}),
+                "page": pager.page(rows, query={"status": status, "kind": kind}),
                 "status": status,
+                "kind": kind,
                 "statuses": STATUSES,
+                "kinds": [k.value for k in AlertKind],
             },
             fragment="portal/alerts/_table.html",
         )
