@@ -37,6 +37,7 @@ from voltlane.models.tenant import (
 )
 from voltlane.ocpp.server import Gateway
 from voltlane.portal import sessions as sessions_page
+from voltlane.station.service import find_station
 from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
 
@@ -727,3 +728,45 @@ async def test_numbers_money_and_times_follow_the_brands_locale(
     assert (finished[5], finished[7]) == ("7,25 kWh", "3,96 €")
     assert '<dd data-testid="live-power">14,0 kW</dd>' in show.text
     assert '<td class="num" data-testid="total-incl-vat">3,96\xa0€</td>' in show.text
+
+
+async def test_a_session_whose_energy_needs_review_shows_no_price(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await make_brand()
+    await network(database, brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        station = await find_station(db_session, "CP-1")
+        assert station is not None
+        # An offline start of 0 against the charger's lifetime register.
+        doubtful = await add_session_16(
+            db_session,
+            station,
+            id_tag="RFID0001",
+            started_at=utc("2026-11-22T10:00:00"),
+            meter_start_wh=0,
+            stop=(utc("2026-11-22T10:30:00"), 5_000_000, "Local"),
+        )
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "ops@example.com", PASSWORD)
+        page = await client.get("/portal/sessions?from=2026-11-22&to=2026-11-22", headers=HTML)
+        show = await client.get(f"/portal/sessions/{doubtful}", headers=HTML)
+    assert rows(page.text) == [
+        [
+            str(doubtful),
+            "22/11/2026, 11:00",
+            "22/11/2026, 11:30",
+            "CP-1 / 1 / 1",
+            "RFID0001 (Mia Wagner)",
+            "—",
+            "0:30:00",
+            "—",
+            "Finished Energy to review",
+        ]
+    ]
+    assert (
+        '<p class="alert" data-testid="unpriced">This session has no price: Its energy needs '
+        "a person&#39;s review before it can be priced.</p>"
+    ) in show.text
+    assert '<dd data-testid="live-cost">—</dd>' in show.text
+    assert "meter start 0 against a register of 5000000 Wh" in show.text

@@ -64,14 +64,20 @@ async def session_costs(
     db_session: AsyncSession, session_ids: list[uuid.UUID], *, now: datetime | None = None
 ) -> dict[uuid.UUID, SessionCost]:
     """The cost incl. VAT of each session: its CDR's total, else its live price (priced as
-    one batch). Sessions that cannot be priced (no tariff, no start) are left out."""
+    one batch). Sessions that cannot be priced (no tariff, no start, energy under review)
+    are left out."""
     found = await CdrListRepository(db_session).cdrs_of_sessions(session_ids)
     costs = {
         session_id: SessionCost(cdr.total_incl_vat, cdr.currency, CostSource.CDR)
         for session_id, cdr in found.items()
     }
     repo = BillingRepository(db_session)
-    unrated = await repo.sessions([i for i in session_ids if i not in found])
+    # Energy under review would be priced from a register nobody trusts: no price at all.
+    unrated = [
+        s
+        for s in await repo.sessions([i for i in session_ids if i not in found])
+        if s.energy_wh is not None
+    ]
     if not unrated:
         return costs
     # Finished sessions are read ahead as a batch; running ones read their own samples and
@@ -106,6 +112,10 @@ async def session_pricing(
     session = await repo.session(session_id)
     if session is None or session.started_at is None:
         return SessionPricing(None, None, None, "The session has no start time.")
+    if session.energy_wh is None:
+        return SessionPricing(
+            None, None, None, "Its energy needs a person's review before it can be priced."
+        )
     try:
         found = await price_stored_session(repo, session, end=session.stopped_at or now or utcnow())
     except TariffError as exc:
