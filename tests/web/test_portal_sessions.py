@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import re
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,9 @@ from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint as Cp16
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
+from ocpp.v201 import ChargePoint as Cp201
+from ocpp.v201 import call as call201
+from ocpp.v201 import call_result as result201
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 
@@ -655,6 +659,47 @@ class StoppingStation(Cp16):  # type: ignore[misc]
         )
 
 
+class StoppingStation201(Cp201):  # type: ignore[misc]
+    """A 2.0.1 charger that refuses to stop (the driver's cable is locked, say)."""
+
+    asked: list[str]
+
+    @on("RequestStopTransaction")
+    async def on_request_stop(self, transaction_id: str) -> Any:
+        self.asked.append(transaction_id)
+        return result201.RequestStopTransaction(status="Rejected")
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    gateway: Gateway, brand: TenantInfo, station_id: str, protocol: str, cls: Any
+) -> AsyncIterator[Any]:
+    """A charger of class ``cls`` connected to the gateway as ``station_id``."""
+    ws = await connect(
+        url(gateway, brand.key, station_id),
+        subprotocols=[protocol],  # type: ignore[list-item]
+        additional_headers={"Authorization": basic(station_id, STATION_PASSWORD)},
+        compression=None,
+    )
+    station = cls(station_id, ws, response_timeout=10)
+    station.asked = []
+    task = asyncio.create_task(station.start())
+    try:
+        yield station
+    finally:
+        await ws.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def only_session_id(database: Database, brand: TenantInfo) -> uuid.UUID:
+    async with database.tenant_session(brand.key) as db_session:
+        found = await db_session.scalar(select(ChargingSession.id))
+    assert found is not None
+    return found
+
+
 async def test_remote_stop_reaches_a_connected_16_station_and_ends_the_session(
     database: Database, make_brand, app: Litestar, gateway: Gateway
 ) -> None:
@@ -663,16 +708,7 @@ async def test_remote_stop_reaches_a_connected_16_station_and_ends_the_session(
     await add_token(database, brand, "RFID0001")
     async with database.tenant_transaction(brand.key) as db_session:
         await add_user(db_session, "ops@example.com", PASSWORD, Role.OPERATIONS)
-    ws = await connect(
-        url(gateway, brand.key, "CP16"),
-        subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-        additional_headers={"Authorization": basic("CP16", STATION_PASSWORD)},
-        compression=None,
-    )
-    station = StoppingStation("CP16", ws, response_timeout=10)
-    station.asked = []
-    task = asyncio.create_task(station.start())
-    try:
+    async with connected(gateway, brand, "CP16", "ocpp1.6", StoppingStation) as station:
         await station.call(
             call16.BootNotification(charge_point_vendor="Acme", charge_point_model="AC22")
         )
@@ -684,8 +720,7 @@ async def test_remote_stop_reaches_a_connected_16_station_and_ends_the_session(
                 timestamp="2026-11-24T08:00:00Z",
             )
         )
-        async with database.tenant_session(brand.key) as db_session:
-            session_id = await db_session.scalar(select(ChargingSession.id))
+        session_id = await only_session_id(database, brand)
         async with api_client(app, brand, None) as client:
             await sign_in(client, "ops@example.com", PASSWORD)  # type: ignore[arg-type]
             response = await request_stop(client, session_id)
@@ -696,11 +731,6 @@ async def test_remote_stop_reaches_a_connected_16_station_and_ends_the_session(
                     break
                 await asyncio.sleep(0.05)
             after_stop = await client.get(f"/portal/sessions/{session_id}", headers=HTML)
-    finally:
-        await ws.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
     assert response.status_code == 303
     assert station.asked == [started.transaction_id]
     [command] = await stored_commands(database, brand)
@@ -712,6 +742,50 @@ async def test_remote_stop_reaches_a_connected_16_station_and_ends_the_session(
     assert '<dd data-testid="live-energy">4.00 kWh</dd>' in after_stop.text
     [entry] = await audit_entries(database, brand, "portal.session.stop")
     assert entry.detail["status"] == "accepted"
+
+
+async def test_a_201_station_is_asked_in_its_words_and_its_refusal_is_shown(
+    database: Database, make_brand, app: Litestar, gateway: Gateway
+) -> None:
+    brand = await make_brand()
+    await add_ocpp_station(database, brand, "CS201")
+    await add_token(database, brand, "APP-1", token_type=IdTokenType.CENTRAL)
+    async with database.tenant_transaction(brand.key) as db_session:
+        await add_user(db_session, "ops@example.com", PASSWORD, Role.OPERATIONS)
+    async with connected(gateway, brand, "CS201", "ocpp2.0.1", StoppingStation201) as station:
+        await station.call(
+            call201.BootNotification(
+                charging_station={"model": "DC150", "vendor_name": "Acme"}, reason="PowerUp"
+            )
+        )
+        await station.call(
+            call201.TransactionEvent(
+                event_type="Started",
+                timestamp="2026-11-24T08:00:00Z",
+                trigger_reason="Authorized",
+                seq_no=0,
+                transaction_info={"transaction_id": "tx-7", "charging_state": "Charging"},
+                evse={"id": 1, "connector_id": 1},
+                id_token={"id_token": "APP-1", "type": "Central"},
+            )
+        )
+        session_id = await only_session_id(database, brand)
+        async with api_client(app, brand, None) as client:
+            await sign_in(client, "ops@example.com", PASSWORD)  # type: ignore[arg-type]
+            response = await request_stop(client, session_id)
+            after_stop = await client.get(f"/portal/sessions/{session_id}", headers=HTML)
+    assert response.status_code == 303
+    assert station.asked == ["tx-7"]
+    [command] = await stored_commands(database, brand)
+    assert (command.action, command.payload, command.status.value) == (
+        "RequestStopTransaction",
+        {"transactionId": "tx-7"},
+        "rejected",
+    )
+    [[_, *cells]] = table(after_stop.text, "stop-commands")
+    assert cells == ["ops@example.com", "RequestStopTransaction", "rejected", "Rejected"]
+    assert '<dd data-testid="status">Charging</dd>' in after_stop.text
+    assert "Stop this session" in after_stop.text  # still running: it may be asked again
 
 
 async def test_numbers_money_and_times_follow_the_brands_locale(
