@@ -30,6 +30,7 @@ from tests.ocpp.conftest import PASSWORD as STATION_PASSWORD
 from tests.ocpp.conftest import add_ocpp_station, add_token, basic, gateway, url
 from tests.web.helpers import HTML, csrf_token, sign_in
 from voltlane import billing
+from voltlane.billing import session_costs
 from voltlane.core.db import Database
 from voltlane.models.tenant import (
     AuditEntry,
@@ -320,8 +321,10 @@ async def test_a_bad_date_filter_is_refused_beside_its_field(
 
 
 async def test_the_session_list_exports_csv_with_cost_in_minor_units(
-    database: Database, make_brand, client_for
+    database: Database, make_brand, client_for, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Priced two sessions at a time: every row still gets its cost.
+    monkeypatch.setattr(session_costs, "BATCH", 2)
     brand = await make_brand()
     net = await network(database, brand)
     async with client_for(f"{brand.slug}.localhost") as client:

@@ -60,12 +60,27 @@ class SessionPricing:
     unpriced: str | None
 
 
+# Sessions priced per round: bounds the ids in one query (PostgreSQL takes at most 65,535
+# parameters) and the samples held in memory at once.
+BATCH = 1000
+
+
 async def session_costs(
     db_session: AsyncSession, session_ids: list[uuid.UUID], *, now: datetime | None = None
 ) -> dict[uuid.UUID, SessionCost]:
-    """The cost incl. VAT of each session: its CDR's total, else its live price (priced as
-    one batch). Sessions that cannot be priced (no tariff, no start, energy under review)
-    are left out."""
+    """The cost incl. VAT of each session: its CDR's total, else its live price (priced in
+    batches). Sessions that cannot be priced (no tariff, no start, energy under review) are
+    left out."""
+    costs: dict[uuid.UUID, SessionCost] = {}
+    moment = now or utcnow()
+    for first in range(0, len(session_ids), BATCH):
+        costs.update(await _batch_costs(db_session, session_ids[first : first + BATCH], moment))
+    return costs
+
+
+async def _batch_costs(
+    db_session: AsyncSession, session_ids: list[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, SessionCost]:
     found = await CdrListRepository(db_session).cdrs_of_sessions(session_ids)
     costs = {
         session_id: SessionCost(cdr.total_incl_vat, cdr.currency, CostSource.CDR)
@@ -85,12 +100,11 @@ async def session_costs(
     finished = PricingCache()
     await finished.prefetch(repo, [s for s in unrated if s.stopped_at and s.started_at])
     running = PricingCache()
-    moment = now or utcnow()
     for session in unrated:
         cache = finished if session.stopped_at is not None else running
         try:
             priced = await price_stored_session(
-                repo, session, end=session.stopped_at or moment, cache=cache
+                repo, session, end=session.stopped_at or now, cache=cache
             )
         except (NoTariffError, TariffError):
             continue
