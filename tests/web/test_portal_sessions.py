@@ -293,6 +293,7 @@ async def test_a_bad_date_filter_is_refused_beside_its_field(
         backwards = await client.get("/portal/sessions?from=2026-11-21&to=2026-11-20", headers=HTML)
         bad_status = await client.get("/portal/sessions?status=paused", headers=HTML)
         bad_csv = await client.get("/portal/sessions?to=yesterday&format=csv", headers=HTML)
+        last_day = await client.get("/portal/sessions?to=9999-12-31", headers=HTML)
     assert bad_date.status_code == 400
     field = re.search(
         r'<div class="field has-error">\s*<label for="from">.*?</div>', bad_date.text, re.S
@@ -309,6 +310,8 @@ async def test_a_bad_date_filter_is_refused_beside_its_field(
         '<p class="field-error" id="to-error">The end date is before the start date.</p>'
         in backwards.text
     )
+    assert last_day.status_code == 400
+    assert '<p class="field-error" id="to-error">Enter a date as YYYY-MM-DD.</p>' in last_day.text
     assert bad_status.status_code == 400
     assert (
         '<p class="field-error" id="status-error">Choose charging or finished.</p>'

@@ -42,6 +42,7 @@ _WH_PER_KWH = Decimal(1000)
 _KWH = Decimal("0.001")
 
 Errors = dict[str, str]
+MIN_YEAR, MAX_YEAR = 1900, 9998
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +135,14 @@ def _date(values: Mapping[str, str], name: str, errors: Errors) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        parsed = date.fromisoformat(text)
     except ValueError:
+        parsed = None
+    # Years at the edge of the calendar have no midnight after them in every timezone.
+    if parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
         errors[name] = N_("Enter a date as YYYY-MM-DD.")
         return None
+    return parsed
 
 
 def date_range(
