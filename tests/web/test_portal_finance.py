@@ -428,6 +428,7 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
     assert '<dd data-testid="status">Captured</dd>' in read_only_page.text
     assert "Amount to refund" not in read_only_page.text
     assert "Leave empty to refund everything that is left: €12.34." in page.text
+    assert f'<a href="/portal/sessions/{paid_session}">Open the session</a>' in page.text
     errors = {
         typed: re.findall(r'<p class="field-error" id="amount-error">([^<]+)</p>', r.text)
         for typed, r in bad.items()
@@ -778,7 +779,7 @@ async def test_customer_emails_show_why_they_were_not_sent_and_are_sent_again(
         "Hello b,,1,no SMTP server configured (VOLTLANE_SMTP_URL)",
         "",
     ]
-    assert page.text.count("Send again") == 1
+    assert page.text.count(">Send again</button>") == 1
     assert (resent.status_code, resent.headers["location"]) == (
         303,
         f"/portal/finance/emails?resent={unsent}",
