@@ -1,0 +1,144 @@
+"""An operator onboards a station in the portal; a real OCPP 1.6 charger connects with the
+URL and password shown once, the station page turns online by itself and a command sent
+from the portal comes back accepted."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint
+from ocpp.v16 import call as call16
+from ocpp.v16 import call_result as result16
+from playwright.sync_api import Page, expect
+from websockets.asyncio.client import connect
+
+from e2e.support import ARTIFACTS
+from e2e.test_portal_login import owner_login, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+class Charger(ChargePoint):  # type: ignore[misc]
+    """A charger that accepts what the platform triggers."""
+
+    @on("TriggerMessage")
+    async def on_trigger(self, **payload: Any) -> Any:
+        del payload
+        return result16.TriggerMessage(status="Accepted")
+
+
+@contextmanager
+def connected_charger(ocpp_url: str, station_id: str, password: str) -> Iterator[str]:
+    """The charger connected and booted in a thread of its own; yields its boot status."""
+    ready = threading.Event()
+    booted: list[str] = []
+    errors: list[BaseException] = []
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        url = urlsplit(ocpp_url)
+        # The brand host resolves to this machine; connect there with the URL's path.
+        target = f"ws://127.0.0.1:{url.port}{url.path}"
+        token = base64.b64encode(f"{station_id}:{password}".encode()).decode()
+        async with connect(
+            target,
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Basic {token}"},
+            compression=None,
+        ) as ws:
+            cp = Charger(station_id, ws)
+            task = asyncio.create_task(cp.start())
+            boot = await cp.call(
+                call16.BootNotification(charge_point_vendor="Acme", charge_point_model="AC22")
+            )
+            booted.append(boot.status)
+            ready.set()
+            await stop.wait()
+            task.cancel()
+
+    def main() -> None:
+        try:
+            loop.run_until_complete(run())
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(20), "the charger did not boot within 20 s"
+        assert not errors, f"the charger failed: {errors[0]!r}"
+        yield booted[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+
+
+def test_operator_onboards_a_station_that_connects_and_answers(
+    page: Page, brand: dict[str, Any]
+) -> None:
+    login = owner_login(brand)
+    assert sign_in(page, brand, login["email"], login["password"]) == 303
+    station_id = f"E2E-{secrets.token_hex(3).upper()}"
+
+    page.goto(brand["portal_url"] + "stations")
+    page.click("main a[href='/portal/stations/new']")
+    page.select_option("#location", "new")
+    for field, value in {
+        "name": f"Test site {station_id}",
+        "address": "Teststraße 1",
+        "postal_code": "20095",
+        "city": "Hamburg",
+        "country": "DEU",
+        "latitude": "53.55",
+        "longitude": "10.0",
+        "timezone": "Europe/Berlin",
+    }.items():
+        page.fill(f"#location-{field}", value)
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/portal/stations/new/station?location_id=*")
+
+    page.fill("#station_id", station_id)
+    page.select_option("#security_profile", "1")
+    page.fill("#evse1_c1_max_voltage", "400")
+    page.fill("#evse1_c1_max_amperage", "32")
+    page.fill("#evse1_c1_max_electric_power", "22000")
+    page.click("text=Create the station")
+    expect(page.locator("h1")).to_have_text(f"Station {station_id} is ready")
+    ocpp_url = page.locator("[data-testid=ocpp-url]").inner_text()
+    password = page.locator("[data-testid=station-password]").inner_text()
+    assert ocpp_url.startswith("ws://")
+    assert ocpp_url.endswith(f"/ocpp/{brand['key']}/{station_id}")
+    assert len(password) == 32
+    page.screenshot(path=ARTIFACTS / f"{brand['slug']}-station-credentials.png", full_page=True)
+
+    page.click("text=Open the station")
+    connectivity = page.locator("[data-testid=connectivity]")
+    expect(connectivity).to_contain_text("never connected")
+    with connected_charger(ocpp_url, station_id, password) as boot_status:
+        assert boot_status == "Accepted"
+        # The status panel polls every 5 s: no reload.
+        expect(connectivity).to_contain_text("Online", timeout=15_000)
+        page.screenshot(path=ARTIFACTS / f"{brand['slug']}-station-online.png", full_page=True)
+
+        page.click("nav.tabs a:has-text('Commands')")
+        page.click("#send-trigger-message summary")
+        page.select_option("#trigger-message-message", "Heartbeat")
+        page.click("#send-trigger-message button[type=submit]")
+        page.wait_for_url("**/commands#command-*")
+        row = page.locator("tr[data-command-status]").first
+        expect(row).to_have_attribute("data-command-status", "accepted")
+        expect(row.locator("th")).to_have_text("TriggerMessage")
+        page.screenshot(path=ARTIFACTS / f"{brand['slug']}-station-command.png", full_page=True)
