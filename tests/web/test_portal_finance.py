@@ -369,6 +369,7 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
         adyen = await client.get("/portal/finance/payments?provider=adyen", headers=HTML)
         unknown = await client.get("/portal/finance/payments?provider=paypal", headers=HTML)
         long_ago = await client.get("/portal/finance/payments?created_to=2020-01-31", headers=HTML)
+        far = await client.get("/portal/finance/payments?created_to=9999-12-31", headers=HTML)
         csv = await client.get("/portal/finance/payments?status=captured&format=csv")
         read_only_page = await client.get(page_path, headers=HTML)
     async with client_for(f"{brand.slug}.localhost") as client:
@@ -410,6 +411,11 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
     assert PAYMENT_ROW_RE.findall(top_ups.text) == []
     assert PAYMENT_ROW_RE.findall(adyen.text) == []
     assert PAYMENT_ROW_RE.findall(long_ago.text) == []
+    assert far.status_code == 400
+    assert (
+        '<p class="field-error" id="created_to-error">Enter a date between 1970 and 9998.</p>'
+        in (far.text)
+    )
     assert unknown.status_code == 400
     assert '<p class="field-error" id="provider-error">Choose one of the options.</p>' in (
         unknown.text
@@ -646,7 +652,7 @@ async def test_a_month_is_invoiced_by_hand_only_once_it_has_ended(
                 data={"month": typed, "_csrf_token": token},
                 headers=HTML,
             )
-            for typed in ("", "2026-13", "October", this_month)
+            for typed in ("", "2026-13", "October", "0000-05", this_month)
         }
         queued = await client.post(
             "/portal/finance/invoice-runs", data={"month": "2026-10", "_csrf_token": token}
@@ -682,6 +688,7 @@ async def test_a_month_is_invoiced_by_hand_only_once_it_has_ended(
         "": ["Choose the month to invoice."],
         "2026-13": ["Enter a month as YYYY-MM."],
         "October": ["Enter a month as YYYY-MM."],
+        "0000-05": ["Enter a month between 1970 and 9998."],
         this_month: ["Only a month that has ended can be invoiced."],
     }
     assert 'value="October"' in bad["October"].text

@@ -30,6 +30,10 @@ E = TypeVar("E", bound=enum.Enum)
 MAX_INPUT = 500  # longer values are cut before they are checked
 AMOUNT_RE = re.compile(r"^\d{1,12}(?:[.,]\d{1,3})?$")
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# Days a person may ask for: a day after the last or before the first has no midnight in
+# every timezone.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
 
 
 @dataclass
@@ -63,10 +67,14 @@ class Filters:
         if not raw:
             return None
         try:
-            return date.fromisoformat(raw)
+            value = date.fromisoformat(raw)
         except ValueError:
             self.errors[name] = N_("Enter a date as YYYY-MM-DD.")
             return None
+        if not FIRST_DAY <= value <= LAST_DAY:
+            self.errors[name] = N_("Enter a date between 1970 and 9998.")
+            return None
+        return value
 
     def days(self, start: str, end: str) -> tuple[date | None, date | None]:
         """An inclusive range of days; the end may not come before the start."""
@@ -111,7 +119,10 @@ def parse_month(raw: str) -> tuple[date | None, str | None]:
     match = MONTH_RE.match(raw)
     if match is None or not 1 <= int(match.group(2)) <= 12:
         return None, N_("Enter a month as YYYY-MM.")
-    return date(int(match.group(1)), int(match.group(2)), 1), None
+    first = date(max(int(match.group(1)), 1), int(match.group(2)), 1)
+    if not FIRST_DAY <= first <= LAST_DAY:
+        return None, N_("Enter a month between 1970 and 9998.")
+    return first, None
 
 
 def this_month(brand: TenantInfo) -> date:
