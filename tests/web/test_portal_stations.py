@@ -597,6 +597,7 @@ async def test_a_bad_command_form_is_refused_and_sends_nothing(
             data={"_csrf_token": token, "key": "AuthorizationKey", "value": "s" * 20},
             headers=HTML,
         )
+        unknown = await client.post(f"{base}/self-destruct", data={"_csrf_token": token})
         never = await client.post(
             f"/portal/stations/{ids['KI-002']}/commands/clear-cache",
             data={"_csrf_token": token},
@@ -616,6 +617,7 @@ async def test_a_bad_command_form_is_refused_and_sends_nothing(
     assert form_error(secret.text) == (
         "The station's password changes only with “Set a new password”."
     )
+    assert unknown.status_code == 404
     assert never.status_code == 400
     assert form_error(never.text) == (
         "the station has not connected yet, so its OCPP version is unknown."

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voltlane.core.errors import NotFoundError
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.portal.pages import (
     CSV_MAX_ROWS,
@@ -160,7 +161,7 @@ class StationLogController(Controller):
         spec = COMMANDS_BY_NAME.get(name)
         station = await stations.get_station_row(db_session, station_pk)
         if spec is None:
-            return Redirect(f"/portal/stations/{station_pk}/commands", status_code=303)
+            raise NotFoundError(f"No command {name}.")
         form = read_form(spec.fields, await request.form(), zone=zone(request))
         form_error: str | None = None
         if not form.errors:
