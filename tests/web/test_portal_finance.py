@@ -272,6 +272,12 @@ async def test_crediting_a_document_asks_for_a_reason_and_issues_a_credit_note(
         again = await client.post(
             path, data={"reason": "Twice", "_csrf_token": token}, headers=HTML
         )
+        invoice = await document_id(database, brand, "INV-2026-000001")
+        fleet_credit = await client.post(
+            f"/portal/finance/documents/{invoice}/credit",
+            data={"reason": "Wrong contract price", "_csrf_token": token},
+            headers=HTML,
+        )
 
     assert refused.status_code == 403
     assert elsewhere.status_code == 404
@@ -288,8 +294,10 @@ async def test_crediting_a_document_asks_for_a_reason_and_issues_a_credit_note(
     note = await document_id(database, brand, "CRN-2026-000001")
     assert credited.status_code == 303
     assert credited.headers["location"] == f"/portal/finance/documents/{note}?credited=1"
+    invoice = await document_id(database, brand, "INV-2026-000001")
     assert await documents(database, brand) == [
         ("CRN-2026-000001", str(receipt)),
+        ("CRN-2026-000002", str(invoice)),
         ("INV-2026-000001", None),
         ("RCT-2026-000001", None),
     ]
@@ -301,6 +309,16 @@ async def test_crediting_a_document_asks_for_a_reason_and_issues_a_credit_note(
     assert "Credit this document" not in note_page.text
     assert again.status_code == 409
     assert "Everything on this document has been credited already." in again.text
+    # The fleet's credit note is mailed to its accounts payable with its never-expiring links.
+    fleet_note = await document_id(database, brand, "CRN-2026-000002")
+    assert fleet_credit.headers["location"] == f"/portal/finance/documents/{fleet_note}?credited=1"
+    [mail] = [
+        n
+        for n in await rows_of(database, brand, Notification, Notification.created_at)
+        if n.kind == "document.credit_note"
+    ]
+    assert (mail.reference, mail.recipient) == (str(fleet_note), "ap@spree-logistik.example")
+    assert f"http://{brand.slug}.localhost/documents/{fleet_note}/" in mail.body
     assert await audit_log(database, brand) == [
         (
             "portal.invoice.credit",
@@ -308,7 +326,14 @@ async def test_crediting_a_document_asks_for_a_reason_and_issues_a_credit_note(
             "invoice",
             str(receipt),
             {"credit_note": "CRN-2026-000001", "reason": "Broken cable"},
-        )
+        ),
+        (
+            "portal.invoice.credit",
+            FINANCE,
+            "invoice",
+            str(invoice),
+            {"credit_note": "CRN-2026-000002", "reason": "Wrong contract price"},
+        ),
     ]
 
 
