@@ -11,7 +11,7 @@ import pytest
 from httpx import Response
 from sqlalchemy import func, select
 
-from tests.factories import add_fleet_account, add_user
+from tests.factories import add_fleet_account, add_user, brand_spec
 from tests.web.helpers import HTML, csrf_token, sign_in
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
@@ -20,6 +20,7 @@ from voltlane.identity.errors import InvalidUserError
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import ApiKey, AuditEntry, OperatorUser, Role, StaffSession
 from voltlane.tenancy import TenantInfo
+from voltlane.tenancy import service as tenancy
 
 PASSWORD = "correct horse battery"
 OWNER = "owner@example.com"
@@ -126,7 +127,10 @@ async def test_an_admin_adds_a_user_whose_password_is_shown_once_and_works(
     )
     assert '<option value="owner"' not in form.text
     assert taken.status_code == 400
-    assert f"{OWNER} already has an account." in taken.text
+    assert (
+        '<p class="field-error" id="email-error">This e-mail address already has an account.</p>'
+        in taken.text
+    )
     assert (created.status_code, created.headers["location"]) == (
         303,
         f"/portal/settings/users/{kim}/created",
@@ -418,3 +422,242 @@ async def test_another_brands_user_is_not_found(database: Database, make_brand, 
         )
     assert (shown.status_code, deactivated.status_code) == (404, 404)
     assert (await users(database, elsewhere))[ADMIN][2] is True
+
+
+async def platform_row(database: Database, brand: TenantInfo) -> TenantInfo:
+    async with database.platform_session() as db_session:
+        return await tenancy.get_tenant(db_session, brand.slug)
+
+
+async def test_the_brand_profile_changes_and_the_portal_and_the_app_follow(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await staffed_brand(make_brand, database)
+    before = await platform_row(database, brand)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, ADMIN, PASSWORD)
+        page = await client.get("/portal/settings", headers=HTML)
+        token = csrf_token(page.text)
+        bad_brand = await client.post(
+            "/portal/settings/brand",
+            data={
+                "name": " ",
+                "short_name": "Much too long",
+                "color-primary": "red",
+                "_csrf_token": token,
+            },
+            headers=HTML,
+        )
+        renamed = await client.post(
+            "/portal/settings/brand",
+            data={
+                "name": "Nordlicht Laden",
+                "short_name": "Nordlicht",
+                "color-primary": "#112233",
+                "color-on-primary": "#fafafa",
+                "_csrf_token": token,
+            },
+            headers=HTML,
+        )
+        restyled = await client.get("/portal/settings", headers=HTML)
+        css = await client.get("/brand/theme.css")
+        manifest = await client.get("/manifest.webmanifest")
+        bad_languages = await client.post(
+            "/portal/settings/languages",
+            data={"locales": ["en_GB", "it_IT"], "locale": "de_DE", "_csrf_token": token},
+            headers=HTML,
+        )
+        not_offered = await client.post(
+            "/portal/settings/languages",
+            data={"locales": ["en_GB", "fr_FR"], "locale": "de_DE", "_csrf_token": token},
+            headers=HTML,
+        )
+        languages = await client.post(
+            "/portal/settings/languages",
+            data={"locales": ["en_GB", "fr_FR"], "locale": "fr_FR", "_csrf_token": token},
+            headers=HTML,
+        )
+        legal_fields = {
+            "entity": "Nordlicht Laden GmbH",
+            "address": "Hafenstraße 1, 20359 Hamburg",
+            "street": "Hafenstraße 1",
+            "postal_code": "20359",
+            "city": "Hamburg",
+            "country": "DE",
+            "vat_id": "DE300000002",
+            "email": "rechnung@nordlicht.example",
+            "bic": "COBADEFFXXX",
+            "_csrf_token": token,
+        }
+        bad_legal = await client.post(
+            "/portal/settings/legal",
+            data={**legal_fields, "iban": "DE89 3704", "entity": ""},
+            headers=HTML,
+        )
+        bad_iban = await client.post(
+            "/portal/settings/legal", data={**legal_fields, "iban": "DE89 3704"}, headers=HTML
+        )
+        legal = await client.post(
+            "/portal/settings/legal",
+            data={**legal_fields, "iban": "DE89370400440532013000"},
+            headers=HTML,
+        )
+    after = await platform_row(database, brand)
+
+    assert bad_brand.status_code == 400
+    assert '<p class="field-error" id="name-error">Enter the brand\'s name.</p>' in (bad_brand.text)
+    assert '<p class="field-error" id="short_name-error">At most 12 characters.</p>' in (
+        bad_brand.text
+    )
+    assert '<p class="field-error" id="color-primary-error">Enter a colour as #rrggbb.</p>' in (
+        bad_brand.text
+    )
+    assert 'value="Much too long"' in bad_brand.text
+    assert (renamed.status_code, renamed.headers["location"]) == (303, "/portal/settings")
+    assert '<span class="brand-name">Nordlicht Laden</span>' in restyled.text
+    assert "--color-primary: #112233;" in css.text
+    assert "--color-on-primary: #fafafa;" in css.text
+    assert (manifest.json()["name"], manifest.json()["short_name"]) == (
+        "Nordlicht Laden",
+        "Nordlicht",
+    )
+    assert manifest.json()["theme_color"] == "#112233"
+    assert bad_languages.status_code == 400
+    assert (
+        '<p class="field-error" id="locales-error">Choose among English, German and French.</p>'
+        in bad_languages.text
+    )
+    assert not_offered.status_code == 400
+    assert (
+        '<p class="field-error" id="locale-error">'
+        "The default language must be one of those offered.</p>" in not_offered.text
+    )
+    assert languages.status_code == 303
+    assert bad_legal.status_code == 400
+    assert (
+        '<p class="field-error" id="entity-error">'
+        "Enter the legal entity that issues the documents.</p>" in bad_legal.text
+    )
+    assert bad_iban.status_code == 400
+    assert (
+        '<p class="field-error" id="iban-error">'
+        "Enter an IBAN without spaces (DE89370400440532013000).</p>" in bad_iban.text
+    )
+    assert 'value="DE89 3704"' in bad_iban.text
+    assert legal.status_code == 303
+    assert (before.name, after.name, after.short_name) == (
+        brand.name,
+        "Nordlicht Laden",
+        "Nordlicht",
+    )
+    assert after.profile["tokens"] == {"color-primary": "#112233", "color-on-primary": "#fafafa"}
+    assert (after.locale, after.locales) == ("fr_FR", ("en_GB", "fr_FR"))
+    assert after.profile["legal"] == {
+        "entity": "Nordlicht Laden GmbH",
+        "address": "Hafenstraße 1, 20359 Hamburg",
+        "vat_id": "DE300000002",
+        "registration": None,
+        "street": "Hafenstraße 1",
+        "postal_code": "20359",
+        "city": "Hamburg",
+        "country": "DE",
+        "email": "rechnung@nordlicht.example",
+        "iban": "DE89370400440532013000",
+        "bic": "COBADEFFXXX",
+    }
+    assert await audit_of(database, brand, "portal.settings") == [
+        (
+            ADMIN,
+            "portal.settings.brand",
+            {
+                "name": "Nordlicht Laden",
+                "short_name": "Nordlicht",
+                "colors": {"color-primary": "#112233", "color-on-primary": "#fafafa"},
+            },
+        ),
+        (ADMIN, "portal.settings.languages", {"locale": "fr_FR", "locales": ["en_GB", "fr_FR"]}),
+        (
+            ADMIN,
+            "portal.settings.legal",
+            {
+                "changes": [
+                    "address",
+                    "bic",
+                    "city",
+                    "country",
+                    "email",
+                    "entity",
+                    "iban",
+                    "postal_code",
+                    "street",
+                    "vat_id",
+                ]
+            },
+        ),
+    ]
+
+    # Syncing the tenant file again keeps what the brand changed in its portal.
+    async with database.platform_transaction() as db_session:
+        resynced, _ = await tenancy.register_tenant(
+            db_session, brand_spec(brand.key, slug=brand.slug, name=brand.name)
+        )
+    assert (resynced.name, resynced.locale, resynced.short_name) == (
+        "Nordlicht Laden",
+        "fr_FR",
+        "Nordlicht",
+    )
+    assert resynced.profile["legal"]["entity"] == "Nordlicht Laden GmbH"
+
+
+async def test_only_owners_choose_the_payment_provider_and_see_which_variables_are_set(
+    database: Database, make_brand, client_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brand = await make_brand(payments="stripe")
+    async with database.tenant_transaction(brand.key) as db_session:
+        await add_user(db_session, OWNER, PASSWORD, Role.OWNER, "Olga Owner")
+        await add_user(db_session, ADMIN, PASSWORD, Role.ADMIN, "Adam Admin")
+    monkeypatch.setenv(f"VOLTLANE_{brand.key.upper()}_STRIPE_API_KEY", "sk_test_do_not_show")
+    monkeypatch.delenv("VOLTLANE_STRIPE_API_KEY", raising=False)
+    monkeypatch.delenv("VOLTLANE_STRIPE_WEBHOOK_SECRET", raising=False)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, ADMIN, PASSWORD)
+        admins = await client.get("/portal/settings", headers=HTML)
+        refused = await client.post(
+            "/portal/settings/payments",
+            data={"provider": "adyen", "_csrf_token": csrf_token(admins.text)},
+            headers=HTML,
+        )
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, OWNER, PASSWORD)
+        owners = await client.get("/portal/settings", headers=HTML)
+        token = csrf_token(owners.text)
+        unknown = await client.post(
+            "/portal/settings/payments",
+            data={"provider": "paypal", "_csrf_token": token},
+            headers=HTML,
+        )
+        chosen = await client.post(
+            "/portal/settings/payments",
+            data={"provider": "adyen", "_csrf_token": token},
+            headers=HTML,
+        )
+    after = await platform_row(database, brand)
+
+    assert "Only an owner of the brand changes its payment provider." in admins.text
+    assert "VOLTLANE_STRIPE_API_KEY" not in admins.text
+    assert refused.status_code == 403
+    assert re.findall(
+        r"<code>(VOLTLANE_[A-Z_]+)</code></th><td>(?:<strong>)?(\w+)", owners.text
+    ) == [("VOLTLANE_STRIPE_API_KEY", "Set"), ("VOLTLANE_STRIPE_WEBHOOK_SECRET", "Missing")]
+    assert "sk_test_do_not_show" not in owners.text
+    assert unknown.status_code == 400
+    assert '<p class="field-error" id="provider-error">Choose Stripe or Adyen.</p>' in unknown.text
+    assert chosen.status_code == 303
+    assert after.profile["payments"] == {
+        "provider": "adyen",
+        "retry_days": [1, 3, 7],
+        "block_after": 3,
+    }
+    assert await audit_of(database, brand, "portal.settings") == [
+        (OWNER, "portal.settings.payments", {"provider": "adyen"})
+    ]

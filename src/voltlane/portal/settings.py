@@ -1,4 +1,5 @@
-"""Settings of the brand: its users and roles, its API keys.
+"""Settings of the brand: its users and roles, its API keys (the brand profile is in
+``settings_brand``).
 
 A new user's initial password and a new API key's secret are shown once: the POST seals
 them (AES-GCM under the server key) into a short-lived cookie, redirects, and the page that
@@ -23,13 +24,14 @@ from voltlane.core.errors import VoltlaneError
 from voltlane.core.sealing import SealError, seal, unseal
 from voltlane.identity import api_keys, staff
 from voltlane.identity import service as identity
+from voltlane.identity.errors import DuplicateUserError
 from voltlane.identity.roles import Permission, has_permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import AccountKind, Role
 from voltlane.portal.listing import ListView, list_response
 from voltlane.portal.pages import Format, PageNumber, render
 from voltlane.web.auth import http_only_cookie, provide_staff, requires
-from voltlane.web.context import client_ip, current_tenant, web_state
+from voltlane.web.context import client_ip, web_state
 from voltlane.web.i18n import N_
 
 SETTINGS = "/portal/settings"
@@ -156,23 +158,13 @@ def _role_form(
     return role, fleet if role is Role.FLEET_MANAGER else None
 
 
-class SettingsController(Controller):
+class ApiKeysController(Controller):
     path = SETTINGS
     include_in_schema = False
     dependencies = {
         "staff": Provide(provide_staff),
         "admin": Provide(requires(Permission.SETTINGS_WRITE)),
     }
-
-    @get("/")
-    async def index(
-        self, request: Request[Any, Any, Any], admin: NamedDependency[StaffIdentity]
-    ) -> Response[str]:
-        return render(
-            request, admin, "portal/settings/index.html", {"tenant": current_tenant(request)}
-        )
-
-    # -- API keys ------------------------------------------------------------------------
 
     @get("/api-keys")
     async def api_keys_index(
@@ -380,6 +372,9 @@ class UsersController(Controller):
                     role=role,
                     fleet_account_id=fleet,
                 )
+            except DuplicateUserError:
+                # A fixed message: the error's own text would echo the address back as HTML.
+                errors["email"] = N_("This e-mail address already has an account.")
             except VoltlaneError as exc:
                 errors[exc.field or "email"] = exc.detail
             else:

@@ -17,6 +17,7 @@ from voltlane.models.platform import Tenant, TenantStatus
 from voltlane.tenancy import migrations
 from voltlane.tenancy.errors import TenantConflictError, TenantNotFoundError
 from voltlane.tenancy.ports import get_seeder
+from voltlane.tenancy.profile import keep_portal_edits
 from voltlane.tenancy.repository import TenantRepository
 from voltlane.tenancy.schemas import TenantInfo
 from voltlane.tenancy.spec import TenantSpec
@@ -58,12 +59,10 @@ async def register_tenant(db_session: AsyncSession, spec: TenantSpec) -> tuple[T
         tenant = Tenant(key=spec.key, status=TenantStatus.PROVISIONING)
         db_session.add(tenant)
     tenant.slug = spec.slug
-    tenant.name = spec.name
     tenant.theme = spec.theme
-    tenant.locale = spec.locale
     tenant.currency = spec.currency
     tenant.timezone = spec.timezone
-    tenant.profile = spec.profile()
+    keep_portal_edits(tenant, spec.profile(), {"name": spec.name, "locale": spec.locale})
     await db_session.flush()
     await repo.replace_domains(tenant, spec.domains)
     await repo.replace_features(tenant, spec.features)

@@ -1,0 +1,213 @@
+"""Changing a brand's profile from its portal: display name, short name, colours, languages,
+the legal details its documents print and its payment provider.
+
+The profile lives on the platform row (``tenants.profile``), where the tenant file seeded it.
+What the portal changed is remembered under ``portal_edited``, so a later ``tenants sync``
+of the file keeps the brand's own edits instead of undoing them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from babel import Locale, UnknownLocaleError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.core.errors import ValidationError
+from voltlane.models.platform import Tenant
+from voltlane.tenancy.errors import TenantNotFoundError
+from voltlane.tenancy.repository import TenantRepository
+from voltlane.tenancy.schemas import TenantInfo
+from voltlane.tenancy.spec import COLOR_RE, Legal
+
+EDITED_KEY = "portal_edited"
+# The colours a brand may set from its portal (theme tokens; the rest stay the theme's).
+COLOR_TOKENS = (
+    "color-primary",
+    "color-on-primary",
+    "color-background",
+    "color-surface",
+    "color-text",
+)
+# Languages Voltlane has catalogs for: a brand offers locales of these languages only.
+CATALOG_LANGUAGES = ("en", "de", "fr")
+MAX_NAME = 120
+MAX_SHORT_NAME = 12
+PAYMENT_PROVIDERS = ("stripe", "adyen")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+class InvalidProfileError(ValidationError):
+    title = "Invalid brand profile"
+
+
+@dataclass(frozen=True, slots=True)
+class BrandUpdate:
+    name: str
+    short_name: str
+    colors: dict[str, str]  # token -> #rrggbb; a token left out falls back to the theme
+
+
+@dataclass(frozen=True, slots=True)
+class LanguagesUpdate:
+    locale: str
+    locales: tuple[str, ...]
+
+
+def check_brand(update: BrandUpdate) -> dict[str, str]:
+    """Errors by field of a brand update (empty when valid)."""
+    errors: dict[str, str] = {}
+    if not update.name.strip():
+        errors["name"] = "Enter the brand's name."
+    elif len(update.name.strip()) > MAX_NAME:
+        errors["name"] = "At most 120 characters."
+    if not update.short_name.strip():
+        errors["short_name"] = "Enter a short name (for the home screen)."
+    elif len(update.short_name.strip()) > MAX_SHORT_NAME:
+        errors["short_name"] = "At most 12 characters."
+    for token, value in update.colors.items():
+        if token not in COLOR_TOKENS:
+            errors[token] = "Not a colour the portal sets."
+        elif not COLOR_RE.fullmatch(value):
+            errors[token] = "Enter a colour as #rrggbb."
+    return errors
+
+
+def check_languages(update: LanguagesUpdate) -> dict[str, str]:
+    """Errors by field of a languages update (empty when valid)."""
+    errors: dict[str, str] = {}
+    for code in (update.locale, *update.locales):
+        try:
+            language = Locale.parse(code).language
+        except (ValueError, UnknownLocaleError):
+            language = None
+        if language not in CATALOG_LANGUAGES:
+            errors["locales"] = "Choose among English, German and French."
+    if not update.locales:
+        errors["locales"] = "Offer at least one language."
+    elif update.locale not in update.locales:
+        errors["locale"] = "The default language must be one of those offered."
+    return errors
+
+
+def check_legal(values: dict[str, str | None]) -> tuple[Legal | None, dict[str, str]]:
+    """The legal details as the tenant file's ``[legal]`` would hold them, or the errors."""
+    errors: dict[str, str] = {}
+    if not values.get("entity"):
+        errors["entity"] = "Enter the legal entity that issues the documents."
+    if not values.get("address"):
+        errors["address"] = "Enter the address as printed in the footer."
+    email = values.get("email")
+    if email and not EMAIL_RE.fullmatch(email):
+        errors["email"] = "Enter a valid e-mail address."
+    if errors:
+        return None, errors
+    try:
+        legal = msgspec.convert({k: v for k, v in values.items() if v}, Legal, strict=True)
+    except msgspec.ValidationError as exc:
+        field = str(exc).rsplit("$.", 1)[-1].rstrip("`")
+        messages = {
+            "country": "Enter a country as two capital letters (DE).",
+            "iban": "Enter an IBAN without spaces (DE89370400440532013000).",
+            "bic": "Enter a BIC of 8 or 11 characters.",
+        }
+        return None, {field: messages.get(field, "This value is not valid.")}
+    return legal, {}
+
+
+# Columns of the platform row the portal may change (beside the profile's keys).
+EDITABLE_COLUMNS = ("name", "locale")
+
+
+async def _locked(db_session: AsyncSession, tenant_key: str) -> Tenant:
+    repo = TenantRepository(db_session)
+    found = await repo.by_key(tenant_key)
+    tenant = await repo.get(found.id, for_update=True) if found is not None else None
+    if tenant is None:
+        raise TenantNotFoundError(f"no brand {tenant_key!r}")
+    return tenant
+
+
+async def _edit(
+    tenant: Tenant,
+    db_session: AsyncSession,
+    changes: dict[str, Any],
+    columns: dict[str, str] | None = None,
+) -> TenantInfo:
+    edited = set((tenant.profile or {}).get(EDITED_KEY) or []) | set(changes)
+    for column, value in (columns or {}).items():
+        setattr(tenant, column, value)
+        edited.add(column)
+    # A new dict: the JSONB column sees an assignment, not an in-place change.
+    tenant.profile = {**(tenant.profile or {}), **changes, EDITED_KEY: sorted(edited)}
+    await db_session.flush()
+    return TenantInfo.from_row(tenant)
+
+
+async def update_brand(
+    db_session: AsyncSession, tenant_key: str, update: BrandUpdate
+) -> TenantInfo:
+    """Rename the brand and set its colours (platform transaction); the portal, the PWA and
+    its manifest show them once the registry's cache of the brand expires."""
+    errors = check_brand(update)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise InvalidProfileError(message, field=field)
+    tenant = await _locked(db_session, tenant_key)
+    tokens = dict((tenant.profile or {}).get("tokens") or {})
+    for token in COLOR_TOKENS:
+        tokens.pop(token, None)
+    tokens.update(update.colors)
+    return await _edit(
+        tenant,
+        db_session,
+        {"short_name": update.short_name.strip(), "tokens": tokens},
+        {"name": update.name.strip()},
+    )
+
+
+async def update_languages(
+    db_session: AsyncSession, tenant_key: str, update: LanguagesUpdate
+) -> TenantInfo:
+    """Set the languages the brand offers and its default (platform transaction)."""
+    errors = check_languages(update)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise InvalidProfileError(message, field=field)
+    tenant = await _locked(db_session, tenant_key)
+    return await _edit(
+        tenant, db_session, {"locales": list(update.locales)}, {"locale": update.locale}
+    )
+
+
+async def update_legal(db_session: AsyncSession, tenant_key: str, legal: Legal) -> TenantInfo:
+    """Set what the brand's receipts and invoices print as their seller; documents issued
+    before keep what they printed."""
+    tenant = await _locked(db_session, tenant_key)
+    return await _edit(tenant, db_session, {"legal": msgspec.to_builtins(legal)})
+
+
+async def update_payment_provider(
+    db_session: AsyncSession, tenant_key: str, provider: str
+) -> TenantInfo:
+    """Choose the brand's PSP; its credentials stay in the environment."""
+    if provider not in PAYMENT_PROVIDERS:
+        raise InvalidProfileError("Choose Stripe or Adyen.", field="provider")
+    tenant = await _locked(db_session, tenant_key)
+    payments = dict((tenant.profile or {}).get("payments") or {})
+    return await _edit(tenant, db_session, {"payments": {**payments, "provider": provider}})
+
+
+def keep_portal_edits(tenant: Tenant, seeded: dict[str, Any], columns: dict[str, str]) -> None:
+    """Store a tenant file's profile and ``columns`` on ``tenant``, except what the brand
+    changed in its portal since (a sync never undoes the brand's own edits)."""
+    current = tenant.profile or {}
+    edited = list(current.get(EDITED_KEY) or [])
+    for column, value in columns.items():
+        if column not in edited or getattr(tenant, column, None) is None:
+            setattr(tenant, column, value)
+    kept = {key: current[key] for key in edited if key in current}
+    tenant.profile = {**seeded, **kept, **({EDITED_KEY: edited} if edited else {})}
