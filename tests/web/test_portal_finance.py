@@ -141,6 +141,8 @@ async def test_documents_are_filtered_paged_and_exported(
             "/portal/finance/documents?issued_from=2026-11-24&issued_to=2026-11-24", headers=HTML
         )
         csv = await client.get("/portal/finance/documents?format=csv&kind=", headers=HTML)
+        runs = await client.get("/portal/finance/invoice-runs", headers=HTML)
+        runs_csv = await client.get("/portal/finance/invoice-runs?format=csv")
         backwards = await client.get(
             "/portal/finance/documents?issued_from=2026-11-24&issued_to=2026-11-01&number=INV",
             headers=HTML,
@@ -174,6 +176,14 @@ async def test_documents_are_filtered_paged_and_exported(
         "number,kind,issued_at,customer,total_net,total_vat,total_gross,currency,paid",
         "RCT-2026-000001,receipt,2026-11-24T12:00:00+00:00,Ad-hoc customer,333,63,396,EUR,0",
         "INV-2026-000001,invoice,2026-11-24T12:00:00+00:00,Spree Logistik GmbH,128,24,152,EUR,0",
+        "",
+    ]
+    # What each month's invoice runs issued.
+    assert re.findall(r'<tr data-period="([^"]+)">', runs.text) == ["2026-11"]
+    assert '<td class="num">€1.52</td>' in runs.text
+    assert runs_csv.text.split("\r\n") == [
+        "period_start,currency,invoices,total_gross,paid",
+        "2026-11-01,EUR,1,152,0",
         "",
     ]
     # A wrong filter is shown beside its field, with what was typed kept.
@@ -705,6 +715,7 @@ async def test_a_month_is_invoiced_by_hand_only_once_it_has_ended(
     assert "Month to invoice" not in read_only.text
     assert refused.status_code == 403
     assert 'type="month"' in page.text
+    assert "No monthly invoices yet." in page.text
     assert {typed: r.status_code for typed, r in bad.items()} == dict.fromkeys(bad, 400)
     assert {
         typed: re.findall(r'<p class="field-error" id="month-error">([^<]+)</p>', r.text)

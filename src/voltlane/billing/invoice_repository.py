@@ -310,3 +310,22 @@ class InvoiceRepository:
             .order_by(Invoice.issued_at, Invoice.number)
         )
         return list(rows)
+
+    async def invoice_periods(self, *, limit: int, offset: int) -> list[tuple[Any, ...]]:
+        """The months monthly invoices were issued for, the latest first: per month and
+        currency, how many invoices, their total incl. VAT and what has been paid."""
+        rows = await self.db_session.execute(
+            select(
+                Invoice.period_start,
+                Invoice.currency,
+                func.count(),
+                func.sum(Invoice.total_gross),
+                func.sum(Invoice.paid),
+            )
+            .where(Invoice.kind == InvoiceKind.INVOICE)
+            .group_by(Invoice.period_start, Invoice.currency)
+            .order_by(Invoice.period_start.desc(), Invoice.currency)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [tuple(row) for row in rows.all()]

@@ -146,3 +146,25 @@ async def credit_notes_of(db_session: AsyncSession, invoice_id: uuid.UUID) -> li
 async def receipt_of_session(db_session: AsyncSession, session_id: uuid.UUID) -> Invoice | None:
     """The receipt of a charging session, once it has been issued."""
     return await InvoiceRepository(db_session).receipt_of_session(session_id)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePeriod:
+    """The monthly invoices of one month (minor units of ``currency``)."""
+
+    period_start: date
+    currency: str
+    invoices: int
+    total_gross: int
+    paid: int
+
+
+async def invoice_periods(
+    db_session: AsyncSession, *, limit: int, offset: int
+) -> list[InvoicePeriod]:
+    """What each month's invoice runs issued, the latest month first."""
+    rows = await InvoiceRepository(db_session).invoice_periods(limit=limit, offset=offset)
+    return [
+        InvoicePeriod(first, currency, int(count), int(gross or 0), int(paid or 0))
+        for first, currency, count, gross, paid in rows
+    ]

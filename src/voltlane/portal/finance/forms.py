@@ -174,10 +174,12 @@ async def list_page(
     fmt: str,
     filters: Filters | None = None,
     context: Mapping[str, Any] | None = None,
+    status_code: int | None = None,
 ) -> Response[Any]:
     """A finance tab's list (``portal/finance/<tab>/index.html``, its table for HTMX) or,
     with ``fmt`` csv, all its rows as ``<tab>.csv``; wrong filters are shown beside their
-    field with status 400 and no rows."""
+    field with status 400 and no rows. ``status_code`` answers a form of the page that
+    was refused."""
     errors = filters.errors if filters is not None else {}
     if fmt == "csv" and not errors:
         return csv_response(f"{tab}.csv", columns, await fetch(CSV_MAX_ROWS, 0))
@@ -190,5 +192,5 @@ async def list_page(
         f"portal/finance/{tab}/index.html",
         {"tab": tab, "filters": filters, "page": pager.page(rows, query=query), **(context or {})},
         fragment=f"portal/finance/{tab}/_table.html",
-        status_code=400 if errors else 200,
+        status_code=status_code or (400 if errors else 200),
     )

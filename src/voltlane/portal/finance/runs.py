@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing import invoicing
 from voltlane.billing.errors import InvoicingNotConfiguredError
+from voltlane.billing.invoicing.access import InvoicePeriod, invoice_periods
 from voltlane.identity import notifications
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
@@ -27,7 +28,7 @@ from voltlane.portal.finance.forms import (
     read_form,
     this_month,
 )
-from voltlane.portal.pages import Format, PageNumber, render
+from voltlane.portal.pages import Format, PageNumber
 from voltlane.web.auth import requires
 from voltlane.web.context import current_tenant
 from voltlane.web.i18n import N_
@@ -36,6 +37,13 @@ READ = {"reader": Provide(requires(Permission.FINANCE_READ))}
 WRITE = {"writer": Provide(requires(Permission.FINANCE_WRITE))}
 SENT = {"sent": False, "unsent": True}  # the list's filter -> list_notifications(unsent=)
 
+RUN_COLUMNS = (
+    ("period_start", lambda p: p.period_start),
+    ("currency", lambda p: p.currency),
+    ("invoices", lambda p: p.invoices),
+    ("total_gross", lambda p: p.total_gross),
+    ("paid", lambda p: p.paid),
+)
 EMAIL_COLUMNS = (
     ("id", lambda n: n.id),
     ("created_at", lambda n: n.created_at),
@@ -54,28 +62,51 @@ class InvoiceRunController(Controller):
 
     @get("/", dependencies=READ)
     async def index(
-        self, request: Request[Any, Any, Any], reader: NamedDependency[StaffIdentity]
-    ) -> Response[str]:
-        return self._page(request, reader, month="", queued=request.query_params.get("queued"))
-
-    def _page(
         self,
         request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        reader: NamedDependency[StaffIdentity],
+        page: PageNumber = 1,
+        format: Format = "html",  # noqa: A002 - the query parameter's name
+    ) -> Response[Any]:
+        return await self._page(
+            request,
+            db_session,
+            reader,
+            page=page,
+            fmt=format,
+            month="",
+            queued=request.query_params.get("queued"),
+        )
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
         staff: StaffIdentity,
         *,
+        page: int = 1,
+        fmt: str = "html",
         month: str,
         errors: dict[str, str] | None = None,
         form_error: str | None = None,
         queued: str | None = None,
-        status_code: int = 200,
-    ) -> Response[str]:
+        status_code: int | None = None,
+    ) -> Response[Any]:
         latest = this_month(current_tenant(request))
-        return render(
+
+        async def fetch(limit: int, offset: int) -> list[InvoicePeriod]:
+            return await invoice_periods(db_session, limit=limit, offset=offset)
+
+        return await list_page(
             request,
             staff,
-            "portal/finance/runs/index.html",
-            {
-                "tab": "runs",
+            tab="runs",
+            fetch=fetch,
+            columns=RUN_COLUMNS,
+            page=page,
+            fmt=fmt,
+            context={
                 "month": month,
                 "errors": errors or {},
                 "form_error": form_error,
@@ -100,14 +131,20 @@ class InvoiceRunController(Controller):
         if first is not None and first >= this_month(brand):
             error = N_("Only a month that has ended can be invoiced.")
         if error is not None or first is None:
-            return self._page(
-                request, writer, month=raw, errors={"month": error or ""}, status_code=400
+            return await self._page(
+                request,
+                db_session,
+                writer,
+                month=raw,
+                errors={"month": error or ""},
+                status_code=400,
             )
         try:
             invoicing.Seller.of(brand)
         except InvoicingNotConfiguredError:
-            return self._page(
+            return await self._page(
                 request,
+                db_session,
                 writer,
                 month=raw,
                 form_error=N_(
