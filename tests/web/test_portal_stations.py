@@ -265,6 +265,10 @@ async def test_a_read_only_role_cannot_write(database: Database, make_brand, cli
             data={"_csrf_token": token},
             headers=HTML,
         )
+        edit = await client.get(f"{station}/edit", headers=HTML)
+        change = await client.post(
+            f"{station}/edit", data={"_csrf_token": token, "vendor": "X"}, headers=HTML
+        )
         wizard = await client.get("/portal/stations/new", headers=HTML)
         create = await client.post(
             "/portal/stations/new", data={"_csrf_token": token, "location": "new"}, headers=HTML
@@ -274,6 +278,8 @@ async def test_a_read_only_role_cannot_write(database: Database, make_brand, cli
     assert "Set a new password" not in page.text
     assert [approve.status_code, password.status_code, command.status_code] == [403, 403, 403]
     assert [wizard.status_code, create.status_code] == [403, 403]
+    assert [edit.status_code, change.status_code] == [403, 403]
+    assert "Change the station" not in page.text
     assert await audits(database, brand) == []
     assert await count(database, brand, StationCommand) == 0
 
@@ -671,6 +677,74 @@ async def test_a_connected_station_answers_and_its_configuration_shows(
     ]
 
 
+# -- changing a station --------------------------------------------------------------------
+async def test_a_station_is_moved_and_renamed_and_its_profile_changed(
+    database: Database, make_brand, client_for
+):
+    brand = await make_brand()
+    ids, locations = await network(database, brand)
+    edit = f"/portal/stations/{ids['HH-001']}/edit"
+    form = {
+        "location_id": str(locations["mall"]),
+        "security_profile": "2",
+        "vendor": "Alfen",
+        "model": "Eve Single",
+        "serial_number": "",
+    }
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "ops@example.com", PASSWORD)
+        page = await client.get(edit, headers=HTML)
+        token = csrf_token(page.text)
+        bad = await client.post(
+            edit,
+            data={**form, "_csrf_token": token, "location_id": "", "security_profile": "9"},
+            headers=HTML,
+        )
+        saved = await client.post(edit, data={**form, "_csrf_token": token}, headers=HTML)
+        to_three = await client.post(
+            edit, data={**form, "_csrf_token": token, "security_profile": "3"}, headers=HTML
+        )
+        async with database.tenant_session(brand.key) as db_session:
+            three = await db_session.get(ChargingStation, ids["HH-001"])
+            assert three is not None
+            hash_at_three = three.password_hash
+        back_to_one = await client.post(
+            edit, data={**form, "_csrf_token": token, "security_profile": "1"}, headers=HTML
+        )
+    assert page.status_code == 200
+    assert f'<option value="{locations["depot"]}" selected>' in page.text
+    assert bad.status_code == 400
+    assert field_error(bad.text, "location_id") == "This field is required."
+    assert field_error(bad.text, "security_profile") == "Choose one of the options."
+    assert 'id="model" name="model" value="Eve Single"' in bad.text
+    assert (saved.status_code, saved.headers["location"]) == (
+        303,
+        f"/portal/stations/{ids['HH-001']}",
+    )
+    assert to_three.status_code == 303
+    assert hash_at_three is None
+    assert back_to_one.status_code == 200
+    assert back_to_one.headers["cache-control"] == "no-store"
+    match = re.search(r'<code data-testid="station-password">([^<]+)</code>', back_to_one.text)
+    assert match is not None
+    async with database.tenant_session(brand.key) as db_session:
+        stored = await db_session.get(ChargingStation, ids["HH-001"])
+        assert stored is not None
+        assert stored.password_hash is not None
+        assert verify_station_password(stored.password_hash, match.group(1))
+        assert (stored.location_id, stored.vendor, stored.model, stored.serial_number) == (
+            locations["mall"],
+            "Alfen",
+            "Eve Single",
+            None,
+        )
+    assert [(a, d.get("security_profile")) for a, _, d in await audits(database, brand)] == [
+        ("portal.station.update", 2),
+        ("portal.station.update", 3),
+        ("portal.station.update", 1),
+    ]
+
+
 # -- a new password -----------------------------------------------------------------------
 async def test_a_new_password_is_shown_once_and_stored_hashed(
     database: Database, make_brand, client_for
@@ -901,6 +975,12 @@ async def test_another_brands_station_and_location_are_not_found(
             await client.get(f"{theirs}/commands", headers=HTML),
             await client.get(f"{theirs}/commands?format=csv", headers=HTML),
             await client.post(f"{theirs}/password", data={"_csrf_token": token}, headers=HTML),
+            await client.get(f"{theirs}/edit", headers=HTML),
+            await client.post(
+                f"{theirs}/edit",
+                data={"_csrf_token": token, "location_id": str(their_locations["mall"])},
+                headers=HTML,
+            ),
             await client.post(
                 f"{theirs}/commands/clear-cache", data={"_csrf_token": token}, headers=HTML
             ),

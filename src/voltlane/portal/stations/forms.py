@@ -163,6 +163,11 @@ STATION_FIELDS = (
     Field("model", N_("Model")),
     Field("serial_number", N_("Serial number")),
 )
+# Changing a station: its site, identity details and security profile.
+EDIT_FIELDS = (
+    Field("location_id", N_("Location"), "uuid", required=True),
+    *STATION_FIELDS[1:],
+)
 MAX_EVSES = 8
 MAX_CONNECTORS = 4
 

@@ -1,4 +1,4 @@
-"""The station list and a station's page: live status, approval, a new password."""
+"""The station list and a station's page: live status, approval, changes, a new password."""
 
 from __future__ import annotations
 
@@ -37,18 +37,16 @@ from voltlane.portal.stations.common import (
     read,
     write,
 )
-from voltlane.portal.stations.forms import (
-    Field,
-    read_form,
-)
+from voltlane.portal.stations.forms import EDIT_FIELDS, SECURITY_PROFILES, Field, read_form
 from voltlane.station import service as stations
-from voltlane.station.schemas import StationFilter
+from voltlane.station.schemas import StationFilter, StationUpdate, changes
 from voltlane.web.context import current_tenant, web_state
 from voltlane.web.i18n import N_
 
 
 class StationsController(Controller):
-    """Reading needs ``stations.read``; approving and new passwords ``stations.write``."""
+    """Reading needs ``stations.read``; approving, changing and new passwords
+    ``stations.write``."""
 
     path = "/"
     include_in_schema = False
@@ -267,3 +265,104 @@ class StationsController(Controller):
                 status_code=400,
             )
         return credentials_page(request, writer, station, password, created=False)
+
+    # -- changing a station ---------------------------------------------------------------
+    async def _edit_form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        staff: StaffIdentity,
+        station_pk: uuid.UUID,
+        *,
+        form: Mapping[str, str] | None = None,
+        errors: Mapping[str, str] | None = None,
+        form_error: str | None = None,
+        status_code: int = 200,
+    ) -> Response[str]:
+        station = await stations.get_station_row(db_session, station_pk)
+        current = {
+            "location_id": str(station.location_id or ""),
+            "security_profile": str(station.security_profile),
+            "vendor": station.vendor or "",
+            "model": station.model or "",
+            "serial_number": station.serial_number or "",
+        }
+        return render(
+            request,
+            staff,
+            "portal/stations/edit.html",
+            {
+                "station": station,
+                "locations": await location_choices(db_session),
+                "fields": EDIT_FIELDS[1:],
+                "form": form if form is not None else current,
+                "errors": errors or {},
+                "form_error": form_error,
+                "security_profiles": SECURITY_PROFILES,
+            },
+            status_code=status_code,
+        )
+
+    @get("/{station_pk:uuid}/edit", dependencies=write)
+    async def edit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+        station_pk: FromPath[uuid.UUID],
+    ) -> Response[str]:
+        return await self._edit_form(request, db_session, writer, station_pk)
+
+    @post("/{station_pk:uuid}/edit", dependencies=write, status_code=303)
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+        station_pk: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """Change the site, identity details or security profile. Leaving profile 3 gives
+        the station a generated password, shown once; moving to 3 drops its password."""
+        await stations.get_station_row(db_session, station_pk)  # 404 before anything else
+        form = read_form(EDIT_FIELDS, await request.form())
+        form_error = None
+        if not form.errors:
+            update = StationUpdate(
+                location_id=form.values["location_id"],
+                vendor=form.values["vendor"],
+                model=form.values["model"],
+                serial_number=form.values["serial_number"],
+                security_profile=int(form.values["security_profile"]),
+            )
+            try:
+                async with db_session.begin_nested():
+                    station, password = await stations.update_station(
+                        db_session, station_pk, update
+                    )
+                    await audit_station(
+                        db_session,
+                        request,
+                        writer,
+                        "portal.station.update",
+                        station=station,
+                        detail={
+                            k: str(v) if isinstance(v, uuid.UUID) else v
+                            for k, v in changes(update).items()
+                        },
+                    )
+            except VoltlaneError as exc:
+                form_error = domain_error(form, exc, EDIT_FIELDS)
+            else:
+                if password is not None:
+                    return credentials_page(request, writer, station, password, created=False)
+                return Redirect(f"/portal/stations/{station_pk}", status_code=303)
+        return await self._edit_form(
+            request,
+            db_session,
+            writer,
+            station_pk,
+            form=form.raw,
+            errors=form.errors,
+            form_error=form_error,
+            status_code=400,
+        )
