@@ -161,7 +161,7 @@ async def test_the_csv_keeps_the_filters(database: Database, make_brand, client_
     await network(database, brand)
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "ops@example.com", PASSWORD)
-        response = await client.get("/portal/stations?q=kiel&format=csv", headers=HTML)
+        response = await client.get("/portal/stations?q=kiel&page=2&format=csv", headers=HTML)
         pending = await client.get("/portal/stations?registration=Pending&format=csv")
     assert response.status_code == 200
     assert response.headers["content-disposition"] == 'attachment; filename="stations.csv"'

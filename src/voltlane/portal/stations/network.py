@@ -82,7 +82,7 @@ class StationsController(Controller):
                 tenant.key,
                 filters,
                 limit=pager.limit if format == "html" else CSV_MAX_ROWS,
-                offset=pager.offset,
+                offset=pager.offset if format == "html" else 0,
             )
         if format == "csv":
             return csv_response("stations.csv", STATION_COLUMNS, rows)
