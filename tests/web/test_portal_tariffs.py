@@ -361,6 +361,34 @@ async def test_finance_creates_a_tariff_without_code(database: Database, make_br
         )
     ]
     assert f'id="version-{version.id}" data-status="current"' in page.text
+    prices = re.search(r'<table class="table prices">.*?</dl>', page.text, re.S)
+    assert prices is not None
+    shown = [" ".join(TAG_RE.sub("", c).split()) for c in CELL_RE.findall(prices[0])]
+    assert shown[6:] == [
+        "1",
+        "Time of day: 22:00\u201306:00",  # an en dash
+        "Energy",
+        "€0.29 per kWh",
+        "19 %",
+        "1 Wh",
+        "2",
+        "Always",
+        "Energy",
+        "€0.39 per kWh",
+        "19 %",
+        "1 Wh",
+        "Session fee",
+        "€1.00 per session",
+        "19 %",
+        "—",
+    ]
+    terms = re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", prices[0])
+    assert terms == [
+        ("Minimum price", "€0.50 excl. VAT"),
+        ("Maximum price", "€80.00 excl. VAT"),
+        ("Idle fee", "€0.10 per minute after 15 min, VAT 19 %"),
+        ("Shown to drivers", "0.39 €/kWh, 0.10 €/min after 15 minutes plugged in"),
+    ]
 
 
 async def test_a_bad_form_shows_each_error_beside_its_input_and_writes_nothing(
@@ -558,6 +586,7 @@ async def test_a_change_is_scheduled_as_a_new_version_from_a_date(
 
 ROW_RE = re.compile(r'<tr data-kind="(\w+)">(.*?)</tr>', re.S)
 CELL_RE = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>", re.S)
+TAG_RE = re.compile(r"<[^>]+>")
 
 
 def preview_lines(html: str) -> list[list[str]]:
