@@ -22,6 +22,8 @@ from voltlane.ocpp.translate import OcppTranslator
 from voltlane.portal import TEMPLATES as PORTAL_TEMPLATES
 from voltlane.portal.auth import PortalAuthController
 from voltlane.portal.dashboard import PortalController
+from voltlane.portal.drivers import DriversController
+from voltlane.portal.fleets import FleetsController
 from voltlane.portal.stations import stations_router
 from voltlane.pwa import TEMPLATES as PWA_TEMPLATES
 from voltlane.pwa.home import DriverHomeController
@@ -107,6 +109,8 @@ def create_app(
             BrandController,
             PortalAuthController,
             PortalController,
+            DriversController,
+            FleetsController,
             stations_router,
             choose_language,
             DriverHomeController,

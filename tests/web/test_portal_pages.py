@@ -34,7 +34,12 @@ async def test_the_menu_lists_what_the_role_opens(database: Database, make_brand
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "fleet@example.com", PASSWORD)
         refused = await client.get("/portal/stations", headers=HTML)
-    assert menu(ops_page.text) == [("/portal/", "Dashboard"), ("/portal/stations", "Stations")]
+    assert menu(ops_page.text) == [
+        ("/portal/", "Dashboard"),
+        ("/portal/stations", "Stations"),
+        ("/portal/drivers", "Drivers"),
+        ("/portal/fleets", "Fleets"),
+    ]
     assert '<a href="/portal/stations" aria-current="page">Stations</a>' in ops_page.text
     assert refused.status_code == 403
 
@@ -66,7 +71,12 @@ async def test_staff_switch_to_another_of_the_brands_languages(
     assert '<option value="de_DE" >Deutsch</option>' in english.text
     assert (switched.status_code, switched.headers["location"]) == (303, "/portal/stations")
     assert '<html lang="de">' in german.text
-    assert menu(german.text) == [("/portal/", "Übersicht"), ("/portal/stations", "Stationen")]
+    assert menu(german.text) == [
+        ("/portal/", "Übersicht"),
+        ("/portal/stations", "Stationen"),
+        ("/portal/drivers", "Fahrer"),
+        ("/portal/fleets", "Flotten"),
+    ]
     assert "<h1>Ladestationen</h1>" in german.text
     assert refused.status_code == 422
     assert refused.json()["detail"] == "Choose one of en_GB, de_DE, fr_FR."

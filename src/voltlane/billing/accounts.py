@@ -9,10 +9,11 @@ from babel import Locale, UnknownLocaleError
 from msgspec import UNSET, UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voltlane.billing.account_repository import AccountRepository, AccountRow
 from voltlane.billing.errors import AccountNotFoundError
 from voltlane.billing.invoice_repository import InvoiceRepository
 from voltlane.core.errors import ValidationError
-from voltlane.models.tenant import AccountKind, CustomerAccount, Invoicing
+from voltlane.models.tenant import AccountKind, CustomerAccount, Invoicing, TariffVersion
 from voltlane.station.schemas import changes
 
 
@@ -125,3 +126,33 @@ async def ensure_account(db_session: AsyncSession, data: AccountCreate) -> Custo
     """The account named ``data.name``, created unless it exists (seeding)."""
     existing = await InvoiceRepository(db_session).account_named(data.name)
     return existing if existing is not None else await create_account(db_session, data)
+
+
+async def search_accounts(
+    db_session: AsyncSession, *, kind: AccountKind, text: str | None, limit: int, offset: int
+) -> list[AccountRow]:
+    """Driver or fleet accounts whose name or e-mail contains ``text`` (any case), by name,
+    each with the number of cards billed to it."""
+    return await AccountRepository(db_session).search(
+        kind=kind, text=text, limit=limit, offset=offset
+    )
+
+
+async def get_account_of_kind(
+    db_session: AsyncSession, account_id: uuid.UUID, kind: AccountKind
+) -> CustomerAccount:
+    """The account ``account_id`` if it is a ``kind`` account (else AccountNotFoundError)."""
+    account = await InvoiceRepository(db_session).account(account_id)
+    if account is None or account.kind is not kind:
+        raise AccountNotFoundError(f"no {kind.value} account {account_id}", field="account_id")
+    return account
+
+
+async def known_contracts(db_session: AsyncSession) -> list[str]:
+    """The fleet contracts the brand has tariffs for (segment FLEET:<contract>)."""
+    return await AccountRepository(db_session).contracts()
+
+
+async def contract_tariffs(db_session: AsyncSession, contract: str) -> list[TariffVersion]:
+    """The tariff versions that price a contract's sessions (segment FLEET:<contract>)."""
+    return await AccountRepository(db_session).contract_tariffs(contract)

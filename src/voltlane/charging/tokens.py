@@ -9,14 +9,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from msgspec import UNSET, UnsetType
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import ensure_utc
 from voltlane.core.errors import ConflictError, NotFoundError, ValidationError
-from voltlane.models.tenant import CustomerAccount, IdToken, IdTokenStatus, IdTokenType
+from voltlane.models.tenant import (
+    ChargingSession,
+    CustomerAccount,
+    IdToken,
+    IdTokenStatus,
+    IdTokenType,
+)
 from voltlane.station.schemas import Page, changes
 
 MAX_ID_TOKEN = 36  # OCPP 2.0.1 IdToken.idToken is identifierString[36]
@@ -201,3 +208,160 @@ async def update_token(
     await db_session.flush()
     await db_session.refresh(token)  # updated_at is set by the database
     return token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenFilter:
+    """What the back office narrows the token list by; None leaves a filter out."""
+
+    status: IdTokenStatus | None = None
+    type: IdTokenType | None = None
+    account_id: uuid.UUID | None = None
+    group_id_token: str | None = None
+    # Part of the value, label, driver, vehicle or cost centre (any case).
+    text: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            found.append(IdToken.status == self.status)
+        if self.type is not None:
+            found.append(IdToken.type == self.type)
+        if self.account_id is not None:
+            found.append(IdToken.account_id == self.account_id)
+        if self.group_id_token is not None:
+            found.append(IdToken.group_id_token == self.group_id_token)
+        if self.text:
+            found.append(
+                or_(
+                    *(
+                        column.icontains(self.text, autoescape=True)
+                        for column in (
+                            IdToken.id_token,
+                            IdToken.label,
+                            IdToken.driver_name,
+                            IdToken.vehicle,
+                            IdToken.cost_centre,
+                        )
+                    )
+                )
+            )
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """A token with the name of the account its sessions are billed to."""
+
+    token: IdToken
+    account_name: str | None
+
+
+async def find_tokens(
+    db_session: AsyncSession, filters: TokenFilter, *, limit: int, offset: int
+) -> list[TokenRow]:
+    """Tokens matching ``filters`` by value (byte order) and type, with their account's name."""
+    rows = await db_session.execute(
+        select(IdToken, CustomerAccount.name)
+        .outerjoin(CustomerAccount, CustomerAccount.id == IdToken.account_id)
+        .where(*filters.conditions())
+        .order_by(IdToken.id_token.collate("C"), IdToken.type)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [TokenRow(token, name) for token, name in rows]
+
+
+async def count_tokens(db_session: AsyncSession, filters: TokenFilter) -> int:
+    """How many tokens match ``filters``."""
+    total = await db_session.scalar(
+        select(func.count()).select_from(IdToken).where(*filters.conditions())
+    )
+    return int(total or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGroup:
+    """A group id (OCPP groupIdToken) and the tokens that carry it."""
+
+    group_id_token: str
+    tokens: int
+    blocked: int
+    accounts: int
+
+
+async def token_groups(
+    db_session: AsyncSession, *, text: str | None, limit: int, offset: int
+) -> list[TokenGroup]:
+    """The group ids tokens carry (containing ``text``, any case), by id, with how many
+    tokens carry each, how many of those are blocked and how many accounts they bill."""
+    stmt = select(
+        IdToken.group_id_token,
+        func.count(),
+        func.count().filter(IdToken.status == IdTokenStatus.BLOCKED),
+        func.count(IdToken.account_id.distinct()),
+    ).where(IdToken.group_id_token.is_not(None))
+    if text:
+        stmt = stmt.where(IdToken.group_id_token.icontains(text, autoescape=True))
+    rows = await db_session.execute(
+        stmt.group_by(IdToken.group_id_token)
+        .order_by(IdToken.group_id_token.collate("C"))
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        TokenGroup(str(group), int(n), int(blocked), int(accounts))
+        for group, n, blocked, accounts in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class CardDimensions:
+    """What an account's cards name, each value with the number of cards naming it."""
+
+    drivers: list[tuple[str, int]]
+    vehicles: list[tuple[str, int]]
+    cost_centres: list[tuple[str, int]]
+
+
+async def card_dimensions(db_session: AsyncSession, account_id: uuid.UUID) -> CardDimensions:
+    """The drivers, vehicles and cost centres the account's cards name, alphabetically."""
+    found: list[list[tuple[str, int]]] = []
+    for column in (IdToken.driver_name, IdToken.vehicle, IdToken.cost_centre):
+        rows = await db_session.execute(
+            select(column, func.count())
+            .where(IdToken.account_id == account_id, column.is_not(None))
+            .group_by(column)
+            .order_by(func.lower(column), column)
+        )
+        found.append([(str(value), int(n)) for value, n in rows])
+    return CardDimensions(*found)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    sessions: int
+    energy_wh: Decimal
+
+
+async def account_usage(
+    db_session: AsyncSession, account_id: uuid.UUID, *, since: datetime, until: datetime
+) -> Usage:
+    """The charging sessions of the account's cards started in [since, until) and the energy
+    they charged (running ones so far)."""
+    row = (
+        await db_session.execute(
+            select(func.count(), func.coalesce(func.sum(ChargingSession.energy_wh), 0))
+            .join(
+                IdToken,
+                (IdToken.id_token == ChargingSession.id_token)
+                & (IdToken.type == ChargingSession.id_token_type),
+            )
+            .where(
+                IdToken.account_id == account_id,
+                ChargingSession.started_at >= since,
+                ChargingSession.started_at < until,
+            )
+        )
+    ).one()
+    return Usage(int(row[0]), Decimal(row[1] or 0))
