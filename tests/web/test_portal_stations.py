@@ -846,6 +846,8 @@ async def test_the_wizard_creates_a_location_and_a_station_and_shows_its_passwor
             "/portal/stations/new/station", data=station_form(token, airport.id), headers=HTML
         )
     assert step1.status_code == 200
+    # Choosing an existing location must not need the new location's fields.
+    assert re.search(r'id="location-name"[^>]*required', step1.text) is None
     assert location.status_code == 303
     assert step2_url == f"/portal/stations/new/station?location_id={airport.id}"
     assert step2.status_code == 200
