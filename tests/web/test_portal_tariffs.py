@@ -147,7 +147,8 @@ async def test_the_list_shows_each_tariff_with_its_versions_and_places_and_expor
         await billing.assign_tariff(db_session, "STANDARD", location_id=depot.id)
     async with database.tenant_transaction(brand.key) as db_session:
         created = {
-            v.id: v.created_at.isoformat() for v in await db_session.scalars(select(TariffVersion))
+            v.id: v.created_at.astimezone(UTC).isoformat()
+            for v in await db_session.scalars(select(TariffVersion))
         }
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, FINANCE, PASSWORD)

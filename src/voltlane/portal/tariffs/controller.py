@@ -7,6 +7,7 @@ checked on the route itself.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -83,7 +84,7 @@ TARIFF_COLUMNS = (
         lambda r: r[1].tariff.idle_fee.price_per_minute if r[1].tariff.idle_fee else None,
     ),
     ("assigned_to", lambda r: " ".join(place_label(a.place) for a in r[0].places)),
-    ("created_at", lambda r: r[1].version.created_at),
+    ("created_at", lambda r: r[1].version.created_at.astimezone(UTC)),
     ("created_by", lambda r: r[1].version.created_by),
 )
 
