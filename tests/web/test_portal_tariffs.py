@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import add_location, add_station, add_user
+from tests.factories import add_fleet_account, add_location, add_station, add_user
 from tests.web.helpers import HTML, csrf_token, sign_in
 from voltlane import billing
 from voltlane.core.db import Database
@@ -203,6 +203,10 @@ async def test_roles_without_finance_rights_are_refused(database: Database, make
     brand = await brand_with_finance(make_brand, database, role=Role.READ_ONLY)
     async with database.tenant_transaction(brand.key) as db_session:
         await add_user(db_session, "ops@example.com", PASSWORD, Role.OPERATIONS)
+        fleet = await add_fleet_account(db_session)
+        await add_user(
+            db_session, "fleet@example.com", PASSWORD, Role.FLEET_MANAGER, fleet_account_id=fleet.id
+        )
         await add_tariff(db_session, "STANDARD")
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, FINANCE, PASSWORD)
@@ -223,12 +227,17 @@ async def test_roles_without_finance_rights_are_refused(database: Database, make
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "ops@example.com", PASSWORD)
         operations = await client.get("/portal/tariffs", headers=HTML)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "fleet@example.com", PASSWORD)
+        fleet_list = await client.get("/portal/tariffs", headers=HTML)
+        fleet_page = await client.get("/portal/tariffs/STANDARD", headers=HTML)
     assert page.status_code == 200
     assert "New version" not in page.text
     assert 'name="place"' not in page.text
     assert [editor.status_code, created.status_code, version.status_code] == [403, 403, 403]
     assert assigned.status_code == 403
     assert operations.status_code == 200  # operations staff read finance, not write it
+    assert [fleet_list.status_code, fleet_page.status_code] == [403, 403]
     assert await count(database, brand.key, TariffVersion) == 1
     assert await count(database, brand.key, TariffAssignment) == 0
 
