@@ -265,6 +265,7 @@ async def test_a_read_only_role_cannot_write(database: Database, make_brand, cli
             data={"_csrf_token": token},
             headers=HTML,
         )
+        evse = await client.post(f"{station}/evses/new", data={"_csrf_token": token}, headers=HTML)
         edit = await client.get(f"{station}/edit", headers=HTML)
         change = await client.post(
             f"{station}/edit", data={"_csrf_token": token, "vendor": "X"}, headers=HTML
@@ -278,7 +279,7 @@ async def test_a_read_only_role_cannot_write(database: Database, make_brand, cli
     assert "Set a new password" not in page.text
     assert [approve.status_code, password.status_code, command.status_code] == [403, 403, 403]
     assert [wizard.status_code, create.status_code] == [403, 403]
-    assert [edit.status_code, change.status_code] == [403, 403]
+    assert [edit.status_code, change.status_code, evse.status_code] == [403, 403, 403]
     assert "Change the station" not in page.text
     assert await audits(database, brand) == []
     assert await count(database, brand, StationCommand) == 0
@@ -745,6 +746,54 @@ async def test_a_station_is_moved_and_renamed_and_its_profile_changed(
     ]
 
 
+async def test_an_evse_is_added_to_a_station_in_service(database: Database, make_brand, client_for):
+    brand = await make_brand()
+    ids, _ = await network(database, brand)
+    add = f"/portal/stations/{ids['HH-001']}/evses/new"
+    connector = {
+        "connectors": "2",
+        "evse1_c1_standard": "IEC_62196_T2_COMBO",
+        "evse1_c1_format": "CABLE",
+        "evse1_c1_power_type": "DC",
+        "evse1_c1_max_voltage": "920",
+        "evse1_c1_max_amperage": "200",
+        "evse1_c1_max_electric_power": "150000",
+        "evse1_c2_standard": "CHADEMO",
+        "evse1_c2_format": "CABLE",
+        "evse1_c2_power_type": "DC",
+        "evse1_c2_max_voltage": "500",
+        "evse1_c2_max_amperage": "125",
+        "evse1_c2_max_electric_power": "",
+    }
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "ops@example.com", PASSWORD)
+        form = await client.get(f"{add}?connectors=2", headers=HTML)
+        token = csrf_token(form.text)
+        bad = await client.post(
+            add,
+            data={**connector, "_csrf_token": token, "evse1_c2_power_type": "NUCLEAR"},
+            headers=HTML,
+        )
+        added = await client.post(add, data={**connector, "_csrf_token": token}, headers=HTML)
+        live = await client.get(f"/portal/stations/{ids['HH-001']}/live", headers=HTML)
+    assert 'name="evse1_c2_max_voltage"' in form.text
+    assert bad.status_code == 400
+    assert field_error(bad.text, "evse1_c2_power_type") == "Choose one of the options."
+    assert (added.status_code, added.headers["location"]) == (
+        303,
+        f"/portal/stations/{ids['HH-001']}",
+    )
+    assert re.findall(r'data-connector="(\d-\d)"', live.text) == ["1-1", "2-1", "3-1", "3-2"]
+    assert "CHADEMO · CABLE" in live.text
+    assert await audits(database, brand) == [
+        (
+            "portal.station.evse_add",
+            "ops@example.com",
+            {"station_id": "HH-001", "evse_id": 3, "connectors": 2},
+        )
+    ]
+
+
 # -- a new password -----------------------------------------------------------------------
 async def test_a_new_password_is_shown_once_and_stored_hashed(
     database: Database, make_brand, client_for
@@ -978,6 +1027,8 @@ async def test_another_brands_station_and_location_are_not_found(
             await client.get(f"{theirs}/commands?format=csv", headers=HTML),
             await client.post(f"{theirs}/password", data={"_csrf_token": token}, headers=HTML),
             await client.get(f"{theirs}/edit", headers=HTML),
+            await client.get(f"{theirs}/evses/new", headers=HTML),
+            await client.post(f"{theirs}/evses/new", data={"_csrf_token": token}, headers=HTML),
             await client.post(
                 f"{theirs}/edit",
                 data={"_csrf_token": token, "location_id": str(their_locations["mall"])},

@@ -199,33 +199,37 @@ class Layout:
         ]
 
     def fields(self) -> tuple[Field, ...]:
-        return STATION_FIELDS + tuple(f for _, _, fs in self.connector_fields() for f in fs)
+        return STATION_FIELDS + self.connector_only_fields()
+
+    def evse_create(self, values: dict[str, Any], evse: int) -> EvseCreate:
+        """EVSE ``evse`` of the layout with its connectors, from checked values."""
+        connectors = []
+        for connector in range(1, self.connectors + 1):
+            prefix = f"evse{evse}_c{connector}_"
+            connectors.append(
+                ConnectorCreate(
+                    standard=ConnectorStandard(values[prefix + "standard"]),
+                    format=ConnectorFormat(values[prefix + "format"]),
+                    power_type=PowerType(values[prefix + "power_type"]),
+                    max_voltage=values[prefix + "max_voltage"],
+                    max_amperage=values[prefix + "max_amperage"],
+                    max_electric_power=values[prefix + "max_electric_power"],
+                )
+            )
+        return EvseCreate(connectors=tuple(connectors))
 
     def station_create(self, values: dict[str, Any]) -> StationCreate:
-        evses = []
-        for evse in range(1, self.evses + 1):
-            connectors = []
-            for connector in range(1, self.connectors + 1):
-                prefix = f"evse{evse}_c{connector}_"
-                connectors.append(
-                    ConnectorCreate(
-                        standard=ConnectorStandard(values[prefix + "standard"]),
-                        format=ConnectorFormat(values[prefix + "format"]),
-                        power_type=PowerType(values[prefix + "power_type"]),
-                        max_voltage=values[prefix + "max_voltage"],
-                        max_amperage=values[prefix + "max_amperage"],
-                        max_electric_power=values[prefix + "max_electric_power"],
-                    )
-                )
-            evses.append(EvseCreate(connectors=tuple(connectors)))
         return StationCreate(
             station_id=values["station_id"],
-            evses=tuple(evses),
+            evses=tuple(self.evse_create(values, n) for n in range(1, self.evses + 1)),
             security_profile=int(values["security_profile"]),
             vendor=values["vendor"],
             model=values["model"],
             serial_number=values["serial_number"],
         )
+
+    def connector_only_fields(self) -> tuple[Field, ...]:
+        return tuple(f for _, _, fs in self.connector_fields() for f in fs)
 
 
 def _connector_fields(prefix: str) -> tuple[Field, ...]:

@@ -1,5 +1,5 @@
 """The onboarding wizard: a location, then the station with its EVSEs and connectors, then
-its connection details once."""
+its connection details once; and a further EVSE for a station in service."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -212,6 +212,91 @@ class OnboardingController(Controller):
             db_session,
             writer,
             location.id,
+            layout,
+            form=form.raw,
+            errors=form.errors,
+            form_error=form_error,
+            status_code=400,
+        )
+
+    # -- a further EVSE -------------------------------------------------------------------
+    async def _evse_form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        staff: StaffIdentity,
+        station_pk: uuid.UUID,
+        layout: Layout,
+        *,
+        form: Mapping[str, str] | None = None,
+        errors: Mapping[str, str] | None = None,
+        form_error: str | None = None,
+        status_code: int = 200,
+    ) -> Response[str]:
+        station = await stations.get_station_row(db_session, station_pk)
+        return render(
+            request,
+            staff,
+            "portal/stations/new_evse.html",
+            {
+                "station": station,
+                "layout": layout,
+                "form": form or {},
+                "errors": errors or {},
+                "form_error": form_error,
+            },
+            status_code=status_code,
+        )
+
+    @get("/{station_pk:uuid}/evses/new", dependencies=write)
+    async def new_evse(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+        station_pk: FromPath[uuid.UUID],
+        connectors: FromQuery[str] = "1",
+    ) -> Response[str]:
+        """An EVSE with its connectors, numbered after the station's last one."""
+        layout = Layout.read("1", connectors)
+        return await self._evse_form(request, db_session, writer, station_pk, layout)
+
+    @post("/{station_pk:uuid}/evses/new", dependencies=write, status_code=303)
+    async def add_evse(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+        station_pk: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        station = await stations.get_station_row(db_session, station_pk)
+        data = await request.form()
+        layout = Layout.read("1", str(data.get("connectors") or ""))
+        fields = layout.connector_only_fields()
+        form = read_form(fields, data)
+        form_error = None
+        if not form.errors:
+            try:
+                async with db_session.begin_nested():
+                    evse = await stations.add_evse(
+                        db_session, station_pk, layout.evse_create(form.values, 1)
+                    )
+                    await audit_station(
+                        db_session,
+                        request,
+                        writer,
+                        "portal.station.evse_add",
+                        station=station,
+                        detail={"evse_id": evse.evse_id, "connectors": len(evse.connectors)},
+                    )
+                return Redirect(f"/portal/stations/{station_pk}", status_code=303)
+            except VoltlaneError as exc:
+                form_error = domain_error(form, exc, fields)
+        return await self._evse_form(
+            request,
+            db_session,
+            writer,
+            station_pk,
             layout,
             form=form.raw,
             errors=form.errors,
