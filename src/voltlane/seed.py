@@ -61,14 +61,6 @@ class TenantFileSeeder:
         spec = self._spec(tenant.key)
         if spec is None or self.demo_password is None:
             return
-        for user in spec.demo.users:
-            await identity.ensure_operator_user(
-                db_session,
-                email=user.email,
-                name=user.name,
-                password=self.demo_password,
-                role=Role(user.role),
-            )
         for loc in spec.demo.locations:
             location = await stations.find_location(db_session, loc.name)
             if location is None:
@@ -149,6 +141,16 @@ class TenantFileSeeder:
                 ),
             )
             account_ids[account.name] = row.id
+        # Staff after the accounts: a fleet manager belongs to one of them.
+        for user in spec.demo.users:
+            await identity.ensure_operator_user(
+                db_session,
+                email=user.email,
+                name=user.name,
+                password=self.demo_password,
+                role=Role(user.role),
+                fleet_account_id=account_ids[user.account] if user.account else None,
+            )
         for token in spec.demo.id_tokens:
             await charging.ensure_id_token(
                 db_session,

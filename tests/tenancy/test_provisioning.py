@@ -18,6 +18,7 @@ from voltlane.models.tenant import (
     IdToken,
     Location,
     OperatorUser,
+    Role,
     TariffAssignment,
     TariffVersion,
 )
@@ -109,8 +110,9 @@ async def test_provisioning_from_empty_twice_is_idempotent(
     assert created_again is False
     assert (first.status, second.status) == (TenantStatus.ACTIVE, TenantStatus.ACTIVE)
     assert await _tables(database, "tenant_voltaria") == TENANT_TABLES
-    # 2 demo staff, 3 locations, 6 stations, 8 EVSEs, 9 connectors: once, not twice.
-    assert counts_first == counts_second == (2, 3, 6, 8, 9)
+    # 3 demo users (one the demo fleet's manager), 3 locations, 6 stations, 8 EVSEs,
+    # 9 connectors: once, not twice.
+    assert counts_first == counts_second == (3, 3, 6, 8, 9)
     async with database.tenant_session("voltaria") as db_session:
         station = await db_session.scalar(
             select(ChargingStation).where(ChargingStation.station_id == "VLT-BER-001")
@@ -121,6 +123,13 @@ async def test_provisioning_from_empty_twice_is_idempotent(
                 select(ChargingStation.station_id, ChargingStation.protocol)
                 .where(ChargingStation.protocol.is_not(None))
                 .order_by(ChargingStation.station_id)
+            )
+        ).all()
+        fleet_manager = (
+            await db_session.execute(
+                select(OperatorUser.email, CustomerAccount.name)
+                .join(CustomerAccount, CustomerAccount.id == OperatorUser.fleet_account_id)
+                .where(OperatorUser.role == Role.FLEET_MANAGER)
             )
         ).all()
         tokens = (
@@ -142,6 +151,9 @@ async def test_provisioning_from_empty_twice_is_idempotent(
         ("VLT-SIM-16", "ocpp1.6"),
         ("VLT-SIM-201", "ocpp2.0.1"),
         ("VLT-SIM-21", "ocpp2.1"),
+    ]
+    assert [tuple(r) for r in fleet_manager] == [
+        ("fuhrpark@spree-logistik.example", "Spree Logistik GmbH")
     ]
     # Two ad-hoc cards, two fleet cards billed monthly to the demo fleet, seeded once.
     assert [tuple(r) for r in tokens] == [

@@ -78,3 +78,16 @@ def test_two_files_may_not_share_a_key(tmp_path: Path) -> None:
     write(tmp_path, VALID.replace('slug = "acme"', 'slug = "acme-two"'), "b.toml")
     with pytest.raises(TenantSpecError, match="share the key 'acme2026'"):
         load_specs(tmp_path, themes_dir=REPO / "themes")
+
+
+def test_a_demo_fleet_manager_names_a_demo_fleet_account(tmp_path: Path) -> None:
+    fleet = (
+        '\n[[demo.accounts]]\nname = "Spree"\nkind = "fleet"\nlocale = "de_DE"\ncountry = "DE"\n'
+    )
+    manager = '\n[[demo.users]]\nemail = "f@example.com"\nname = "F"\nrole = "fleet_manager"\n'
+    with pytest.raises(TenantSpecError, match="a fleet manager names their fleet account"):
+        load_spec(write(tmp_path, VALID + fleet + manager))
+    with pytest.raises(TenantSpecError, match="no demo fleet account named 'Havel'"):
+        load_spec(write(tmp_path, VALID + fleet + manager + 'account = "Havel"\n'))
+    spec = load_spec(write(tmp_path, VALID + fleet + manager + 'account = "Spree"\n'))
+    assert [(u.role, u.account) for u in spec.demo.users] == [("fleet_manager", "Spree")]

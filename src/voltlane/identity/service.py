@@ -109,14 +109,25 @@ async def create_operator_user(
 
 
 async def ensure_operator_user(
-    db_session: AsyncSession, *, email: str, name: str, password: str, role: Role
+    db_session: AsyncSession,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: Role,
+    fleet_account_id: uuid.UUID | None = None,
 ) -> tuple[OperatorUser, bool]:
     """Create the user unless the e-mail exists (then it is left as it is)."""
     existing = await IdentityRepository(db_session).user_by_email(normalise_email(email))
     if existing is not None:
         return existing, False
     return await create_operator_user(
-        db_session, email=email, name=name, password=password, role=role
+        db_session,
+        email=email,
+        name=name,
+        password=password,
+        role=role,
+        fleet_account_id=fleet_account_id,
     ), True
 
 

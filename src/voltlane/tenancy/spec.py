@@ -90,6 +90,7 @@ class DemoUser(msgspec.Struct, forbid_unknown_fields=True):
     email: str
     name: str
     role: Role
+    account: str | None = None  # a fleet manager's demo fleet account, by name
 
 
 class DemoConnector(msgspec.Struct, forbid_unknown_fields=True):
@@ -239,6 +240,17 @@ def _check_demo(demo: Demo) -> None:
     for location in demo.locations:
         _check_timezone(location.timezone, f"demo location {location.name!r} timezone")
     accounts = {account.name for account in demo.accounts}
+    fleets = {account.name for account in demo.accounts if account.kind == "fleet"}
+    for user in demo.users:
+        if (user.role == "fleet_manager") != (user.account is not None):
+            raise TenantSpecError(
+                f"demo user {user.email}: a fleet manager names their fleet account "
+                "(account = ...), other roles none"
+            )
+        if user.account is not None and user.account not in fleets:
+            raise TenantSpecError(
+                f"demo user {user.email}: no demo fleet account named {user.account!r}"
+            )
     for token in demo.id_tokens:
         if token.account is not None and token.account not in accounts:
             raise TenantSpecError(
