@@ -320,6 +320,7 @@ async def test_a_fleet_manager_gets_403_on_staff_pages_and_staff_get_403_on_the_
         await add_user(db_session, "owner@example.com", PASSWORD, Role.OWNER)
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, MANAGER, PASSWORD)
+        home = await client.get("/portal/", headers=HTML)
         staff_pages = [
             (await client.get(path, headers=HTML)).status_code
             for path in (
@@ -333,6 +334,7 @@ async def test_a_fleet_manager_gets_403_on_staff_pages_and_staff_get_403_on_the_
         await sign_in(client, "owner@example.com", PASSWORD)
         fleet_page = await client.get("/portal/fleet", headers=HTML)
         fleet_csv = await client.get("/portal/fleet/cards?format=csv", headers=HTML)
+    assert (home.status_code, home.headers["location"]) == (303, "/portal/fleet")
     assert staff_pages == [403, 403, 403, 403]
     assert (fleet_page.status_code, fleet_csv.status_code) == (403, 403)
     assert "Spree" not in fleet_page.text

@@ -11,44 +11,25 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing import accounts, fleet_reports, invoicing
-from voltlane.charging import tokens
 from voltlane.core.clock import utcnow
 from voltlane.core.errors import VoltlaneError
-from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.models.tenant import IdTokenStatus, IdTokenType
 from voltlane.portal.listing import Fetch, ListView, list_response
 from voltlane.portal.pages import Format, PageNumber, csv_response, render
 from voltlane.web.auth import provide_staff, requires
-from voltlane.web.context import client_ip, current_tenant
+from voltlane.web.context import current_tenant
 from voltlane.web.i18n import N_
 
 FLEET_HOME = "/portal/fleet"
 MAX_FILTER = 120
 ONE_DAY = timedelta(days=1)
-
-# The card kinds a fleet hands out; app and central tokens are the brand's business.
-CARD_TYPES = (
-    (IdTokenType.ISO14443.value, N_("RFID card (ISO 14443)")),
-    (IdTokenType.ISO15693.value, N_("RFID card (ISO 15693)")),
-    (IdTokenType.KEY_CODE.value, N_("Key code")),
-    (IdTokenType.EMAID.value, N_("Contract ID (eMAID)")),
-)
-# Optional texts of a card: (field, longest, the error when longer).
-CARD_TEXT_FIELDS = (
-    ("label", tokens.MAX_LABEL, N_("At most 120 characters.")),
-    ("driver_name", tokens.MAX_DRIVER, N_("At most 120 characters.")),
-    ("vehicle", tokens.MAX_VEHICLE, N_("At most 40 characters.")),
-    ("cost_centre", tokens.MAX_COST_CENTRE, N_("At most 60 characters.")),
-)
 
 DRIVER_COLUMNS = (
     ("driver", lambda d: d.name),
@@ -133,7 +114,7 @@ def fleet_of(manager: StaffIdentity) -> uuid.UUID:
     return manager.fleet_account_id
 
 
-def _text(value: str | None) -> str:
+def text_filter(value: str | None) -> str:
     return (value or "").strip()[:MAX_FILTER]
 
 
@@ -172,60 +153,64 @@ def _month(value: str, today: date, errors: dict[str, str]) -> date:
         return today.replace(day=1)
 
 
+async def fleet_page(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    manager: StaffIdentity,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    status_code: int = 200,
+) -> Response[str]:
+    """A page of the fleet portal, headed by the manager's fleet account."""
+    account = await accounts.get_account(db_session, fleet_of(manager))
+    return render(
+        request,
+        manager,
+        template,
+        {"account": account, "currency": current_tenant(request).currency, **context},
+        status_code=status_code,
+    )
+
+
+async def fleet_list(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    manager: StaffIdentity,
+    view: ListView,
+    fetch: Fetch,
+    *,
+    page: int,
+    format: str,  # noqa: A002 - the query parameter's name
+    filters: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> Response[Any]:
+    """A list of the fleet portal (CSV or a page), headed by the manager's fleet account."""
+    account = await accounts.get_account(db_session, fleet_of(manager))
+    return await list_response(
+        request,
+        manager,
+        view,
+        fetch,
+        page=page,
+        format=format,
+        filters=filters,
+        errors=errors,
+        context={"account": account, "currency": current_tenant(request).currency},
+    )
+
+
+# Every fleet portal route: a signed-in fleet manager, of their own fleet.
+FLEET_DEPENDENCIES = {
+    "staff": Provide(provide_staff),
+    "manager": Provide(requires(Permission.FLEET_OWN)),
+}
+
+
 class FleetPortalController(Controller):
     path = FLEET_HOME
     include_in_schema = False
-    dependencies = {
-        "staff": Provide(provide_staff),
-        "manager": Provide(requires(Permission.FLEET_OWN)),
-    }
-
-    async def _page(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        manager: StaffIdentity,
-        template: str,
-        context: Mapping[str, Any],
-        *,
-        fragment: str | None = None,
-        status_code: int = 200,
-    ) -> Response[str]:
-        account = await accounts.get_account(db_session, fleet_of(manager))
-        return render(
-            request,
-            manager,
-            template,
-            {"account": account, "currency": current_tenant(request).currency, **context},
-            fragment=fragment,
-            status_code=status_code,
-        )
-
-    async def _list(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        manager: StaffIdentity,
-        view: ListView,
-        fetch: Fetch,
-        *,
-        page: int,
-        format: str,  # noqa: A002 - the query parameter's name
-        filters: Mapping[str, str] | None = None,
-        errors: Mapping[str, str] | None = None,
-    ) -> Response[Any]:
-        account = await accounts.get_account(db_session, fleet_of(manager))
-        return await list_response(
-            request,
-            manager,
-            view,
-            fetch,
-            page=page,
-            format=format,
-            filters=filters,
-            errors=errors,
-            context={"account": account, "currency": current_tenant(request).currency},
-        )
+    dependencies = FLEET_DEPENDENCIES
 
     @get("/")
     async def drivers(
@@ -243,162 +228,9 @@ class FleetPortalController(Controller):
                 db_session, account_id, limit=limit, offset=offset
             )
 
-        return await self._list(
+        return await fleet_list(
             request, db_session, manager, DRIVERS, fetch, page=page, format=format
         )
-
-    @get("/cards")
-    async def cards(
-        self,
-        *,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        manager: NamedDependency[StaffIdentity],
-        driver: FromQuery[str] = "",
-        status: FromQuery[IdTokenStatus | None] = None,
-        page: PageNumber = 1,
-        format: Format = "html",  # noqa: A002 - the query parameter's name
-    ) -> Response[Any]:
-        account_id = fleet_of(manager)
-        filters = {"driver": _text(driver), "status": status.value if status else ""}
-
-        async def fetch(limit: int, offset: int) -> Sequence[Any]:
-            return await fleet_reports.list_cards(
-                db_session,
-                account_id,
-                driver=filters["driver"],
-                status=status,
-                limit=limit,
-                offset=offset,
-            )
-
-        return await self._list(
-            request, db_session, manager, CARDS, fetch, page=page, format=format, filters=filters
-        )
-
-    @get("/cards/new")
-    async def new_card(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        manager: NamedDependency[StaffIdentity],
-    ) -> Response[str]:
-        return await self._card_form(request, db_session, manager, {}, {})
-
-    async def _card_form(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        manager: StaffIdentity,
-        values: Mapping[str, str],
-        errors: Mapping[str, str],
-        *,
-        status_code: int = 200,
-    ) -> Response[str]:
-        return await self._page(
-            request,
-            db_session,
-            manager,
-            "portal/fleet/new_card.html",
-            {"values": values, "errors": errors, "card_types": CARD_TYPES},
-            status_code=status_code,
-        )
-
-    @post("/cards", status_code=303)
-    async def add_card(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        manager: NamedDependency[StaffIdentity],
-    ) -> Response[Any]:
-        account_id = fleet_of(manager)
-        form = await request.form()
-        values = {
-            name: str(form.get(name) or "").strip()
-            for name in ("id_token", "type", *(f for f, _, _ in CARD_TEXT_FIELDS))
-        }
-        errors: dict[str, str] = {}
-        if not values["id_token"]:
-            errors["id_token"] = N_("Enter the card number.")
-        elif len(values["id_token"]) > tokens.MAX_ID_TOKEN or not values["id_token"].isprintable():
-            errors["id_token"] = N_("A card number has 1 to 36 printable characters.")
-        if values["type"] not in {value for value, _ in CARD_TYPES}:
-            errors["type"] = N_("Choose the kind of card.")
-        errors.update(
-            (field, message)
-            for field, limit, message in CARD_TEXT_FIELDS
-            if len(values[field]) > limit
-        )
-        if not errors:
-            try:
-                card = await tokens.create_token(
-                    db_session,
-                    tokens.IdTokenCreate(
-                        id_token=values["id_token"],
-                        type=IdTokenType(values["type"]),
-                        label=values["label"] or None,
-                        account_id=account_id,
-                        driver_name=values["driver_name"] or None,
-                        vehicle=values["vehicle"] or None,
-                        cost_centre=values["cost_centre"] or None,
-                    ),
-                )
-            except tokens.DuplicateIdTokenError:
-                errors["id_token"] = N_("This card number is already in use.")
-            except VoltlaneError as exc:
-                errors[exc.field or "id_token"] = exc.detail
-            else:
-                await identity.audit_staff(
-                    db_session,
-                    manager,
-                    action="fleet.card.create",
-                    entity="id_token",
-                    entity_id=card.id,
-                    detail={"id_token": card.id_token, "account_id": str(account_id)},
-                    ip=client_ip(request),
-                )
-                return Redirect(f"{FLEET_HOME}/cards", status_code=303)
-        return await self._card_form(request, db_session, manager, values, errors, status_code=400)
-
-    @post("/cards/{card_id:uuid}/block", status_code=303)
-    async def block_card(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        manager: NamedDependency[StaffIdentity],
-        card_id: FromPath[uuid.UUID],
-    ) -> Response[Any]:
-        return await self._set_status(request, db_session, manager, card_id, IdTokenStatus.BLOCKED)
-
-    @post("/cards/{card_id:uuid}/unblock", status_code=303)
-    async def unblock_card(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        manager: NamedDependency[StaffIdentity],
-        card_id: FromPath[uuid.UUID],
-    ) -> Response[Any]:
-        return await self._set_status(request, db_session, manager, card_id, IdTokenStatus.ACCEPTED)
-
-    async def _set_status(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        manager: StaffIdentity,
-        card_id: uuid.UUID,
-        status: IdTokenStatus,
-    ) -> Response[Any]:
-        card = await fleet_reports.set_card_status(db_session, fleet_of(manager), card_id, status)
-        await identity.audit_staff(
-            db_session,
-            manager,
-            action="fleet.card.block" if status is IdTokenStatus.BLOCKED else "fleet.card.unblock",
-            entity="id_token",
-            entity_id=card.id,
-            detail={"id_token": card.id_token, "status": status.value},
-            ip=client_ip(request),
-        )
-        return Redirect(f"{FLEET_HOME}/cards", status_code=303)
 
     @get("/sessions")
     async def sessions(
@@ -417,11 +249,11 @@ class FleetPortalController(Controller):
     ) -> Response[Any]:
         account_id = fleet_of(manager)
         filters = {
-            "driver": _text(driver),
-            "card": _text(card),
-            "vehicle": _text(vehicle),
-            "since": _text(since),
-            "until": _text(until),
+            "driver": text_filter(driver),
+            "card": text_filter(card),
+            "vehicle": text_filter(vehicle),
+            "since": text_filter(since),
+            "until": text_filter(until),
         }
         errors: dict[str, str] = {}
         since_at, until_at = date_range(filters, current_tenant(request).timezone, errors)
@@ -438,7 +270,7 @@ class FleetPortalController(Controller):
                 db_session, account_id, query, limit=limit, offset=offset
             )
 
-        return await self._list(
+        return await fleet_list(
             request,
             db_session,
             manager,
@@ -466,7 +298,7 @@ class FleetPortalController(Controller):
                 db_session, account_id, limit=limit, offset=offset
             )
 
-        return await self._list(
+        return await fleet_list(
             request, db_session, manager, INVOICES, fetch, page=page, format=format
         )
 
@@ -501,13 +333,13 @@ class FleetPortalController(Controller):
         brand = current_tenant(request)
         errors: dict[str, str] = {}
         today = utcnow().astimezone(ZoneInfo(brand.timezone)).date()
-        first = _month(_text(month), today, errors)
+        first = _month(text_filter(month), today, errors)
         rows = await fleet_reports.cost_by_cost_centre(
             db_session, account_id, first, brand.timezone
         )
         if format == "csv" and not errors:
             return csv_response(f"fleet-costs-{first:%Y-%m}.csv", COST_COLUMNS, rows)
-        return await self._page(
+        return await fleet_page(
             request,
             db_session,
             manager,
@@ -515,7 +347,7 @@ class FleetPortalController(Controller):
             {
                 "rows": rows,
                 "month": first,
-                "month_value": _text(month) if errors else f"{first:%Y-%m}",
+                "month_value": text_filter(month) if errors else f"{first:%Y-%m}",
                 "errors": errors,
             },
             status_code=400 if errors else 200,
