@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from voltlane.core.db import Database
-from voltlane.core.group_commit import GroupCommit
+from voltlane.core.group_commit import GroupCommit, RowSet, rows_of
 from voltlane.models.tenant import AuditEntry
 
 ADD = insert(AuditEntry)
+_NAMED = rows_of("named", b_action=AuditEntry.action.type, b_actor=AuditEntry.actor_user_id.type)
+NAME = RowSet(
+    update(AuditEntry)
+    .where(AuditEntry.action == _NAMED.c.b_action)
+    .values(actor_user_id=_NAMED.c.b_actor)
+)
 
 
 def entry(action: str) -> dict[str, object]:
@@ -74,3 +81,26 @@ async def test_nothing_to_write_returns_at_once(database: Database, make_brand) 
     group = GroupCommit(database.tenant_engine(brand.key))
     await group.write([(ADD, [])])
     assert (group.batches, group.requests) == (0, 0)
+
+
+async def test_a_row_set_updates_every_row_of_a_batch_in_one_statement(
+    database: Database, make_brand
+) -> None:
+    brand = await make_brand()
+    group = GroupCommit(database.tenant_engine(brand.key), max_wait=0.02)
+    actors = {f"c{i}": uuid.uuid4() for i in range(3)}
+    try:
+        await group.write([(ADD, [entry(action) for action in [*actors, "untouched"]])])
+        await asyncio.gather(
+            *(group.write([(NAME, [{"b_action": a, "b_actor": u}])]) for a, u in actors.items())
+        )
+    finally:
+        await group.close()
+    async with database.tenant_session(brand.key) as db_session:
+        rows = (
+            await db_session.execute(
+                select(AuditEntry.action, AuditEntry.actor_user_id).order_by(AuditEntry.action)
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [*actors.items(), ("untouched", None)]
+    assert (group.batches, group.requests) == (2, 4)

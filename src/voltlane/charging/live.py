@@ -15,13 +15,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, func, update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
 from voltlane.charging.repository import ChargingRepository
 from voltlane.charging.schemas import Sample, StationRef
+from voltlane.core.group_commit import RowSet, Statement, rows_of
 from voltlane.models.tenant import (
     ChargingSession,
     MeterSample,
@@ -29,18 +30,26 @@ from voltlane.models.tenant import (
     TransactionEventRecord,
 )
 
-Writes = list[tuple[Executable, list[dict[str, Any]]]]
+Writes = list[tuple[Statement, list[dict[str, Any]]]]
 
 # Statements are module constants: the group commit merges equal statements.
 INSERT_SAMPLES = insert(MeterSample).on_conflict_do_nothing()
-UPDATE_SESSION = (
+_MOVED = rows_of(
+    "moved",
+    b_id=ChargingSession.id.type,
+    b_energy=ChargingSession.energy_wh.type,
+    b_review=ChargingSession.energy_review.type,
+    b_seq=ChargingSession.last_seq_no.type,
+    b_state=ChargingSession.charging_state.type,
+)
+UPDATE_SESSION = RowSet(
     update(ChargingSession)
-    .where(ChargingSession.id == bindparam("b_id"))
+    .where(ChargingSession.id == _MOVED.c.b_id)
     .values(
-        energy_wh=bindparam("b_energy"),
-        energy_review=bindparam("b_review"),
-        last_seq_no=bindparam("b_seq"),
-        charging_state=bindparam("b_state"),
+        energy_wh=_MOVED.c.b_energy,
+        energy_review=_MOVED.c.b_review,
+        last_seq_no=_MOVED.c.b_seq,
+        charging_state=_MOVED.c.b_state,
         updated_at=func.now(),
     )
 )

@@ -10,10 +10,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
+from voltlane.core.group_commit import RowSet, Statement, rows_of
 from voltlane.identity.passwords import hash_station_password
 from voltlane.models.tenant import (
     ChargingStation,
@@ -118,22 +119,37 @@ async def record_status(
 
 
 # Statements of the batched status path (module constants: merged by the group commit).
-UPDATE_CONNECTOR_STATUS = (
+_REPORTED = rows_of(
+    "reported",
+    b_station=Evse.charging_station_id.type,
+    b_evse=Evse.evse_id.type,
+    b_connector=Connector.connector_id.type,
+    b_status=Connector.status.type,
+    b_at=Connector.status_at.type,
+    b_error=Connector.error_code.type,
+)
+# The newest report per connector of a batch; an older one never replaces a newer status.
+_LATEST = (
+    select(_REPORTED)
+    .distinct(_REPORTED.c.b_station, _REPORTED.c.b_evse, _REPORTED.c.b_connector)
+    .order_by(
+        _REPORTED.c.b_station,
+        _REPORTED.c.b_evse,
+        _REPORTED.c.b_connector,
+        _REPORTED.c.b_at.desc(),
+    )
+    .subquery("latest")
+)
+UPDATE_CONNECTOR_STATUS = RowSet(
     update(Connector)
     .where(
-        Connector.evse_pk
-        == select(Evse.id)
-        .where(
-            Evse.charging_station_id == bindparam("b_station"),
-            Evse.evse_id == bindparam("b_evse"),
-        )
-        .scalar_subquery(),
-        Connector.connector_id == bindparam("b_connector"),
-        or_(Connector.status_at.is_(None), Connector.status_at <= bindparam("b_at")),
+        Evse.charging_station_id == _LATEST.c.b_station,
+        Evse.evse_id == _LATEST.c.b_evse,
+        Connector.evse_pk == Evse.id,
+        Connector.connector_id == _LATEST.c.b_connector,
+        or_(Connector.status_at.is_(None), Connector.status_at <= _LATEST.c.b_at),
     )
-    .values(
-        status=bindparam("b_status"), status_at=bindparam("b_at"), error_code=bindparam("b_error")
-    )
+    .values(status=_LATEST.c.b_status, status_at=_LATEST.c.b_at, error_code=_LATEST.c.b_error)
 )
 INSERT_STATION_EVENT = insert(StationEvent)
 
@@ -147,9 +163,9 @@ def status_writes(
     at: datetime,
     error_code: str | None,
     payload: dict[str, Any],
-) -> list[tuple[Executable, list[dict[str, Any]]]]:
+) -> list[tuple[Statement, list[dict[str, Any]]]]:
     """StatusNotification as writes for a group commit; same effect as :func:`record_status`."""
-    writes: list[tuple[Executable, list[dict[str, Any]]]] = [
+    writes: list[tuple[Statement, list[dict[str, Any]]]] = [
         (
             INSERT_STATION_EVENT,
             [
