@@ -102,7 +102,10 @@ async def test_the_dashboard_shows_the_network_now_and_today_in_the_brands_timez
         ("Faulted connector", "CS-2", "EVSE 1 connector 1: GroundFailure"),
         ("Station offline", "CS-3", "—"),
     ]
-    assert 'hx-get="/portal/" hx-trigger="every 5s"' in page.text
+    assert (
+        'hx-get="/portal/" hx-trigger="every 5s [!this.contains(document.activeElement)]"'
+        in page.text
+    )
     assert '<a class="button" href="/portal/stations">' in page.text
     assert fragment.status_code == 200
     assert "<html" not in fragment.text
