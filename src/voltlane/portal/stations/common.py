@@ -4,6 +4,7 @@ auditing its changes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -150,10 +151,34 @@ async def location_choices(db_session: AsyncSession) -> list[tuple[str, str]]:
     return [(str(loc.id), f"{loc.name}, {loc.city}") for loc in page.items]
 
 
-def domain_error(form: FormInput, exc: VoltlaneError, fields: tuple[Field, ...]) -> str | None:
-    """Put a domain error beside its field when the form has one; else return it."""
-    names = {f.name for f in fields}
-    if exc.field in names:
+def domain_error(form: FormInput, exc: VoltlaneError, fields: tuple[Field, ...]) -> None:
+    """Put a domain error beside its field when the form has one, else above the form."""
+    if exc.field in {f.name for f in fields}:
         form.errors[exc.field] = exc.detail
-        return None
-    return exc.detail
+    else:
+        form.form_error = exc.detail
+
+
+def form_page(
+    request: Request[Any, Any, Any],
+    staff: StaffIdentity,
+    template: str,
+    context: Mapping[str, Any],
+    form: FormInput | None = None,
+    *,
+    initial: Mapping[str, str] | None = None,
+) -> Response[str]:
+    """A form page: blank (or ``initial``), or sent back with 400, the input kept and each
+    error beside its field."""
+    return render(
+        request,
+        staff,
+        template,
+        {
+            **context,
+            "form": form.raw if form else (initial or {}),
+            "errors": form.errors if form else {},
+            "form_error": form.form_error if form else None,
+        },
+        status_code=400 if form else 200,
+    )

@@ -35,13 +35,19 @@ class Field:
     hint: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FormInput:
-    """What a form sent: the raw text to show again, the typed values, the errors."""
+    """What a form sent: the raw text to show again, the typed values, an error per field
+    and one for what belongs to no field."""
 
     raw: dict[str, str]
     values: dict[str, Any]
     errors: dict[str, str]
+    form_error: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.errors or self.form_error)
 
 
 def _typed(field: Field, text: str, zone: ZoneInfo) -> Any:

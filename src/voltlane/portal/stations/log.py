@@ -106,7 +106,7 @@ class StationLogController(Controller):
         station_pk: uuid.UUID,
         *,
         page: int = 1,
-        failed: tuple[str, FormInput, str | None] | None = None,
+        failed: tuple[str, FormInput] | None = None,
     ) -> Response[str]:
         station = await stations.get_station_row(db_session, station_pk)
         pager = Pager(page)
@@ -163,21 +163,20 @@ class StationLogController(Controller):
         if spec is None:
             raise NotFoundError(f"No command {name}.")
         form = read_form(spec.fields, await request.form(), zone=zone(request))
-        form_error: str | None = None
         if not form.errors:
             try:
                 action, payload = get_translator().translate(
                     station.protocol or "", spec.build(form.values)
                 )
                 if get_translator().redact(action, payload) is not None:
-                    form_error = N_(
+                    form.form_error = N_(
                         "The station's password changes only with “Set a new password”."
                     )
             except UnsupportedCommandError as exc:
-                form_error = f"{exc}."
-        if form.errors or form_error:
+                form.form_error = f"{exc}."
+        if form.refused:
             return await self._commands_page(
-                request, db_session, writer, station_pk, failed=(name, form, form_error)
+                request, db_session, writer, station_pk, failed=(name, form)
             )
         tenant = current_tenant(request)
         result = await web_state(request).commands.send(

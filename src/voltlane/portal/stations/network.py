@@ -32,12 +32,19 @@ from voltlane.portal.stations.common import (
     audit_station,
     credentials_page,
     domain_error,
+    form_page,
     location_choices,
     ocpp_url,
     read,
     write,
 )
-from voltlane.portal.stations.forms import EDIT_FIELDS, SECURITY_PROFILES, Field, read_form
+from voltlane.portal.stations.forms import (
+    EDIT_FIELDS,
+    SECURITY_PROFILES,
+    Field,
+    FormInput,
+    read_form,
+)
 from voltlane.station import service as stations
 from voltlane.station.schemas import StationFilter, StationUpdate, changes
 from voltlane.web.context import current_tenant, web_state
@@ -195,7 +202,6 @@ class StationsController(Controller):
     ) -> Response[Any]:
         fields = (Field("location_id", N_("Location"), "uuid", required=True),)
         form = read_form(fields, await request.form())
-        form_error = None
         if not form.errors:
             try:
                 async with db_session.begin_nested():
@@ -214,13 +220,13 @@ class StationsController(Controller):
             except VoltlaneError as exc:
                 if exc.status == 404 and exc.field is None:
                     raise
-                form_error = domain_error(form, exc, fields)
+                domain_error(form, exc, fields)
         return await self._show(
             request,
             db_session,
             writer,
             station_pk,
-            context={"errors": form.errors, "form_error": form_error, "form": form.raw},
+            context={"errors": form.errors, "form_error": form.form_error, "form": form.raw},
             status_code=400,
         )
 
@@ -273,11 +279,7 @@ class StationsController(Controller):
         db_session: AsyncSession,
         staff: StaffIdentity,
         station_pk: uuid.UUID,
-        *,
-        form: Mapping[str, str] | None = None,
-        errors: Mapping[str, str] | None = None,
-        form_error: str | None = None,
-        status_code: int = 200,
+        form: FormInput | None = None,
     ) -> Response[str]:
         station = await stations.get_station_row(db_session, station_pk)
         current = {
@@ -287,7 +289,7 @@ class StationsController(Controller):
             "model": station.model or "",
             "serial_number": station.serial_number or "",
         }
-        return render(
+        return form_page(
             request,
             staff,
             "portal/stations/edit.html",
@@ -295,12 +297,10 @@ class StationsController(Controller):
                 "station": station,
                 "locations": await location_choices(db_session),
                 "fields": EDIT_FIELDS[1:],
-                "form": form if form is not None else current,
-                "errors": errors or {},
-                "form_error": form_error,
                 "security_profiles": SECURITY_PROFILES,
             },
-            status_code=status_code,
+            form,
+            initial=current,
         )
 
     @get("/{station_pk:uuid}/edit", dependencies=write)
@@ -325,7 +325,6 @@ class StationsController(Controller):
         the station a generated password, shown once; moving to 3 drops its password."""
         await stations.get_station_row(db_session, station_pk)  # 404 before anything else
         form = read_form(EDIT_FIELDS, await request.form())
-        form_error = None
         if not form.errors:
             update = StationUpdate(
                 location_id=form.values["location_id"],
@@ -351,18 +350,9 @@ class StationsController(Controller):
                         },
                     )
             except VoltlaneError as exc:
-                form_error = domain_error(form, exc, EDIT_FIELDS)
+                domain_error(form, exc, EDIT_FIELDS)
             else:
                 if password is not None:
                     return credentials_page(request, writer, station, password, created=False)
                 return Redirect(f"/portal/stations/{station_pk}", status_code=303)
-        return await self._edit_form(
-            request,
-            db_session,
-            writer,
-            station_pk,
-            form=form.raw,
-            errors=form.errors,
-            form_error=form_error,
-            status_code=400,
-        )
+        return await self._edit_form(request, db_session, writer, station_pk, form)

@@ -4,7 +4,6 @@ its connection details once; and a further EVSE for a station in service."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -16,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.core.errors import VoltlaneError
 from voltlane.identity import service as identity
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.portal.pages import render
 from voltlane.portal.stations.common import (
     audit_station,
     credentials_page,
     domain_error,
+    form_page,
     location_choices,
     write,
 )
@@ -53,17 +52,11 @@ class OnboardingController(Controller):
         writer: NamedDependency[StaffIdentity],
     ) -> Response[str]:
         """Step 1: the site, an existing location or a new one."""
-        return render(
+        return form_page(
             request,
             writer,
             "portal/stations/new.html",
-            {
-                "locations": await location_choices(db_session),
-                "fields": LOCATION_FIELDS,
-                "form": {},
-                "errors": {},
-                "form_error": None,
-            },
+            {"locations": await location_choices(db_session), "fields": LOCATION_FIELDS},
         )
 
     @post("/new", dependencies=write, status_code=303)
@@ -74,7 +67,6 @@ class OnboardingController(Controller):
         writer: NamedDependency[StaffIdentity],
     ) -> Response[Any]:
         data = await request.form()
-        form_error = None
         if str(data.get("location") or "") != "new":
             choice = read_form((Field("location", N_("Location"), "uuid", required=True),), data)
             if not choice.errors:
@@ -111,19 +103,13 @@ class OnboardingController(Controller):
                         status_code=303,
                     )
                 except VoltlaneError as exc:
-                    form_error = domain_error(form, exc, LOCATION_FIELDS)
-        return render(
+                    domain_error(form, exc, LOCATION_FIELDS)
+        return form_page(
             request,
             writer,
             "portal/stations/new.html",
-            {
-                "locations": await location_choices(db_session),
-                "fields": LOCATION_FIELDS,
-                "form": form.raw,
-                "errors": form.errors,
-                "form_error": form_error,
-            },
-            status_code=400,
+            {"locations": await location_choices(db_session), "fields": LOCATION_FIELDS},
+            form,
         )
 
     async def _station_form(
@@ -134,25 +120,15 @@ class OnboardingController(Controller):
         location_id: uuid.UUID,
         layout: Layout,
         *,
-        form: Mapping[str, str] | None = None,
-        errors: Mapping[str, str] | None = None,
-        form_error: str | None = None,
-        status_code: int = 200,
+        form: FormInput | None = None,
     ) -> Response[str]:
         location = await stations.get_location(db_session, location_id)
-        return render(
+        return form_page(
             request,
             staff,
             "portal/stations/new_station.html",
-            {
-                "location": location,
-                "layout": layout,
-                "form": form or {},
-                "errors": errors or {},
-                "form_error": form_error,
-                "security_profiles": SECURITY_PROFILES,
-            },
-            status_code=status_code,
+            {"location": location, "layout": layout, "security_profiles": SECURITY_PROFILES},
+            form,
         )
 
     @get("/new/station", dependencies=write)
@@ -186,7 +162,6 @@ class OnboardingController(Controller):
         location = await stations.get_location(db_session, place.values["location_id"])
         fields = layout.fields()
         form = read_form(fields, data)
-        form_error = None
         if not form.errors:
             try:
                 async with db_session.begin_nested():
@@ -206,18 +181,8 @@ class OnboardingController(Controller):
                     )
                 return credentials_page(request, writer, station, password, created=True)
             except VoltlaneError as exc:
-                form_error = domain_error(form, exc, fields)
-        return await self._station_form(
-            request,
-            db_session,
-            writer,
-            location.id,
-            layout,
-            form=form.raw,
-            errors=form.errors,
-            form_error=form_error,
-            status_code=400,
-        )
+                domain_error(form, exc, fields)
+        return await self._station_form(request, db_session, writer, location.id, layout, form=form)
 
     # -- a further EVSE -------------------------------------------------------------------
     async def _evse_form(
@@ -228,24 +193,15 @@ class OnboardingController(Controller):
         station_pk: uuid.UUID,
         layout: Layout,
         *,
-        form: Mapping[str, str] | None = None,
-        errors: Mapping[str, str] | None = None,
-        form_error: str | None = None,
-        status_code: int = 200,
+        form: FormInput | None = None,
     ) -> Response[str]:
         station = await stations.get_station_row(db_session, station_pk)
-        return render(
+        return form_page(
             request,
             staff,
             "portal/stations/new_evse.html",
-            {
-                "station": station,
-                "layout": layout,
-                "form": form or {},
-                "errors": errors or {},
-                "form_error": form_error,
-            },
-            status_code=status_code,
+            {"station": station, "layout": layout},
+            form,
         )
 
     @get("/{station_pk:uuid}/evses/new", dependencies=write)
@@ -274,7 +230,6 @@ class OnboardingController(Controller):
         layout = Layout.read("1", str(data.get("connectors") or ""))
         fields = layout.connector_only_fields()
         form = read_form(fields, data)
-        form_error = None
         if not form.errors:
             try:
                 async with db_session.begin_nested():
@@ -291,15 +246,5 @@ class OnboardingController(Controller):
                     )
                 return Redirect(f"/portal/stations/{station_pk}", status_code=303)
             except VoltlaneError as exc:
-                form_error = domain_error(form, exc, fields)
-        return await self._evse_form(
-            request,
-            db_session,
-            writer,
-            station_pk,
-            layout,
-            form=form.raw,
-            errors=form.errors,
-            form_error=form_error,
-            status_code=400,
-        )
+                domain_error(form, exc, fields)
+        return await self._evse_form(request, db_session, writer, station_pk, layout, form=form)
