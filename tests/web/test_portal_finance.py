@@ -379,6 +379,16 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
     declined = await pre_authorize(
         database, brand, await finished_session(database, brand), stripe, "pm_card_visa"
     )
+    lena = await driver_account(database, brand)
+    await payments.top_up_wallet(
+        database,
+        brand.key,
+        lena,
+        provider=stripe,
+        amount=2500,
+        currency="EUR",
+        payment_method="pm_card_visa",
+    )
     await add_staff(database, brand)
     other = await make_brand()
     await add_staff(database, other)
@@ -430,7 +440,7 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
         rest = await client.post(refund_path, data={"amount": "", "_csrf_token": token})
         after_rest = await client.get(page_path, headers=HTML)
 
-    [payment, failed] = await rows_of(database, brand, Payment, Payment.created_at)
+    [payment, failed, top_up] = await rows_of(database, brand, Payment, Payment.created_at)
     assert failed.id == declined.id
     operations = await rows_of(
         database, brand, PaymentOperation, PaymentOperation.created_at, PaymentOperation.id
@@ -440,10 +450,11 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
     assert elsewhere.status_code == 404
     assert refund_elsewhere.status_code == 404
     assert refused.status_code == 403
-    assert PAYMENT_ROW_RE.findall(every.text) == [str(failed.id), str(payment.id)]
-    assert PAYMENT_ROW_RE.findall(only_captured.text) == [str(payment.id)]
+    assert PAYMENT_ROW_RE.findall(every.text) == [str(top_up.id), str(failed.id), str(payment.id)]
+    assert PAYMENT_ROW_RE.findall(only_captured.text) == [str(top_up.id), str(payment.id)]
     assert PAYMENT_ROW_RE.findall(only_failed.text) == [str(failed.id)]
-    assert PAYMENT_ROW_RE.findall(top_ups.text) == []
+    assert PAYMENT_ROW_RE.findall(top_ups.text) == [str(top_up.id)]
+    assert "<td>Lena Fischer</td>\n      <td>Wallet top-up</td>" in top_ups.text
     assert PAYMENT_ROW_RE.findall(adyen.text) == []
     assert PAYMENT_ROW_RE.findall(long_ago.text) == []
     assert far.status_code == 400
@@ -458,6 +469,8 @@ async def test_payments_are_filtered_exported_and_refunded_in_parts(
     assert csv.text.split("\r\n") == [
         "id,created_at,purpose,status,provider,psp_reference,customer,currency,"
         "amount_authorized,amount_captured,amount_refunded,dunning_state,last_error",
+        f"{top_up.id},{top_up.created_at.isoformat()},wallet_topup,captured,stripe,"
+        f"{top_up.psp_reference},Lena Fischer,EUR,2500,2500,0,,",
         f"{payment.id},{payment.created_at.isoformat()},session,captured,stripe,"
         f"{payment.psp_reference},,EUR,5000,1234,0,,",
         "",
