@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,10 +65,12 @@ async def add_staff(database: Database, brand: TenantInfo) -> None:
         await add_user(db_session, READER, PASSWORD, Role.READ_ONLY, name="Rea Der")
 
 
-async def billed_brand(database: Database, make_brand: Any, open_charger: Any) -> TenantInfo:
+async def billed_brand(
+    database: Database, make_brand: Any, open_charger: Any, *, invoiced_at: datetime = NOW
+) -> TenantInfo:
     """A Berlin brand with a receipt of an ad-hoc driver (RCT-2026-000001: 3.33 + 0.63 =
-    3.96 EUR, unpaid) and Spree Logistik's November invoice (INV-2026-000001: 1.28 + 0.24 =
-    1.52 EUR), both issued at NOW."""
+    3.96 EUR, unpaid, issued at NOW) and Spree Logistik's November invoice (INV-2026-000001:
+    1.28 + 0.24 = 1.52 EUR, due 30 days after ``invoiced_at``)."""
     brand = await charging_brand(database, make_brand)
     async with database.tenant_transaction(brand.key) as db_session:
         fleet = (await add_fleet_account(db_session)).id
@@ -81,7 +83,7 @@ async def billed_brand(database: Database, make_brand: Any, open_charger: Any) -
     await rate_all(database, brand)
     await issue(database, brand)
     async with database.tenant_transaction(brand.key) as db_session:
-        await invoice_account(db_session, brand, fleet, date(2026, 11, 1), now=NOW)
+        await invoice_account(db_session, brand, fleet, date(2026, 11, 1), now=invoiced_at)
     await add_staff(database, brand)
     return brand
 
@@ -881,3 +883,22 @@ async def test_lists_page_by_25_and_keep_their_filters_on_every_link(
     assert 'href="?recipient=many%40example.com&amp;page=1"' in second.text
     assert 'rel="next"' not in second.text
     assert len(csv.text.split("\r\n")) == 1 + 26 + 1
+
+
+async def test_documents_due_before_today_and_not_paid_are_overdue(
+    database: Database, make_brand, client_for, open_charger
+) -> None:
+    # Issued on 1 October with 30 days to pay: overdue since 31 October.
+    invoiced_at = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    brand = await billed_brand(database, make_brand, open_charger, invoiced_at=invoiced_at)
+
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, READER, PASSWORD)
+        every = await client.get("/portal/finance/documents", headers=HTML)
+        overdue = await client.get("/portal/finance/documents?paid=overdue", headers=HTML)
+
+    assert ROW_RE.findall(every.text) == ["RCT-2026-000001", "INV-2026-000001"]
+    assert every.text.count('<span class="tag overdue">Overdue</span>') == 1
+    assert '€1.52 <span class="tag overdue">Overdue</span>' in every.text
+    assert ROW_RE.findall(overdue.text) == ["INV-2026-000001"]
+    assert '<option value="overdue" selected>Overdue</option>' in overdue.text

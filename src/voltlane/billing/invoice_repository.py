@@ -265,13 +265,15 @@ class InvoiceRepository:
         issued_from: date | None,
         issued_to: date | None,
         paid: bool | None,
+        overdue_on: date | None = None,
         limit: int,
         offset: int,
     ) -> list[tuple[Invoice, str]]:
         """Documents newest first with the name of their customer (the account's, else the
         buyer printed on the document). ``number`` and ``customer`` match part of the number
         and of that name, case-insensitively; the issue dates are inclusive; ``paid`` False
-        keeps receipts and invoices with something left to pay (credit notes pay nothing)."""
+        keeps receipts and invoices with something left to pay (credit notes pay nothing);
+        ``overdue_on`` keeps those whose due date is before that day and are not paid."""
         buyer = Invoice.document["buyer"]["name"].astext
         customer_name = func.coalesce(CustomerAccount.name, buyer)
         stmt = select(Invoice, customer_name).outerjoin(
@@ -294,6 +296,12 @@ class InvoiceRepository:
         elif paid is False:
             stmt = stmt.where(
                 Invoice.kind != InvoiceKind.CREDIT_NOTE, Invoice.paid < Invoice.total_gross
+            )
+        if overdue_on is not None:
+            stmt = stmt.where(
+                Invoice.kind != InvoiceKind.CREDIT_NOTE,
+                Invoice.paid < Invoice.total_gross,
+                Invoice.due_date < overdue_on,
             )
         rows = await self.db_session.execute(
             stmt.order_by(Invoice.issued_at.desc(), Invoice.number.desc())

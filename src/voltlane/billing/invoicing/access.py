@@ -104,6 +104,7 @@ class DocumentFilter:
     issued_from: date | None = None  # issue dates, inclusive
     issued_to: date | None = None
     paid: bool | None = None  # True: paid in full; False: something left to pay
+    overdue_on: date | None = None  # not paid in full and due before this day
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,11 @@ class DocumentRow:
 
     invoice: Invoice
     customer: str
+
+    def overdue(self, today: date) -> bool:
+        """Something is left to pay after the due date."""
+        due = self.invoice.due_date
+        return self.payable > 0 and due is not None and due < today
 
     @property
     def payable(self) -> int:
@@ -132,6 +138,7 @@ async def find_documents(
         issued_from=where.issued_from,
         issued_to=where.issued_to,
         paid=where.paid,
+        overdue_on=where.overdue_on,
         limit=limit,
         offset=offset,
     )

@@ -4,6 +4,7 @@ a document with a reason."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -25,14 +26,14 @@ from voltlane.core.clock import utcnow
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import InvoiceKind
-from voltlane.portal.finance.forms import Filters, audit, list_page, read_form
+from voltlane.portal.finance.forms import Filters, audit, brand_today, list_page, read_form
 from voltlane.portal.pages import Format, PageNumber, render
 from voltlane.web.auth import requires
 from voltlane.web.context import current_tenant, web_state
 from voltlane.web.i18n import N_
 
 FILTERS = ("kind", "number", "customer", "issued_from", "issued_to", "paid")
-PAID = {"paid": True, "unpaid": False}
+PAID = {"paid": True, "unpaid": False, "overdue": None}
 REASON_MAX = 255
 
 COLUMNS = (
@@ -48,7 +49,7 @@ COLUMNS = (
 )
 
 
-def document_filter(filters: Filters) -> DocumentFilter:
+def document_filter(filters: Filters, today: date) -> DocumentFilter:
     issued_from, issued_to = filters.days("issued_from", "issued_to")
     paid = filters.values["paid"]
     if paid and paid not in PAID:
@@ -60,6 +61,7 @@ def document_filter(filters: Filters) -> DocumentFilter:
         issued_from=issued_from,
         issued_to=issued_to,
         paid=PAID.get(paid),
+        overdue_on=today if paid == "overdue" else None,
     )
 
 
@@ -78,7 +80,8 @@ class DocumentController(Controller):
         format: Format = "html",  # noqa: A002 - the query parameter's name
     ) -> Response[Any]:
         filters = Filters.of(request, FILTERS)
-        where = document_filter(filters)
+        today = brand_today(current_tenant(request))
+        where = document_filter(filters, today)
 
         async def fetch(limit: int, offset: int) -> list[DocumentRow]:
             return await find_documents(db_session, where, limit=limit, offset=offset)
@@ -92,7 +95,7 @@ class DocumentController(Controller):
             page=page,
             fmt=format,
             filters=filters,
-            context={"kinds": list(InvoiceKind)},
+            context={"kinds": list(InvoiceKind), "today": today},
         )
 
     @get("/{invoice_id:uuid}")

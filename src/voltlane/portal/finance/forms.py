@@ -125,9 +125,14 @@ def parse_month(raw: str) -> tuple[date | None, str | None]:
     return first, None
 
 
+def brand_today(brand: TenantInfo) -> date:
+    """Today in the brand's timezone."""
+    return utcnow().astimezone(ZoneInfo(brand.timezone)).date()
+
+
 def this_month(brand: TenantInfo) -> date:
     """The first day of the current month in the brand's timezone."""
-    return month_of(utcnow().astimezone(ZoneInfo(brand.timezone)).date())[0]
+    return month_of(brand_today(brand))[0]
 
 
 async def read_form(request: Request[Any, Any, Any]) -> Mapping[str, str]:
