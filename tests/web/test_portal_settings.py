@@ -3,7 +3,9 @@ one's own and never the last owner) and API keys (a secret shown once, revoked),
 
 from __future__ import annotations
 
+import base64
 import re
+import struct
 import uuid
 from typing import Any
 
@@ -660,4 +662,79 @@ async def test_only_owners_choose_the_payment_provider_and_see_which_variables_a
     }
     assert await audit_of(database, brand, "portal.settings") == [
         (OWNER, "portal.settings.payments", {"provider": "adyen"})
+    ]
+
+
+LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    b'<circle cx="16" cy="16" r="15" fill="#112233"/></svg>'
+)
+# A 2x1 PNG's signature and header: all the portal reads of a PNG before wrapping it.
+PNG = (
+    b"\x89PNG\r\n\x1a\n"
+    + b"\x00\x00\x00\rIHDR"
+    + struct.pack(">II", 2, 1)
+    + b"\x08\x06\x00\x00\x00"
+)
+
+
+async def test_a_logo_is_uploaded_checked_and_served_to_the_portal_and_the_app(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await staffed_brand(make_brand, database)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, ADMIN, PASSWORD)
+        theme_logo = await client.get("/brand/logo.svg")
+        page = await client.get("/portal/settings", headers=HTML)
+        token = csrf_token(page.text)
+
+        async def upload(name: str, data: bytes, media_type: str) -> Response:
+            return await client.post(
+                "/portal/settings/logo",
+                data={"_csrf_token": token},
+                files={"logo": (name, data, media_type)},
+                headers=HTML,
+            )
+
+        scripted = await upload(
+            "x.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "image/svg+xml",
+        )
+        linked = await upload(
+            "x.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><image href="https://evil.example/x"/></svg>',
+            "image/svg+xml",
+        )
+        too_big = await upload("big.png", PNG + b"\x00" * 200_000, "image/png")
+        after_refusals = await client.get("/brand/logo.svg")
+        svg = await upload("logo.svg", LOGO, "image/svg+xml")
+        served_svg = await client.get("/brand/logo.svg")
+        png = await upload("logo.png", PNG, "image/png")
+        served_png = await client.get("/brand/logo.svg")
+
+    assert scripted.status_code == 400
+    assert (
+        '<p class="field-error" id="logo-error">'
+        "An SVG with scripts or embedded documents is refused.</p>" in scripted.text
+    )
+    assert linked.status_code == 400
+    assert "An SVG that loads other files is refused." in linked.text
+    assert too_big.status_code == 400
+    assert "A logo is at most 200 KB." in too_big.text
+    assert after_refusals.content == theme_logo.content
+    assert (svg.status_code, svg.headers["location"]) == (303, "/portal/settings")
+    assert served_svg.content == LOGO
+    assert served_svg.headers["content-type"].startswith("image/svg+xml")
+    assert "sandbox" in served_svg.headers["content-security-policy"]
+    assert png.status_code == 303
+    assert served_png.text == (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 2 1" width="2" height="1">'
+        '<image width="2" height="1" href="data:image/png;base64,'
+        + base64.b64encode(PNG).decode()
+        + '"/></svg>'
+    )
+    assert await audit_of(database, brand, "portal.settings.logo") == [
+        (ADMIN, "portal.settings.logo", {"bytes": len(LOGO), "format": "svg"}),
+        (ADMIN, "portal.settings.logo", {"bytes": len(PNG), "format": "png"}),
     ]

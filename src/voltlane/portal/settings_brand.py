@@ -14,11 +14,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.providers.registry import brand_environ
+from voltlane.core.errors import VoltlaneError
 from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission, has_permission
 from voltlane.identity.schemas import StaffIdentity
@@ -184,6 +186,36 @@ class BrandSettingsController(Controller):
             lambda platform, key: brand_profile.update_brand(platform, key, update),
             action="portal.settings.brand",
             detail={"name": update.name, "short_name": update.short_name, "colors": update.colors},
+        )
+
+    @post("/logo", status_code=303)
+    async def logo(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        admin: NamedDependency[StaffIdentity],
+    ) -> Response[Any]:
+        form = await request.form()
+        upload = form.get("logo")
+        data = (
+            await upload.read(brand_profile.MAX_LOGO_BYTES + 1)
+            if isinstance(upload, UploadFile)
+            else b""
+        )
+        try:
+            brand_profile.logo_svg(data)
+        except VoltlaneError as exc:
+            return self._page(request, admin, errors={"logo": exc.detail}, status_code=400)
+        return await self._save(
+            request,
+            db_session,
+            admin,
+            lambda platform, key: brand_profile.update_logo(platform, key, data),
+            action="portal.settings.logo",
+            detail={
+                "bytes": len(data),
+                "format": "png" if data.startswith(brand_profile.PNG_SIGNATURE) else "svg",
+            },
         )
 
     @post("/languages", status_code=303)

@@ -6,6 +6,7 @@ Lookup order is tenant -> theme -> base: ``tenants/<slug>/`` overrides
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tomllib
@@ -55,6 +56,8 @@ class Branding:
     tokens: dict[str, str]
     asset_dirs: tuple[Path, ...]
     template_dirs: tuple[Path, ...]
+    # A logo uploaded in the portal (checked SVG); it wins over the logo files.
+    logo_svg: str | None = None
 
     def asset(self, relative: str) -> Path | None:
         """The first ``relative`` file along tenant -> theme -> base; None if absent or
@@ -90,7 +93,7 @@ class ThemeCatalog:
         self.themes_dir = themes_dir
         self.tenants_dir = tenants_dir
         self._themes: dict[str, Theme] = {}
-        self._brandings: dict[tuple[str, str, str, str, str], Branding] = {}
+        self._brandings: dict[tuple[str, ...], Branding] = {}
 
     def theme(self, name: str) -> Theme:
         cached = self._themes.get(name)
@@ -116,12 +119,14 @@ class ThemeCatalog:
     def branding(self, tenant: TenantInfo) -> Branding:
         """The brand's branding, cached until its theme, tokens or name change."""
         overrides = tenant.profile.get("tokens") or {}
+        logo = tenant.profile.get("logo_svg")
         cache_key = (
             tenant.slug,
             tenant.theme,
             tenant.name,
             tenant.short_name,
             json.dumps(overrides, sort_keys=True),
+            hashlib.sha256(logo.encode()).hexdigest() if isinstance(logo, str) else "",
         )
         cached = self._brandings.get(cache_key)
         if cached is None:
@@ -150,4 +155,5 @@ class ThemeCatalog:
             tokens=tokens,
             asset_dirs=tuple(dirs),
             template_dirs=tuple(d / "templates" for d in dirs if (d / "templates").is_dir()),
+            logo_svg=logo if isinstance(logo := tenant.profile.get("logo_svg"), str) else None,
         )

@@ -8,9 +8,12 @@ of the file keeps the brand's own edits instead of undoing them.
 
 from __future__ import annotations
 
+import base64
 import re
+import struct
 from dataclasses import dataclass
 from typing import Any
+from xml.etree import ElementTree
 
 import msgspec
 from babel import Locale, UnknownLocaleError
@@ -211,3 +214,87 @@ def keep_portal_edits(tenant: Tenant, seeded: dict[str, Any], columns: dict[str,
             setattr(tenant, column, value)
     kept = {key: current[key] for key in edited if key in current}
     tenant.profile = {**seeded, **kept, **({EDITED_KEY: edited} if edited else {})}
+
+
+# -- the logo ----------------------------------------------------------------------------
+
+MAX_LOGO_BYTES = 200_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+# Elements that run code or pull in other documents: an SVG holding one is refused.
+_FORBIDDEN_ELEMENTS = {"script", "foreignobject", "iframe", "embed", "object", "handler"}
+_HREF_ATTRIBUTES = {"href", "{http://www.w3.org/1999/xlink}href"}
+_EXTERNAL = re.compile(r"@import|javascript:|url\(\s*['\"]?(?!#)", re.IGNORECASE)
+SCRIPTS_REFUSED = "An SVG with scripts or embedded documents is refused."
+LOADS_REFUSED = "An SVG that loads other files is refused."
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def _safe_reference(value: str) -> bool:
+    value = value.strip().lower()
+    return value.startswith(("#", "data:image/png", "data:image/jpeg"))
+
+
+def check_svg(data: bytes) -> str:
+    """The SVG as text when it is safe to serve as the brand's logo: well-formed, no DTD or
+    entities, no scripts, event handlers, foreign objects or references to other documents."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidProfileError("The SVG must be UTF-8 text.", field="logo") from exc
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+        raise InvalidProfileError("An SVG with a DTD or entities is refused.", field="logo")
+    try:
+        root = ElementTree.fromstring(text)  # noqa: S314 - no DTD, so no entity expansion
+    except ElementTree.ParseError as exc:
+        raise InvalidProfileError("This is not a well-formed SVG file.", field="logo") from exc
+    if root.tag != f"{SVG_NS}svg":
+        raise InvalidProfileError("This is not an SVG image.", field="logo")
+    for element in root.iter():
+        tag = _local(element.tag) if isinstance(element.tag, str) else "script"
+        handlers = [name for name in element.attrib if _local(name).startswith("on")]
+        if tag in _FORBIDDEN_ELEMENTS or handlers:
+            raise InvalidProfileError(SCRIPTS_REFUSED, field="logo")
+        texts = [element.text or ""] if tag == "style" else []
+        texts += [value for name, value in element.attrib.items() if name not in _HREF_ATTRIBUTES]
+        hrefs = [value for name, value in element.attrib.items() if name in _HREF_ATTRIBUTES]
+        if any(_EXTERNAL.search(t) for t in texts) or not all(map(_safe_reference, hrefs)):
+            raise InvalidProfileError(LOADS_REFUSED, field="logo")
+    return text
+
+
+def png_as_svg(data: bytes) -> str:
+    """A PNG logo inside an SVG of its own size, so every brand's logo is one SVG."""
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        raise InvalidProfileError("This PNG file is damaged.", field="logo")
+    width, height = struct.unpack(">II", data[16:24])
+    if not (0 < width <= 4096 and 0 < height <= 4096):
+        raise InvalidProfileError("A logo is at most 4096 pixels wide and high.", field="logo")
+    encoded = base64.b64encode(data).decode()
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}"><image width="{width}" height="{height}" '
+        f'href="data:image/png;base64,{encoded}"/></svg>'
+    )
+
+
+def logo_svg(data: bytes) -> str:
+    """An uploaded logo (SVG or PNG, at most MAX_LOGO_BYTES) as the SVG the brand serves."""
+    if not data:
+        raise InvalidProfileError("Choose an SVG or PNG file.", field="logo")
+    if len(data) > MAX_LOGO_BYTES:
+        raise InvalidProfileError("A logo is at most 200 KB.", field="logo")
+    if data.startswith(PNG_SIGNATURE):
+        return png_as_svg(data)
+    return check_svg(data)
+
+
+async def update_logo(db_session: AsyncSession, tenant_key: str, data: bytes) -> TenantInfo:
+    """Replace the brand's logo (checked, a PNG wrapped in SVG); the portal header, the
+    driver app and the sign-in page show it at /brand/logo.svg."""
+    svg = logo_svg(data)
+    tenant = await _locked(db_session, tenant_key)
+    return await _edit(tenant, db_session, {"logo_svg": svg})

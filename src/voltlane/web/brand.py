@@ -15,6 +15,7 @@ from voltlane.web.context import current_tenant, web_state
 ICON_NAMES = ("icon-192.png", "icon-512.png", "icon-maskable-512.png")
 # Brand assets may change when a brand is restyled: cache briefly, revalidate by ETag.
 BRAND_CACHE = "public, max-age=300"
+UPLOADED_SVG_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
 
 
 def _conditional(request: Request[Any, Any, Any], body: bytes, media_type: str) -> Response[bytes]:
@@ -38,6 +39,12 @@ class BrandController(Controller):
     async def asset(self, request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
         if name not in {"logo.svg", "favicon.svg"}:
             raise NotFoundException()
+        branding = web_state(request).themes.branding(current_tenant(request))
+        if name == "logo.svg" and branding.logo_svg is not None:
+            # Uploaded in the portal and checked there; opened on its own it still runs nothing.
+            response = _conditional(request, branding.logo_svg.encode(), "image/svg+xml")
+            response.headers["Content-Security-Policy"] = UPLOADED_SVG_POLICY
+            return response
         return self._file(request, name)
 
     @get("/brand/icons/{name:str}")
