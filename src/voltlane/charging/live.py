@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
 from voltlane.charging.repository import ChargingRepository
 from voltlane.charging.schemas import Sample, StationRef
-from voltlane.core.group_commit import RowSet, Statement, rows_of
+from voltlane.core.group_commit import RowSet, Statement, insert_rows, rows_of
 from voltlane.models.tenant import (
     ChargingSession,
     MeterSample,
@@ -32,8 +32,21 @@ from voltlane.models.tenant import (
 
 Writes = list[tuple[Statement, list[dict[str, Any]]]]
 
+SAMPLE_COLUMNS = (
+    "session_id",
+    "charging_station_id",
+    "evse_id",
+    "sampled_at",
+    "measurand",
+    "phase",
+    "location",
+    "context",
+    "unit",
+    "value",
+    "signed_data",
+)
 # Statements are module constants: the group commit merges equal statements.
-INSERT_SAMPLES = insert(MeterSample).on_conflict_do_nothing()
+INSERT_SAMPLES = RowSet(insert_rows(MeterSample, *SAMPLE_COLUMNS).on_conflict_do_nothing())
 _MOVED = rows_of(
     "moved",
     b_id=ChargingSession.id.type,

@@ -7,8 +7,9 @@ rows are durable, yet the database sees one commit per batch instead of one per 
 When a batch fails, each request's writes are retried alone, so one bad request cannot fail
 the others.
 
-An UPDATE that would run once per row takes the whole batch at once as a :class:`RowSet`:
-one statement joined with the batch's rows, sent as one JSON array (``rows_of``).
+A statement that would run once per row (or with a parameter per value) takes the whole
+batch at once as a :class:`RowSet`: one statement reading the batch's rows, sent as one JSON
+array (``rows_of``, ``insert_rows``).
 
 Batches grow with the load: a request that finds the collector idle waits ``max_wait`` for
 company, and every request queued while a batch commits joins the next one. Up to
@@ -26,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Executable, Text, bindparam, cast, column, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Executable, Text, bindparam, cast, column, func, inspect, select
+from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
@@ -57,6 +58,14 @@ def rows_of(name: str, **columns: TypeEngine[Any] | type[TypeEngine[Any]]) -> Ta
         .table_valued(*(column(key, type_) for key, type_ in columns.items()))
         .render_derived(name=name, with_types=True)
     )
+
+
+def insert_rows(entity: type[Any], *names: str) -> Insert:
+    """INSERT into ``entity``'s table of a :class:`RowSet`'s rows (keys ``names``, typed as
+    the columns); columns not named take their server defaults."""
+    columns = inspect(entity).local_table.c
+    rows = rows_of("inserted", **{name: columns[name].type for name in names})
+    return insert(entity).from_select(list(names), select(*(rows.c[name] for name in names)))
 
 
 def _future() -> asyncio.Future[None]:

@@ -10,11 +10,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
-from voltlane.core.group_commit import RowSet, Statement, rows_of
+from voltlane.core.group_commit import RowSet, Statement, insert_rows, rows_of
 from voltlane.identity.passwords import hash_station_password
 from voltlane.models.tenant import (
     ChargingStation,
@@ -151,7 +151,9 @@ UPDATE_CONNECTOR_STATUS = RowSet(
     )
     .values(status=_LATEST.c.b_status, status_at=_LATEST.c.b_at, error_code=_LATEST.c.b_error)
 )
-INSERT_STATION_EVENT = insert(StationEvent)
+INSERT_STATION_EVENT = RowSet(
+    insert_rows(StationEvent, "charging_station_id", "kind", "action", "at", "payload")
+)
 
 
 def status_writes(
