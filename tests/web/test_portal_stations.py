@@ -7,6 +7,7 @@ import html
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -28,8 +29,12 @@ from voltlane.models.tenant import (
     Role,
     StationCommand,
 )
+from voltlane.ocpp.translate import OcppTranslator
+from voltlane.portal.stations.command_forms import COMMAND_FORMS
+from voltlane.portal.stations.forms import read_form
 from voltlane.station import operations
 from voltlane.station import service as stations
+from voltlane.station.ports import UnsupportedCommandError
 from voltlane.station.schemas import StationCreate
 
 PASSWORD = "correct horse battery"
@@ -792,6 +797,63 @@ async def test_an_evse_is_added_to_a_station_in_service(database: Database, make
             {"station_id": "HH-001", "evse_id": 3, "connectors": 2},
         )
     ]
+
+
+SAMPLES = {
+    "id_token": "RFID0001",
+    "transaction_id": "42",
+    "keys": "HeartbeatInterval, MeterValueSampleInterval",
+    "key": "HeartbeatInterval",
+    "value": "300",
+    "component": "OCPPCommCtrlr",
+    "variable": "HeartbeatInterval",
+    "location": "https://firmware.example/fw-6.2.bin",
+    "retrieve_at": "2026-12-01T10:00",
+    "expires_at": "2026-12-01T10:30",
+}
+
+
+def test_every_command_form_builds_a_call_the_ocpp_schemas_accept() -> None:
+    translator = OcppTranslator()
+    accepted: dict[str, list[str]] = {}
+    for spec in COMMAND_FORMS:
+        sent = {
+            f.name: SAMPLES.get(f.name) or f.default or ("1" if f.kind == "int" else "x")
+            for f in spec.fields
+        }
+        form = read_form(spec.fields, sent, zone=ZoneInfo("Europe/Berlin"))
+        assert form.errors == {}, spec.name
+        command = spec.build(form.values)
+        for protocol in ("ocpp1.6", "ocpp2.0.1", "ocpp2.1"):
+            try:
+                translator.translate(protocol, command)
+            except UnsupportedCommandError:
+                continue
+            accepted.setdefault(spec.name, []).append(protocol)
+    only_16 = ["ocpp1.6"]
+    only_2x = ["ocpp2.0.1", "ocpp2.1"]
+    every = ["ocpp1.6", *only_2x]
+    assert accepted == {
+        "reset": every,
+        "unlock-connector": every,
+        "change-availability": every,
+        "trigger-message": every,
+        "remote-start": every,
+        "remote-stop": every,
+        "get-configuration": only_16,
+        "change-configuration": only_16,
+        "get-base-report": only_2x,
+        "get-variables": only_2x,
+        "set-variables": only_2x,
+        "clear-cache": every,
+        "get-local-list-version": every,
+        "update-firmware": every,
+        "get-log": every,
+        "reserve-now": every,
+        "cancel-reservation": every,
+        "get-composite-schedule": every,
+        "clear-charging-profile": every,
+    }
 
 
 # -- a new password -----------------------------------------------------------------------

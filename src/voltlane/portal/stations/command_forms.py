@@ -235,5 +235,61 @@ COMMAND_FORMS: tuple[CommandForm, ...] = (
         ),
         lambda v: tc.GetLog(location=v["location"], log_type=v["log_type"]),
     ),
+    CommandForm(
+        "reserve-now",
+        N_("Reserve an EVSE"),
+        (
+            Field("reservation_id", N_("Reservation id"), "int", required=True),
+            Field("id_token", N_("Id token"), required=True, max_length=36),
+            Field(
+                "expires_at",
+                N_("Reserved until"),
+                "datetime",
+                required=True,
+                hint=N_("In the brand's timezone"),
+            ),
+            Field("evse_id", N_("EVSE"), "int", minimum=1, hint=N_("Leave empty for any EVSE")),
+        ),
+        lambda v: tc.ReserveNow(
+            reservation_id=v["reservation_id"],
+            expires_at=v["expires_at"],
+            id_token=v["id_token"],
+            evse_id=v["evse_id"],
+        ),
+    ),
+    CommandForm(
+        "cancel-reservation",
+        N_("Cancel a reservation"),
+        (Field("reservation_id", N_("Reservation id"), "int", required=True),),
+        lambda v: tc.CancelReservation(reservation_id=v["reservation_id"]),
+    ),
+    CommandForm(
+        "get-composite-schedule",
+        N_("Read the charging schedule"),
+        (
+            Field("evse_id", N_("EVSE"), "int", required=True, hint=N_("0 for the station")),
+            Field("duration", N_("Duration (s)"), "int", required=True, default="3600"),
+            Field(
+                "rate_unit",
+                N_("Unit"),
+                "choice",
+                required=True,
+                options=(("W", N_("Watts")), ("A", N_("Amperes"))),
+                default="W",
+            ),
+        ),
+        lambda v: tc.GetCompositeSchedule(
+            evse_id=v["evse_id"], duration=v["duration"], rate_unit=v["rate_unit"]
+        ),
+    ),
+    CommandForm(
+        "clear-charging-profile",
+        N_("Remove charging profiles"),
+        (
+            Field("profile_id", N_("Profile id"), "int", hint=N_("Leave empty for every profile")),
+            Field("evse_id", N_("EVSE"), "int", hint=N_("0 for the station")),
+        ),
+        lambda v: tc.ClearChargingProfile(profile_id=v["profile_id"], evse_id=v["evse_id"]),
+    ),
 )
 COMMANDS_BY_NAME = {form.name: form for form in COMMAND_FORMS}
