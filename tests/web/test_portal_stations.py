@@ -593,7 +593,8 @@ async def test_a_bad_command_form_is_refused_and_sends_nothing(
     base = f"/portal/stations/{ids['HH-001']}/commands"
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "ops@example.com", PASSWORD)
-        token = csrf_token((await client.get(base, headers=HTML)).text)
+        offered = await client.get(base, headers=HTML)
+        token = csrf_token(offered.text)
         missing = await client.post(
             f"{base}/unlock-connector",
             data={"_csrf_token": token, "evse_id": "", "connector_id": "0"},
@@ -622,6 +623,8 @@ async def test_a_bad_command_form_is_refused_and_sends_nothing(
     )
     assert 'id="unlock-connector-connector_id" name="connector_id" value="0"' in missing.text
     assert '<details class="command" id="send-unlock-connector" open>' in missing.text
+    assert 'id="send-get-configuration"' in offered.text
+    assert 'id="send-get-variables"' not in offered.text
     assert only_2x.status_code == 400
     assert form_error(only_2x.text) == "GetVariables is not available on OCPP 1.6."
     assert 'value="OCPPCommCtrlr"' in only_2x.text
@@ -830,6 +833,7 @@ def test_every_command_form_builds_a_call_the_ocpp_schemas_accept() -> None:
             except UnsupportedCommandError:
                 continue
             accepted.setdefault(spec.name, []).append(protocol)
+    assert accepted == {spec.name: list(spec.versions) for spec in COMMAND_FORMS}
     only_16 = ["ocpp1.6"]
     only_2x = ["ocpp2.0.1", "ocpp2.1"]
     every = ["ocpp1.6", *only_2x]

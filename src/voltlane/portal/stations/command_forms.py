@@ -18,8 +18,11 @@ class CommandForm:
     label: str  # an English msgid
     fields: tuple[Field, ...]
     build: Callable[[dict[str, Any]], object]
+    versions: tuple[str, ...] = ("ocpp1.6", "ocpp2.0.1", "ocpp2.1")  # that can express it
 
 
+ONLY_16 = ("ocpp1.6",)
+ONLY_2X = ("ocpp2.0.1", "ocpp2.1")
 EVSE = Field("evse_id", N_("EVSE"), "int", minimum=1, hint=N_("Leave empty for the station"))
 CONNECTOR = Field("connector_id", N_("Connector"), "int", minimum=1)
 TRIGGERS = tuple(
@@ -139,6 +142,7 @@ COMMAND_FORMS: tuple[CommandForm, ...] = (
             ),
         ),
         lambda v: tc.GetConfiguration(keys=_keys(v["keys"])),
+        ONLY_16,
     ),
     CommandForm(
         "change-configuration",
@@ -148,6 +152,7 @@ COMMAND_FORMS: tuple[CommandForm, ...] = (
             Field("value", N_("Value"), required=True, max_length=500),
         ),
         lambda v: tc.ChangeConfiguration(key=v["key"], value=v["value"]),
+        ONLY_16,
     ),
     CommandForm(
         "get-base-report",
@@ -168,6 +173,7 @@ COMMAND_FORMS: tuple[CommandForm, ...] = (
             Field("request_id", N_("Request id"), "int", required=True, default="1"),
         ),
         lambda v: tc.GetBaseReport(request_id=v["request_id"], report_base=v["report_base"]),
+        ONLY_2X,
     ),
     CommandForm(
         "get-variables",
@@ -180,6 +186,7 @@ COMMAND_FORMS: tuple[CommandForm, ...] = (
         lambda v: tc.GetVariables(
             (tc.VariableRef(v["component"], v["variable"], evse_id=v["evse_id"]),)
         ),
+        ONLY_2X,
     ),
     CommandForm(
         "set-variables",
@@ -193,6 +200,7 @@ COMMAND_FORMS: tuple[CommandForm, ...] = (
         lambda v: tc.SetVariables(
             (tc.VariableRef(v["component"], v["variable"], v["value"], evse_id=v["evse_id"]),)
         ),
+        ONLY_2X,
     ),
     CommandForm("clear-cache", N_("Clear the authorization cache"), (), lambda v: tc.ClearCache()),
     CommandForm(
