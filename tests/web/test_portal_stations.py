@@ -206,6 +206,7 @@ async def test_a_pending_station_is_approved_at_a_location(
     async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "ops@example.com", PASSWORD)
         listing = await client.get("/portal/stations?registration=Pending", headers=HTML)
+        waiting = await client.get(station, headers=HTML)
         token = csrf_token(listing.text)
         missing = await client.post(f"{station}/approve", data={"_csrf_token": token}, headers=HTML)
         unknown = await client.post(
@@ -225,6 +226,9 @@ async def test_a_pending_station_is_approved_at_a_location(
         )
         page = await client.get(station, headers=HTML)
     assert f'action="{station}/approve"' in listing.text
+    assert waiting.status_code == 200
+    assert f'<form method="post" action="{station}/approve"' in waiting.text
+    assert f'<option value="{locations["mall"]}" >Elbe mall, Kiel</option>' in waiting.text
     assert missing.status_code == 400
     assert field_error(missing.text, "location_id") == "This field is required."
     assert unknown.status_code == 400

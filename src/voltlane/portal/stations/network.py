@@ -152,6 +152,7 @@ class StationsController(Controller):
                 ),
                 "configuration": await stations.reported_configuration(db_session, station),
                 "locations": await location_choices(db_session) if pending else [],
+                "form": {},
                 "errors": {},
                 "form_error": None,
                 **(context or {}),
