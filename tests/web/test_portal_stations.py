@@ -196,6 +196,38 @@ async def test_a_role_without_stations_read_is_refused(database: Database, make_
     assert [listing.status_code, page.status_code, log.status_code] == [403, 403, 403]
 
 
+async def test_every_page_of_every_station_opens_for_writers_and_readers(
+    database: Database, make_brand, client_for
+):
+    brand = await make_brand()
+    ids, locations = await network(database, brand)
+    pages = ["", "/live", "/messages", "/commands", "/edit", "/evses/new"]
+    for email, writes in (("ops@example.com", True), ("viewer@example.com", False)):
+        async with client_for(f"{brand.slug}.localhost") as client:
+            await sign_in(client, email, PASSWORD)
+            statuses = {}
+            for station_id, pk in ids.items():
+                for path in pages:
+                    for headers in (HTML, {**HTML, "HX-Request": "true"}):
+                        response = await client.get(f"/portal/stations/{pk}{path}", headers=headers)
+                        statuses[station_id, path, "HX-Request" in headers] = response.status_code
+            for path in (
+                "/portal/stations",
+                "/portal/stations/new",
+                f"/portal/stations/new/station?location_id={locations['depot']}&evses=3",
+            ):
+                response = await client.get(path, headers=HTML)
+                statuses["-", path, False] = response.status_code
+        write_only = {"/edit", "/evses/new", "/portal/stations/new"}
+        expected = {
+            key: 403
+            if not writes and (key[1] in write_only or key[1].startswith("/portal/stations/new"))
+            else 200
+            for key in statuses
+        }
+        assert statuses == expected, email
+
+
 # -- approval -----------------------------------------------------------------------------
 async def test_a_pending_station_is_approved_at_a_location(
     database: Database, make_brand, client_for
