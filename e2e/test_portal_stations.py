@@ -94,12 +94,14 @@ def test_operator_onboards_a_station_that_connects_and_answers(
     station_id = f"E2E-{secrets.token_hex(3).upper()}"
 
     page.goto(brand["portal_url"] + "stations")
+    page.screenshot(path=ARTIFACTS / f"{brand['slug']}-stations.png", full_page=True)
     page.click("main a[href='/portal/stations/new']")
     # One of the brand's own sites (a new one would change what the other journeys count).
     page.select_option("#location", index=1)
     page.click("main form[method=post] button[type=submit]")
     page.wait_for_url("**/portal/stations/new/station?location_id=*")
 
+    page.screenshot(path=ARTIFACTS / f"{brand['slug']}-station-wizard.png", full_page=True)
     page.fill("#station_id", station_id)
     page.select_option("#security_profile", "1")
     page.fill("#evse1_c1_max_voltage", "400")
