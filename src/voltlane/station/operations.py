@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
@@ -131,7 +132,7 @@ _REPORTED = rows_of(
 # The newest report per connector of a batch; an older one never replaces a newer status.
 _LATEST = (
     select(_REPORTED)
-    .distinct(_REPORTED.c.b_station, _REPORTED.c.b_evse, _REPORTED.c.b_connector)
+    .ext(distinct_on(_REPORTED.c.b_station, _REPORTED.c.b_evse, _REPORTED.c.b_connector))
     .order_by(
         _REPORTED.c.b_station,
         _REPORTED.c.b_evse,
