@@ -20,11 +20,22 @@ from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
 from voltlane.ocpp.translate import OcppTranslator
 from voltlane.portal import TEMPLATES as PORTAL_TEMPLATES
+from voltlane.portal.alerts import AlertsController
+from voltlane.portal.analytics import AnalyticsController
+from voltlane.portal.audit import AuditController
 from voltlane.portal.auth import PortalAuthController
 from voltlane.portal.dashboard import PortalController
 from voltlane.portal.drivers import DriversController
+from voltlane.portal.finance import finance_router
+from voltlane.portal.fleet_cards import FleetCardsController
+from voltlane.portal.fleet_portal import FleetPortalController
 from voltlane.portal.fleets import FleetsController
+from voltlane.portal.sessions import SessionsController
+from voltlane.portal.settings import ApiKeysController
+from voltlane.portal.settings_brand import BrandSettingsController
+from voltlane.portal.settings_users import UsersController
 from voltlane.portal.stations import stations_router
+from voltlane.portal.tariffs import TariffPortalController
 from voltlane.pwa import TEMPLATES as PWA_TEMPLATES
 from voltlane.pwa.home import DriverHomeController
 from voltlane.seed import TenantFileSeeder
@@ -53,6 +64,7 @@ TASK_MODULES = (
     "voltlane.billing.tasks",
     "voltlane.billing.payment_tasks",
     "voltlane.billing.invoice_tasks",
+    "voltlane.monitoring.tasks",
 )
 
 STATIC_MAX_AGE = 365 * 24 * 3600
@@ -109,9 +121,20 @@ def create_app(
             BrandController,
             PortalAuthController,
             PortalController,
+            AlertsController,
+            AnalyticsController,
             DriversController,
             FleetsController,
+            SessionsController,
             stations_router,
+            TariffPortalController,
+            FleetPortalController,
+            FleetCardsController,
+            BrandSettingsController,
+            ApiKeysController,
+            UsersController,
+            AuditController,
+            finance_router,
             choose_language,
             DriverHomeController,
             api_router(),

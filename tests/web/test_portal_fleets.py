@@ -217,7 +217,7 @@ async def test_a_fleets_billing_details_and_contract_are_edited(
         page = await client.get(f"/portal/fleets/{fleet.id}", headers=HTML)
     assert 'value="PO-4711"' in form.text
     assert edited.status_code == 303
-    assert "No contract: the cards' sessions get the brand's fleet prices." in page.text
+    assert "No contract: the cards&#39; sessions get the brand&#39;s fleet prices." in page.text
     assert await audit_actions(database, brand) == [
         (
             "portal.customer_account.update",

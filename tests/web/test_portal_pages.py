@@ -24,6 +24,7 @@ async def test_the_menu_lists_what_the_role_opens(database: Database, make_brand
     brand = await make_brand()
     async with database.tenant_transaction(brand.key) as db_session:
         await add_user(db_session, "ops@example.com", PASSWORD, Role.OPERATIONS)
+        await add_user(db_session, "owner@example.com", PASSWORD, Role.OWNER)
         fleet = await add_fleet_account(db_session)
         await add_user(
             db_session, "fleet@example.com", PASSWORD, Role.FLEET_MANAGER, fleet_account_id=fleet.id
@@ -32,14 +33,30 @@ async def test_the_menu_lists_what_the_role_opens(database: Database, make_brand
         await sign_in(client, "ops@example.com", PASSWORD)
         ops_page = await client.get("/portal/stations", headers=HTML)
     async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "owner@example.com", PASSWORD)
+        owner_page = await client.get("/portal/", headers=HTML)
+    async with client_for(f"{brand.slug}.localhost") as client:
         await sign_in(client, "fleet@example.com", PASSWORD)
         refused = await client.get("/portal/stations", headers=HTML)
-    assert menu(ops_page.text) == [
+        fleet_page = await client.get("/portal/fleet", headers=HTML)
+    network = [
         ("/portal/", "Dashboard"),
         ("/portal/stations", "Stations"),
+        ("/portal/sessions", "Sessions"),
+        ("/portal/tariffs", "Tariffs"),
         ("/portal/drivers", "Drivers"),
         ("/portal/fleets", "Fleets"),
+        ("/portal/finance", "Finance"),
+        ("/portal/analytics", "Analytics"),
+        ("/portal/alerts", "Alerts"),
     ]
+    assert menu(ops_page.text) == network
+    assert menu(owner_page.text) == [
+        *network,
+        ("/portal/settings", "Settings"),
+        ("/portal/audit", "Audit log"),
+    ]
+    assert menu(fleet_page.text) == [("/portal/fleet", "My fleet")]
     assert '<a href="/portal/stations" aria-current="page">Stations</a>' in ops_page.text
     assert refused.status_code == 403
 
@@ -71,11 +88,16 @@ async def test_staff_switch_to_another_of_the_brands_languages(
     assert '<option value="de_DE" >Deutsch</option>' in english.text
     assert (switched.status_code, switched.headers["location"]) == (303, "/portal/stations")
     assert '<html lang="de">' in german.text
-    assert menu(german.text) == [
-        ("/portal/", "Übersicht"),
-        ("/portal/stations", "Stationen"),
-        ("/portal/drivers", "Fahrer"),
-        ("/portal/fleets", "Flotten"),
+    assert [label for _, label in menu(german.text)] == [
+        "Übersicht",
+        "Stationen",
+        "Ladevorgänge",
+        "Tarife",
+        "Fahrer",
+        "Flotten",
+        "Finanzen",
+        "Auswertungen",
+        "Warnungen",
     ]
     assert "<h1>Ladestationen</h1>" in german.text
     assert refused.status_code == 422

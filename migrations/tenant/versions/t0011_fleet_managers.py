@@ -44,9 +44,8 @@ def upgrade() -> None:
     )
     # Until now no fleet manager could be tied to a fleet: such users keep their sign-in
     # but lose the role until an owner gives them a fleet (read-only sees nothing of it).
-    op.execute(
-        f"UPDATE {schema}.operator_users SET role = 'read_only' WHERE role = 'fleet_manager'"
-    )
+    users = sa.table("operator_users", sa.column("role", sa.String), schema=schema)
+    op.execute(users.update().where(users.c.role == "fleet_manager").values(role="read_only"))
     op.create_check_constraint(
         op.f("ck_operator_users_fleet_manager_has_fleet"),
         "operator_users",

@@ -17,8 +17,10 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
-from jinja2.ext import _make_new_gettext, _make_new_ngettext
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from litestar.connection import ASGIConnection
+from markupsafe import Markup, escape
 
 from voltlane.tenancy import TenantInfo
 
@@ -64,10 +66,37 @@ def language_name(locale: str) -> str:
     return (parsed.get_language_name(parsed) or locale).capitalize()
 
 
+def _as_text(context: Context, text: str, variables: dict[str, Any]) -> str | Markup:
+    # A message is text, never markup: it is escaped like any other value, so a message
+    # that carries user input (a form error, say) cannot inject HTML. Variables are
+    # escaped by Markup's % as well.
+    message = escape(text) if context.eval_ctx.autoescape else text
+    return message % variables
+
+
+def _text_gettext(catalog: gettext.NullTranslations) -> Any:
+    @pass_context
+    def gettext_(context: Context, message: str, /, **variables: Any) -> str | Markup:
+        return _as_text(context, catalog.gettext(message), variables)
+
+    return gettext_
+
+
+def _text_ngettext(catalog: gettext.NullTranslations) -> Any:
+    @pass_context
+    def ngettext_(
+        context: Context, singular: str, plural: str, num: int, /, **variables: Any
+    ) -> str | Markup:
+        variables.setdefault("num", num)
+        return _as_text(context, catalog.ngettext(singular, plural, num), variables)
+
+    return ngettext_
+
+
 @lru_cache(maxsize=64)
 def template_gettext(locale: str) -> dict[str, Any]:
-    """``_``, ``gettext`` and ``ngettext`` for templates in ``locale``, in Jinja's "newstyle":
-    ``_("%(num)d EVSEs", num=n)`` formats its variables and escapes what it returns."""
+    """``_``, ``gettext`` and ``ngettext`` for templates in ``locale``, in Jinja's "newstyle"
+    (``_("%(num)d EVSEs", num=n)`` formats its variables), with messages escaped as text."""
     catalog = translations(locale)
-    gettext_ = _make_new_gettext(catalog.gettext)
-    return {"_": gettext_, "gettext": gettext_, "ngettext": _make_new_ngettext(catalog.ngettext)}
+    gettext_ = _text_gettext(catalog)
+    return {"_": gettext_, "gettext": gettext_, "ngettext": _text_ngettext(catalog)}

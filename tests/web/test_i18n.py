@@ -1,0 +1,37 @@
+"""Template translations: the brand's catalogs, plural forms, and messages kept as text."""
+
+from __future__ import annotations
+
+import jinja2
+
+from voltlane.web.i18n import template_gettext, translations
+
+
+def render(source: str, locale: str, **context: object) -> str:
+    env = jinja2.Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    return env.from_string(source).render({**template_gettext(locale), **context})
+
+
+def test_messages_come_from_the_languages_catalog_and_fall_back_to_english() -> None:
+    assert translations("de_DE").gettext("Dashboard") == "Übersicht"
+    assert translations("fr_FR").gettext("Dashboard") == "Tableau de bord"
+    assert translations("en_GB").gettext("Dashboard") == "Dashboard"
+    assert translations("de_AT").gettext("Sign out") == "Abmelden"
+
+
+def test_plural_forms_and_variables_follow_the_language() -> None:
+    source = '{{ ngettext("%(num)d charging point", "%(num)d charging points", n) }}'
+    assert render(source, "de_DE", n=1) == "1 Ladepunkt"
+    assert render(source, "de_DE", n=3) == "3 Ladepunkte"
+    assert render(source, "fr_FR", n=2) == "2 points de charge"
+    assert render(source, "en_GB", n=1) == "1 charging point"
+
+
+def test_a_message_carrying_user_input_stays_text() -> None:
+    error = 'Card "<script>alert(1)</script>" is taken.'
+    assert render("{{ _(error) }}", "en_GB", error=error) == (
+        "Card &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34; is taken."
+    )
+    assert render('{{ _("Page %(num)d of %(name)s", num=2, name=n) }}', "en_GB", n="<b>") == (
+        "Page 2 of &lt;b&gt;"
+    )
