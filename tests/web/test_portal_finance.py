@@ -721,7 +721,8 @@ async def test_a_month_is_invoiced_by_hand_only_once_it_has_ended(
         )
 
     assert no_seller.status_code == 409
-    assert "The brand&#39;s invoice details are incomplete: nothing can be invoiced." in no_seller.text
+    incomplete = "The brand&#39;s invoice details are incomplete: nothing can be invoiced."
+    assert incomplete in no_seller.text
     async with database.tenant_session(brand.key) as db_session:
         jobs = (
             await db_session.scalars(

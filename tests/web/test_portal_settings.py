@@ -507,7 +507,8 @@ async def test_the_brand_profile_changes_and_the_portal_and_the_app_follow(
     after = await platform_row(database, brand)
 
     assert bad_brand.status_code == 400
-    assert '<p class="field-error" id="name-error">Enter the brand&#39;s name.</p>' in (bad_brand.text)
+    name_error = '<p class="field-error" id="name-error">Enter the brand&#39;s name.</p>'
+    assert name_error in bad_brand.text
     assert '<p class="field-error" id="short_name-error">At most 12 characters.</p>' in (
         bad_brand.text
     )

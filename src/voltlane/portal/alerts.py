@@ -11,16 +11,22 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import AlertKind, AlertRule, AlertStatus
 from voltlane.monitoring import service as monitoring
 from voltlane.monitoring.errors import InvalidInputError
 from voltlane.monitoring.schemas import RuleInput
-from voltlane.portal.pages import CSV_MAX_ROWS, Format, PageNumber, Pager, csv_response, render
+from voltlane.portal.pages import (
+    CSV_MAX_ROWS,
+    Format,
+    PageNumber,
+    Pager,
+    audit,
+    csv_response,
+    render,
+)
 from voltlane.web.auth import provide_staff, requires
-from voltlane.web.context import client_ip
 
 StatusFilter = FromQuery[Literal["open", "acknowledged", "resolved", "all"]]
 KindFilter = FromQuery[Literal["", "offline", "faulted", "stuck_session", "security"]]
@@ -111,14 +117,14 @@ class AlertsController(Controller):
         back = str(form.get("status") or "open")
         alert, changed = await monitoring.acknowledge(db_session, alert_id, by=writer.email)
         if changed:
-            await identity.audit(
+            await audit(
                 db_session,
+                request,
+                writer,
                 action="alert.acknowledge",
-                actor_email=writer.email,
                 entity="alert",
                 entity_id=alert.id,
                 detail={"kind": alert.kind.value, "station_id": alert.station_id},
-                ip=client_ip(request),
             )
         return Redirect(
             f"/portal/alerts?status={back if back in STATUSES else 'open'}", status_code=303
@@ -182,14 +188,14 @@ class AlertsController(Controller):
             }
             return self._form(request, writer, rule, values, exc.errors, status_code=400)
         if changes:
-            await identity.audit(
+            await audit(
                 db_session,
+                request,
+                writer,
                 action="alert_rule.update",
-                actor_email=writer.email,
                 entity="alert_rule",
                 entity_id=rule.id,
                 detail={"kind": rule.kind.value, "changes": changes},
-                ip=client_ip(request),
             )
         return Redirect("/portal/alerts/rules", status_code=303)
 

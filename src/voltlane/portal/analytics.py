@@ -12,14 +12,21 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.monitoring import analytics
 from voltlane.monitoring.errors import InvalidInputError
-from voltlane.portal.pages import CSV_MAX_ROWS, Format, PageNumber, Pager, csv_response, render
+from voltlane.portal.pages import (
+    CSV_MAX_ROWS,
+    Format,
+    PageNumber,
+    Pager,
+    audit,
+    csv_response,
+    render,
+)
 from voltlane.web.auth import provide_staff, requires
-from voltlane.web.context import client_ip, current_tenant
+from voltlane.web.context import current_tenant
 
 Table = FromQuery[Literal["stations", "sites", "segments", "days"]]
 MAX_FIELD = 200
@@ -167,10 +174,11 @@ class AnalyticsController(Controller):
             return await self._downtime_page(
                 request, db_session, writer, 1, values, exc.errors, status_code=400
             )
-        await identity.audit(
+        await audit(
             db_session,
+            request,
+            writer,
             action="planned_downtime.create",
-            actor_email=writer.email,
             entity="planned_downtime",
             entity_id=row.id,
             detail={
@@ -179,7 +187,6 @@ class AnalyticsController(Controller):
                 "ends_at": row.ends_at.isoformat(),
                 "reason": row.reason,
             },
-            ip=client_ip(request),
         )
         return Redirect("/portal/analytics/downtime", status_code=303)
 
@@ -193,14 +200,14 @@ class AnalyticsController(Controller):
         downtime_id: FromPath[uuid.UUID],
     ) -> Redirect:
         row = await analytics.remove_downtime(db_session, downtime_id)
-        await identity.audit(
+        await audit(
             db_session,
+            request,
+            writer,
             action="planned_downtime.delete",
-            actor_email=writer.email,
             entity="planned_downtime",
             entity_id=row.id,
             detail={"charging_station_id": str(row.charging_station_id), "reason": row.reason},
-            ip=client_ip(request),
         )
         return Redirect("/portal/analytics/downtime", status_code=303)
 

@@ -37,11 +37,18 @@ from voltlane.portal.drivers.common import (
     AccountPagesController,
     AccountSection,
     domain_error,
-    read_form,
-    record,
 )
 from voltlane.portal.drivers.forms import FLEET_FIELDS, TYPE_OPTIONS, local_zone, token_form
-from voltlane.portal.pages import CSV_MAX_ROWS, Format, PageNumber, Pager, csv_response, render
+from voltlane.portal.pages import (
+    CSV_MAX_ROWS,
+    Format,
+    PageNumber,
+    Pager,
+    audit,
+    csv_response,
+    read_form,
+    render,
+)
 
 CARD_FIELDS = ("id_token", "type", "label", "expires_at", "driver_name", "vehicle", "cost_centre")
 
@@ -120,7 +127,7 @@ class FleetsController(AccountPagesController):
             except VoltlaneError as exc:
                 errors = domain_error(exc, CARD_FIELDS)
             else:
-                await record(
+                await audit(
                     db_session,
                     request,
                     writer,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +18,12 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response
 from litestar.params import FromQuery, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission, has_permission
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.web.context import web_state
+from voltlane.web.context import client_ip, web_state
 from voltlane.web.i18n import N_
 
 T = TypeVar("T")
@@ -28,6 +31,7 @@ T = TypeVar("T")
 PAGE_SIZE = 25
 MAX_PAGE = 100_000
 CSV_MAX_ROWS = 100_000
+MAX_INPUT = 500  # longer form values are cut before they are checked
 
 # Query parameters of every list page.
 PageNumber = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
@@ -188,4 +192,33 @@ def csv_response(
             "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The submitted fields as trimmed strings (files and repeated names ignored)."""
+    form = await request.form()
+    return {key: value.strip()[:MAX_INPUT] for key, value in form.items() if isinstance(value, str)}
+
+
+async def audit(
+    db_session: AsyncSession,
+    request: Request[Any, Any, Any],
+    staff: StaffIdentity,
+    *,
+    action: str,
+    entity: str,
+    entity_id: uuid.UUID | str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record a portal write by ``staff`` in the brand's audit log, in the request's
+    transaction (who, from which address, what, on which entity)."""
+    await identity.audit_staff(
+        db_session,
+        staff,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        detail=detail,
+        ip=client_ip(request),
     )

@@ -24,16 +24,23 @@ from voltlane.billing.session_costs import CdrFilter, SessionCost
 from voltlane.charging import history
 from voltlane.charging.history import SessionFilter, SessionRow
 from voltlane.core.clock import parse_iso, utcnow
-from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import SessionStatus
 from voltlane.portal.charts import time_chart
-from voltlane.portal.pages import CSV_MAX_ROWS, Format, PageNumber, Pager, csv_response, render
+from voltlane.portal.pages import (
+    CSV_MAX_ROWS,
+    Format,
+    PageNumber,
+    Pager,
+    audit,
+    csv_response,
+    render,
+)
 from voltlane.station import typed_commands as tc
 from voltlane.station.ports import UnsupportedCommandError, get_translator
 from voltlane.web.auth import provide_staff, requires
-from voltlane.web.context import client_ip, current_tenant, web_state
+from voltlane.web.context import current_tenant, web_state
 from voltlane.web.i18n import N_, request_locale
 
 # How long a remote stop waits for the station's answer before it counts as a timeout.
@@ -386,10 +393,11 @@ class SessionsController(Controller):
             deadline_seconds=STOP_DEADLINE_SECONDS,
             requested_by=writer.email,
         )
-        await identity.audit(
+        await audit(
             db_session,
+            request,
+            writer,
             action="portal.session.stop",
-            actor_email=writer.email,
             entity="charging_session",
             entity_id=session.id,
             detail={
@@ -399,6 +407,5 @@ class SessionsController(Controller):
                 "command_id": str(result.command_id),
                 "status": result.status.value,
             },
-            ip=client_ip(request),
         )
         return Redirect(f"/portal/sessions/{session.id}#commands", status_code=303)

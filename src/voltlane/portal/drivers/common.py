@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.billing import accounts
 from voltlane.charging import tokens
 from voltlane.core.errors import VoltlaneError
-from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import (
@@ -37,42 +36,23 @@ from voltlane.portal.drivers.forms import (
     changed_fields,
     locale_options,
 )
-from voltlane.portal.pages import CSV_MAX_ROWS, Format, PageNumber, Pager, csv_response, render
+from voltlane.portal.pages import (
+    CSV_MAX_ROWS,
+    Format,
+    PageNumber,
+    Pager,
+    audit,
+    csv_response,
+    read_form,
+    render,
+)
 from voltlane.web.auth import provide_staff, requires
-from voltlane.web.context import client_ip, current_tenant
+from voltlane.web.context import current_tenant
 
 READ = {"reader": Provide(requires(Permission.DRIVERS_READ))}
 WRITE = {"writer": Provide(requires(Permission.DRIVERS_WRITE))}
 
 Columns = tuple[tuple[str, Callable[[Any], Any]], ...]
-
-
-async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
-    """The submitted fields as trimmed strings (files and repeated names ignored)."""
-    form = await request.form()
-    return {key: value.strip()[:MAX_INPUT] for key, value in form.items() if isinstance(value, str)}
-
-
-async def record(
-    db_session: AsyncSession,
-    request: Request[Any, Any, Any],
-    staff: StaffIdentity,
-    *,
-    action: str,
-    entity: str,
-    entity_id: uuid.UUID,
-    detail: dict[str, Any],
-) -> None:
-    """The audit entry of a portal write, in the request's transaction."""
-    await identity.audit(
-        db_session,
-        action=action,
-        actor_email=staff.email,
-        entity=entity,
-        entity_id=entity_id,
-        detail=detail,
-        ip=client_ip(request),
-    )
 
 
 def domain_error(exc: VoltlaneError, fields: tuple[str, ...]) -> Errors:
@@ -272,7 +252,7 @@ class AccountSection:
             return await self.form_page(
                 db_session, request, staff, account, values=form, errors=errors
             )
-        await record(
+        await audit(
             db_session,
             request,
             staff,
@@ -371,7 +351,7 @@ async def set_token_status(
     previous = before.status
     token = await tokens.update_token(db_session, token_id, tokens.IdTokenUpdate(status=status))
     action = "block" if status is IdTokenStatus.BLOCKED else "unblock"
-    await record(
+    await audit(
         db_session,
         request,
         staff,

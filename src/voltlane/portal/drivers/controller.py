@@ -42,8 +42,6 @@ from voltlane.portal.drivers.common import (
     AccountPagesController,
     domain_error,
     list_page,
-    read_form,
-    record,
     set_token_status,
     token_link,
 )
@@ -59,7 +57,7 @@ from voltlane.portal.drivers.forms import (
     token_form,
     token_values,
 )
-from voltlane.portal.pages import Format, PageNumber, render
+from voltlane.portal.pages import Format, PageNumber, audit, read_form, render
 from voltlane.web.auth import safe_next
 from voltlane.web.context import current_tenant
 from voltlane.web.i18n import N_
@@ -113,7 +111,7 @@ class DriversController(AccountPagesController):
             except VoltlaneError as exc:
                 errors = domain_error(exc, ("plan_code", "starts_on"))
             else:
-                await record(
+                await audit(
                     db_session,
                     request,
                     writer,
@@ -156,7 +154,7 @@ class DriversController(AccountPagesController):
             except VoltlaneError as exc:
                 errors = domain_error(exc, ("ends_on",))
             else:
-                await record(
+                await audit(
                     db_session,
                     request,
                     writer,
@@ -256,7 +254,7 @@ class DriversController(AccountPagesController):
             except VoltlaneError as exc:
                 errors = domain_error(exc, TOKEN_FIELDS)
             else:
-                await record(
+                await audit(
                     db_session,
                     request,
                     writer,
@@ -302,7 +300,7 @@ class DriversController(AccountPagesController):
             except VoltlaneError as exc:
                 errors = domain_error(exc, EDIT_FIELDS)
             else:
-                await record(
+                await audit(
                     db_session,
                     request,
                     writer,

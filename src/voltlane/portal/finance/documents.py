@@ -26,8 +26,8 @@ from voltlane.core.clock import utcnow
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import InvoiceKind
-from voltlane.portal.finance.forms import Filters, audit, brand_today, list_page, read_form
-from voltlane.portal.pages import Format, PageNumber, render
+from voltlane.portal.finance.forms import Filters, brand_today, list_page
+from voltlane.portal.pages import Format, PageNumber, audit, read_form, render
 from voltlane.web.auth import requires
 from voltlane.web.context import current_tenant, web_state
 from voltlane.web.i18n import N_

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 import re
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,15 +13,12 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import month_of, utcnow
-from voltlane.identity import service as identity
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.portal.pages import CSV_MAX_ROWS, Pager, csv_response, render
 from voltlane.tariff.rounding import minor_unit_exponent
 from voltlane.tenancy import TenantInfo
-from voltlane.web.context import client_ip
 from voltlane.web.i18n import N_
 
 E = TypeVar("E", bound=enum.Enum)
@@ -133,35 +129,6 @@ def brand_today(brand: TenantInfo) -> date:
 def this_month(brand: TenantInfo) -> date:
     """The first day of the current month in the brand's timezone."""
     return month_of(brand_today(brand))[0]
-
-
-async def read_form(request: Request[Any, Any, Any]) -> Mapping[str, str]:
-    """A submitted form's text fields, trimmed and cut to a sane length."""
-    form = await request.form()
-    return {k: v.strip()[:MAX_INPUT] for k, v in form.items() if isinstance(v, str)}
-
-
-async def audit(
-    db_session: AsyncSession,
-    request: Request[Any, Any, Any],
-    staff: StaffIdentity,
-    *,
-    action: str,
-    entity: str,
-    entity_id: uuid.UUID | str,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Record a finance write by ``staff`` in the brand's audit log, in the request's
-    transaction."""
-    await identity.audit(
-        db_session,
-        action=action,
-        actor_email=staff.email,
-        entity=entity,
-        entity_id=entity_id,
-        detail=detail,
-        ip=client_ip(request),
-    )
 
 
 Fetch = Callable[[int, int], Awaitable[Sequence[Any]]]  # (limit, offset) -> rows

@@ -33,13 +33,11 @@ from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import DunningState, PaymentPurpose, PaymentStatus
 from voltlane.portal.finance.forms import (
     Filters,
-    audit,
     instants,
     list_page,
     parse_amount,
-    read_form,
 )
-from voltlane.portal.pages import Format, PageNumber, render
+from voltlane.portal.pages import Format, PageNumber, audit, read_form, render
 from voltlane.web.auth import requires
 from voltlane.web.context import current_tenant
 from voltlane.web.i18n import N_

@@ -22,13 +22,11 @@ from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import Notification
 from voltlane.portal.finance.forms import (
     Filters,
-    audit,
     list_page,
     parse_month,
-    read_form,
     this_month,
 )
-from voltlane.portal.pages import Format, PageNumber
+from voltlane.portal.pages import Format, PageNumber, audit, read_form
 from voltlane.web.auth import requires
 from voltlane.web.context import current_tenant
 from voltlane.web.i18n import N_

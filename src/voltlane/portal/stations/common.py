@@ -13,11 +13,10 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.errors import VoltlaneError
-from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import ChargingStation, RegistrationStatus
-from voltlane.portal.pages import render
+from voltlane.portal.pages import audit, render
 from voltlane.portal.stations.forms import (
     Field,
     FormInput,
@@ -26,7 +25,7 @@ from voltlane.station import service as stations
 from voltlane.station.ports import get_translator
 from voltlane.tenancy.registry import normalise_host
 from voltlane.web.auth import requires
-from voltlane.web.context import client_ip, current_tenant, web_state
+from voltlane.web.context import current_tenant, web_state
 from voltlane.web.i18n import N_
 
 STATION_COLUMNS = (
@@ -110,14 +109,14 @@ async def audit_station(
     station: ChargingStation,
     detail: dict[str, Any],
 ) -> None:
-    await identity.audit(
+    await audit(
         db_session,
+        request,
+        staff,
         action=action,
-        actor_email=staff.email,
         entity="charging_station",
         entity_id=station.id,
         detail={"station_id": station.station_id, **detail},
-        ip=client_ip(request),
     )
 
 

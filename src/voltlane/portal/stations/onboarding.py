@@ -13,8 +13,8 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.errors import VoltlaneError
-from voltlane.identity import service as identity
 from voltlane.identity.schemas import StaffIdentity
+from voltlane.portal.pages import audit
 from voltlane.portal.stations.common import (
     audit_station,
     credentials_page,
@@ -33,7 +33,6 @@ from voltlane.portal.stations.forms import (
     read_form,
 )
 from voltlane.station import service as stations
-from voltlane.web.context import client_ip
 from voltlane.web.i18n import N_
 
 
@@ -89,14 +88,14 @@ class OnboardingController(Controller):
                         location = await stations.create_location(
                             db_session, location_create(form.values)
                         )
-                        await identity.audit(
+                        await audit(
                             db_session,
+                            request,
+                            writer,
                             action="portal.location.create",
-                            actor_email=writer.email,
                             entity="location",
                             entity_id=location.id,
                             detail={"name": location.name},
-                            ip=client_ip(request),
                         )
                     return Redirect(
                         f"/portal/stations/new/station?location_id={location.id}",

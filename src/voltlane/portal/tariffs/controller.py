@@ -23,7 +23,15 @@ from voltlane.core.clock import utcnow
 from voltlane.core.errors import NotFoundError
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.portal.pages import CSV_MAX_ROWS, Format, PageNumber, Pager, csv_response, render
+from voltlane.portal.pages import (
+    CSV_MAX_ROWS,
+    Format,
+    PageNumber,
+    Pager,
+    audit,
+    csv_response,
+    render,
+)
 from voltlane.portal.tariffs.forms import (
     blank_form,
     form_of_tariff,
@@ -35,7 +43,6 @@ from voltlane.portal.tariffs.views import (
     default_base,
     edit,
     next_hour,
-    record_audit,
     render_editor,
     render_show,
     tariff_path,
@@ -193,11 +200,11 @@ class TariffPortalController(Controller):
                 status_code=400,
             )
         assignment = await tariff_service.assign_tariff(db_session, code, **target)
-        await record_audit(
+        await audit(
             db_session,
             request,
             writer,
-            "portal.tariff.assign",
+            action="portal.tariff.assign",
             entity="tariff_assignment",
             entity_id=assignment.id,
             detail={"code": code, "place": chosen},
@@ -214,11 +221,11 @@ class TariffPortalController(Controller):
         assignment_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         assignment = await tariff_service.unassign_tariff(db_session, code, assignment_id)
-        await record_audit(
+        await audit(
             db_session,
             request,
             writer,
-            "portal.tariff.unassign",
+            action="portal.tariff.unassign",
             entity="tariff_assignment",
             entity_id=assignment.id,
             detail={

@@ -25,10 +25,9 @@ from voltlane.billing.tariff_repository import AssignedPlace, Place
 from voltlane.billing.tariffs import TariffOverview, VersionView
 from voltlane.core.clock import utcnow
 from voltlane.core.errors import VoltlaneError
-from voltlane.identity import service as identity
 from voltlane.identity.roles import Permission, has_permission
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.portal.pages import render
+from voltlane.portal.pages import audit, render
 from voltlane.portal.tariffs.forms import (
     COMPONENTS,
     DAYS,
@@ -42,7 +41,7 @@ from voltlane.portal.tariffs.reader import FormValues
 from voltlane.portal.tariffs.sample import parse_sample, sample_form
 from voltlane.tariff import PricedSession, TariffError, tariff_to_ocpi
 from voltlane.tenancy import TenantInfo
-from voltlane.web.context import client_ip, current_tenant
+from voltlane.web.context import current_tenant
 from voltlane.web.i18n import N_
 
 
@@ -65,28 +64,6 @@ def next_hour(tenant: TenantInfo) -> datetime:
     """The start of the next full hour in the brand's time zone: a sample's default start."""
     now = utcnow().astimezone(zone_of(tenant))
     return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-
-
-async def record_audit(
-    db_session: AsyncSession,
-    request: Request[Any, Any, Any],
-    staff: StaffIdentity,
-    action: str,
-    *,
-    entity: str,
-    entity_id: uuid.UUID,
-    detail: dict[str, Any],
-) -> None:
-    """Record a write of the tariff pages in the audit log, in the request's transaction."""
-    await identity.audit(
-        db_session,
-        action=action,
-        actor_email=staff.email,
-        entity=entity,
-        entity_id=entity_id,
-        detail=detail,
-        ip=client_ip(request),
-    )
 
 
 _SCOPE_ARGUMENTS = {"location": "location_id", "evse": "evse_pk", "connector": "connector_pk"}
@@ -176,11 +153,11 @@ async def save_version(
         brand_currency=tenant.currency,
         created_by=staff.email,
     )
-    await record_audit(
+    await audit(
         db_session,
         request,
         staff,
-        "portal.tariff.create",
+        action="portal.tariff.create",
         entity="tariff",
         entity_id=version.id,
         detail={
