@@ -34,6 +34,7 @@ from voltlane.billing import session_costs
 from voltlane.core.db import Database
 from voltlane.models.tenant import (
     AuditEntry,
+    Cdr,
     ChargingSession,
     IdToken,
     IdTokenType,
@@ -372,6 +373,11 @@ async def test_a_finished_session_shows_its_timeline_curves_cdr_and_signed_data(
         in html
     )
     assert '<dd data-testid="signed">1 signed meter value</dd>' in html
+    async with database.tenant_session(brand.key) as db_session:
+        cdr = await db_session.scalar(select(Cdr).where(Cdr.session_id == net.finished))
+    # The CDR carries the one signed reading, not the unsigned ones beside it.
+    assert cdr is not None
+    assert [entry["signed_data"] for entry in cdr.signed_data or []] == [SIGNED]
     timeline = re.search(r'<ol class="timeline" data-testid="timeline">(.*?)</ol>', html, re.S)
     assert timeline is not None
     events = [

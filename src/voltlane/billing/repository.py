@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.energy import REGISTER
 from voltlane.models.tenant import (
+    SIGNED_SAMPLE,
     AccountKind,
     Cdr,
     CdrKind,
@@ -308,7 +309,7 @@ class BillingRepository:
                 MeterSample.measurand,
                 MeterSample.signed_data,
             )
-            .where(MeterSample.session_id.in_(session_ids), MeterSample.signed_data.is_not(None))
+            .where(MeterSample.session_id.in_(session_ids), SIGNED_SAMPLE)
             .order_by(MeterSample.sampled_at, MeterSample.id)
         )
         for session_id, at, measurand, data in rows:
@@ -355,7 +356,7 @@ class BillingRepository:
     async def signed_samples(self, session_id: uuid.UUID) -> list[tuple[datetime, str, Any]]:
         rows = await self.db_session.execute(
             select(MeterSample.sampled_at, MeterSample.measurand, MeterSample.signed_data)
-            .where(MeterSample.session_id == session_id, MeterSample.signed_data.is_not(None))
+            .where(MeterSample.session_id == session_id, SIGNED_SAMPLE)
             .order_by(MeterSample.sampled_at, MeterSample.id)
         )
         return [(r[0], r[1], r[2]) for r in rows]

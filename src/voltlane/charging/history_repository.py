@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.energy import REGISTER
 from voltlane.models.tenant import (
+    SIGNED_SAMPLE,
     ChargingSession,
     ChargingStation,
     IdToken,
@@ -182,8 +183,7 @@ class SessionHistoryRepository:
             .select_from(MeterSample)
             .where(
                 MeterSample.session_id == session_id,
-                # A sample stored without signed data may hold a JSON null.
-                func.jsonb_typeof(MeterSample.signed_data) != "null",
+                SIGNED_SAMPLE,
             )
         )
         return int(found or 0)

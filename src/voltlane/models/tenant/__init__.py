@@ -4,6 +4,7 @@ from voltlane.models.tenant.api import ApiKey
 from voltlane.models.tenant.audit import AuditEntry
 from voltlane.models.tenant.billing import Cdr, CdrKind, TariffAssignment, TariffVersion
 from voltlane.models.tenant.charging import (
+    SIGNED_SAMPLE,
     ChargingSession,
     IdToken,
     IdTokenStatus,
@@ -72,6 +73,7 @@ from voltlane.models.tenant.subscriptions import (
 )
 
 __all__ = [
+    "SIGNED_SAMPLE",
     "AccountKind",
     "Alert",
     "AlertKind",

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    and_,
     func,
     text,
 )
@@ -211,7 +212,15 @@ class MeterSample(TenantBase):
     )
 
 
+# Samples that carry signed meter data. A sample written without any may hold a JSON null
+# rather than SQL NULL (the ORM's JSONB writes None as 'null'), so both are excluded.
+SIGNED_SAMPLE = and_(
+    MeterSample.signed_data.is_not(None), func.jsonb_typeof(MeterSample.signed_data) != "null"
+)
+
+
 __all__ = [
+    "SIGNED_SAMPLE",
     "ChargingSession",
     "IdToken",
     "IdTokenStatus",
