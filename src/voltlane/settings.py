@@ -105,6 +105,9 @@ class Settings:
     ocpp_max_message_bytes: int
     # Where e-mails to drivers and fleet managers go (core.mail); None: they stay unsent.
     smtp_url: str | None = field(default=None, repr=False)
+    # Alert webhooks may reach loopback and private addresses (receivers on the same network
+    # as the platform); off by default, so a brand cannot make the platform call inward.
+    webhook_private_addresses: bool = False
 
     @property
     def embedded_database(self) -> bool:
@@ -184,4 +187,5 @@ def load_settings() -> Settings:
         ocpp_heartbeat_interval=_int("OCPP_HEARTBEAT_INTERVAL", 300),
         ocpp_max_message_bytes=_int("OCPP_MAX_MESSAGE_BYTES", 1024 * 1024),
         smtp_url=_smtp_url(),
+        webhook_private_addresses=_bool("WEBHOOK_PRIVATE_ADDRESSES", default=False),
     )

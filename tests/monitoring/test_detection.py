@@ -226,7 +226,10 @@ async def test_an_alert_is_mailed_to_each_address_and_posted_signed_to_the_webho
     ]
 
     async with database.tenant_session(brand.key) as db_session:
-        assert await send_webhook(db_session, brand, alert.id, "opened") is True
+        assert (
+            await send_webhook(db_session, brand, alert.id, "opened", private_addresses=True)
+            is True
+        )
     [request] = received
     body = request.get_data()
     assert request.headers["X-Voltlane-Signature"] == (
@@ -262,4 +265,12 @@ async def test_a_webhook_the_receiver_refuses_fails_so_that_its_job_retries(
         alert = await db_session.scalar(select(Alert))
         assert alert is not None
         with pytest.raises(WebhookFailedError, match="the receiver answered 503"):
+            await send_webhook(db_session, brand, alert.id, "opened", private_addresses=True)
+        # Without the platform's permission the platform's own network is out of reach,
+        # and nothing is sent.
+        with pytest.raises(
+            WebhookFailedError,
+            match=r"the webhook's host localhost is not public \((127\.0\.0\.1|::1)\)",
+        ):
             await send_webhook(db_session, brand, alert.id, "opened")
+    assert len(httpserver.log) == 1

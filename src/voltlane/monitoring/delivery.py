@@ -9,11 +9,15 @@ the raw body under the rule's secret, and de-duplicate on ``X-Voltlane-Delivery`
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,11 +116,35 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+async def check_public_address(url: str) -> None:
+    """Refuse a URL whose host resolves to a loopback, private, link-local or otherwise
+    non-public address: a brand's webhook must not reach into the platform's own network.
+    Checked at each delivery, since a name may resolve elsewhere than when it was saved."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise WebhookFailedError(f"the webhook's host {host} cannot be resolved: {exc}") from None
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0])
+        if not ip.is_global:
+            raise WebhookFailedError(f"the webhook's host {host} is not public ({ip})")
+
+
 async def send_webhook(
-    db_session: AsyncSession, brand: TenantInfo, alert_id: uuid.UUID, event: str
+    db_session: AsyncSession,
+    brand: TenantInfo,
+    alert_id: uuid.UUID,
+    event: str,
+    *,
+    private_addresses: bool = False,
 ) -> bool:
     """POST the alert's event to its rule's URL; False when there is nothing to send (the
-    alert or the URL is gone). WebhookFailedError when the receiver does not answer 2xx."""
+    alert or the URL is gone). WebhookFailedError when the receiver does not answer 2xx, or
+    when its address is not public and ``private_addresses`` (a platform setting for
+    installations whose receivers live on the same network) is off."""
     repo = MonitoringRepository(db_session)
     alert = await repo.alert(alert_id)
     if alert is None:
@@ -132,6 +160,8 @@ async def send_webhook(
         "X-Voltlane-Delivery": f"{alert.id}:{event}",
         SIGNATURE_HEADER: signature(rule.webhook_secret, body),
     }
+    if not private_addresses:
+        await check_public_address(rule.webhook_url)
     try:
         async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:
             response = await client.post(rule.webhook_url, content=body, headers=headers)

@@ -36,7 +36,13 @@ async def deliver_webhook(jobs: JobContext, *, tenant: str, alert_id: str, event
     """POST one alert event to the rule's webhook; retried with backoff until it is taken."""
     brand = await brand_info(jobs, tenant)
     async with jobs.database.tenant_session(tenant) as db_session:
-        await send_webhook(db_session, brand, uuid.UUID(alert_id), event)
+        await send_webhook(
+            db_session,
+            brand,
+            uuid.UUID(alert_id),
+            event,
+            private_addresses=jobs.settings.webhook_private_addresses,
+        )
 
 
 every(DETECT, DETECT_EVERY)
