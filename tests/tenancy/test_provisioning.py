@@ -31,6 +31,8 @@ from voltlane.tenancy.spec import load_specs
 
 TENANT_TABLES = [
     "alembic_version",
+    "alert_rules",
+    "alerts",
     "api_keys",
     "audit_log",
     "cdrs",
@@ -52,10 +54,12 @@ TENANT_TABLES = [
     "operator_users",
     "payment_operations",
     "payments",
+    "planned_downtimes",
     "session_settlements",
     "staff_sessions",
     "station_commands",
     "station_events",
+    "station_state_periods",
     "subscription_charges",
     "subscription_plans",
     "subscriptions",

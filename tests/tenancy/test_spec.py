@@ -46,6 +46,7 @@ def test_a_valid_file_keeps_its_non_secret_profile(tmp_path: Path) -> None:
         "payments": None,
         "loyalty": None,
         "ocpp": None,
+        "mail": None,
     }
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -24,6 +27,49 @@ from voltlane.worker import enqueue
 log = logging.getLogger(__name__)
 
 SEND_NOTIFICATION_TASK = "identity.send_notification"
+PLATFORM_SMTP_UNSET = "no SMTP server configured (VOLTLANE_SMTP_URL)"
+
+
+@dataclass(frozen=True, slots=True)
+class Mailer:
+    """How one brand's e-mails leave: its SMTP server (or why there is none) and sender."""
+
+    server: SmtpServer | None
+    sender_name: str
+    sender: str
+    unsent_reason: str  # recorded on each e-mail while ``server`` is None
+
+
+def brand_mailer(
+    name: str,
+    slug: str,
+    profile: Mapping[str, Any],
+    *,
+    platform_smtp_url: str | None,
+    base_domain: str,
+    environ: Mapping[str, str],
+) -> Mailer:
+    """The brand's own SMTP server when its ``[mail]`` names the environment variable that
+    holds it, else the platform's; from its ``[mail]`` sender, else its billing e-mail.
+
+    A brand that names a variable which is not set gets no server (its e-mails wait with the
+    reason) rather than the platform's, which may not be allowed to send for its domain.
+    """
+    mail = profile.get("mail") or {}
+    legal = profile.get("legal") or {}
+    sender = mail.get("sender") or legal.get("email") or f"noreply@{slug}.{base_domain}"
+    variable = mail.get("smtp_env")
+    url, reason = (
+        (environ.get(variable) or None, f"{variable} is not set")
+        if variable
+        else (platform_smtp_url, PLATFORM_SMTP_UNSET)
+    )
+    return Mailer(
+        server=SmtpServer.parse(url) if url else None,
+        sender_name=name,
+        sender=sender,
+        unsent_reason=reason,
+    )
 
 
 async def queue_email(
@@ -67,6 +113,7 @@ async def send_notification(
     server: SmtpServer | None,
     sender_name: str,
     sender: str,
+    unsent_reason: str = PLATFORM_SMTP_UNSET,
 ) -> bool:
     """Send a written e-mail once; True when it has been sent (now or before).
 
@@ -82,7 +129,7 @@ async def send_notification(
         return notification is not None
     failure: MailError | None = None
     if server is None:
-        failure = MailError("no SMTP server configured (VOLTLANE_SMTP_URL)")
+        failure = MailError(unsent_reason)
     else:
         try:
             await send_mail(

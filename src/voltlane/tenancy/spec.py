@@ -86,6 +86,15 @@ class Payments(msgspec.Struct, forbid_unknown_fields=True):
     block_after: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
 
 
+class MailSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """How the brand's e-mails leave. The SMTP URL holds a password, so the file names only
+    the environment variable that has it; without one the platform's VOLTLANE_SMTP_URL is
+    used."""
+
+    sender: str | None = None  # the From address; default the [legal] e-mail
+    smtp_env: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{2,63}$")] | None = None
+
+
 class DemoUser(msgspec.Struct, forbid_unknown_fields=True):
     email: str
     name: str
@@ -193,6 +202,7 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
     ocpp: OcppSettings | None = None
     payments: Payments | None = None
     loyalty: Loyalty | None = None
+    mail: MailSettings | None = None
     features: dict[str, bool] = {}
     demo: Demo = msgspec.field(default_factory=Demo)
 
@@ -207,6 +217,7 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
             "payments": msgspec.to_builtins(self.payments) if self.payments else None,
             "loyalty": msgspec.to_builtins(self.loyalty) if self.loyalty else None,
             "ocpp": msgspec.to_builtins(self.ocpp) if self.ocpp else None,
+            "mail": msgspec.to_builtins(self.mail) if self.mail else None,
         }
 
 
