@@ -74,9 +74,15 @@ def mutations(value: Any) -> Iterator[Any]:
 
 
 def schemas() -> Iterator[tuple[str, int, str]]:
+    """Every schema the package ships for a station-side action (a few actions of a version
+    have none, e.g. a 2.1 message only in one direction)."""
     for version in Version:
         for action in sorted(STATION_ACTIONS[version]):
             for message_type in (MessageType.Call, MessageType.CallResult):
+                try:
+                    get_validator(message_type, action, version.library)
+                except OSError:
+                    continue
                 yield version.library, message_type, action
 
 
@@ -84,10 +90,7 @@ def schemas() -> Iterator[tuple[str, int, str]]:
 def test_compiled_check_is_never_laxer_than_the_package(
     version: str, message_type: int, action: str
 ) -> None:
-    try:
-        validator = get_validator(message_type, action, version)
-    except OSError:
-        pytest.skip(f"the package has no {action} schema for {version}")
+    validator = get_validator(message_type, action, version)
     check = compiled_check(message_type, action, version)
     if check is None:
         return  # not compiled: the package validates it as before
