@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import jinja2
+from pathlib import Path
 
-from voltlane.web.i18n import template_gettext, translations
+import jinja2
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+from voltlane.web.i18n import LOCALE_DIR, template_gettext, translations
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def render(source: str, locale: str, **context: object) -> str:
@@ -35,3 +41,28 @@ def test_a_message_carrying_user_input_stays_text() -> None:
     assert render('{{ _("Page %(num)d of %(name)s", num=2, name=n) }}', "en_GB", n="<b>") == (
         "Page 2 of &lt;b&gt;"
     )
+
+
+def test_every_string_of_the_pages_is_translated_into_german_and_french() -> None:
+    """`make messages` brings new strings into the catalogs; each needs its translation."""
+    method_map = [
+        ("src/voltlane/**.py", "python"),
+        ("src/voltlane/**/templates/**.html", "jinja2"),
+        ("themes/**/templates/**.html", "jinja2"),
+    ]
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    wanted = {
+        message if isinstance(message, str) else message[0]
+        for _, _, message, _, _ in extract_from_dir(str(REPO), method_map, keywords=keywords)
+    }
+    for language in ("de", "fr"):
+        with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as source:
+            catalog = read_po(source)
+        translated = {
+            entry.id if isinstance(entry.id, str) else entry.id[0]
+            for entry in catalog
+            if entry.id
+            and not entry.fuzzy
+            and (entry.string if isinstance(entry.string, str) else all(entry.string))
+        }
+        assert sorted(wanted - translated) == [], language
