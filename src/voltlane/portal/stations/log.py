@@ -179,6 +179,9 @@ class StationLogController(Controller):
                 request, db_session, writer, station_pk, failed=(name, form)
             )
         tenant = current_tenant(request)
+        # The wait for the station can take half a minute: no connection is held meanwhile
+        # (the command itself is recorded by the command path, with who asked for it).
+        await db_session.commit()
         result = await web_state(request).commands.send(
             tenant.key, station.station_id, action, payload, requested_by=writer.email
         )
