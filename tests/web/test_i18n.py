@@ -66,3 +66,26 @@ def test_every_string_of_the_pages_is_translated_into_german_and_french() -> Non
             and (entry.string if isinstance(entry.string, str) else all(entry.string))
         }
         assert sorted(wanted - translated) == [], language
+
+
+def test_a_connectors_ocpp_status_is_shown_in_the_readers_language() -> None:
+    env = jinja2.Environment(
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        loader=jinja2.FileSystemLoader(str(REPO / "src/voltlane/portal/templates")),
+        trim_blocks=True,  # as the web app's environments
+        lstrip_blocks=True,
+    )
+    source = (
+        '{% import "portal/stations/_forms.html" as forms with context %}'
+        "{{ forms.connector_status(status) }}"
+    )
+
+    def shown(status: str, locale: str) -> str:
+        return env.from_string(source).render({**template_gettext(locale), "status": status})
+
+    assert shown("SuspendedEV", "de_DE") == "Vom Fahrzeug pausiert"
+    assert shown("Faulted", "fr_FR") == "En défaut"
+    assert shown("Unknown", "en_GB") == "Unknown"
+    assert shown("Occupied", "de_DE") == "Belegt"
+    assert shown("SomethingNew", "de_DE") == "SomethingNew"  # a status from a newer protocol
