@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post, put
@@ -20,8 +19,8 @@ from voltlane.api.evses import EvseCreate, EvseRead
 from voltlane.models.tenant import ChargingStation, RegistrationStatus
 from voltlane.station import schemas as domain
 from voltlane.station import service as stations
-from voltlane.tenancy.registry import normalise_host
 from voltlane.web.context import current_tenant, web_state
+from voltlane.web.station_urls import ocpp_url
 
 StationId = Annotated[
     str,
@@ -112,17 +111,6 @@ class PasswordRead(msgspec.Struct):
 
 
 # -- presenting a station -----------------------------------------------------------------
-def ocpp_url(request: Request[Any, Any, Any], station: ChargingStation) -> str:
-    """Where the station connects: this brand host's name, the gateway's port, and wss for
-    profiles 2-3 (TLS is mandatory there) or when the platform is served over https."""
-    settings = web_state(request).settings
-    tls = station.security_profile >= 2 or settings.public_scheme == "https"
-    scheme, port = ("wss", settings.ocpp_tls_port) if tls else ("ws", settings.ocpp_port)
-    host = normalise_host(request.headers.get("host")) or ""
-    key = current_tenant(request).key
-    return f"{scheme}://{host}:{port}/ocpp/{key}/{quote(station.station_id, safe='*:+@')}"
-
-
 async def present(
     request: Request[Any, Any, Any], rows: list[ChargingStation]
 ) -> list[StationRead]:

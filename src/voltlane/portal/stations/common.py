@@ -23,10 +23,10 @@ from voltlane.portal.stations.forms import (
 )
 from voltlane.station import service as stations
 from voltlane.station.ports import get_translator
-from voltlane.tenancy.registry import normalise_host
 from voltlane.web.auth import requires
-from voltlane.web.context import current_tenant, web_state
+from voltlane.web.context import current_tenant
 from voltlane.web.i18n import N_
+from voltlane.web.station_urls import ocpp_url
 
 STATION_COLUMNS = (
     ("station_id", lambda s: s.station_id),
@@ -83,21 +83,6 @@ write = {"writer": Provide(requires(Permission.STATIONS_WRITE))}
 
 def zone(request: Request[Any, Any, Any]) -> ZoneInfo:
     return ZoneInfo(current_tenant(request).timezone)
-
-
-def ocpp_url(request: Request[Any, Any, Any], station: ChargingStation) -> str:
-    """ws:// for profile 1 on plain http, wss:// on the TLS port otherwise (profiles 2-3
-    require TLS); the host is the brand host the operator uses."""
-    settings = web_state(request).settings
-    tls = station.security_profile >= 2 or settings.public_scheme == "https"
-    host = normalise_host(request.headers.get("host")) or ""
-    return stations.station_ocpp_url(
-        scheme="wss" if tls else "ws",
-        host=host,
-        port=settings.ocpp_tls_port if tls else settings.ocpp_port,
-        tenant_key=current_tenant(request).key,
-        station_id=station.station_id,
-    )
 
 
 async def audit_station(

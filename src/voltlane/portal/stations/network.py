@@ -34,7 +34,6 @@ from voltlane.portal.stations.common import (
     domain_error,
     form_page,
     location_choices,
-    ocpp_url,
     read,
     write,
 )
@@ -49,6 +48,7 @@ from voltlane.station import service as stations
 from voltlane.station.schemas import StationFilter, StationUpdate, changes
 from voltlane.web.context import current_tenant, web_state
 from voltlane.web.i18n import N_
+from voltlane.web.station_urls import ocpp_url
 
 
 class StationsController(Controller):
