@@ -21,8 +21,8 @@ from voltlane.core.clock import utcnow
 from voltlane.core.errors import VoltlaneError
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.portal.listing import Fetch, ListView, list_response
-from voltlane.portal.pages import Format, PageNumber, csv_response, render
+from voltlane.portal.listing import ListView, list_response
+from voltlane.portal.pages import Fetch, Format, PageNumber, csv_response, render
 from voltlane.web.auth import provide_staff, requires
 from voltlane.web.context import current_tenant
 from voltlane.web.i18n import N_

@@ -3,17 +3,14 @@ page of rows (the table fragment alone for HTMX), with filter errors shown besid
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
 
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.portal.pages import CSV_MAX_ROWS, Pager, csv_response, render
-
-# Rows of a list from (limit, offset).
-Fetch = Callable[[int, int], Awaitable[Sequence[Any]]]
+from voltlane.portal.pages import Fetch, list_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,20 +37,17 @@ async def list_response(
 ) -> Response[Any]:
     """The list as CSV or one page of it; with filter errors, the page (status 400) with the
     errors beside the filters and no rows."""
-    if format == "csv" and not errors:
-        return csv_response(view.filename, view.columns, await fetch(CSV_MAX_ROWS, 0))
-    pager = Pager(page)
-    rows = [] if errors else await fetch(pager.limit, pager.offset)
-    return render(
+    return await list_page(
         request,
         staff,
-        view.template,
-        {
-            "page": pager.page(rows, query=filters),
-            "filters": filters or {},
-            "errors": errors or {},
-            **(context or {}),
-        },
+        fetch,
+        page=page,
+        format=format,
+        filename=view.filename,
+        columns=view.columns,
+        template=view.template,
         fragment=view.fragment,
-        status_code=400 if errors else 200,
+        query=filters,
+        errors=errors,
+        context={"filters": filters or {}, "errors": errors or {}, **(context or {})},
     )

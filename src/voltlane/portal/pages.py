@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -221,4 +221,42 @@ async def audit(
         entity_id=entity_id,
         detail=detail,
         ip=client_ip(request),
+    )
+
+
+# Rows of a list from (limit, offset).
+Fetch = Callable[[int, int], Awaitable[Sequence[Any]]]
+
+
+async def list_page(
+    request: Request[Any, Any, Any],
+    staff: StaffIdentity,
+    fetch: Fetch,
+    *,
+    page: int,
+    format: str,  # noqa: A002 - the query parameter's name
+    filename: str,
+    columns: Sequence[tuple[str, Callable[[Any], Any]]],
+    template: str,
+    fragment: str,
+    query: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    context: Mapping[str, Any] | None = None,
+    status_code: int | None = None,
+) -> Response[Any]:
+    """A list as the CSV file ``filename`` (up to CSV_MAX_ROWS rows) or one page of it (its
+    ``fragment`` alone for HTMX), the filters ``query`` kept on every link. With filter
+    ``errors`` there are no rows and the page answers 400 (the template shows the errors
+    beside the filters); ``status_code`` answers a form of the page that was refused."""
+    if format == "csv" and not errors:
+        return csv_response(filename, columns, await fetch(CSV_MAX_ROWS, 0))
+    pager = Pager(page)
+    rows = [] if errors else await fetch(pager.limit, pager.offset)
+    return render(
+        request,
+        staff,
+        template,
+        {"page": pager.page(rows, query=query), **(context or {})},
+        fragment=fragment,
+        status_code=status_code or (400 if errors else 200),
     )

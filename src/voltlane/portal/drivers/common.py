@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -26,6 +26,7 @@ from voltlane.models.tenant import (
     IdTokenStatus,
     Invoicing,
 )
+from voltlane.portal import pages
 from voltlane.portal.drivers.forms import (
     DRIVER_FIELDS,
     MAX_INPUT,
@@ -37,12 +38,9 @@ from voltlane.portal.drivers.forms import (
     locale_options,
 )
 from voltlane.portal.pages import (
-    CSV_MAX_ROWS,
     Format,
     PageNumber,
-    Pager,
     audit,
-    csv_response,
     read_form,
     render,
 )
@@ -101,13 +99,10 @@ GROUP_COLUMNS = (
 )
 
 
-Fetch = Callable[[int, int], Awaitable[Sequence[Any]]]
-
-
 async def list_page(
     request: Request[Any, Any, Any],
     staff: StaffIdentity,
-    fetch: Fetch,
+    fetch: pages.Fetch,
     *,
     page: int,
     format: str,  # noqa: A002 - the query parameter's name
@@ -119,17 +114,19 @@ async def list_page(
 ) -> Response[Any]:
     """A list page: ``fetch(limit, offset)`` paged, its table alone for HTMX, or all of it
     (up to CSV_MAX_ROWS rows) as the CSV file ``csv`` = (filename, columns)."""
-    if format == "csv":
-        filename, columns = csv
-        return csv_response(filename, columns, await fetch(CSV_MAX_ROWS, 0))
-    pager = Pager(page)
-    rows = await fetch(pager.limit, pager.offset)
-    return render(
+    filename, columns = csv
+    return await pages.list_page(
         request,
         staff,
-        template,
-        {"page": pager.page(rows, query=query), **(context or {})},
+        fetch,
+        page=page,
+        format=format,
+        filename=filename,
+        columns=columns,
+        template=template,
         fragment=fragment,
+        query=query,
+        context=context,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -16,7 +16,7 @@ from litestar import Request, Response
 
 from voltlane.core.clock import month_of, utcnow
 from voltlane.identity.schemas import StaffIdentity
-from voltlane.portal.pages import CSV_MAX_ROWS, Pager, csv_response, render
+from voltlane.portal import pages
 from voltlane.tariff.rounding import minor_unit_exponent
 from voltlane.tenancy import TenantInfo
 from voltlane.web.i18n import N_
@@ -131,7 +131,6 @@ def this_month(brand: TenantInfo) -> date:
     return month_of(brand_today(brand))[0]
 
 
-Fetch = Callable[[int, int], Awaitable[Sequence[Any]]]  # (limit, offset) -> rows
 Columns = Sequence[tuple[str, Callable[[Any], Any]]]
 
 
@@ -140,7 +139,7 @@ async def list_page(
     staff: StaffIdentity,
     *,
     tab: str,
-    fetch: Fetch,
+    fetch: pages.Fetch,
     columns: Columns,
     page: int,
     fmt: str,
@@ -152,17 +151,18 @@ async def list_page(
     with ``fmt`` csv, all its rows as ``<tab>.csv``; wrong filters are shown beside their
     field with status 400 and no rows. ``status_code`` answers a form of the page that
     was refused."""
-    errors = filters.errors if filters is not None else {}
-    if fmt == "csv" and not errors:
-        return csv_response(f"{tab}.csv", columns, await fetch(CSV_MAX_ROWS, 0))
-    pager = Pager(page)
-    rows = [] if errors else await fetch(pager.limit, pager.offset)
-    query = filters.values if filters is not None else None
-    return render(
+    return await pages.list_page(
         request,
         staff,
-        f"portal/finance/{tab}/index.html",
-        {"tab": tab, "filters": filters, "page": pager.page(rows, query=query), **(context or {})},
+        fetch,
+        page=page,
+        format=fmt,
+        filename=f"{tab}.csv",
+        columns=columns,
+        template=f"portal/finance/{tab}/index.html",
         fragment=f"portal/finance/{tab}/_table.html",
-        status_code=status_code or (400 if errors else 200),
+        query=filters.values if filters is not None else None,
+        errors=filters.errors if filters is not None else None,
+        context={"tab": tab, "filters": filters, **(context or {})},
+        status_code=status_code,
     )
