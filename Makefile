@@ -55,7 +55,7 @@ messages: $(STAMP)
 		--project Voltlane -o $(LOCALES)/messages.pot .
 	for lang in de fr; do \
 		if test -f $(LOCALES)/$$lang/LC_MESSAGES/messages.po; then \
-			$(BIN)/pybabel update --no-fuzzy-matching -l $$lang -i $(LOCALES)/messages.pot -d $(LOCALES); \
+			$(BIN)/pybabel update --no-fuzzy-matching -w 100 -l $$lang -i $(LOCALES)/messages.pot -d $(LOCALES); \
 		else $(BIN)/pybabel init -l $$lang -i $(LOCALES)/messages.pot -d $(LOCALES); fi; \
 	done
 

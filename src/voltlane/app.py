@@ -37,7 +37,7 @@ from voltlane.portal.settings_users import UsersController
 from voltlane.portal.stations import stations_router
 from voltlane.portal.tariffs import TariffPortalController
 from voltlane.pwa import TEMPLATES as PWA_TEMPLATES
-from voltlane.pwa.home import DriverHomeController
+from voltlane.pwa.routes import PWA_HANDLERS
 from voltlane.seed import TenantFileSeeder
 from voltlane.settings import Settings
 from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
@@ -136,7 +136,7 @@ def create_app(
             AuditController,
             finance_router,
             choose_language,
-            DriverHomeController,
+            *PWA_HANDLERS,
             api_router(),
             payment_webhook,
             document_by_link,

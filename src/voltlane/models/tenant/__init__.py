@@ -13,6 +13,15 @@ from voltlane.models.tenant.charging import (
     SessionStatus,
     TransactionEventRecord,
 )
+from voltlane.models.tenant.driver import (
+    ChargeRequest,
+    ChargeRequestStatus,
+    DriverEmailLink,
+    DriverLogin,
+    DriverSession,
+    EmailLinkPurpose,
+    PushSubscription,
+)
 from voltlane.models.tenant.identity import (
     LoginAttempt,
     OperatorUser,
@@ -73,6 +82,13 @@ from voltlane.models.tenant.subscriptions import (
 )
 
 __all__ = [
+    "PushSubscription",
+    "EmailLinkPurpose",
+    "DriverSession",
+    "DriverLogin",
+    "DriverEmailLink",
+    "ChargeRequestStatus",
+    "ChargeRequest",
     "SIGNED_SAMPLE",
     "AccountKind",
     "Alert",

@@ -70,6 +70,7 @@ class Payment(UuidPk, Timestamps, TenantBase):
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("session_id"),
+        UniqueConstraint("charge_request_id"),
         Index("ix_payments_psp_reference", "provider", "psp_reference"),
         Index("ix_payments_status", "status"),
         Index(
@@ -84,7 +85,7 @@ class Payment(UuidPk, Timestamps, TenantBase):
             name="amounts",
         ),
         CheckConstraint(
-            "(purpose = 'session' AND session_id IS NOT NULL)"
+            "(purpose = 'session' AND (session_id IS NOT NULL OR charge_request_id IS NOT NULL))"
             " OR (purpose = 'wallet_topup' AND account_id IS NOT NULL AND session_id IS NULL)",
             name="purpose_refers",
         ),
@@ -102,6 +103,11 @@ class Payment(UuidPk, Timestamps, TenantBase):
     )
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("tenant.customer_accounts.id", ondelete="RESTRICT")
+    )
+    # Pre-authorized from the driver app before the session exists; session_id follows
+    # once the charger reports the session.
+    charge_request_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("tenant.charge_requests.id", ondelete="RESTRICT")
     )
     cdr_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("tenant.cdrs.id", ondelete="RESTRICT")

@@ -1,0 +1,11 @@
+"""Every route handler of the driver app, registered by ``voltlane.app``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voltlane.pwa.home import DriverHomeController
+
+PWA_HANDLERS: list[Any] = [
+    DriverHomeController,
+]
