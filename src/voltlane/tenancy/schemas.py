@@ -45,6 +45,12 @@ class TenantInfo:
         value = ocpp.get("certificate_organization") if isinstance(ocpp, dict) else None
         return value if isinstance(value, str) and value else self.name
 
+    @property
+    def app(self) -> dict[str, Any]:
+        """The driver app settings of the tenant file's ``[app]`` (see tenancy.spec.DriverApp)."""
+        value = self.profile.get("app")
+        return value if isinstance(value, dict) else {}
+
     def feature(self, flag: str, *, default: bool = False) -> bool:
         return self.features.get(flag, default)
 

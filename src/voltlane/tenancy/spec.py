@@ -95,6 +95,30 @@ class MailSettings(msgspec.Struct, forbid_unknown_fields=True):
     smtp_env: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{2,63}$")] | None = None
 
 
+class OidcProvider(msgspec.Struct, forbid_unknown_fields=True):
+    """An OpenID Connect provider drivers may sign in with; its client secret comes from the
+    environment variable ``secret_env``."""
+
+    key: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]  # the button's label
+    issuer: Annotated[str, msgspec.Meta(pattern=r"^https?://")]
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    secret_env: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{2,63}$")]
+
+
+class DriverApp(msgspec.Struct, forbid_unknown_fields=True):
+    """The driver app (PWA): map tiles, the hold placed before a charge, sign-in providers."""
+
+    # An OpenStreetMap-compatible tile URL template ({z}/{x}/{y}); none: the list only.
+    map_tiles: Annotated[str, msgspec.Meta(pattern=r"^https?://.*\{z\}.*\{x\}.*\{y\}")] | None = (
+        None
+    )
+    map_attribution: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    # Minor units of the brand's currency reserved on the driver's card before a start.
+    pre_authorization: Annotated[int, msgspec.Meta(ge=100, le=100_000)] = 5000
+    oidc: list[OidcProvider] = []
+
+
 class DemoUser(msgspec.Struct, forbid_unknown_fields=True):
     email: str
     name: str
@@ -203,6 +227,7 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
     payments: Payments | None = None
     loyalty: Loyalty | None = None
     mail: MailSettings | None = None
+    app: DriverApp = msgspec.field(default_factory=DriverApp)
     features: dict[str, bool] = {}
     demo: Demo = msgspec.field(default_factory=Demo)
 
@@ -218,6 +243,7 @@ class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
             "loyalty": msgspec.to_builtins(self.loyalty) if self.loyalty else None,
             "ocpp": msgspec.to_builtins(self.ocpp) if self.ocpp else None,
             "mail": msgspec.to_builtins(self.mail) if self.mail else None,
+            "app": msgspec.to_builtins(self.app),
         }
 
 
