@@ -47,6 +47,12 @@ def test_a_valid_file_keeps_its_non_secret_profile(tmp_path: Path) -> None:
         "loyalty": None,
         "ocpp": None,
         "mail": None,
+        "app": {
+            "map_tiles": None,
+            "map_attribution": None,
+            "pre_authorization": 5000,
+            "oidc": [],
+        },
     }
 
 
