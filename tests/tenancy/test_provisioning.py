@@ -65,6 +65,7 @@ TENANT_TABLES = [
     "station_commands",
     "station_events",
     "station_state_periods",
+    "stored_payment_methods",
     "subscription_charges",
     "subscription_plans",
     "subscriptions",

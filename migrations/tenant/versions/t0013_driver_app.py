@@ -175,6 +175,35 @@ def upgrade() -> None:
         ["charge_request_id"],
         schema=schema,
     )
+    op.create_table(
+        "stored_payment_methods",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("account_id", sa.Uuid(), nullable=False),
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("customer_ref", sa.String(length=255), nullable=True),
+        sa.Column("payment_method_ref", sa.String(length=255), nullable=False),
+        sa.Column("label", sa.String(length=60), nullable=False),
+        sa.Column("expires", sa.String(length=7), nullable=True),
+        sa.Column("is_default", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=now, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=now, nullable=False),
+        _fk(schema, "stored_payment_methods", "account_id", "customer_accounts", "CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stored_payment_methods")),
+        sa.UniqueConstraint(
+            "provider",
+            "payment_method_ref",
+            name=op.f("uq_stored_payment_methods_provider_payment_method_ref"),
+        ),
+        schema=schema,
+    )
+    op.create_index(
+        "ix_stored_payment_methods_one_default",
+        "stored_payment_methods",
+        ["account_id"],
+        unique=True,
+        postgresql_where=sa.text("is_default"),
+        schema=schema,
+    )
     # A payment from the app is pre-authorized before its charging session exists.
     op.add_column(
         "payments", sa.Column("charge_request_id", sa.Uuid(), nullable=True), schema=schema
@@ -217,6 +246,7 @@ def downgrade() -> None:
         op.f("fk_payments_charge_request_id_charge_requests"), "payments", schema=schema
     )
     op.drop_column("payments", "charge_request_id", schema=schema)
+    op.drop_table("stored_payment_methods", schema=schema)
     op.drop_table("push_subscriptions", schema=schema)
     op.drop_table("charge_requests", schema=schema)
     op.drop_table("driver_email_links", schema=schema)

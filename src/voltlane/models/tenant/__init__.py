@@ -56,6 +56,7 @@ from voltlane.models.tenant.payments import (
     PaymentOperation,
     PaymentPurpose,
     PaymentStatus,
+    StoredPaymentMethod,
     WebhookEvent,
 )
 from voltlane.models.tenant.settlement import (
@@ -82,13 +83,6 @@ from voltlane.models.tenant.subscriptions import (
 )
 
 __all__ = [
-    "PushSubscription",
-    "EmailLinkPurpose",
-    "DriverSession",
-    "DriverLogin",
-    "DriverEmailLink",
-    "ChargeRequestStatus",
-    "ChargeRequest",
     "SIGNED_SAMPLE",
     "AccountKind",
     "Alert",
@@ -99,6 +93,8 @@ __all__ = [
     "AuditEntry",
     "Cdr",
     "CdrKind",
+    "ChargeRequest",
+    "ChargeRequestStatus",
     "ChargingSession",
     "ChargingStation",
     "CommandStatus",
@@ -106,7 +102,11 @@ __all__ = [
     "ConnectorFormat",
     "ConnectorStandard",
     "CustomerAccount",
+    "DriverEmailLink",
+    "DriverLogin",
+    "DriverSession",
     "DunningState",
+    "EmailLinkPurpose",
     "Evse",
     "IdToken",
     "IdTokenStatus",
@@ -132,6 +132,7 @@ __all__ = [
     "PaymentStatus",
     "PlannedDowntime",
     "PowerType",
+    "PushSubscription",
     "RegistrationStatus",
     "Role",
     "SessionSettlement",
@@ -141,6 +142,7 @@ __all__ = [
     "StationEvent",
     "StationState",
     "StationStatePeriod",
+    "StoredPaymentMethod",
     "Subscription",
     "SubscriptionCharge",
     "SubscriptionPlan",

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -173,3 +174,29 @@ class WebhookEvent(UuidPk, TenantBase):
         DateTime(timezone=True), server_default=text("now()"), nullable=False
     )
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StoredPaymentMethod(UuidPk, Timestamps, TenantBase):
+    """A card a driver saved through the PSP's hosted page: Voltlane keeps the PSP's
+    references and what the driver recognises it by, never card data."""
+
+    __tablename__ = "stored_payment_methods"
+    __table_args__ = (
+        UniqueConstraint("provider", "payment_method_ref"),
+        Index(
+            "ix_stored_payment_methods_one_default",
+            "account_id",
+            unique=True,
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenant.customer_accounts.id", ondelete="CASCADE"), nullable=False
+    )
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    customer_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_method_ref: Mapped[str] = mapped_column(String(255), nullable=False)
+    label: Mapped[str] = mapped_column(String(60), nullable=False)  # "Visa •••• 4242"
+    expires: Mapped[str | None] = mapped_column(String(7))  # "12/2030"
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
