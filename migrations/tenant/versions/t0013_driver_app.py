@@ -1,4 +1,5 @@
-"""driver app: sign-in, sessions, e-mail links, charge requests, web push subscriptions
+"""driver app: sign-in, sessions, e-mail links, charge requests, web push subscriptions and
+deliveries
 
 Revision ID: t0013
 Revises: t0012
@@ -176,6 +177,20 @@ def upgrade() -> None:
         schema=schema,
     )
     op.create_table(
+        "push_deliveries",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("session_id", sa.Uuid(), nullable=False),
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("recipients", sa.Integer(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), server_default=now, nullable=False),
+        _fk(schema, "push_deliveries", "session_id", "charging_sessions", "CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_push_deliveries")),
+        sa.UniqueConstraint(
+            "session_id", "event", name=op.f("uq_push_deliveries_session_id_event")
+        ),
+        schema=schema,
+    )
+    op.create_table(
         "stored_payment_methods",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("account_id", sa.Uuid(), nullable=False),
@@ -247,6 +262,7 @@ def downgrade() -> None:
     )
     op.drop_column("payments", "charge_request_id", schema=schema)
     op.drop_table("stored_payment_methods", schema=schema)
+    op.drop_table("push_deliveries", schema=schema)
     op.drop_table("push_subscriptions", schema=schema)
     op.drop_table("charge_requests", schema=schema)
     op.drop_table("driver_email_links", schema=schema)

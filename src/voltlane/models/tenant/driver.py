@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -159,5 +160,23 @@ class PushSubscription(UuidPk, TenantBase):
     p256dh: Mapped[str] = mapped_column(String(200), nullable=False)
     auth: Mapped[str] = mapped_column(String(100), nullable=False)
     created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class PushDelivery(UuidPk, TenantBase):
+    """A notification sent for one event of a charging session started from the app: written
+    in the transaction that sends it, so a repeated job never sends the same event twice."""
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (UniqueConstraint("session_id", "event"),)
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenant.charging_sessions.id", ondelete="CASCADE"), nullable=False
+    )
+    event: Mapped[str] = mapped_column(String(32), nullable=False)
+    # How many subscriptions the push services accepted it for.
+    recipients: Mapped[int] = mapped_column(Integer, nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
