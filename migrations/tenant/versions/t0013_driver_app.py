@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("oidc_subject", sa.String(length=255), nullable=True),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("terms_accepted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=now, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=now, nullable=False),
         sa.CheckConstraint("email = lower(email)", name=op.f("ck_driver_logins_email_lowercase")),

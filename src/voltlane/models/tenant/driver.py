@@ -48,6 +48,8 @@ class DriverLogin(UuidPk, Timestamps, TenantBase):
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the driver accepted the brand's terms of use (at sign-up).
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DriverSession(TenantBase):
