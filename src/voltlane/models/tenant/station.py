@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     SmallInteger,
@@ -82,6 +83,8 @@ class Location(UuidPk, Timestamps, TenantBase):
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
         CheckConstraint("country ~ '^[A-Z]{3}$'", name="country_alpha3"),
+        # The driver app's nearest-first search reads a bounding box on this index.
+        Index("ix_locations_latitude_longitude", "latitude", "longitude"),
     )
 
     name: Mapped[str] = mapped_column(String(255), nullable=False)
