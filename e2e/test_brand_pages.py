@@ -102,7 +102,7 @@ def test_web_app_manifest_and_icon(page: Page, brand: dict[str, Any], tenant: Te
     assert manifest["theme_color"] == tenant.primary_color
     assert manifest["background_color"] == tenant.tokens["color-background"]
     assert manifest["lang"] == tenant.locale.replace("_", "-")
-    assert manifest["start_url"] == "/"
+    assert manifest["start_url"] == "/?source=pwa"
     icon = next(i for i in manifest["icons"] if i["sizes"] == "192x192")
     assert icon["src"] == "/brand/icons/icon-192.png"
 

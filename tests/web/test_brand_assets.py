@@ -21,7 +21,7 @@ async def test_manifest_and_theme_follow_the_brand(make_brand, client_for) -> No
         "name": "Harbour Test",
         "short_name": "Harbour Test",
         "id": "/",
-        "start_url": "/",
+        "start_url": "/?source=pwa",
         "scope": "/",
         "display": "standalone",
         "lang": "en-GB",

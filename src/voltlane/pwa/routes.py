@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from voltlane.pwa.home import DriverHomeController
+from voltlane.pwa.shell import AppShellController
 
 PWA_HANDLERS: list[Any] = [
     DriverHomeController,
+    AppShellController,
 ]

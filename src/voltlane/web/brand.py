@@ -69,7 +69,8 @@ class BrandController(Controller):
             "name": tenant.name,
             "short_name": branding.short_name,
             "id": "/",
-            "start_url": "/",
+            # Opens the station list; the marker tells launches from the installed app apart.
+            "start_url": "/?source=pwa",
             "scope": "/",
             "display": "standalone",
             "lang": tenant.locale.replace("_", "-"),

@@ -29,6 +29,9 @@ from voltlane.web.i18n import language_name, request_locale, template_gettext
 
 STATIC_DIR = Path(__file__).parent / "static"
 WEB_TEMPLATES = Path(__file__).parent / "templates"
+# Globals that packages above the web layer add to every environment (the driver app's
+# hashed asset URLs); filled at import time, before the first page is rendered.
+TEMPLATE_GLOBALS: dict[str, Any] = {}
 
 
 class StaticAssets:
@@ -72,6 +75,7 @@ class Renderer:
             )
             env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
             env.globals["static"] = self.static.url
+            env.globals.update(TEMPLATE_GLOBALS)
             self._environments[search] = env
         return env
 
