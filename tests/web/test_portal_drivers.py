@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -25,13 +26,16 @@ from voltlane.models.tenant import (
     Invoicing,
     LoyaltyEntry,
     LoyaltyKind,
+    OperatorUser,
     Role,
     Subscription,
     WalletEntry,
     WalletKind,
+    WalletReason,
 )
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.spec import Loyalty
+from voltlane.web.i18n import translations
 
 PASSWORD = "correct horse battery"
 VOID = {"input", "br", "img", "meta", "link", "hr", "col", "source"}
@@ -768,3 +772,318 @@ async def test_another_brands_drivers_and_tokens_answer_404(
             IdTokenStatus.ACCEPTED,
             None,
         )
+
+
+# -- prepaid wallet adjustments by finance staff -----------------------------------------------
+
+GERMAN = translations("de_DE").gettext  # the page's words once the catalog has them
+
+
+async def wallet_brand(make_brand: Any, database: Database) -> tuple[TenantInfo, CustomerAccount]:
+    """A German brand with a finance user, and a driver whose wallet holds €25.00."""
+    brand = await staffed_brand(make_brand, database, locale="de_DE", locales=["de_DE"])
+    async with database.tenant_transaction(brand.key) as db_session:
+        await add_user(db_session, "fin@example.com", PASSWORD, Role.FINANCE, "Fiona Finance")
+        lena = await add_driver(db_session, "Lena Fischer", "lena@example.com")
+        db_session.add(
+            WalletEntry(
+                account_id=lena.id,
+                kind=WalletKind.TOPUP,
+                amount=2500,
+                currency="EUR",
+                reference=uuid.uuid4(),
+                created_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+            )
+        )
+    return brand, lena
+
+
+def wallet_reference(html: str) -> str:
+    match = re.search(r'name="reference" value="([0-9a-f-]{36})"', html)
+    assert match is not None, "the page has no wallet form"
+    return match.group(1)
+
+
+async def wallet_of(database: Database, brand: TenantInfo) -> list[tuple[Any, ...]]:
+    async with database.tenant_transaction(brand.key) as db_session:
+        entries = await db_session.scalars(select(WalletEntry).order_by(WalletEntry.created_at))
+        return [
+            (e.kind, e.amount, e.currency, e.reason, e.note, e.staff_email, e.staff_user_id)
+            for e in entries
+        ]
+
+
+async def test_finance_credits_and_debits_a_wallet_in_german_amounts_and_the_history_says_why(
+    database: Database, make_brand, client_for
+):
+    brand, lena = await wallet_brand(make_brand, database)
+    async with database.tenant_transaction(brand.key) as db_session:
+        fiona = await db_session.scalar(
+            select(OperatorUser.id).where(OperatorUser.email == "fin@example.com")
+        )
+    page_path = f"/portal/drivers/{lena.id}"
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "fin@example.com", PASSWORD)
+        page = await client.get(page_path, headers=HTML)
+        credit = {
+            "_csrf_token": csrf_token(page.text),
+            "reference": wallet_reference(page.text),
+            "direction": "credit",
+            "amount": "12,50",
+            "reason": "goodwill",
+            "note": "Ladesäule am Hafen defekt",
+        }
+        credited = await client.post(f"{page_path}/wallet", data=credit, headers=HTML)
+        sent_again = await client.post(f"{page_path}/wallet", data=credit, headers=HTML)
+        after_credit = await client.get(page_path, headers=HTML)
+        debited = await client.post(
+            f"{page_path}/wallet",
+            data={
+                **credit,
+                "reference": wallet_reference(after_credit.text),
+                "direction": "debit",
+                "amount": "1.030,00",  # German grouping: one thousand and thirty
+                "reason": "correction",
+                "note": "too much",
+            },
+            headers=HTML,
+        )
+        debit = await client.post(
+            f"{page_path}/wallet",
+            data={
+                **credit,
+                "reference": wallet_reference(after_credit.text),
+                "direction": "debit",
+                "amount": "30",
+                "reason": "correction",
+                "note": "Aufladung doppelt gebucht",
+            },
+            headers=HTML,
+        )
+        shown = await client.get(page_path, headers=HTML)
+    assert page.status_code == 200
+    assert f'action="/portal/drivers/{lena.id}/wallet"' in page.text
+    assert "1.250,50" in page.text  # how the brand's language writes an amount
+    assert (credited.status_code, credited.headers["location"]) == (
+        303,
+        f"{page_path}#wallet-heading",
+    )
+    assert (sent_again.status_code, sent_again.headers["location"]) == (
+        303,
+        f"{page_path}#wallet-heading",
+    )
+    assert debited.status_code == 400  # €1,030.00 is more than the €37.50 held
+    assert field_error(debited.text, "amount") == GERMAN(
+        "A debit may not take the balance below zero."
+    )
+    assert debit.status_code == 303
+    assert 'data-testid="wallet-balance">7,50\xa0€<' in shown.text
+    who = GERMAN("“%(note)s”, by %(staff)s")
+    assert rows(shown.text, "wallet-moves")[:2] == [
+        [
+            rows(shown.text, "wallet-moves")[0][0],
+            GERMAN("Correction")
+            + " "
+            + who % {"note": "Aufladung doppelt gebucht", "staff": "fin@example.com"},
+            "-30,00 €",
+        ],
+        [
+            rows(shown.text, "wallet-moves")[1][0],
+            GERMAN("Goodwill credit")
+            + " "
+            + who % {"note": "Ladesäule am Hafen defekt", "staff": "fin@example.com"},
+            "12,50 €",
+        ],
+    ]
+    assert rows(shown.text, "wallet-moves")[2] == ["02.11.26, 10:30", GERMAN("Top-up"), "25,00 €"]
+    assert await wallet_of(database, brand) == [
+        (WalletKind.TOPUP, 2500, "EUR", None, None, None, None),
+        (
+            WalletKind.ADJUSTMENT,
+            1250,
+            "EUR",
+            WalletReason.GOODWILL,
+            "Ladesäule am Hafen defekt",
+            "fin@example.com",
+            fiona,
+        ),
+        (
+            WalletKind.ADJUSTMENT,
+            -3000,
+            "EUR",
+            WalletReason.CORRECTION,
+            "Aufladung doppelt gebucht",
+            "fin@example.com",
+            fiona,
+        ),
+    ]
+    entries = await audit_actions(database, brand)
+    assert [
+        (action, who, {k: v for k, v in d.items() if k != "entry_id"}) for action, who, d in entries
+    ] == [
+        (
+            "portal.wallet.adjust",
+            "fin@example.com",
+            {
+                "amount": 1250,
+                "currency": "EUR",
+                "reason": "goodwill",
+                "note": "Ladesäule am Hafen defekt",
+            },
+        ),
+        (
+            "portal.wallet.adjust",
+            "fin@example.com",
+            {
+                "amount": -3000,
+                "currency": "EUR",
+                "reason": "correction",
+                "note": "Aufladung doppelt gebucht",
+            },
+        ),
+    ]
+
+
+async def test_a_wrong_wallet_form_shows_each_error_beside_its_field_and_writes_nothing(
+    database: Database, make_brand, client_for
+):
+    brand, lena = await wallet_brand(make_brand, database)
+    page_path = f"/portal/drivers/{lena.id}"
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "fin@example.com", PASSWORD)
+        page = await client.get(page_path, headers=HTML)
+        form = {"_csrf_token": csrf_token(page.text), "reference": wallet_reference(page.text)}
+
+        async def send(**fields: str) -> Any:
+            return await client.post(f"{page_path}/wallet", data={**form, **fields}, headers=HTML)
+
+        everything = await send(direction="sideways", amount="12.50", reason="", note="")
+        answers = {
+            amount: field_error(
+                (await send(direction="credit", amount=amount, reason="correction", note="x")).text,
+                "amount",
+            )
+            for amount in ("", "0", "0,001", "-5", "12,5e3", "NaN", "1.000.000,01")
+        }
+        goodwill_debit = await send(direction="debit", amount="5", reason="goodwill", note="x")
+        long_note = await send(direction="credit", amount="5", reason="correction", note="x" * 201)
+    assert everything.status_code == 400
+    assert field_error(everything.text, "direction") == GERMAN("Choose credit or debit.")
+    assert field_error(everything.text, "amount") == GERMAN(
+        "Enter an amount written like the example."
+    )
+    assert field_error(everything.text, "reason") == GERMAN("Choose a reason.")
+    assert field_error(everything.text, "note") == GERMAN("Say why the wallet is adjusted.")
+    assert 'value="12.50"' in everything.text  # what was typed is kept
+    assert answers == {
+        "": GERMAN("Enter an amount."),
+        "0": GERMAN("Enter an amount greater than zero."),
+        "0,001": GERMAN("The currency has no smaller unit than that."),
+        "-5": GERMAN("Enter an amount greater than zero."),
+        "12,5e3": GERMAN("Enter an amount written like the example."),
+        "NaN": GERMAN("Enter an amount written like the example."),
+        "1.000.000,01": GERMAN("That amount is too large for one adjustment."),
+    }
+    assert goodwill_debit.status_code == 400
+    assert field_error(goodwill_debit.text, "reason") == GERMAN(
+        "A goodwill credit adds money; choose correction to debit."
+    )
+    assert field_error(long_note.text, "note") == GERMAN("At most 200 characters.")
+    assert await wallet_of(database, brand) == [
+        (WalletKind.TOPUP, 2500, "EUR", None, None, None, None)
+    ]
+    assert await audit_actions(database, brand) == []
+
+
+async def test_only_finance_staff_adjust_a_wallet(database: Database, make_brand, client_for):
+    brand, lena = await wallet_brand(make_brand, database)
+    async with database.tenant_transaction(brand.key) as db_session:
+        fleet = await add_fleet_account(db_session)
+        await add_user(
+            db_session, "fm@example.com", PASSWORD, Role.FLEET_MANAGER, fleet_account_id=fleet.id
+        )
+    answers = {}
+    forms_shown = {}
+    for email in ("ops@example.com", "viewer@example.com", "fm@example.com"):
+        async with client_for(f"{brand.slug}.localhost") as client:
+            await sign_in(client, email, PASSWORD)
+            page = await client.get(f"/portal/drivers/{lena.id}", headers=HTML)
+            forms_shown[email] = 'id="wallet-form"' in page.text
+            login = await client.get("/portal/login", headers=HTML)
+            sent = await client.post(
+                f"/portal/drivers/{lena.id}/wallet",
+                data={
+                    "_csrf_token": csrf_token(login.text),
+                    "direction": "credit",
+                    "amount": "10",
+                    "reason": "goodwill",
+                    "note": "x",
+                },
+                headers=HTML,
+            )
+            answers[email] = sent.status_code
+    assert forms_shown == {
+        "ops@example.com": False,  # writes drivers, not money
+        "viewer@example.com": False,
+        "fm@example.com": False,  # the page itself is refused
+    }
+    assert answers == {"ops@example.com": 403, "viewer@example.com": 403, "fm@example.com": 403}
+    assert await wallet_of(database, brand) == [
+        (WalletKind.TOPUP, 2500, "EUR", None, None, None, None)
+    ]
+
+
+async def test_another_brands_driver_and_another_drivers_form_move_no_wallet(
+    database: Database, make_brand, client_for
+):
+    brand, lena = await wallet_brand(make_brand, database)
+    other = await make_brand()
+    async with database.tenant_transaction(other.key) as db_session:
+        theirs = await add_driver(db_session, "Lena Fischer", "lena@example.com")
+    async with database.tenant_transaction(brand.key) as db_session:
+        mia = await add_driver(db_session, "Mia Wolf", "mia@example.com")
+        fleet = await add_fleet_account(db_session)
+    credit = {"direction": "credit", "amount": "10", "reason": "goodwill", "note": "Kulanz"}
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "fin@example.com", PASSWORD)
+        page = await client.get(f"/portal/drivers/{lena.id}", headers=HTML)
+        token, reference = csrf_token(page.text), wallet_reference(page.text)
+        elsewhere = [
+            (
+                await client.post(
+                    f"/portal/drivers/{account_id}/wallet",
+                    data={"_csrf_token": token, "reference": reference, **credit},
+                    headers=HTML,
+                )
+            ).status_code
+            for account_id in (theirs.id, fleet.id)
+        ]
+        lenas = await client.post(
+            f"/portal/drivers/{lena.id}/wallet",
+            data={"_csrf_token": token, "reference": reference, **credit},
+            headers=HTML,
+        )
+        # Lena's form (its key) sent to Mia's page books nothing for Mia.
+        mias = await client.post(
+            f"/portal/drivers/{mia.id}/wallet",
+            data={"_csrf_token": token, "reference": reference, **credit},
+            headers=HTML,
+        )
+    assert elsewhere == [404, 404]
+    assert lenas.status_code == 303
+    assert mias.status_code == 400
+    assert GERMAN("This form was sent for another driver. Send it again.") in mias.text
+    assert wallet_reference(mias.text) != reference  # a fresh form to send
+    async with database.tenant_transaction(brand.key) as db_session:
+        by_account = dict(
+            (
+                await db_session.execute(
+                    select(WalletEntry.account_id, func.sum(WalletEntry.amount)).group_by(
+                        WalletEntry.account_id
+                    )
+                )
+            ).all()
+        )
+    assert by_account == {lena.id: 3500}
+    async with database.tenant_transaction(other.key) as db_session:
+        assert await db_session.scalar(select(func.count()).select_from(WalletEntry)) == 0

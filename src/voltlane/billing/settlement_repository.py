@@ -122,6 +122,30 @@ class SettlementRepository:
         )
         return moved is not None
 
+    async def lock_account(self, account_id: uuid.UUID) -> CustomerAccount | None:
+        """The account, locked until the transaction ends: the lock ``settle`` takes, so a
+        debit and a session paid from the wallet never both spend the same balance."""
+        return await self.db_session.scalar(
+            select(CustomerAccount).where(CustomerAccount.id == account_id).with_for_update()
+        )
+
+    async def book_adjustment(self, values: dict[str, Any]) -> uuid.UUID | None:
+        """Insert a staff adjustment (the ``wallet_entries`` columns in ``values``) once
+        per reference; its id, or None when the reference was booked before."""
+        return await self.db_session.scalar(
+            insert(WalletEntry)
+            .values(id=uuid.uuid4(), kind=WalletKind.ADJUSTMENT, **values)
+            .on_conflict_do_nothing(index_elements=["kind", "reference"])
+            .returning(WalletEntry.id)
+        )
+
+    async def wallet_entry(self, kind: WalletKind, reference: uuid.UUID) -> WalletEntry | None:
+        return await self.db_session.scalar(
+            select(WalletEntry)
+            .where(WalletEntry.kind == kind, WalletEntry.reference == reference)
+            .execution_options(populate_existing=True)
+        )
+
     async def wallet_entries(self, account_id: uuid.UUID, limit: int) -> list[WalletEntry]:
         return list(
             await self.db_session.scalars(

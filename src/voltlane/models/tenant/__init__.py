@@ -65,6 +65,7 @@ from voltlane.models.tenant.settlement import (
     SessionSettlement,
     WalletEntry,
     WalletKind,
+    WalletReason,
 )
 from voltlane.models.tenant.station import (
     ChargingStation,
@@ -151,5 +152,6 @@ __all__ = [
     "TransactionEventRecord",
     "WalletEntry",
     "WalletKind",
+    "WalletReason",
     "WebhookEvent",
 ]

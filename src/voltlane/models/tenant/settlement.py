@@ -89,6 +89,16 @@ class WalletKind(enum.StrEnum):
     TOPUP = "topup"  # reference: the top-up payment
     SESSION = "session"  # reference: the CDR paid from the wallet
     REFUND = "refund"  # reference: the credit CDR of a session paid from the wallet
+    # A staff member's credit or debit (reason, note and who made it on the entry);
+    # reference: the key of the form that asked for it, so a form sent twice moves it once.
+    ADJUSTMENT = "adjustment"
+
+
+class WalletReason(enum.StrEnum):
+    """Why staff adjusted a wallet."""
+
+    GOODWILL = "goodwill"  # a credit as a gesture (a charger fault, a long wait)
+    CORRECTION = "correction"  # a credit or debit that puts a wrong balance right
 
 
 class WalletEntry(UuidPk, TenantBase):
@@ -100,6 +110,12 @@ class WalletEntry(UuidPk, TenantBase):
         Index("uq_wallet_entries_kind_reference", "kind", "reference", unique=True),
         Index("ix_wallet_entries_account", "account_id"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+        # Exactly the adjustments say why and who made them.
+        CheckConstraint(
+            "(kind = 'adjustment') = (reason IS NOT NULL AND note IS NOT NULL"
+            " AND staff_email IS NOT NULL)",
+            name="adjustment_explained",
+        ),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(
@@ -109,6 +125,11 @@ class WalletEntry(UuidPk, TenantBase):
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # + top-up, - spent
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     reference: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    reason: Mapped[WalletReason | None] = mapped_column(str_enum(WalletReason, 16))
+    note: Mapped[str | None] = mapped_column(String(200))
+    # No foreign key, like the audit log: the entry outlives a deleted user.
+    staff_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    staff_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()"), nullable=False
     )

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -20,19 +19,17 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.billing import accounts, settlement, subscriptions
-from voltlane.billing.settlement import LoyaltyPolicy
+from voltlane.billing import accounts, subscriptions
 from voltlane.charging import tokens
-from voltlane.core.clock import utcnow
 from voltlane.core.errors import VoltlaneError
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import (
     AccountKind,
-    CustomerAccount,
     IdToken,
     IdTokenStatus,
     IdTokenType,
 )
+from voltlane.portal.drivers.account_page import driver_context
 from voltlane.portal.drivers.common import (
     DRIVERS,
     GROUP_COLUMNS,
@@ -57,16 +54,15 @@ from voltlane.portal.drivers.forms import (
     token_form,
     token_values,
 )
+from voltlane.portal.drivers.wallet import WalletRoutes
 from voltlane.portal.pages import Format, PageNumber, audit, read_form, render
 from voltlane.web.auth import safe_next
-from voltlane.web.context import current_tenant
 from voltlane.web.i18n import N_
 
-LATEST = 10  # wallet and loyalty moves on a driver's page
 CHOICES = 500  # accounts offered in a token's account list
 
 
-class DriversController(AccountPagesController):
+class DriversController(WalletRoutes, AccountPagesController):
     path = "/portal/drivers"
     section = DRIVERS
 
@@ -81,7 +77,7 @@ class DriversController(AccountPagesController):
         account_id: FromPath[uuid.UUID],
     ) -> Response[str]:
         account = await DRIVERS.account(db_session, account_id)
-        context = await _driver_context(db_session, request, account)
+        context = await driver_context(db_session, request, account)
         return render(request, reader, "portal/drivers/show.html", context)
 
     # -- subscriptions -------------------------------------------------------------------------
@@ -121,7 +117,7 @@ class DriversController(AccountPagesController):
                     detail={"plan": plan, "starts_on": starts_on.isoformat()},
                 )
                 return Redirect(f"/portal/drivers/{account.id}", status_code=303)
-        context = await _driver_context(db_session, request, account)
+        context = await driver_context(db_session, request, account)
         context.update(subscribe_form=form, subscribe_errors=errors)
         return render(request, writer, "portal/drivers/show.html", context, status_code=400)
 
@@ -164,7 +160,7 @@ class DriversController(AccountPagesController):
                     detail={"ends_on": ends_on.isoformat()},
                 )
                 return Redirect(f"/portal/drivers/{account.id}", status_code=303)
-        context = await _driver_context(db_session, request, account)
+        context = await driver_context(db_session, request, account)
         context.update(end_form=form, end_errors=errors)
         return render(request, writer, "portal/drivers/show.html", context, status_code=400)
 
@@ -383,42 +379,6 @@ async def _back(request: Request[Any, Any, Any]) -> Response[Any]:
     """After a block or unblock: back to the page the button was on (this host only)."""
     form = await read_form(request)
     return Redirect(safe_next(form.get("next")), status_code=303)
-
-
-async def _driver_context(
-    db_session: AsyncSession, request: Request[Any, Any, Any], account: CustomerAccount
-) -> dict[str, Any]:
-    """What a driver's page shows: billing details, tokens, subscriptions, wallet, points."""
-    brand = current_tenant(request)
-    held = await subscriptions.subscriptions_of(db_session, account.id)
-    plans = await subscriptions.list_plans(db_session)
-    balance, moves = await settlement.wallet_of(
-        db_session, account.id, brand.currency, limit=LATEST
-    )
-    points, point_moves = await settlement.loyalty_of(db_session, account.id, limit=LATEST)
-    cards = await tokens.find_tokens(
-        db_session, tokens.TokenFilter(account_id=account.id), limit=CHOICES, offset=0
-    )
-    today = utcnow().astimezone(ZoneInfo(brand.timezone)).date()
-    return {
-        "account": account,
-        "tokens": [row.token for row in cards],
-        "subscriptions": held,
-        "open_subscription": next((s for s in held if s.ends_on is None), None),
-        "plans": {plan.id: plan for plan in plans},
-        "plan_options": [(p.code, f"{p.name} ({p.code})") for p in plans if p.active],
-        "currency": brand.currency,
-        "wallet_balance": balance,
-        "wallet_moves": moves,
-        "loyalty": LoyaltyPolicy.of(brand) is not None or bool(point_moves),
-        "points": points,
-        "point_moves": point_moves,
-        "today": today.isoformat(),
-        "subscribe_form": {},
-        "subscribe_errors": {},
-        "end_form": {},
-        "end_errors": {},
-    }
 
 
 async def account_choices(
