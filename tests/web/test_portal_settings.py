@@ -9,11 +9,12 @@ import struct
 import uuid
 from typing import Any
 
+import msgspec
 import pytest
 from httpx import Response
 from sqlalchemy import func, select
 
-from tests.factories import add_fleet_account, add_user, brand_spec
+from tests.factories import BERLIN_SELLER, add_fleet_account, add_user, brand_spec
 from tests.web.helpers import HTML, csrf_token, sign_in
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
@@ -21,8 +22,10 @@ from voltlane.identity import api_keys, staff
 from voltlane.identity.errors import InvalidUserError
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import ApiKey, AuditEntry, OperatorUser, Role, StaffSession
+from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy import service as tenancy
+from voltlane.tenancy.spec import Legal, MailSettings
 
 PASSWORD = "correct horse battery"
 OWNER = "owner@example.com"
@@ -739,3 +742,86 @@ async def test_a_logo_is_uploaded_checked_and_served_to_the_portal_and_the_app(
         (ADMIN, "portal.settings.logo", {"bytes": len(LOGO), "format": "svg"}),
         (ADMIN, "portal.settings.logo", {"bytes": len(PNG), "format": "png"}),
     ]
+
+
+async def mail_brand(
+    database: Database, settings: Settings, mail: MailSettings | None, legal: Legal | None
+) -> TenantInfo:
+    """A brand registered from a tenant file with this ``[mail]`` and ``[legal]``, and an
+    admin."""
+    spec = msgspec.structs.replace(brand_spec(legal=legal), mail=mail)
+    async with database.platform_transaction() as db_session:
+        info, _ = await tenancy.register_tenant(db_session, spec)
+    brand = await tenancy.provision_tenant(database, settings.migrations_dir, info.id)
+    async with database.tenant_transaction(brand.key) as db_session:
+        await add_user(db_session, ADMIN, PASSWORD, Role.ADMIN, "Adam Admin")
+    return brand
+
+
+def mail_shown(page: Response) -> tuple[str, str, str, bool]:
+    """(From address, variable, its status, whether the what-to-do sentence shows)."""
+    found = [
+        re.search(rf'data-testid="{name}">([^<]+)<', page.text)
+        for name in ("mail-sender", "mail-variable", "mail-variable-status")
+    ]
+    assert all(found), "the page shows no e-mail settings"
+    sender, variable, status = (match.group(1) for match in found if match)
+    return sender, variable, status, 'data-testid="mail-missing"' in page.text
+
+
+async def test_the_settings_show_how_the_brands_emails_leave_but_never_the_smtp_url(
+    database: Database, settings: Settings, client_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = await mail_brand(
+        database,
+        settings,
+        MailSettings(sender="laden@nordlicht.example", smtp_env="NORDLICHT_SMTP_URL"),
+        BERLIN_SELLER,
+    )
+    billing_address = await mail_brand(database, settings, None, BERLIN_SELLER)
+    bare = await mail_brand(database, settings, MailSettings(), None)
+    monkeypatch.delenv("NORDLICHT_SMTP_URL", raising=False)
+    pages: dict[str, Response] = {}
+    for name, brand in (("own", own), ("billing", billing_address), ("bare", bare)):
+        async with client_for(f"{brand.slug}.localhost") as client:
+            await sign_in(client, ADMIN, PASSWORD)
+            pages[name] = await client.get("/portal/settings", headers=HTML)
+            if name == "own":
+                url = "smtps://mailer:s3cret-pw@smtp.nordlicht.example:465"
+                monkeypatch.setenv("NORDLICHT_SMTP_URL", url)
+                pages["own, set"] = await client.get("/portal/settings", headers=HTML)
+                changed = await client.post(
+                    "/portal/settings/mail",
+                    data={"sender": "x@y.example", "_csrf_token": csrf_token(pages[name].text)},
+                    headers=HTML,
+                )
+    platform = ("Set", False) if settings.smtp_url else ("Missing", True)
+    assert mail_shown(pages["own"]) == (
+        "laden@nordlicht.example",
+        "NORDLICHT_SMTP_URL",
+        "Missing",
+        True,
+    )
+    assert "NORDLICHT_SMTP_URL" in pages["own"].text.split('data-testid="mail-missing">')[1]
+    assert mail_shown(pages["own, set"]) == (
+        "laden@nordlicht.example",
+        "NORDLICHT_SMTP_URL",
+        "Set",
+        False,
+    )
+    assert "s3cret-pw" not in pages["own, set"].text
+    assert "smtp.nordlicht.example" not in pages["own, set"].text
+    assert mail_shown(pages["billing"]) == (
+        "rechnung@voltaria.example",
+        "VOLTLANE_SMTP_URL",
+        *platform,
+    )
+    assert mail_shown(pages["bare"]) == (
+        f"noreply@{bare.slug}.{settings.base_domain}",
+        "VOLTLANE_SMTP_URL",
+        *platform,
+    )
+    # Read-only: no form sends these settings anywhere, and nothing takes them.
+    assert 'action="/portal/settings/mail"' not in pages["own"].text
+    assert changed.status_code in {404, 405}
+    assert await audit_of(database, own, "portal.settings") == []

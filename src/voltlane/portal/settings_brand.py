@@ -1,5 +1,6 @@
 """The brand's profile in its portal: name, short name and colours, languages, the legal
-details its documents print, and (owners only) its payment provider.
+details its documents print, (owners only) its payment provider, and how its e-mails leave
+(read from the tenant file's ``[mail]``, shown but never changed here).
 
 The profile lives on the platform row: each change is written in its own platform
 transaction through ``tenancy.profile`` and recorded in the brand's audit log in the
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -22,9 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.billing.providers.registry import brand_environ
 from voltlane.core.errors import VoltlaneError
 from voltlane.identity import service as identity
+from voltlane.identity.notifications import brand_mailer
 from voltlane.identity.roles import Permission, has_permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.portal.pages import render
+from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy import profile as brand_profile
 from voltlane.web.auth import provide_staff, requires
@@ -79,6 +83,45 @@ def _environment(tenant: TenantInfo, provider: str | None) -> list[tuple[str, bo
     ]
 
 
+PLATFORM_SMTP_ENV = "VOLTLANE_SMTP_URL"
+
+
+@dataclass(frozen=True, slots=True)
+class MailView:
+    """How the brand's e-mails leave, as the settings page shows it: never a URL."""
+
+    sender: str
+    sender_from: Literal["mail", "legal", "platform"]  # where the From address comes from
+    variable: str  # the environment variable holding the SMTP server's URL
+    own_server: bool  # the brand's [mail] names it; else the platform's
+    variable_set: bool
+
+
+def mail_view(tenant: TenantInfo, settings: Settings) -> MailView:
+    """The From address in use and whether the SMTP URL's variable is set (the same rule
+    the e-mail job follows: ``brand_mailer``), without reading the URL itself."""
+    mail = tenant.profile.get("mail") or {}
+    legal = tenant.profile.get("legal") or {}
+    # No URL goes in: only the sender is taken from the mailer here.
+    sender = brand_mailer(
+        tenant.name,
+        tenant.slug,
+        tenant.profile,
+        platform_smtp_url=None,
+        base_domain=settings.base_domain,
+        environ={},
+    ).sender
+    own = mail.get("smtp_env")
+    return MailView(
+        sender=sender,
+        sender_from="mail" if mail.get("sender") else "legal" if legal.get("email") else "platform",
+        variable=own or PLATFORM_SMTP_ENV,
+        own_server=bool(own),
+        # The platform's URL is read once at start (settings); a brand's at each sending.
+        variable_set=bool(os.environ.get(own, "").strip()) if own else bool(settings.smtp_url),
+    )
+
+
 class BrandSettingsController(Controller):
     path = SETTINGS
     include_in_schema = False
@@ -125,6 +168,7 @@ class BrandSettingsController(Controller):
                 "legal_fields": LEGAL_FIELDS,
                 "owner": owner,
                 "environment": _environment(tenant, provider) if owner else [],
+                "mail": mail_view(tenant, web_state(request).settings),
                 "tenant": tenant,
             },
             status_code=status_code,
