@@ -42,9 +42,13 @@ async def top_up_wallet(
     currency: str,
     payment_method: str,
     customer: str | None = None,
+    payment_id: uuid.UUID | None = None,
 ) -> Payment:
     """Put ``amount`` on an account's prepaid wallet: authorized on the payment method and
     captured at once; the wallet is credited when the capture succeeds.
+
+    ``payment_id`` fixes the new payment's id (a form sent twice asks with the same id, and
+    the second insert fails on the primary key instead of charging twice).
 
     Like every payment it never raises for a PSP problem: a top-up that needs 3-D Secure
     comes back ``requires_action`` (captured by ``billing.capture_top_up`` once the PSP
@@ -66,6 +70,8 @@ async def top_up_wallet(
             purpose=PaymentPurpose.WALLET_TOPUP,
             account_id=account_id,
         )
+        if payment_id is not None:
+            payment.id = payment_id
         payment.attempts = 1
         repo.add(payment)
         await db_session.flush()
