@@ -7,6 +7,8 @@ import html
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -36,6 +38,7 @@ from voltlane.station import operations
 from voltlane.station import service as stations
 from voltlane.station.ports import UnsupportedCommandError
 from voltlane.station.schemas import StationCreate
+from voltlane.web.i18n import translations
 
 PASSWORD = "correct horse battery"
 ROW_RE = re.compile(r'<tr data-station-id="([^"]+)">')
@@ -1107,6 +1110,86 @@ async def test_the_wizard_keeps_bad_input_beside_its_field_and_writes_nothing(
     assert await count(database, brand, Location) == 2
     assert await count(database, brand, ChargingStation) == 4
     assert await audits(database, brand) == []
+
+
+async def test_coordinates_are_typed_with_the_brands_decimal_comma_or_a_point(
+    database: Database, make_brand, client_for
+):
+    german = await make_brand(locale="de_DE", locales=["de_DE"])
+    english = await make_brand()
+    for brand in (german, english):
+        async with database.tenant_transaction(brand.key) as db_session:
+            await add_user(db_session, "ops@example.com", PASSWORD)
+    sent: dict[str, Any] = {}
+    async with client_for(f"{german.slug}.localhost") as client:
+        await sign_in(client, "ops@example.com", PASSWORD)
+        token = csrf_token((await client.get("/portal/stations/new", headers=HTML)).text)
+        for name, latitude, longitude in (
+            ("Brandenburger Tor", "52,5163", "13,3777"),
+            ("Hafen", "53.5461", "9.9661"),  # a point, as maps print them
+            ("Südpol", "\u221290,0", "-180"),  # the typographic minus sign, the very edges
+            ("Zugspitze", "47,42109999", "10,98530001"),  # rounded to the column's 7 places
+            ("Nordkap", "95,0", "-180,5"),
+            ("Tausend", "52.520,1", "13,4.05"),  # grouping is no coordinate; two separators
+            ("Unsinn", "52,52,1", "1e2"),
+        ):
+            answer = await client.post(
+                "/portal/stations/new",
+                data=location_form(token, name=name, latitude=latitude, longitude=longitude),
+                headers=HTML,
+            )
+            sent[name] = answer
+    async with client_for(f"{english.slug}.localhost") as client:
+        await sign_in(client, "ops@example.com", PASSWORD)
+        token = csrf_token((await client.get("/portal/stations/new", headers=HTML)).text)
+        comma_in_english = await client.post(
+            "/portal/stations/new",
+            data=location_form(token, latitude="52,5163", longitude="13.3777"),
+            headers=HTML,
+        )
+    german_text = translations("de_DE").gettext
+    assert {name: answer.status_code for name, answer in sent.items()} == {
+        "Brandenburger Tor": 303,
+        "Hafen": 303,
+        "Südpol": 303,
+        "Zugspitze": 303,
+        "Nordkap": 400,
+        "Tausend": 400,
+        "Unsinn": 400,
+    }
+    assert [
+        (
+            field_error(sent[name].text, "location-latitude"),
+            field_error(sent[name].text, "location-longitude"),
+        )
+        for name in ("Nordkap", "Tausend", "Unsinn")
+    ] == [
+        (
+            german_text("Enter a latitude from -90 to 90."),
+            german_text("Enter a longitude from -180 to 180."),
+        ),
+        (german_text("Enter a latitude from -90 to 90."), german_text("Enter a number.")),
+        (german_text("Enter a number."), german_text("Enter a number.")),
+    ]
+    assert 'id="location-latitude" name="latitude" value="95,0"' in sent["Nordkap"].text
+    assert comma_in_english.status_code == 400
+    assert field_error(comma_in_english.text, "location-latitude") == "Enter a number."
+    async with database.tenant_session(german.key) as db_session:
+        stored = {
+            name: (latitude, longitude)
+            for name, latitude, longitude in (
+                await db_session.execute(
+                    select(Location.name, Location.latitude, Location.longitude)
+                )
+            ).all()
+        }
+    assert stored == {
+        "Brandenburger Tor": (Decimal("52.5163000"), Decimal("13.3777000")),
+        "Hafen": (Decimal("53.5461000"), Decimal("9.9661000")),
+        "Südpol": (Decimal("-90.0000000"), Decimal("-180.0000000")),
+        "Zugspitze": (Decimal("47.4211000"), Decimal("10.9853000")),
+    }
+    assert await count(database, english, Location) == 0
 
 
 # -- another brand's ids --------------------------------------------------------------------

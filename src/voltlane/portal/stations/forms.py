@@ -10,11 +10,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from voltlane.models.tenant import ConnectorFormat, ConnectorStandard, PowerType
+from voltlane.portal.numbers import parse_localized
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
 from voltlane.web.i18n import N_
 
@@ -33,6 +34,10 @@ class Field:
     minimum: int = 0
     max_length: int = 50
     hint: str | None = None
+    # A decimal's bounds (inclusive) and the message outside them; its decimals kept.
+    between: tuple[int, int] | None = None
+    out_of_range: str | None = None
+    places: int | None = None
 
 
 @dataclass(slots=True)
@@ -50,20 +55,14 @@ class FormInput:
         return bool(self.errors or self.form_error)
 
 
-def _typed(field: Field, text: str, zone: ZoneInfo) -> Any:
+def _typed(field: Field, text: str, zone: ZoneInfo, locale: str) -> Any:
     """``text`` as the field's type; ValueError carries the message shown beside it."""
     if field.kind == "int":
         if not text.isdigit() or int(text) < field.minimum or len(text) > 9:
             raise ValueError(N_("Enter a whole number of at least %(minimum)s."))
         return int(text)
     if field.kind == "decimal":
-        try:
-            number = Decimal(text)
-        except InvalidOperation as exc:
-            raise ValueError(N_("Enter a number.")) from exc
-        if not number.is_finite():
-            raise ValueError(N_("Enter a number."))
-        return number
+        return _decimal(field, text, locale)
     if field.kind == "choice":
         if text not in {value for value, _ in field.options}:
             raise ValueError(N_("Choose one of the options."))
@@ -84,10 +83,31 @@ def _typed(field: Field, text: str, zone: ZoneInfo) -> Any:
     return text
 
 
+def _decimal(field: Field, text: str, locale: str) -> Decimal:
+    """A decimal written with the page's decimal separator ("52,5200" in German) or with a
+    point, as maps print coordinates; within the field's bounds."""
+    try:
+        number = parse_localized(text, locale, point=True)
+    except ValueError as exc:
+        raise ValueError(N_("Enter a number.")) from exc
+    if field.between is not None and not field.between[0] <= number <= field.between[1]:
+        raise ValueError(field.out_of_range or N_("Enter a number."))
+    if field.places is not None:
+        # More digits than the column keeps (7: about a centimetre) are rounded here, not
+        # silently by the database.
+        number = number.quantize(Decimal(1).scaleb(-field.places), ROUND_HALF_EVEN)
+    return number
+
+
 def read_form(
-    fields: tuple[Field, ...], form: Mapping[str, Any], *, zone: ZoneInfo | None = None
+    fields: tuple[Field, ...],
+    form: Mapping[str, Any],
+    *,
+    zone: ZoneInfo | None = None,
+    locale: str = "en",
 ) -> FormInput:
-    """Check every field of ``form``; a blank optional field is None."""
+    """Check every field of ``form``, decimals written as in ``locale``; a blank optional
+    field is None."""
     raw: dict[str, str] = {}
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -100,7 +120,7 @@ def read_form(
             values[field.name] = None
             continue
         try:
-            values[field.name] = _typed(field, text, zone or ZoneInfo("UTC"))
+            values[field.name] = _typed(field, text, zone or ZoneInfo("UTC"), locale)
         except ValueError as exc:
             errors[field.name] = str(exc)
     return FormInput(raw, values, errors)
@@ -119,8 +139,26 @@ LOCATION_FIELDS = (
         max_length=3,
         hint=N_("ISO 3166-1 alpha-3 code, e.g. DEU"),
     ),
-    Field("latitude", N_("Latitude"), "decimal", required=True, hint=N_("e.g. 53.5461")),
-    Field("longitude", N_("Longitude"), "decimal", required=True, hint=N_("e.g. 9.9661")),
+    Field(
+        "latitude",
+        N_("Latitude"),
+        "decimal",
+        required=True,
+        hint=N_("e.g. 53.5461"),
+        between=(-90, 90),
+        out_of_range=N_("Enter a latitude from -90 to 90."),
+        places=7,
+    ),
+    Field(
+        "longitude",
+        N_("Longitude"),
+        "decimal",
+        required=True,
+        hint=N_("e.g. 9.9661"),
+        between=(-180, 180),
+        out_of_range=N_("Enter a longitude from -180 to 180."),
+        places=7,
+    ),
     Field(
         "timezone",
         N_("Timezone"),

@@ -33,7 +33,8 @@ from voltlane.portal.stations.forms import (
     read_form,
 )
 from voltlane.station import service as stations
-from voltlane.web.i18n import N_
+from voltlane.web.context import current_tenant
+from voltlane.web.i18n import N_, request_locale
 
 
 class OnboardingController(Controller):
@@ -80,7 +81,9 @@ class OnboardingController(Controller):
                     choice.errors["location"] = N_("Choose one of the options.")
             form = FormInput({"location": str(data.get("location") or "")}, {}, choice.errors)
         else:
-            form = read_form(LOCATION_FIELDS, data)
+            # Coordinates as the page writes numbers ("52,5200" in German) or with a point.
+            locale = request_locale(request, current_tenant(request))
+            form = read_form(LOCATION_FIELDS, data, locale=locale)
             form.raw["location"] = "new"
             if not form.errors:
                 try:
