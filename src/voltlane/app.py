@@ -65,6 +65,7 @@ TASK_MODULES = (
     "voltlane.billing.payment_tasks",
     "voltlane.billing.invoice_tasks",
     "voltlane.monitoring.tasks",
+    "voltlane.pwa.tasks",
 )
 
 STATIC_MAX_AGE = 365 * 24 * 3600

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from voltlane.pwa.home import DriverHomeController
+from voltlane.pwa.push_api import ChargePushController, PushSubscriptionController
 from voltlane.pwa.shell import AppShellController
 
 PWA_HANDLERS: list[Any] = [
     DriverHomeController,
     AppShellController,
+    PushSubscriptionController,
+    ChargePushController,
 ]

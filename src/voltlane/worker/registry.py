@@ -21,6 +21,7 @@ TASK_NAME_PREFIXES = (
     "ocpp",
     "ocpi",
     "monitoring",
+    "pwa",
 )
 
 

@@ -2,7 +2,8 @@
  *
  * subscribePush({chargeRequest, accessKey}) asks for permission, so call it from a click,
  * never on page load; subscribes this browser with the brand's VAPID key and registers the
- * subscription: for the signed-in driver's account, or (a guest) for one charge request.
+ * subscription: for the signed-in driver's account, or for one charge request (a guest's,
+ * proven by the secret cookie of its live screen, or by accessKey).
  * It resolves to {ok: true} or {ok: false, reason}: "unsupported", "denied", "unavailable"
  * (no key on the server) or "rejected" (the server refused; `status` says why).
  * unsubscribePush() removes this browser's subscription.
@@ -44,8 +45,8 @@
     return true;
   }
 
-  function send(method, body) {
-    return fetch(API, {
+  function send(method, body, url) {
+    return fetch(url || API, {
       method: method,
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
@@ -72,9 +73,13 @@
       subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
     }
     var body = subscription.toJSON();
-    if (options.chargeRequest) body.charge_request = options.chargeRequest;
-    if (options.accessKey) body.access_key = options.accessKey;
-    var response = await send("POST", body);
+    var url = API;
+    if (options.chargeRequest) {
+      // The charge's own pages receive the guest's secret cookie.
+      url = "/charge/live/" + encodeURIComponent(options.chargeRequest) + "/push-subscriptions";
+      if (options.accessKey) body.access_key = options.accessKey;
+    }
+    var response = await send("POST", body, url);
     return response.ok ? { ok: true } : { ok: false, reason: "rejected", status: response.status };
   }
 
