@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from voltlane.models.tenant import (
     Cdr,
     CdrKind,
+    ChargeRequest,
     ChargingSession,
     CustomerAccount,
     DunningState,
@@ -113,6 +114,22 @@ class PaymentRepository:
         self, session_id: uuid.UUID, *, for_update: bool = False
     ) -> Payment | None:
         stmt = select(Payment).where(Payment.session_id == session_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.db_session.scalar(stmt)
+
+    async def charge_request(
+        self, charge_request_id: uuid.UUID, *, for_update: bool = False
+    ) -> ChargeRequest | None:
+        stmt = select(ChargeRequest).where(ChargeRequest.id == charge_request_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.db_session.scalar(stmt)
+
+    async def payment_of_charge_request(
+        self, charge_request_id: uuid.UUID, *, for_update: bool = False
+    ) -> Payment | None:
+        stmt = select(Payment).where(Payment.charge_request_id == charge_request_id)
         if for_update:
             stmt = stmt.with_for_update()
         return await self.db_session.scalar(stmt)
@@ -324,7 +341,9 @@ class PaymentRepository:
             self._with_customer(IdToken, owed)
             .outerjoin(Cdr, and_(Cdr.session_id == Payment.session_id, Cdr.kind == CdrKind.CDR))
             .outerjoin(SessionSettlement, SessionSettlement.cdr_id == Cdr.id)
-            .where(Payment.purpose == PaymentPurpose.SESSION)
+            # A hold declined before its session existed (an app charge that never
+            # started) owes nothing: only payments of sessions are followed.
+            .where(Payment.purpose == PaymentPurpose.SESSION, Payment.session_id.is_not(None))
         )
         if state is None:
             stmt = stmt.where(

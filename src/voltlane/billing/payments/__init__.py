@@ -18,6 +18,11 @@ from voltlane.billing.payments.calls import (
     PaymentStateError,
     advance,
 )
+from voltlane.billing.payments.charges import (
+    attach_charge_session,
+    pre_authorize_charge,
+    release_charge,
+)
 from voltlane.billing.payments.sessions import (
     capture_cdr,
     get_payment,
@@ -36,13 +41,16 @@ __all__ = [
     "PaymentNotFoundError",
     "PaymentStateError",
     "advance",
+    "attach_charge_session",
     "capture_cdr",
     "capture_top_up",
     "get_payment",
     "list_payments",
+    "pre_authorize_charge",
     "pre_authorize_session",
     "process_webhook_event",
     "record_webhook",
     "refund_payment",
+    "release_charge",
     "top_up_wallet",
 ]

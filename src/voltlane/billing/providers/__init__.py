@@ -2,7 +2,9 @@
 
 from voltlane.billing.providers.base import (
     Authorization,
+    CardEntry,
     Customer,
+    EnteredCard,
     OperationResult,
     PaymentProvider,
     ProviderDeclinedError,
@@ -19,7 +21,9 @@ from voltlane.billing.providers.registry import (
 
 __all__ = [
     "Authorization",
+    "CardEntry",
     "Customer",
+    "EnteredCard",
     "OperationResult",
     "PaymentProvider",
     "PaymentsNotConfiguredError",

@@ -70,6 +70,26 @@ class OperationResult:
 
 
 @dataclass(frozen=True, slots=True)
+class CardEntry:
+    """A card-entry session on the PSP's hosted page: the driver's browser goes to
+    ``redirect_url``; the card data never reaches Voltlane."""
+
+    reference: str  # the PSP's id of this card-entry session
+    redirect_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnteredCard:
+    """The card a driver stored through the hosted page: PSP references and what the driver
+    recognises it by, never card data."""
+
+    payment_method: str  # pm_... (Stripe) or the storedPaymentMethodId (Adyen)
+    customer: str | None  # the PSP customer / shopperReference it is stored under
+    label: str  # "Visa •••• 4242"
+    expires: str | None  # "12/2030"
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookEvent:
     """A verified notification. ``status`` is the PaymentStatus value it reports (None: not
     one Voltlane acts on); ``psp_reference`` is the payment's (not a modification's)."""
@@ -90,6 +110,29 @@ class PaymentProvider(Protocol):
     async def create_customer(
         self, *, email: str | None, reference: str, idempotency_key: str
     ) -> Customer: ...
+
+    async def start_card_entry(
+        self,
+        *,
+        reference: str,
+        customer: str | None,
+        email: str | None,
+        return_url: str,
+        cancel_url: str,
+        locale: str,
+        idempotency_key: str,
+    ) -> CardEntry:
+        """Open the PSP's hosted page where the driver enters a card stored for later
+        merchant-initiated charges (``reference``: Voltlane's own, ``locale``: e.g. de_DE)."""
+        ...
+
+    async def finish_card_entry(self, entry_reference: str) -> EnteredCard | None:
+        """The card stored by the card entry; None while the driver has not completed it.
+
+        Raises ProviderDeclinedError when the PSP reports it failed, expired or cancelled,
+        ProviderUnavailableError when the PSP cannot be reached.
+        """
+        ...
 
     async def pre_authorize(
         self,

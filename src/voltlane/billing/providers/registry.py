@@ -37,8 +37,11 @@ def _timeout(environ: Mapping[str, str], name: str) -> float:
         raise PaymentsNotConfiguredError(f"{name} must be a number of seconds") from exc
 
 
-def provider_named(name: str, environ: Mapping[str, str] | None = None) -> PaymentProvider:
-    """The provider ``name`` ("stripe" | "adyen") built from ``environ`` (os.environ)."""
+def provider_named(
+    name: str, environ: Mapping[str, str] | None = None, *, currency: str = "EUR"
+) -> PaymentProvider:
+    """The provider ``name`` ("stripe" | "adyen") built from ``environ`` (os.environ);
+    ``currency``: the brand's, in which Adyen verifies a card being stored."""
     env = os.environ if environ is None else environ
     if name == "stripe":
         return StripeProvider(
@@ -52,6 +55,7 @@ def provider_named(name: str, environ: Mapping[str, str] | None = None) -> Payme
             api_key=_required(env, "VOLTLANE_ADYEN_API_KEY"),
             merchant_account=_required(env, "VOLTLANE_ADYEN_MERCHANT_ACCOUNT"),
             hmac_key=_required(env, "VOLTLANE_ADYEN_HMAC_KEY"),
+            currency=currency,
             checkout_url=env.get("VOLTLANE_ADYEN_CHECKOUT_URL") or None,
             live_endpoint_prefix=env.get("VOLTLANE_ADYEN_LIVE_PREFIX") or None,
             timeout=_timeout(env, "VOLTLANE_ADYEN_TIMEOUT"),
@@ -78,4 +82,4 @@ def provider_for(tenant: TenantInfo, environ: Mapping[str, str] | None = None) -
     if not isinstance(name, str):
         raise PaymentsNotConfiguredError(f"brand {tenant.slug} has no payment provider")
     env = os.environ if environ is None else environ
-    return provider_named(name, brand_environ(tenant.key, env))
+    return provider_named(name, brand_environ(tenant.key, env), currency=tenant.currency)

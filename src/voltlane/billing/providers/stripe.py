@@ -11,7 +11,9 @@ import stripe
 
 from voltlane.billing.providers.base import (
     Authorization,
+    CardEntry,
     Customer,
+    EnteredCard,
     OperationResult,
     ProviderDeclinedError,
     ProviderUnavailableError,
@@ -30,6 +32,69 @@ _EVENT_STATUS = {
     "payment_intent.payment_failed": "failed",
     "charge.refunded": "refunded",
 }
+
+
+# The locales Checkout shows its page in (a language alone, or these with their region).
+_CHECKOUT_LANGUAGES = frozenset(
+    {
+        "bg",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "en",
+        "es",
+        "et",
+        "fi",
+        "fil",
+        "fr",
+        "hr",
+        "hu",
+        "id",
+        "it",
+        "ja",
+        "ko",
+        "lt",
+        "lv",
+        "ms",
+        "mt",
+        "nb",
+        "nl",
+        "pl",
+        "pt",
+        "ro",
+        "ru",
+        "sk",
+        "sl",
+        "sv",
+        "th",
+        "tr",
+        "vi",
+        "zh",
+    }
+)
+_CHECKOUT_REGIONAL = frozenset({"en-GB", "es-419", "fr-CA", "pt-BR", "zh-HK", "zh-TW"})
+
+_BRANDS = {
+    "amex": "American Express",
+    "cartes_bancaires": "Cartes Bancaires",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "eftpos_au": "eftpos",
+    "jcb": "JCB",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+}
+
+
+def checkout_locale(locale: str) -> str:
+    """Voltlane's ``de_DE`` as the ``locale`` Checkout knows (``auto``: the browser's)."""
+    language, _, region = locale.replace("-", "_").partition("_")
+    regional = f"{language.lower()}-{region.upper()}"
+    if regional in _CHECKOUT_REGIONAL:
+        return regional
+    return language.lower() if language.lower() in _CHECKOUT_LANGUAGES else "auto"
 
 
 def _message(exc: stripe.StripeError) -> str:
@@ -86,6 +151,75 @@ class StripeProvider:
             )
         )
         return Customer(reference=customer.id)
+
+    async def start_card_entry(
+        self,
+        *,
+        reference: str,
+        customer: str | None,
+        email: str | None,
+        return_url: str,
+        cancel_url: str,
+        locale: str,
+        idempotency_key: str,
+    ) -> CardEntry:
+        """A Checkout Session in setup mode: the card is stored on the customer (created
+        first when the driver has none) for later off-session charges."""
+        if customer is None:
+            created = await self.create_customer(
+                email=email, reference=reference, idempotency_key=f"{idempotency_key}-customer"
+            )
+            customer = created.reference
+        params: dict[str, Any] = {
+            "mode": "setup",
+            "customer": customer,
+            "payment_method_types": ["card"],
+            "success_url": return_url,
+            "cancel_url": cancel_url,
+            "locale": checkout_locale(locale),
+            "client_reference_id": reference,
+            "metadata": {"reference": reference},
+            "setup_intent_data": {"metadata": {"reference": reference}},
+        }
+        session = await self._call(
+            lambda: self._client.v1.checkout.sessions.create(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": idempotency_key},
+            )
+        )
+        if not session.url:
+            raise ProviderUnavailableError(f"stripe: checkout session {session.id} has no url")
+        return CardEntry(reference=session.id, redirect_url=session.url)
+
+    async def finish_card_entry(self, entry_reference: str) -> EnteredCard | None:
+        session = await self._call(
+            lambda: self._client.v1.checkout.sessions.retrieve(
+                entry_reference, {"expand": ["setup_intent.payment_method"]}
+            )
+        )
+        if session.status == "open":
+            return None
+        if session.status != "complete":
+            raise ProviderDeclinedError(f"stripe: the card entry is {session.status}")
+        intent = session.setup_intent
+        if not isinstance(intent, stripe.SetupIntent):
+            raise ProviderUnavailableError("stripe: the checkout session has no setup intent")
+        if intent.status in ("processing", "requires_action"):
+            return None
+        method = intent.payment_method
+        if intent.status != "succeeded" or not isinstance(method, stripe.PaymentMethod):
+            raise ProviderDeclinedError(f"stripe: the card was not stored ({intent.status})")
+        card = method.card
+        if card is None:
+            raise ProviderDeclinedError(f"stripe: payment method {method.id} is not a card")
+        brand = _BRANDS.get(card.brand, card.brand.replace("_", " ").title())
+        customer = session.customer or method.customer
+        return EnteredCard(
+            payment_method=method.id,
+            customer=customer if isinstance(customer, str) else getattr(customer, "id", None),
+            label=f"{brand} •••• {card.last4}",
+            expires=f"{card.exp_month:02d}/{card.exp_year}",
+        )
 
     async def pre_authorize(
         self,

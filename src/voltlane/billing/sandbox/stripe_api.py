@@ -1,0 +1,477 @@
+"""The subset of Stripe's API the Stripe provider uses: customers, PaymentIntents with
+manual capture, refunds, Checkout Sessions in setup mode (with their SetupIntent and
+PaymentMethod), and the webhook events of those objects."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from voltlane.billing.sandbox.cards import TEST_CARDS, EnteredCardData
+from voltlane.billing.sandbox.core import Account, Request, Response, json_response, random_id
+from voltlane.billing.sandbox.hosted_types import Challenge, Entry
+from voltlane.billing.sandbox.state import Object
+from voltlane.billing.sandbox.webhooks import stripe_delivery
+
+if TYPE_CHECKING:
+    from voltlane.billing.sandbox.psp import Sandbox
+
+# Stripe's own test payment methods, usable by every account.
+PRESETS = {
+    "pm_card_visa": "4242424242424242",
+    "pm_card_mastercard": "5555555555554444",
+    "pm_card_chargeDeclined": "4000000000000002",
+    "pm_card_threeDSecure2Required": "4000000000003220",
+}
+_CANCELLABLE = {
+    "requires_payment_method",
+    "requires_capture",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+}
+_SESSION_TTL = 24 * 3600
+# id prefix -> (table of StripeState, the object's name in errors)
+_KINDS = {
+    "cus_": ("customers", "customer"),
+    "pm_": ("payment_methods", "PaymentMethod"),
+    "seti_": ("setup_intents", "setup_intent"),
+    "pi_": ("intents", "payment_intent"),
+    "cs_": ("sessions", "checkout.session"),
+}
+
+
+def decode_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Stripe's form encoding (``metadata[reference]=x``, ``expand[0]=y``) as nested values."""
+    root: dict[str, Any] = {}
+    for raw_key, value in pairs:
+        parts = re.findall(r"[^\[\]]+", raw_key) or [raw_key]
+        node = root
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    result = _as_lists(root)
+    assert isinstance(result, dict)
+    return result
+
+
+def _as_lists(value: Any) -> Any:
+    """``{"0": a, "1": b}`` (indexed keys) as ``[a, b]``, all the way down."""
+    if not isinstance(value, dict):
+        return value
+    items = {key: _as_lists(item) for key, item in value.items()}
+    if items and all(key.isdigit() for key in items):
+        return [items[key] for key in sorted(items, key=int)]
+    return items
+
+
+def error(status: int, kind: str, message: str, **more: Any) -> Response:
+    return json_response(status, {"error": {"type": kind, "message": message, **more}})
+
+
+def missing(ident: str, param: str) -> Response:
+    kind = next(
+        (name for prefix, (_, name) in _KINDS.items() if ident.startswith(prefix)), "object"
+    )
+    status = 404 if param == "id" else 400
+    message = f"No such {kind}: '{ident}'"
+    return error(status, "invalid_request_error", message, code="resource_missing", param=param)
+
+
+class StripeApi:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    # -- the HTTP surface ---------------------------------------------------------------
+    def authenticate(self, request: Request) -> tuple[Account | None, Response]:
+        key = (request.header("Authorization") or "").removeprefix("Bearer ").strip()
+        account = self.sandbox.stripe_account(key) if key else None
+        if account is not None:
+            return account, json_response(200, {})
+        shown = f"{key[:8]}***{key[-4:]}" if len(key) > 12 else "***"
+        return None, error(401, "invalid_request_error", f"Invalid API Key provided: {shown}")
+
+    def idempotency_mismatch(self, key: str) -> Response:
+        message = (
+            "Keys for idempotent requests can only be used with the same parameters they were"
+            f" first used with. Try using a key other than '{key}' if you meant to execute a"
+            " different request."
+        )
+        return error(400, "idempotency_error", message)
+
+    def handle(self, account: Account, request: Request) -> Response:
+        pairs = parse_qsl(request.body.decode(), keep_blank_values=True)
+        pairs += [(k, v) for k, values in request.query.items() for v in values]
+        params = decode_params(pairs)
+        routes: list[tuple[str, str, Callable[..., Response]]] = [
+            ("POST", r"/v1/customers", self._create_customer),
+            ("POST", r"/v1/payment_intents", self._create_intent),
+            ("POST", r"/v1/payment_intents/([^/]+)/capture", self._capture),
+            ("POST", r"/v1/payment_intents/([^/]+)/cancel", self._cancel),
+            ("POST", r"/v1/refunds", self._refund),
+            ("POST", r"/v1/checkout/sessions", self._create_session),
+            ("POST", r"/v1/checkout/sessions/([^/]+)/expire", self._expire_session),
+            ("GET", r"/v1/checkout/sessions/([^/]+)", self._get),
+            (
+                "GET",
+                r"/v1/(?:payment_intents|setup_intents|payment_methods|customers)/([^/]+)",
+                self._get,
+            ),
+        ]
+        for method, pattern, handler in routes:
+            match = re.fullmatch(pattern, request.path)
+            if match and method == request.method:
+                return handler(account, params, *match.groups())
+        return error(404, "invalid_request_error", f"Unrecognized request URL ({request.path}).")
+
+    # -- objects --------------------------------------------------------------------------
+    def _find(self, account: Account, ident: str) -> Object | None:
+        if ident in PRESETS:
+            data = EnteredCardData(TEST_CARDS[PRESETS[ident]], 12, time.gmtime().tm_year + 3)
+            return self._method_object(ident, data, customer=None)
+        table = next((t for prefix, (t, _) in _KINDS.items() if ident.startswith(prefix)), None)
+        found: Object | None = getattr(account.stripe, table).get(ident) if table else None
+        if found is not None and found.get("object") == "checkout.session":
+            self._refresh(found)
+        return found
+
+    @staticmethod
+    def _customer_known(account: Account, customer: str) -> bool:
+        return customer in account.stripe.customers or not account.known_customers_only
+
+    def _card_of(self, account: Account, method: str) -> EnteredCardData | None:
+        if method in PRESETS:
+            return EnteredCardData(TEST_CARDS[PRESETS[method]], 12, time.gmtime().tm_year + 3)
+        return account.stripe.cards.get(method)
+
+    @staticmethod
+    def _method_object(ident: str, data: EnteredCardData, customer: str | None) -> Object:
+        card = {
+            "brand": data.card.brand,
+            "last4": data.card.last4,
+            "exp_month": data.exp_month,
+            "exp_year": data.exp_year,
+            "funding": "credit",
+            "country": "US",
+        }
+        return {
+            "id": ident,
+            "object": "payment_method",
+            "type": "card",
+            "customer": customer,
+            "card": card,
+            "created": int(time.time()),
+            "livemode": False,
+        }
+
+    def _expanded(self, account: Account, obj: Object, paths: list[str]) -> Object:
+        result = dict(obj)
+        for path in paths:
+            head, _, rest = path.partition(".")
+            value = result.get(head)
+            if isinstance(value, str):
+                value = self._find(account, value) or value
+            if isinstance(value, dict):
+                result[head] = self._expanded(account, value, [rest]) if rest else dict(value)
+        return result
+
+    def _event(self, account: Account, kind: str, obj: Object) -> None:
+        if not (account.webhook_url and account.stripe_webhook_secret):
+            return
+        event = {
+            "id": random_id("evt_"),
+            "object": "event",
+            "type": kind,
+            "created": int(time.time()),
+            "livemode": False,
+            "data": {"object": dict(obj)},
+        }
+        url, host, secret = account.webhook_url, account.webhook_host, account.stripe_webhook_secret
+        self.sandbox.outbox.send(stripe_delivery(url, host, secret, event))
+
+    def _get(self, account: Account, params: dict[str, Any], ident: str) -> Response:
+        found = self._find(account, ident)
+        if found is None:
+            return missing(ident, "id")
+        return json_response(200, self._expanded(account, found, params.get("expand") or []))
+
+    # -- customers and payments --------------------------------------------------------------
+    def _create_customer(self, account: Account, params: dict[str, Any]) -> Response:
+        customer: Object = {
+            "id": random_id("cus_", 14),
+            "object": "customer",
+            "email": params.get("email"),
+            "metadata": params.get("metadata") or {},
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        account.stripe.customers[customer["id"]] = customer
+        return json_response(200, customer)
+
+    def _create_intent(self, account: Account, params: dict[str, Any]) -> Response:
+        method, customer = str(params.get("payment_method", "")), params.get("customer")
+        for name in ("amount", "currency", "payment_method"):
+            if not params.get(name):
+                message = f"Missing required param: {name}."
+                return error(400, "invalid_request_error", message, param=name)
+        if customer and not self._customer_known(account, str(customer)):
+            return missing(str(customer), "customer")
+        data = self._card_of(account, method)
+        if data is None:
+            return missing(method, "payment_method")
+        owner = account.stripe.payment_methods.get(method, {}).get("customer")
+        if owner and owner != customer:
+            message = (
+                f"The provided PaymentMethod belongs to customer {owner}. Please include the"
+                " Customer in the `customer` parameter on the PaymentIntent."
+            )
+            return error(400, "invalid_request_error", message, param="payment_method")
+        amount = int(params["amount"])
+        intent: Object = {
+            "id": random_id("pi_"),
+            "object": "payment_intent",
+            "amount": amount,
+            "currency": params["currency"],
+            "customer": customer,
+            "payment_method": method,
+            "capture_method": params.get("capture_method", "automatic"),
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "metadata": params.get("metadata") or {},
+            "next_action": None,
+            "last_payment_error": None,
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        account.stripe.intents[intent["id"]] = intent
+        if self.sandbox.take_decline() or data.card.charge == "decline":
+            failure = {
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": "Your card was declined.",
+            }
+            intent.update(status="requires_payment_method", last_payment_error=failure)
+            self._event(account, "payment_intent.payment_failed", intent)
+            return json_response(402, {"error": {**failure, "payment_intent": intent}})
+        if data.card.charge == "challenge":
+            url = f"{self.sandbox.public_url}/authenticate/{intent['id']}"
+            intent["status"] = "requires_action"
+            account.stripe.challenged.add(intent["id"])
+            intent["next_action"] = {
+                "type": "use_stripe_sdk",
+                "use_stripe_sdk": {"type": "three_d_secure_redirect", "stripe_js": url},
+            }
+            self._event(account, "payment_intent.requires_action", intent)
+            return json_response(200, intent)
+        self._authorized(account, intent)
+        return json_response(200, intent)
+
+    def _authorized(self, account: Account, intent: Object) -> None:
+        intent["next_action"] = None
+        if intent["capture_method"] == "manual":
+            intent.update(status="requires_capture", amount_capturable=intent["amount"])
+            self._event(account, "payment_intent.amount_capturable_updated", intent)
+        else:
+            intent.update(status="succeeded", amount_received=intent["amount"])
+            self._event(account, "payment_intent.succeeded", intent)
+
+    def _capture(self, account: Account, params: dict[str, Any], ident: str) -> Response:
+        intent = account.stripe.intents.get(ident)
+        if intent is None:
+            return missing(ident, "id")
+        if intent["status"] != "requires_capture":
+            message = f"This PaymentIntent's status is {intent['status']}"
+            return error(
+                400, "invalid_request_error", message, code="payment_intent_unexpected_state"
+            )
+        amount = int(params.get("amount_to_capture") or intent["amount_capturable"])
+        if amount > intent["amount_capturable"]:
+            message = "The amount to capture is greater than the amount capturable."
+            return error(400, "invalid_request_error", message, param="amount_to_capture")
+        self.sandbox.captures[ident] += 1
+        self.sandbox.captured_amounts[ident] = amount
+        intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
+        self._event(account, "payment_intent.succeeded", intent)
+        return json_response(200, intent)
+
+    def _cancel(self, account: Account, params: dict[str, Any], ident: str) -> Response:
+        intent = account.stripe.intents.get(ident)
+        if intent is None:
+            return missing(ident, "id")
+        if intent["status"] not in _CANCELLABLE:
+            message = (
+                "You cannot cancel this PaymentIntent because it has a status of"
+                f" {intent['status']}."
+            )
+            return error(
+                400, "invalid_request_error", message, code="payment_intent_unexpected_state"
+            )
+        self.sandbox.cancels[ident] += 1
+        intent.update(status="canceled", amount_capturable=0, next_action=None)
+        self._event(account, "payment_intent.canceled", intent)
+        return json_response(200, intent)
+
+    def _refund(self, account: Account, params: dict[str, Any]) -> Response:
+        ident = str(params.get("payment_intent", ""))
+        intent = account.stripe.intents.get(ident)
+        if intent is None:
+            return missing(ident, "payment_intent")
+        left = intent["amount_received"] - intent.get("amount_refunded", 0)
+        amount = int(params.get("amount", left))
+        if intent["status"] != "succeeded" or not 0 < amount <= left:
+            message = f"Refund amount ({amount}) is greater than unrefunded amount ({left})."
+            return error(400, "invalid_request_error", message, param="amount")
+        self.sandbox.refunds[ident] += 1
+        intent["amount_refunded"] = intent.get("amount_refunded", 0) + amount
+        refund = {
+            "id": random_id("re_"),
+            "object": "refund",
+            "amount": amount,
+            "currency": intent["currency"],
+            "payment_intent": ident,
+            "status": "succeeded",
+        }
+        charge = {
+            "id": random_id("ch_"),
+            "object": "charge",
+            "payment_intent": ident,
+            "amount": intent["amount_received"],
+            "amount_refunded": intent["amount_refunded"],
+            "refunded": intent["amount_refunded"] == intent["amount_received"],
+        }
+        self._event(account, "charge.refunded", charge)
+        return json_response(200, refund)
+
+    # -- Checkout in setup mode -----------------------------------------------------------
+    def _create_session(self, account: Account, params: dict[str, Any]) -> Response:
+        if params.get("mode") != "setup":
+            message = "The sandbox keeps cards only: use mode=setup."
+            return error(400, "invalid_request_error", message, param="mode")
+        if not params.get("success_url"):
+            message = "Missing required param: success_url."
+            return error(400, "invalid_request_error", message, param="success_url")
+        customer = params.get("customer")
+        if customer and not self._customer_known(account, str(customer)):
+            return missing(str(customer), "customer")
+        now = int(time.time())
+        intent_data = params.get("setup_intent_data") or {}
+        intent: Object = {
+            "id": random_id("seti_"),
+            "object": "setup_intent",
+            "status": "requires_payment_method",
+            "customer": customer,
+            "payment_method": None,
+            "usage": "off_session",
+            "payment_method_types": ["card"],
+            "metadata": intent_data.get("metadata") or {},
+            "created": now,
+            "livemode": False,
+        }
+        account.stripe.setup_intents[intent["id"]] = intent
+        ident = random_id("cs_test_", 58)
+        session: Object = {
+            "id": ident,
+            "object": "checkout.session",
+            "mode": "setup",
+            "status": "open",
+            "url": f"{self.sandbox.public_url}/pay/{ident}",
+            "customer": customer,
+            "customer_email": params.get("customer_email"),
+            "success_url": params["success_url"],
+            "cancel_url": params.get("cancel_url"),
+            "locale": params.get("locale", "auto"),
+            "client_reference_id": params.get("client_reference_id"),
+            "metadata": params.get("metadata") or {},
+            "payment_method_types": params.get("payment_method_types") or ["card"],
+            "payment_status": "no_payment_required",
+            "setup_intent": intent["id"],
+            "currency": None,
+            "created": now,
+            "expires_at": now + _SESSION_TTL,
+            "livemode": False,
+        }
+        account.stripe.sessions[ident] = session
+        return json_response(200, session)
+
+    @staticmethod
+    def _refresh(session: Object) -> None:
+        if session["status"] == "open" and time.time() >= session["expires_at"]:
+            session.update(status="expired", url=None)
+
+    def _expire_session(self, account: Account, params: dict[str, Any], ident: str) -> Response:
+        session = self._find(account, ident)
+        if session is None:
+            return missing(ident, "id")
+        if session["status"] != "open":
+            message = 'Only Checkout Sessions with a status in ["open"] can be expired.'
+            return error(400, "invalid_request_error", message)
+        session.update(status="expired", url=None)
+        return json_response(200, session)
+
+    # -- what the hosted pages need ------------------------------------------------------------
+    def entry(self, reference: str) -> Entry | None:
+        """The open Checkout Session ``reference`` of any account (its id is the secret)."""
+        for account in self.sandbox.accounts:
+            session = account.stripe.sessions.get(reference)
+            if session is not None:
+                self._refresh(session)
+                locale = str(session["locale"])
+                return Entry(
+                    reference=reference,
+                    status=session["status"],
+                    locale="en" if locale == "auto" else locale.replace("-", "_"),
+                    merchant=account.display_name,
+                    cancel_url=session["cancel_url"],
+                    store=partial(self._store, account, session),
+                )
+        return None
+
+    def _store(self, account: Account, session: Object, data: EnteredCardData) -> str:
+        method = self._method_object(random_id("pm_"), data, customer=session["customer"])
+        account.stripe.payment_methods[method["id"]] = method
+        account.stripe.cards[method["id"]] = data
+        intent = account.stripe.setup_intents[session["setup_intent"]]
+        intent.update(status="succeeded", payment_method=method["id"])
+        session.update(status="complete", url=None)
+        return str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session["id"])
+
+    def challenge(self, reference: str) -> Challenge | None:
+        """The PaymentIntent ``reference`` of any account that asked for 3-D Secure."""
+        for account in self.sandbox.accounts:
+            intent = account.stripe.intents.get(reference)
+            if intent is None or reference not in account.stripe.challenged:
+                continue
+            return Challenge(
+                reference=reference,
+                waiting=intent["status"] == "requires_action",
+                amount=intent["amount"],
+                currency=str(intent["currency"]).upper(),
+                locale=account.locale,
+                merchant=account.display_name,
+                finish=partial(self._finish_challenge, account, intent),
+            )
+        return None
+
+    def _finish_challenge(self, account: Account, intent: Object, confirmed: bool) -> None:
+        if intent["status"] != "requires_action":
+            return
+        if confirmed:
+            self._authorized(account, intent)
+            return
+        failure = {
+            "type": "card_error",
+            "code": "payment_intent_authentication_failure",
+            "message": "The provided PaymentMethod has failed authentication.",
+        }
+        intent.update(
+            status="requires_payment_method", next_action=None, last_payment_error=failure
+        )
+        self._event(account, "payment_intent.payment_failed", intent)
