@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
+from voltlane.identity import throttle
 from voltlane.identity.errors import DuplicateUserError, InvalidUserError
 from voltlane.identity.passwords import (
     MAX_PASSWORD_LENGTH,
@@ -26,8 +27,6 @@ from voltlane.models.platform import PlatformAdmin
 from voltlane.models.tenant import AuditEntry, OperatorUser, Role, StaffSession
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-# Failures from one address may cover several accounts (an office behind one NAT).
-IP_FAILURE_FACTOR = 4
 # last_seen_at is refreshed at most this often, to keep reads cheap.
 SEEN_RESOLUTION = timedelta(minutes=1)
 
@@ -41,11 +40,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidUserError(
-            f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password"
-        )
+def check_password_policy(password: str, minimum: int = MIN_PASSWORD_LENGTH) -> None:
+    if len(password) < minimum:
+        raise InvalidUserError(f"Password must be at least {minimum} characters.", field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidUserError(
             f"Password must be at most {MAX_PASSWORD_LENGTH} characters.", field="password"
@@ -150,25 +147,23 @@ async def sign_in(
     changes at sign-in.
     """
     now = utcnow()
-    since = now - window
     normalised = normalise_email(email)[:254]
     repo = IdentityRepository(db_session)
-    by_email = await repo.recent_failures(email=normalised, ip=None, since=since)
-    by_ip = await repo.recent_failures(email=None, ip=ip, since=since) if ip is not None else 0
-    if by_email >= max_failures or by_ip >= max_failures * IP_FAILURE_FACTOR:
-        oldest = await repo.oldest_failure(email=normalised, since=since)
-        retry_after = int(((oldest or now) + window - now).total_seconds()) + 1
+    wait = await throttle.retry_after(
+        db_session, key=normalised, ip=ip, max_failures=max_failures, window=window
+    )
+    if wait is not None:
         await audit(db_session, action="login.throttled", actor_email=normalised, ip=ip)
-        return LoginResult(None, None, LoginFailure.RATE_LIMITED, max(retry_after, 1))
+        return LoginResult(None, None, LoginFailure.RATE_LIMITED, wait)
 
     user = await repo.user_by_email(normalised)
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
-        repo.add_attempt(email=normalised, ip=ip, succeeded=False)
+        throttle.record_attempt(db_session, key=normalised, ip=ip, succeeded=False)
         await audit(db_session, action="login.failed", actor_email=normalised, ip=ip)
         return LoginResult(None, None, LoginFailure.INVALID_CREDENTIALS)
 
-    repo.add_attempt(email=normalised, ip=ip, succeeded=True)
+    throttle.record_attempt(db_session, key=normalised, ip=ip, succeeded=True)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now

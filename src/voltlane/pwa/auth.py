@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.identity.drivers.schemas import DriverIdentity
@@ -17,9 +20,12 @@ from voltlane.web.auth import http_only_cookie
 __all__ = [
     "DRIVER_COOKIE",
     "DriverIdentity",
+    "DriverSignInRequiredError",
     "driver_cookie",
     "expired_driver_cookie",
+    "provide_driver",
     "safe_app_path",
+    "sign_in_required_handler",
     "sign_in_url",
     "signed_in_driver",
 ]
@@ -42,6 +48,34 @@ async def signed_in_driver(
     driver = await resolve_session(db_session, token) if token else None
     state[DRIVER_STATE_KEY] = driver
     return driver
+
+
+class DriverSignInRequiredError(NotAuthorizedException):
+    """A page for signed-in drivers was asked for without a driver session."""
+
+
+async def provide_driver(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> DriverIdentity:
+    """A dependency: the signed-in driver, else DriverSignInRequiredError (with
+    ``sign_in_required_handler`` the browser is sent to sign in and comes back)."""
+    driver = await signed_in_driver(request, db_session)
+    if driver is None:
+        raise DriverSignInRequiredError("Sign in to continue.")
+    return driver
+
+
+def sign_in_required_handler(
+    request: Request[Any, Any, Any], exc: DriverSignInRequiredError
+) -> Response[Any]:
+    """To the sign-in page and back to the page asked for (HTMX: a full page load)."""
+    target = request.url.path
+    if request.method == "GET" and request.url.query:
+        target += "?" + request.url.query
+    location = sign_in_url(target if request.method == "GET" else "/account")
+    if request.headers.get("hx-request") == "true":
+        return Response(b"", status_code=401, headers={"HX-Redirect": location})
+    return Redirect(location, status_code=303)
 
 
 def safe_app_path(target: str | None, default: str = "/") -> str:
