@@ -161,11 +161,11 @@ async def test_each_brand_gets_its_own_service_worker_and_caches(make_brand, cli
     assert len(version) == 16
     assert config["brand"] == harbour.key
     assert config["name"] == "Harbour SW"
+    # Every script of the app is in APP_ASSETS.urls(), push.js among them.
+    assert APP_ASSETS.url("js/push.js") in APP_ASSETS.urls()
     assert config["precache"] == [
         "/offline",
-        APP_ASSETS.url("app.css"),
-        APP_ASSETS.url("htmx.min.js"),
-        APP_ASSETS.url("js/push.js"),
+        *APP_ASSETS.urls(),
         "/brand/theme.css",
         "/brand/logo.svg",
         "/manifest.webmanifest",
