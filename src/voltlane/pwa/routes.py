@@ -7,10 +7,20 @@ from typing import Any
 from voltlane.pwa.home import DriverHomeController
 from voltlane.pwa.push_api import ChargePushController, PushSubscriptionController
 from voltlane.pwa.shell import AppShellController
+from voltlane.pwa.wallet import (
+    LoyaltyController,
+    PaymentMethodsController,
+    SubscriptionController,
+    WalletController,
+)
 
 PWA_HANDLERS: list[Any] = [
     DriverHomeController,
     AppShellController,
     PushSubscriptionController,
     ChargePushController,
+    PaymentMethodsController,
+    SubscriptionController,
+    WalletController,
+    LoyaltyController,
 ]
