@@ -20,6 +20,7 @@ import uvicorn
 from sqlalchemy.pool import NullPool
 
 from voltlane.app import create_app, wire
+from voltlane.billing.sandbox import start_demo_sandbox
 from voltlane.core.database_url import database_url
 from voltlane.core.db import Database, sync_engine
 from voltlane.identity.api_keys import key_for_secret
@@ -30,6 +31,7 @@ from voltlane.tenancy import TenantInfo
 from voltlane.tenancy import service as tenancy
 from voltlane.tenancy.migrations import upgrade_platform
 from voltlane.tenancy.spec import load_specs
+from voltlane.web.i18n import translations
 from voltlane.worker.broker import BrokerSink, build_broker
 from voltlane.worker.outbox import OutboxRelay
 from voltlane.worker.runtime import WorkerRuntime
@@ -249,6 +251,8 @@ def run_all(settings: Settings, *, worker_threads: int = 2) -> int:
         migrate_platform(settings, url)
         wire(settings, demo_password=password)
         brands, failures = asyncio.run(sync_tenants(settings, url))
+        # Demo brands without PSP credentials pay through the sandbox PSP.
+        sandbox = start_demo_sandbox(settings, brands, catalogs=translations)
         broker = build_broker(settings.broker_url, url)
         runtime = WorkerRuntime(settings, url, broker)
         try:
@@ -281,6 +285,8 @@ def run_all(settings: Settings, *, worker_threads: int = 2) -> int:
             with contextlib.suppress(FileNotFoundError):
                 manifest_path.unlink()
             runtime.stop()
+            if sandbox is not None:
+                sandbox.stop()
     log.info("voltlane stopped")
     return 0 if server is not None and server.started else 1
 

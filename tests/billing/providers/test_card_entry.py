@@ -3,17 +3,18 @@ driver's browser fills in the page, Voltlane only ever sees the PSP's references
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from tests.billing.providers.test_providers import adyen_at, stripe_at
-from tests.fakes.psp import ADYEN_API_KEY, FakeAdyen, FakeStripe, serve
+from tests.billing.test_payments import fake_adyen, fake_stripe
+from tests.fakes.psp import ADYEN_API_KEY
 from tests.fakes.webhooks import adyen_item, adyen_webhook
 from voltlane.billing.providers import (
+    Authorization,
     CardEntry,
     EnteredCard,
+    PaymentProvider,
     ProviderDeclinedError,
     ProviderUnavailableError,
 )
@@ -25,18 +26,7 @@ CANCEL = "https://voltaria.example/app/cards"
 VISA = {"number": "4242 4242 4242 4242", "expiry": "12 / 30", "cvc": "123"}
 
 
-@pytest.fixture
-def fake_stripe() -> Iterator[tuple[FakeStripe, str]]:
-    fake = FakeStripe()
-    with serve(fake) as url:
-        yield fake, url
-
-
-@pytest.fixture
-def fake_adyen() -> Iterator[tuple[FakeAdyen, str]]:
-    fake = FakeAdyen()
-    with serve(fake) as url:
-        yield fake, url
+__all__ = ["fake_adyen", "fake_stripe"]
 
 
 async def fill_in(entry: CardEntry, card: dict[str, str] = VISA) -> httpx.Response:
@@ -46,6 +36,20 @@ async def fill_in(entry: CardEntry, card: dict[str, str] = VISA) -> httpx.Respon
         assert page.status_code == 200
         assert 'autocomplete="cc-number"' in page.text
         return await browser.post(entry.redirect_url, data=card)
+
+
+async def charge(
+    provider: PaymentProvider, card: EnteredCard, shopper: str | None
+) -> Authorization:
+    """EUR 30.00 held on the stored card, later and without the driver (off-session)."""
+    return await provider.pre_authorize(
+        amount=3000,
+        currency="EUR",
+        customer=shopper,
+        payment_method=card.payment_method,
+        reference="charge-1",
+        idempotency_key=f"auth-{shopper}",
+    )
 
 
 async def stripe_entry(url: str, *, customer: str | None = None) -> CardEntry:
@@ -106,14 +110,7 @@ async def test_stripe_card_entry_completed_gives_the_stored_card(fake_stripe) ->
     assert card == EnteredCard(card.payment_method, customer["id"], "Visa •••• 4242", "12/2030")
     assert card.payment_method.startswith("pm_")
     # Charged later, off-session, on the customer it is stored under.
-    auth = await stripe_at(url).pre_authorize(
-        amount=3000,
-        currency="EUR",
-        customer=card.customer,
-        payment_method=card.payment_method,
-        reference="charge-1",
-        idempotency_key="auth-1",
-    )
+    auth = await charge(stripe_at(url), card, card.customer)
     assert (auth.status, auth.amount) == ("authorized", 3000)
 
 
@@ -204,25 +201,11 @@ async def test_adyen_card_entry_completed_gives_the_new_stored_card(fake_adyen) 
     assert card == EnteredCard(card.payment_method, "driver-7", "Visa •••• 4242", "12/2030")
     assert card.payment_method != older.id
     assert len(card.payment_method) == 16
-    auth = await adyen_at(url).pre_authorize(
-        amount=3000,
-        currency="EUR",
-        customer=card.customer,
-        payment_method=card.payment_method,
-        reference="charge-1",
-        idempotency_key="auth-1",
-    )
+    auth = await charge(adyen_at(url), card, card.customer)
     assert (auth.status, auth.amount) == ("authorized", 3000)
     # The token is the shopper's: another shopper cannot pay with it.
     with pytest.raises(ProviderDeclinedError, match="Contract not found"):
-        await adyen_at(url).pre_authorize(
-            amount=3000,
-            currency="EUR",
-            customer="driver-8",
-            payment_method=card.payment_method,
-            reference="charge-2",
-            idempotency_key="auth-2",
-        )
+        await charge(adyen_at(url), card, "driver-8")
 
 
 async def test_adyen_card_entry_still_open_gives_nothing_yet(fake_adyen) -> None:

@@ -4,14 +4,18 @@ Secure (``/authenticate/<payment>``)."""
 
 from __future__ import annotations
 
+import gettext
 import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
+
+from babel.core import UnknownLocaleError
 
 from voltlane.billing.sandbox import pages, text
 from voltlane.billing.sandbox.cards import EnteredCardData, check_card_form
 from voltlane.billing.sandbox.core import Request, Response, html_response, redirect
 from voltlane.billing.sandbox.hosted_types import Entry
+from voltlane.billing.sandbox.text import english
 
 if TYPE_CHECKING:
     from voltlane.billing.sandbox.psp import Sandbox
@@ -26,8 +30,14 @@ class HostedPages:
         # entry -> the card waiting for its 3-D Secure step (never its security code)
         self._waiting: dict[str, EnteredCardData] = {}
 
+    def _catalog(self, locale: str) -> gettext.NullTranslations:
+        try:
+            return self.sandbox.catalogs(locale)
+        except (ValueError, UnknownLocaleError):  # a locale nobody knows: English
+            return english(locale)
+
     def _message(self, status: int, locale: str, message: str) -> Response:
-        catalog = self.sandbox.catalogs(locale)
+        catalog = self._catalog(locale)
         return html_response(status, pages.message_page(catalog, locale, message))
 
     def handle(self, request: Request) -> Response:
@@ -53,7 +63,7 @@ class HostedPages:
         self, entry: Entry, status: int, values: dict[str, str], errors: dict[str, str]
     ) -> Response:
         page = pages.card_form(
-            self.sandbox.catalogs(entry.locale),
+            self._catalog(entry.locale),
             entry.locale,
             merchant=entry.merchant,
             action=f"/pay/{entry.reference}",
@@ -83,7 +93,7 @@ class HostedPages:
             return redirect(f"/pay/{entry.reference}")
         if request.method == "GET":
             page = pages.challenge_page(
-                self.sandbox.catalogs(entry.locale),
+                self._catalog(entry.locale),
                 entry.locale,
                 merchant=entry.merchant,
                 action=f"/pay/{entry.reference}/challenge",
@@ -108,7 +118,7 @@ class HostedPages:
             if not challenge.waiting:
                 return self._message(200, locale, text.CHALLENGE_ANSWERED)
             page = pages.challenge_page(
-                self.sandbox.catalogs(locale),
+                self._catalog(locale),
                 locale,
                 merchant=challenge.merchant,
                 action=request.path + (f"?{urlencode({'return_url': back})}" if back else ""),

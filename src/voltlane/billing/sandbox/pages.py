@@ -33,6 +33,7 @@ input:focus,button:focus,a:focus{outline:3px solid #0969da;outline-offset:2px}
 .error{color:#b3261e;margin:.25rem 0 0;font-size:.95rem}
 .summary{border:2px solid #b3261e;border-radius:6px;padding:.5rem .75rem;margin-bottom:1rem;
 background:#fff}
+.summary p{margin:0}
 .actions{display:flex;gap:.75rem;align-items:center;flex-wrap:wrap;margin-top:1.25rem}
 button{padding:.65rem 1.25rem;font:inherit;font-weight:600;border-radius:6px;cursor:pointer;
 border:1px solid #1f2328;background:#1f2328;color:#fff}
@@ -72,8 +73,10 @@ def _field(
     *,
     autocomplete: str,
     placeholder: str = "",
+    focus: bool = False,
 ) -> str:
     described = f' aria-invalid="true" aria-describedby="error-{name}"' if error else ""
+    described += " autofocus" if focus else ""
     message = f'<p class="error" id="error-{name}">{escape(error)}</p>' if error else ""
     return (
         f'<div class="field"><label for="field-{name}">{escape(label)}</label>'
@@ -96,6 +99,8 @@ def card_form(
     """The hosted card form; ``errors``: message ids by field (number, expiry, cvc)."""
     say = catalog.gettext
     problems = {name: say(message) for name, message in errors.items()}
+    # The keyboard starts at the first field to fix.
+    first = next((name for name in ("number", "expiry", "cvc") if name in errors), None)
     summary = (
         f'<div class="summary" role="alert"><p>{escape(say(text.ERRORS_SUMMARY))}</p></div>'
         if errors
@@ -118,6 +123,7 @@ def card_form(
             problems.get("number"),
             autocomplete="cc-number",
             placeholder="4242 4242 4242 4242",
+            focus=first == "number",
         )
         + _field(
             "expiry",
@@ -126,9 +132,17 @@ def card_form(
             problems.get("expiry"),
             autocomplete="cc-exp",
             placeholder="12 / 30",
+            focus=first == "expiry",
         )
         # The security code is never written back into a page.
-        + _field("cvc", say(text.CVC), "", problems.get("cvc"), autocomplete="cc-csc")
+        + _field(
+            "cvc",
+            say(text.CVC),
+            "",
+            problems.get("cvc"),
+            autocomplete="cc-csc",
+            focus=first == "cvc",
+        )
         + f'<div class="actions"><button type="submit">{escape(say(text.SAVE))}</button>'
         f"{cancel}</div></form>"
         f'<section class="notes" aria-labelledby="test-cards">'

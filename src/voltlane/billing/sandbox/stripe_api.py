@@ -1,6 +1,6 @@
 """The subset of Stripe's API the Stripe provider uses: customers, PaymentIntents with
-manual capture, refunds, Checkout Sessions in setup mode (with their SetupIntent and
-PaymentMethod), and the webhook events of those objects."""
+manual capture, refunds, the objects Checkout makes (stripe_checkout), 3-D Secure, and
+the webhook events of those objects."""
 
 from __future__ import annotations
 
@@ -15,6 +15,16 @@ from voltlane.billing.sandbox.cards import TEST_CARDS, EnteredCardData
 from voltlane.billing.sandbox.core import Account, Request, Response, json_response, random_id
 from voltlane.billing.sandbox.hosted_types import Challenge, Entry
 from voltlane.billing.sandbox.state import Object
+from voltlane.billing.sandbox.stripe_checkout import StripeCheckout
+from voltlane.billing.sandbox.stripe_objects import (
+    KINDS,
+    customer_known,
+    decode_params,
+    error,
+    method_object,
+    missing,
+    refresh_session,
+)
 from voltlane.billing.sandbox.webhooks import stripe_delivery
 
 if TYPE_CHECKING:
@@ -34,60 +44,12 @@ _CANCELLABLE = {
     "requires_action",
     "processing",
 }
-_SESSION_TTL = 24 * 3600
-# id prefix -> (table of StripeState, the object's name in errors)
-_KINDS = {
-    "cus_": ("customers", "customer"),
-    "pm_": ("payment_methods", "PaymentMethod"),
-    "seti_": ("setup_intents", "setup_intent"),
-    "pi_": ("intents", "payment_intent"),
-    "cs_": ("sessions", "checkout.session"),
-}
-
-
-def decode_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """Stripe's form encoding (``metadata[reference]=x``, ``expand[0]=y``) as nested values."""
-    root: dict[str, Any] = {}
-    for raw_key, value in pairs:
-        parts = re.findall(r"[^\[\]]+", raw_key) or [raw_key]
-        node = root
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[parts[-1]] = value
-    result = _as_lists(root)
-    assert isinstance(result, dict)
-    return result
-
-
-def _as_lists(value: Any) -> Any:
-    """``{"0": a, "1": b}`` (indexed keys) as ``[a, b]``, all the way down."""
-    if not isinstance(value, dict):
-        return value
-    items = {key: _as_lists(item) for key, item in value.items()}
-    if items and all(key.isdigit() for key in items):
-        return [items[key] for key in sorted(items, key=int)]
-    return items
-
-
-def error(status: int, kind: str, message: str, **more: Any) -> Response:
-    return json_response(status, {"error": {"type": kind, "message": message, **more}})
-
-
-def missing(ident: str, param: str) -> Response:
-    kind = next(
-        (name for prefix, (_, name) in _KINDS.items() if ident.startswith(prefix)), "object"
-    )
-    status = 404 if param == "id" else 400
-    message = f"No such {kind}: '{ident}'"
-    return error(status, "invalid_request_error", message, code="resource_missing", param=param)
 
 
 class StripeApi:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.checkout = StripeCheckout(sandbox)
 
     # -- the HTTP surface ---------------------------------------------------------------
     def authenticate(self, request: Request) -> tuple[Account | None, Response]:
@@ -116,8 +78,8 @@ class StripeApi:
             ("POST", r"/v1/payment_intents/([^/]+)/capture", self._capture),
             ("POST", r"/v1/payment_intents/([^/]+)/cancel", self._cancel),
             ("POST", r"/v1/refunds", self._refund),
-            ("POST", r"/v1/checkout/sessions", self._create_session),
-            ("POST", r"/v1/checkout/sessions/([^/]+)/expire", self._expire_session),
+            ("POST", r"/v1/checkout/sessions", self.checkout.create_session),
+            ("POST", r"/v1/checkout/sessions/([^/]+)/expire", self.checkout.expire_session),
             ("GET", r"/v1/checkout/sessions/([^/]+)", self._get),
             (
                 "GET",
@@ -135,41 +97,17 @@ class StripeApi:
     def _find(self, account: Account, ident: str) -> Object | None:
         if ident in PRESETS:
             data = EnteredCardData(TEST_CARDS[PRESETS[ident]], 12, time.gmtime().tm_year + 3)
-            return self._method_object(ident, data, customer=None)
-        table = next((t for prefix, (t, _) in _KINDS.items() if ident.startswith(prefix)), None)
+            return method_object(ident, data, customer=None)
+        table = next((t for prefix, (t, _) in KINDS.items() if ident.startswith(prefix)), None)
         found: Object | None = getattr(account.stripe, table).get(ident) if table else None
         if found is not None and found.get("object") == "checkout.session":
-            self._refresh(found)
+            refresh_session(found)
         return found
-
-    @staticmethod
-    def _customer_known(account: Account, customer: str) -> bool:
-        return customer in account.stripe.customers or not account.known_customers_only
 
     def _card_of(self, account: Account, method: str) -> EnteredCardData | None:
         if method in PRESETS:
             return EnteredCardData(TEST_CARDS[PRESETS[method]], 12, time.gmtime().tm_year + 3)
         return account.stripe.cards.get(method)
-
-    @staticmethod
-    def _method_object(ident: str, data: EnteredCardData, customer: str | None) -> Object:
-        card = {
-            "brand": data.card.brand,
-            "last4": data.card.last4,
-            "exp_month": data.exp_month,
-            "exp_year": data.exp_year,
-            "funding": "credit",
-            "country": "US",
-        }
-        return {
-            "id": ident,
-            "object": "payment_method",
-            "type": "card",
-            "customer": customer,
-            "card": card,
-            "created": int(time.time()),
-            "livemode": False,
-        }
 
     def _expanded(self, account: Account, obj: Object, paths: list[str]) -> Object:
         result = dict(obj)
@@ -221,7 +159,7 @@ class StripeApi:
             if not params.get(name):
                 message = f"Missing required param: {name}."
                 return error(400, "invalid_request_error", message, param=name)
-        if customer and not self._customer_known(account, str(customer)):
+        if customer and not customer_known(account, str(customer)):
             return missing(str(customer), "customer")
         data = self._card_of(account, method)
         if data is None:
@@ -350,98 +288,9 @@ class StripeApi:
         self._event(account, "charge.refunded", charge)
         return json_response(200, refund)
 
-    # -- Checkout in setup mode -----------------------------------------------------------
-    def _create_session(self, account: Account, params: dict[str, Any]) -> Response:
-        if params.get("mode") != "setup":
-            message = "The sandbox keeps cards only: use mode=setup."
-            return error(400, "invalid_request_error", message, param="mode")
-        if not params.get("success_url"):
-            message = "Missing required param: success_url."
-            return error(400, "invalid_request_error", message, param="success_url")
-        customer = params.get("customer")
-        if customer and not self._customer_known(account, str(customer)):
-            return missing(str(customer), "customer")
-        now = int(time.time())
-        intent_data = params.get("setup_intent_data") or {}
-        intent: Object = {
-            "id": random_id("seti_"),
-            "object": "setup_intent",
-            "status": "requires_payment_method",
-            "customer": customer,
-            "payment_method": None,
-            "usage": "off_session",
-            "payment_method_types": ["card"],
-            "metadata": intent_data.get("metadata") or {},
-            "created": now,
-            "livemode": False,
-        }
-        account.stripe.setup_intents[intent["id"]] = intent
-        ident = random_id("cs_test_", 58)
-        session: Object = {
-            "id": ident,
-            "object": "checkout.session",
-            "mode": "setup",
-            "status": "open",
-            "url": f"{self.sandbox.public_url}/pay/{ident}",
-            "customer": customer,
-            "customer_email": params.get("customer_email"),
-            "success_url": params["success_url"],
-            "cancel_url": params.get("cancel_url"),
-            "locale": params.get("locale", "auto"),
-            "client_reference_id": params.get("client_reference_id"),
-            "metadata": params.get("metadata") or {},
-            "payment_method_types": params.get("payment_method_types") or ["card"],
-            "payment_status": "no_payment_required",
-            "setup_intent": intent["id"],
-            "currency": None,
-            "created": now,
-            "expires_at": now + _SESSION_TTL,
-            "livemode": False,
-        }
-        account.stripe.sessions[ident] = session
-        return json_response(200, session)
-
-    @staticmethod
-    def _refresh(session: Object) -> None:
-        if session["status"] == "open" and time.time() >= session["expires_at"]:
-            session.update(status="expired", url=None)
-
-    def _expire_session(self, account: Account, params: dict[str, Any], ident: str) -> Response:
-        session = self._find(account, ident)
-        if session is None:
-            return missing(ident, "id")
-        if session["status"] != "open":
-            message = 'Only Checkout Sessions with a status in ["open"] can be expired.'
-            return error(400, "invalid_request_error", message)
-        session.update(status="expired", url=None)
-        return json_response(200, session)
-
-    # -- what the hosted pages need ------------------------------------------------------------
     def entry(self, reference: str) -> Entry | None:
-        """The open Checkout Session ``reference`` of any account (its id is the secret)."""
-        for account in self.sandbox.accounts:
-            session = account.stripe.sessions.get(reference)
-            if session is not None:
-                self._refresh(session)
-                locale = str(session["locale"])
-                return Entry(
-                    reference=reference,
-                    status=session["status"],
-                    locale="en" if locale == "auto" else locale.replace("-", "_"),
-                    merchant=account.display_name,
-                    cancel_url=session["cancel_url"],
-                    store=partial(self._store, account, session),
-                )
-        return None
-
-    def _store(self, account: Account, session: Object, data: EnteredCardData) -> str:
-        method = self._method_object(random_id("pm_"), data, customer=session["customer"])
-        account.stripe.payment_methods[method["id"]] = method
-        account.stripe.cards[method["id"]] = data
-        intent = account.stripe.setup_intents[session["setup_intent"]]
-        intent.update(status="succeeded", payment_method=method["id"])
-        session.update(status="complete", url=None)
-        return str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session["id"])
+        """The Checkout Session ``reference`` of any account (its id is the secret)."""
+        return self.checkout.entry(reference)
 
     def challenge(self, reference: str) -> Challenge | None:
         """The PaymentIntent ``reference`` of any account that asked for 3-D Secure."""
