@@ -35,7 +35,7 @@ from voltlane.pwa.push_events import (
     send_event,
 )
 from voltlane.pwa.push_keys import VapidKeys
-from voltlane.pwa.tasks import NOTIFY_BRAND, SEND_PUSH, notify_brand, send_push
+from voltlane.pwa.tasks import SEND_PUSH, notify_brand, send_push
 from voltlane.settings import Settings
 from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
@@ -148,6 +148,14 @@ async def test_charging_finished_reaches_every_subscribed_browser_once(
         ):
             keys = browser.subscription(endpoint)["keys"]
             db_session.add(PushSubscription(endpoint=endpoint, **keys, **owner))
+    # Another brand with a subscribed driver of its own.
+    other = await make_brand(locale="en_GB")
+    other_account, _other_token = await add_driver(database, other)
+    stranger = FakeBrowser()
+    async with database.tenant_transaction(other.key) as db_session:
+        endpoint = push_service.endpoint("other-brand", stranger)
+        keys = stranger.subscription(endpoint)["keys"]
+        db_session.add(PushSubscription(endpoint=endpoint, account_id=other_account, **keys))
     jobs = JobContext(database=database, settings=settings)
 
     await notify_brand(jobs, tenant=brand.key)
@@ -164,6 +172,8 @@ async def test_charging_finished_reaches_every_subscribed_browser_once(
     ]
     await send_push(jobs, **queued[0])
     await send_push(jobs, **queued[0])  # a retried or doubled job sends nothing again
+    # The same session id under the other brand names nothing there.
+    await send_push(jobs, **{**queued[0], "tenant": other.key})
 
     expected = {
         "title": "Charging finished",
@@ -189,10 +199,12 @@ async def test_charging_finished_reaches_every_subscribed_browser_once(
             for d in await db_session.scalars(select(PushDelivery))
         ]
     assert deliveries == [(session_id, CHARGING_FINISHED, 1)]
-    # The next pass finds nothing due.
+    # The next pass finds nothing due; the other brand has nothing due and was sent nothing.
     async with database.tenant_session(brand.key) as db_session:
         assert await due_events(db_session, utcnow()) == []
-    assert NOTIFY_BRAND == "pwa.notify_brand"
+    async with database.tenant_session(other.key) as db_session:
+        assert await due_events(db_session, utcnow()) == []
+        assert list(await db_session.scalars(select(PushDelivery))) == []
 
 
 async def test_idle_fee_warning_five_minutes_before_the_grace_ends(
