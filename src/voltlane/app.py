@@ -64,6 +64,7 @@ TASK_MODULES = (
     "voltlane.billing.tasks",
     "voltlane.billing.payment_tasks",
     "voltlane.billing.invoice_tasks",
+    "voltlane.billing.charge_requests.tasks",
     "voltlane.monitoring.tasks",
     "voltlane.pwa.tasks",
 )

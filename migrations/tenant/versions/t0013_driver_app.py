@@ -125,6 +125,9 @@ def upgrade() -> None:
         sa.Column("command_id", sa.Uuid(), nullable=True),
         sa.Column("session_id", sa.Uuid(), nullable=True),
         sa.Column("locale", sa.String(length=16), nullable=True),
+        sa.Column("card_entry_ref", sa.String(length=255), nullable=True),
+        sa.Column("wallet", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("plug_in_by", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=now, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=now, nullable=False),
         sa.CheckConstraint(
@@ -144,6 +147,13 @@ def upgrade() -> None:
         "ix_charge_requests_account",
         "charge_requests",
         ["account_id", "created_at"],
+        schema=schema,
+    )
+    op.create_index(
+        "ix_charge_requests_open",
+        "charge_requests",
+        ["status"],
+        postgresql_where=sa.text("status IN ('authorizing', 'starting', 'charging')"),
         schema=schema,
     )
     op.create_table(

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 from voltlane.billing.cdrs import rate_pending, rate_session
+from voltlane.billing.charge_requests.sessions import link_charge_session
 from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS
 from voltlane.billing.jobs import for_each_brand
 from voltlane.billing.payment_repository import PaymentRepository
@@ -30,6 +31,8 @@ async def rate(jobs: JobContext, *, tenant: str, session_id: str) -> None:
     session paid through the PSP then has the CDR's amount captured, any other gets its
     receipt."""
     async with jobs.database.tenant_transaction(tenant) as db_session:
+        # A session started from the app that ended before anything linked it: its hold.
+        await link_charge_session(db_session, uuid.UUID(session_id))
         cdr = await rate_session(db_session, uuid.UUID(session_id))
         payment = await PaymentRepository(db_session).payment_of_session(uuid.UUID(session_id))
         if cdr is not None and payment is not None:

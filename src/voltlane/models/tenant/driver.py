@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -114,6 +116,12 @@ class ChargeRequest(UuidPk, Timestamps, TenantBase):
         UniqueConstraint("id_token"),
         UniqueConstraint("session_id"),
         Index("ix_charge_requests_account", "account_id", "created_at"),
+        # The sweep looks for requests whose charger never reported a session.
+        Index(
+            "ix_charge_requests_open",
+            "status",
+            postgresql_where=text("status IN ('authorizing', 'starting', 'charging')"),
+        ),
         CheckConstraint("account_id IS NOT NULL OR guest_email IS NOT NULL", name="someone_pays"),
     )
 
@@ -139,6 +147,15 @@ class ChargeRequest(UuidPk, Timestamps, TenantBase):
         Uuid, ForeignKey("tenant.charging_sessions.id", ondelete="RESTRICT")
     )
     locale: Mapped[str | None] = mapped_column(String(16))
+    # The PSP's reference of the hosted card page the driver was sent to.
+    card_entry_ref: Mapped[str | None] = mapped_column(String(255))
+    # Paid from the account's prepaid wallet: no hold at the PSP.
+    wallet: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
+    # A request still starting at this time failed: nobody plugged in (or the start was
+    # never answered). Set when the start is sent, moved on once the charger accepts it.
+    plug_in_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PushSubscription(UuidPk, TenantBase):
