@@ -54,6 +54,7 @@ def test_vapid_keys_come_from_the_environment_or_once_from_the_demo_data_dir(
     assert again.public_key == first.public_key
     assert first.subject == "mailto:push@voltlane.example"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert [f.name for f in key_file.parent.iterdir()] == [DEMO_KEY_FILE]
     assert len(first.public_key) == 87  # 65 bytes of an uncompressed P-256 point
 
     key = ec.generate_private_key(ec.SECP256R1())

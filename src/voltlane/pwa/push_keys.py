@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -81,9 +82,18 @@ def _demo_key(settings: Settings) -> str:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     raw = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
-    # Written private before any byte of the key reaches the file.
-    path.touch(mode=0o600)
-    path.write_text(raw)
+    # Written whole and private beside it, then linked into place: the web app and the
+    # worker may both get here first, and the one that loses reads the winner's key.
+    draft = path.with_name(f".{DEMO_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(raw)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        draft.unlink()
     return raw
 
 
