@@ -862,7 +862,7 @@ async def test_finance_credits_and_debits_a_wallet_in_german_amounts_and_the_his
         )
         shown = await client.get(page_path, headers=HTML)
     assert page.status_code == 200
-    assert f'action="/portal/drivers/{lena.id}/wallet"' in page.text
+    assert f'action="/portal/drivers/{lena.id}/wallet#wallet-form"' in page.text
     assert "1.250,50" in page.text  # how the brand's language writes an amount
     assert (credited.status_code, credited.headers["location"]) == (
         303,
