@@ -15,11 +15,12 @@ from sqlalchemy import select
 from tests.billing.providers.test_providers import adyen_at, stripe_at
 from tests.billing.test_cdrs import ENERGY_039, SESSION_FEE, add_tariff, meter, ocpi_tariff
 from tests.billing.test_payments import add_cdr, fake_adyen, fake_stripe, finished_session
-from tests.factories import add_location, add_station
+from tests.factories import add_fleet_account, add_location, add_station
 from tests.ocpp.conftest import add_ocpp_station, add_token, gateway, open_charger
 from voltlane import billing
 from voltlane.billing import payments
 from voltlane.billing.dunning import find_dunning
+from voltlane.billing.payments.sessions import PaymentFilter, find_payments
 from voltlane.billing.providers import PaymentProvider
 from voltlane.core.db import Database
 from voltlane.core.errors import ValidationError
@@ -49,9 +50,10 @@ async def charge_request(
     station_id: str | None = None,
     id_token: str | None = None,
     status: ChargeRequestStatus = ChargeRequestStatus.AUTHORIZING,
+    account_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """A guest's "start charging here" at EVSE 1 of ``station_id`` (a new station when
-    None), waiting for its hold."""
+    """A "start charging here" at EVSE 1 of ``station_id`` (a new station when None),
+    waiting for its hold: a guest's, or the driver account's."""
     async with database.tenant_transaction(brand.key) as db_session:
         if station_id is None:
             location = await add_location(db_session)
@@ -67,7 +69,8 @@ async def charge_request(
         assert evse is not None
         request = ChargeRequest(
             evse_id=evse.id,
-            guest_email="guest@example.com",
+            account_id=account_id,
+            guest_email=None if account_id else "guest@example.com",
             id_token=id_token or f"APP{uuid.uuid4().hex[:16].upper()}",
             access_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
             status=status,
@@ -259,9 +262,14 @@ async def test_attached_hold_is_captured_from_the_real_cdr(
     )
     assert (captured.session_id, captured.charge_request_id) == (session.id, request_id)
     assert fake.captured_amounts == {held.psp_reference: 632}
+    refunded = await payments.refund_payment(
+        database, brand.key, held.id, amount=132, provider=stripe
+    )
+    assert (refunded.status, refunded.amount_refunded) == (PaymentStatus.CAPTURED, 132)
     done = await payments.release_charge(database, brand.key, request_id, provider=stripe)
     assert done is not None
     assert (done.status, done.amount_captured) == (PaymentStatus.CAPTURED, 632)
+    assert fake.refunds == {held.psp_reference: 1}
     assert fake.cancels == {}
 
 
@@ -405,3 +413,17 @@ async def test_another_brands_charge_request_is_out_of_reach(
         None,
     )
     assert fake.cancels == {}
+
+
+async def test_finance_sees_who_pays_for_a_hold_before_its_session(
+    database: Database, make_brand, fake_stripe
+) -> None:
+    _fake, url = fake_stripe
+    brand = await make_brand()
+    async with database.tenant_transaction(brand.key) as db_session:
+        account = await add_fleet_account(db_session, name="Lena Fischer")
+    request_id = await charge_request(database, brand, account_id=account.id)
+    held = await hold(database, brand, request_id, stripe_at(url), "pm_card_visa")
+    async with database.tenant_session(brand.key) as db_session:
+        [row] = await find_payments(db_session, PaymentFilter(), limit=10, offset=0)
+    assert (row.payment.id, row.customer) == (held.id, "Lena Fischer")

@@ -265,11 +265,14 @@ class PaymentRepository:
     # -- the finance back office -----------------------------------------------------------
     def _with_customer(self, *columns: Any) -> Any:
         """Payments with the name of who pays: the account of the session's card, or the
-        account a top-up credits (None: an ad-hoc driver)."""
+        account a top-up credits, or the account that started the charge from the app
+        (None: an ad-hoc driver or a guest)."""
         card_account = aliased(CustomerAccount)
         top_up_account = aliased(CustomerAccount)
+        app_account = aliased(CustomerAccount)
+        name = func.coalesce(top_up_account.name, card_account.name, app_account.name)
         return (
-            select(Payment, func.coalesce(top_up_account.name, card_account.name), *columns)
+            select(Payment, name, *columns)
             .outerjoin(ChargingSession, ChargingSession.id == Payment.session_id)
             .outerjoin(
                 IdToken,
@@ -280,6 +283,8 @@ class PaymentRepository:
             )
             .outerjoin(card_account, card_account.id == IdToken.account_id)
             .outerjoin(top_up_account, top_up_account.id == Payment.account_id)
+            .outerjoin(ChargeRequest, ChargeRequest.id == Payment.charge_request_id)
+            .outerjoin(app_account, app_account.id == ChargeRequest.account_id)
         )
 
     async def payments_matching(

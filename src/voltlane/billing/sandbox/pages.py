@@ -122,7 +122,7 @@ def card_form(
             values.get("number", ""),
             problems.get("number"),
             autocomplete="cc-number",
-            placeholder="4242 4242 4242 4242",
+            placeholder="1234 1234 1234 1234",
             focus=first == "number",
         )
         + _field(
@@ -131,7 +131,7 @@ def card_form(
             values.get("expiry", ""),
             problems.get("expiry"),
             autocomplete="cc-exp",
-            placeholder="12 / 30",
+            placeholder="MM / YY",
             focus=first == "expiry",
         )
         # The security code is never written back into a page.

@@ -93,7 +93,9 @@ class WebhookOutbox:
             if self._deliver(delivery) or attempt >= self.attempts:
                 continue
             delay = self.first_delay * 2 ** (attempt - 1)
-            threading.Timer(delay, self._queue.put, args=((delivery, attempt + 1),)).start()
+            retry = threading.Timer(delay, self._queue.put, args=((delivery, attempt + 1),))
+            retry.daemon = True  # a retry never keeps the process from exiting
+            retry.start()
 
     def _deliver(self, delivery: Delivery) -> bool:
         if not delivery.url.startswith(("http://", "https://")):
