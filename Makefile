@@ -51,11 +51,11 @@ bench-ocpp: $(STAMP)
 ## Extract the web pages' strings into the German and French catalogs (translate, commit).
 LOCALES := src/voltlane/web/locale
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k N_plural:1,2 --no-location --sort-output \
 		--project Voltlane -o $(LOCALES)/messages.pot .
 	for lang in de fr; do \
 		if test -f $(LOCALES)/$$lang/LC_MESSAGES/messages.po; then \
-			$(BIN)/pybabel update --no-fuzzy-matching -w 100 -l $$lang -i $(LOCALES)/messages.pot -d $(LOCALES); \
+			$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -w 100 -l $$lang -i $(LOCALES)/messages.pot -d $(LOCALES); \
 		else $(BIN)/pybabel init -l $$lang -i $(LOCALES)/messages.pot -d $(LOCALES); fi; \
 	done
 
