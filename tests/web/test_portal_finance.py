@@ -627,7 +627,7 @@ async def test_failed_payments_show_their_dunning_and_are_retried_on_request(
         "",
     ]
     assert "Retry now" in page.text
-    assert "Retry scheduled, next retry 25/11/2026, 13:00 (0 retries)" in before.text
+    assert "Retry scheduled, next retry 25/11/2026, 13:00 (0 retries so far)" in before.text
     assert f'<form method="post" action="{retry_path}" class="form">' in before.text
     receipt = await document_id(database, brand, "RCT-2026-000001")
     assert f'<a href="/portal/finance/documents/{receipt}">RCT-2026-000001</a>' in before.text

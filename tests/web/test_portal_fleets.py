@@ -94,13 +94,21 @@ async def test_fleets_are_listed_searched_and_exported(database: Database, make_
         exported = await client.get("/portal/fleets?format=csv", headers=HTML)
     assert listed.status_code == 200
     assert rows(listed.text, "fleets-table") == [
-        ["Havel Transporte GmbH", "ap@havel.example", "—", "—", "Monthly", "1 day", "0"],
+        [
+            "Havel Transporte GmbH",
+            "ap@havel.example",
+            "—",
+            "—",
+            "One invoice per month",
+            "1 day",
+            "0",
+        ],
         [
             "Spree Logistik GmbH",
             "ap@spree-logistik.example",
             "DE811111111",
             "SPREE-1",
-            "Monthly",
+            "One invoice per month",
             "30 days",
             "1",
         ],
@@ -294,9 +302,9 @@ async def test_a_fleet_page_shows_cards_what_they_name_and_this_months_usage(
     assert 'data-testid="energy-month">19.5 kWh<' in page.text
     assert 'data-testid="card-count">3<' in page.text
     assert [r[:7] for r in rows(page.text, "cards-table")] == [
-        ["AA-1 ISO14443", "Accepted", "Van 1", "Tom Berg", "B-SL 1234", "CC-10", "—"],
-        ["AA-2 ISO14443", "Blocked", "—", "Ute Kern", "B-SL 1234", "CC-10", "—"],
-        ["AA-3 ISO14443", "Accepted", "—", "ute kern", "—", "—", "—"],
+        ["AA-1 RFID card (ISO 14443)", "Accepted", "Van 1", "Tom Berg", "B-SL 1234", "CC-10", "—"],
+        ["AA-2 RFID card (ISO 14443)", "Blocked", "—", "Ute Kern", "B-SL 1234", "CC-10", "—"],
+        ["AA-3 RFID card (ISO 14443)", "Accepted", "—", "ute kern", "—", "—", "—"],
     ]
     drivers_table = page.text.split('data-testid="drivers"')[1].split("</table>")[0]
     assert '<th scope="row">Tom Berg</th><td class="num">1</td>' in drivers_table
@@ -380,7 +388,9 @@ async def test_a_card_is_added_to_a_fleet_and_blocked_from_its_page(
         None,
     )
     assert blocked.headers["location"] == f"/portal/fleets/{fleet.id}?page=1"
-    assert [r[:2] for r in rows(shown.text, "cards-table")] == [["AA-2 ISO14443", "Blocked"]]
+    assert [r[:2] for r in rows(shown.text, "cards-table")] == [
+        ["AA-2 RFID card (ISO 14443)", "Blocked"]
+    ]
     assert [a[0] for a in await audit_actions(database, brand)] == [
         "portal.id_token.create",
         "portal.id_token.block",

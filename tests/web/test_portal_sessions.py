@@ -369,8 +369,8 @@ async def test_a_finished_session_shows_its_timeline_curves_cdr_and_signed_data(
     assert '<dd data-testid="live-cost">€3.96</dd>' in html
     assert 'hx-trigger="every 5s"' not in html  # nothing moves any more
     assert (
-        '<dd data-testid="id-token">RFID0001 <span class="muted">ISO14443</span> · Mia Wagner</dd>'
-        in html
+        '<dd data-testid="id-token">RFID0001 '
+        '<span class="muted">RFID card (ISO 14443)</span> · Mia Wagner</dd>' in html
     )
     assert '<dd data-testid="signed">1 signed meter value</dd>' in html
     async with database.tenant_session(brand.key) as db_session:
@@ -386,7 +386,7 @@ async def test_a_finished_session_shows_its_timeline_curves_cdr_and_signed_data(
     ]
     assert events[:2] == [
         "20 Nov 2026, 10:00:00 Started meter at 1,000,000 Wh",
-        "20 Nov 2026, 10:45:00 Stopped, reason: EVDisconnected",
+        "20 Nov 2026, 10:45:00 Stopped, reason: EV unplugged",
     ]
     assert re.fullmatch(r"\d\d? \w{3} 2026, \d\d:\d\d:\d\d CDR no. 1 issued", events[2])
     # Energy from 0 to 7.25 kWh; power as measured (14 kW at 10:15).
@@ -399,7 +399,7 @@ async def test_a_finished_session_shows_its_timeline_curves_cdr_and_signed_data(
         'class="chart-line" aria-hidden="true" points="56.0,192.0 241.3,118.5 612.0,39.8"' in html
     )
     assert "<figcaption>Power (kW), as measured by the station</figcaption>" in html
-    assert re.search(r"CDR no. 1 of [^,]+, \d\d:\d\d, tariff AC-STD, segment MEMBER", html)
+    assert re.search(r"CDR no. 1 of [^,]+, \d\d:\d\d, tariff AC-STD, segment Members", html)
     assert table(html, "price-lines") == [
         ["Energy", "7.250 kWh", "€0.39 / kWh", "19 %", "€2.83", "€0.54", "€3.37"],
         ["Session fee", "1", "€0.50", "19 %", "€0.50", "€0.09", "€0.59"],
@@ -489,10 +489,10 @@ async def test_remote_stop_of_a_station_that_is_not_connected_is_recorded_as_off
     assert cells == [
         "ops@example.com",
         "RemoteStopTransaction",
-        "offline",
+        "Station offline",
         "The station is not connected.",
     ]
-    assert "Remote stop requested by ops@example.com: offline" in after.text
+    assert "Remote stop requested by ops@example.com: Station offline" in after.text
 
 
 async def test_stopping_needs_stations_write_and_a_running_session(
@@ -748,9 +748,9 @@ async def test_remote_stop_reaches_a_connected_16_station_and_ends_the_session(
     [command] = await stored_commands(database, brand)
     assert (command.status.value, command.response) == ("accepted", {"status": "Accepted"})
     [[_, *cells]] = table(after_stop.text, "stop-commands")
-    assert cells == ["ops@example.com", "RemoteStopTransaction", "accepted", "Accepted"]
+    assert cells == ["ops@example.com", "RemoteStopTransaction", "Accepted", "Accepted"]
     assert '<dd data-testid="status">Finished</dd>' in after_stop.text
-    assert "Stopped, reason: Remote" in after_stop.text
+    assert "Stopped, reason: Remote stop" in after_stop.text
     assert '<dd data-testid="live-energy">4.00 kWh</dd>' in after_stop.text
     [entry] = await audit_entries(database, brand, "portal.session.stop")
     assert entry.detail["status"] == "accepted"
@@ -795,7 +795,7 @@ async def test_a_201_station_is_asked_in_its_words_and_its_refusal_is_shown(
         "rejected",
     )
     [[_, *cells]] = table(after_stop.text, "stop-commands")
-    assert cells == ["ops@example.com", "RequestStopTransaction", "rejected", "Rejected"]
+    assert cells == ["ops@example.com", "RequestStopTransaction", "Rejected", "Rejected"]
     assert '<dd data-testid="status">Charging</dd>' in after_stop.text
     assert "Stop this session" in after_stop.text  # still running: it may be asked again
 

@@ -433,13 +433,13 @@ async def test_the_station_page_shows_identity_connectors_events_and_configurati
     assert '<span class="badge good">Online</span> since 24 Nov 2026, 09:00:00' in online.text
     assert "never connected" in never.text
     events = re.findall(
-        r'<tr data-event-kind="([a-z]+)">\s*<td>[^<]*</td>\s*<td>[a-z]+</td>'
+        r'<tr data-event-kind="([a-z]+)">\s*<td>[^<]*</td>\s*<td>(\w+)</td>'
         r'\s*<th scope="row">(\w+)</th>',
         text,
     )
     assert events == [
-        ("security", "SecurityEventNotification"),
-        ("firmware", "FirmwareStatusNotification"),
+        ("security", "Security", "SecurityEventNotification"),
+        ("firmware", "Firmware", "FirmwareStatusNotification"),
     ]
     assert "As reported by GetConfiguration at 24 Nov 2026, 10:30:00." in text
     configuration = text.split('id="configuration-title"')[1]
@@ -600,7 +600,7 @@ async def test_a_command_to_a_disconnected_station_is_recorded_offline_and_audit
     )
     row = after.text.split(f'<tr id="command-{command.id}"')[1].split("</tr>")[0]
     assert '<th scope="row">UnlockConnector</th>' in row
-    assert "Offline" in row
+    assert "Station offline" in row
     assert "The station is not connected." in row
     assert exported.text.split("\r\n")[0] == (
         "created_at,action,payload,status,response,error,requested_by,completed_at"
@@ -831,7 +831,7 @@ async def test_an_evse_is_added_to_a_station_in_service(database: Database, make
         f"/portal/stations/{ids['HH-001']}",
     )
     assert re.findall(r'data-connector="(\d-\d)"', live.text) == ["1-1", "2-1", "3-1", "3-2"]
-    assert "CHADEMO · CABLE" in live.text
+    assert "<td>CHAdeMO · Attached cable</td>" in live.text
     assert await audits(database, brand) == [
         (
             "portal.station.evse_add",

@@ -18,6 +18,7 @@ from voltlane.models.tenant import ConnectorFormat, ConnectorStandard, PowerType
 from voltlane.portal.numbers import parse_localized
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
 from voltlane.web.i18n import N_
+from voltlane.web.labels import LABELS
 
 Kind = Literal["int", "text", "choice", "decimal", "datetime", "uuid"]
 MAX_TEXT = 512
@@ -216,8 +217,9 @@ MAX_EVSES = 8
 MAX_CONNECTORS = 4
 
 
-def _options(enum_type: Any) -> tuple[tuple[str, str], ...]:
-    return tuple((member.value, member.value.replace("_", " ")) for member in enum_type)
+def _options(enum_type: Any, kind: str) -> tuple[tuple[str, str], ...]:
+    """(value, msgid) of every member, in the words of ``LABELS[kind]``."""
+    return tuple((member.value, LABELS[kind].get(member, member.value)) for member in enum_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +285,7 @@ def _connector_fields(prefix: str) -> tuple[Field, ...]:
             N_("Standard"),
             "choice",
             required=True,
-            options=_options(ConnectorStandard),
+            options=_options(ConnectorStandard, "connector_standard"),
             default=ConnectorStandard.IEC_62196_T2.value,
         ),
         Field(
@@ -291,7 +293,7 @@ def _connector_fields(prefix: str) -> tuple[Field, ...]:
             N_("Format"),
             "choice",
             required=True,
-            options=_options(ConnectorFormat),
+            options=_options(ConnectorFormat, "connector_format"),
             default=ConnectorFormat.SOCKET.value,
         ),
         Field(
@@ -299,7 +301,7 @@ def _connector_fields(prefix: str) -> tuple[Field, ...]:
             N_("Power type"),
             "choice",
             required=True,
-            options=_options(PowerType),
+            options=_options(PowerType, "power_type"),
             default=PowerType.AC_3_PHASE.value,
         ),
         Field(prefix + "max_voltage", N_("Max voltage (V)"), "int", required=True, minimum=1),
