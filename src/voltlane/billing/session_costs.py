@@ -20,6 +20,7 @@ from voltlane.billing.errors import NoTariffError
 from voltlane.billing.pricing import PricingCache, price_stored_session
 from voltlane.billing.repository import BillingRepository
 from voltlane.core.clock import utcnow
+from voltlane.core.text import N_
 from voltlane.models.tenant import Cdr
 from voltlane.tariff import TariffError
 
@@ -125,10 +126,10 @@ async def session_pricing(
         return SessionPricing(cdr, await repo.credit_of(cdr.id), cdr.priced, None)
     session = await repo.session(session_id)
     if session is None or session.started_at is None:
-        return SessionPricing(None, None, None, "The session has no start time.")
+        return SessionPricing(None, None, None, N_("The session has no start time."))
     if session.energy_wh is None:
         return SessionPricing(
-            None, None, None, "Its energy needs a person's review before it can be priced."
+            None, None, None, N_("Its energy needs a person's review before it can be priced.")
         )
     try:
         found = await price_stored_session(repo, session, end=session.stopped_at or now or utcnow())

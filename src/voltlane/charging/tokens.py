@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import ensure_utc
 from voltlane.core.errors import ConflictError, NotFoundError, ValidationError
+from voltlane.core.text import N_
 from voltlane.models.tenant import (
     ChargingSession,
     CustomerAccount,
@@ -136,7 +137,12 @@ async def create_token(db_session: AsyncSession, data: IdTokenCreate) -> IdToken
     )
     if existing is not None:
         raise DuplicateIdTokenError(
-            f"{data.type.value} token {data.id_token} already exists.", field="id_token"
+            N_(
+                "%(type)s token %(token)s already exists.",
+                type=data.type.value,
+                token=data.id_token,
+            ),
+            field="id_token",
         )
     token = IdToken(
         id_token=data.id_token,

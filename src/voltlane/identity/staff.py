@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.errors import NotFoundError
+from voltlane.core.text import N_
 from voltlane.identity.errors import InvalidUserError
 from voltlane.identity.repository import IdentityRepository
 from voltlane.identity.roles import Permission, has_permission
@@ -57,7 +58,7 @@ def _row(user: OperatorUser, fleet_account: str | None) -> StaffUserRow:
 
 def _check_owner_rights(actor: StaffIdentity, *roles: Role) -> None:
     if Role.OWNER in roles and not has_permission(actor.role, Permission.OWNERSHIP):
-        raise InvalidUserError("Only an owner can make or change an owner.", field="role")
+        raise InvalidUserError(N_("Only an owner can make or change an owner."), field="role")
 
 
 async def list_users(db_session: AsyncSession, *, limit: int, offset: int) -> list[StaffUserRow]:
@@ -99,7 +100,7 @@ async def add_user(
 
 async def _keeps_an_owner(repo: IdentityRepository, user: OperatorUser) -> None:
     if user.role is Role.OWNER and user.is_active and await repo.active_owners() <= 1:
-        raise InvalidUserError("The brand must keep at least one active owner.", field="role")
+        raise InvalidUserError(N_("The brand must keep at least one active owner."), field="role")
 
 
 async def change_role(
@@ -115,7 +116,7 @@ async def change_role(
     repo = IdentityRepository(db_session)
     user = await get_user(db_session, user_id)
     if user.id == actor.user_id:
-        raise InvalidUserError("You cannot change your own role.", field="role")
+        raise InvalidUserError(N_("You cannot change your own role."), field="role")
     _check_owner_rights(actor, role, user.role)
     await check_fleet_account(repo, role, fleet_account_id)
     if role is not Role.OWNER:
@@ -134,7 +135,7 @@ async def set_active(
     repo = IdentityRepository(db_session)
     user = await get_user(db_session, user_id)
     if user.id == actor.user_id:
-        raise InvalidUserError("You cannot deactivate or reactivate yourself.", field="user")
+        raise InvalidUserError(N_("You cannot deactivate or reactivate yourself."), field="user")
     _check_owner_rights(actor, user.role)
     if not active:
         await _keeps_an_owner(repo, user)

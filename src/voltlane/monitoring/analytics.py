@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
+from voltlane.core.text import N_
 from voltlane.models.tenant import PlannedDowntime, StationState
 from voltlane.monitoring.analytics_repository import AnalyticsRepository
 from voltlane.monitoring.errors import DowntimeNotFoundError, InvalidInputError
@@ -52,12 +53,12 @@ def date_range(first: str, last: str, timezone: str) -> DateRange:
         try:
             parsed[name] = date.fromisoformat(text.strip())
         except ValueError:
-            errors[name] = "Enter a date as YYYY-MM-DD."
+            errors[name] = N_("Enter a date as YYYY-MM-DD.")
     if not errors:
         if parsed["to"] < parsed["from"]:
-            errors["to"] = "The last day cannot be before the first."
+            errors["to"] = N_("The last day cannot be before the first.")
         elif (parsed["to"] - parsed["from"]).days >= MAX_DAYS:
-            errors["to"] = f"Choose at most {MAX_DAYS} days."
+            errors["to"] = N_("Choose at most %(num)d days.", num=MAX_DAYS)
     if errors:
         raise InvalidInputError(errors)
     zone = ZoneInfo(timezone)
@@ -211,21 +212,21 @@ async def add_downtime(
     with contextlib.suppress(ValueError):
         station_pk = uuid.UUID(data.station)
     if station_pk is None or not await repo.station_exists(station_pk):
-        errors["station"] = "Choose a station."
+        errors["station"] = N_("Choose a station.")
     starts, ends = _local(data.starts, zone), _local(data.ends, zone)
     if starts is None:
-        errors["starts"] = "Enter a date and time."
+        errors["starts"] = N_("Enter a date and time.")
     if ends is None:
-        errors["ends"] = "Enter a date and time."
+        errors["ends"] = N_("Enter a date and time.")
     elif starts is not None and ends <= starts:
-        errors["ends"] = "The end must be after the start."
+        errors["ends"] = N_("The end must be after the start.")
     elif starts is not None and ends - starts > MAX_DOWNTIME:
-        errors["ends"] = "Planned downtime lasts at most 92 days."
+        errors["ends"] = N_("Planned downtime lasts at most 92 days.")
     reason = data.reason.strip()
     if not reason:
-        errors["reason"] = "Say why the station is down."
+        errors["reason"] = N_("Say why the station is down.")
     elif len(reason) > 200:
-        errors["reason"] = "At most 200 characters."
+        errors["reason"] = N_("At most 200 characters.")
     if errors:
         raise InvalidInputError(errors)
     assert station_pk is not None

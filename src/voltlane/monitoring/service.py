@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
 from voltlane.core.ids import new_id
+from voltlane.core.text import N_
 from voltlane.models.tenant import (
     Alert,
     AlertKind,
@@ -115,9 +116,9 @@ def _emails(text: str, errors: dict[str, str]) -> list[str]:
     emails = [part.strip() for part in re.split(r"[,;\s]+", text) if part.strip()]
     bad = [email for email in emails if not EMAIL_RE.fullmatch(email) or len(email) > 254]
     if bad:
-        errors["emails"] = f"Not an e-mail address: {bad[0]}"
+        errors["emails"] = N_("Not an e-mail address: %(address)s", address=bad[0])
     elif len(emails) > MAX_EMAILS:
-        errors["emails"] = f"At most {MAX_EMAILS} addresses."
+        errors["emails"] = N_("At most %(num)d addresses.", num=MAX_EMAILS)
     return list(dict.fromkeys(email.lower() for email in emails))
 
 
@@ -127,7 +128,7 @@ def _webhook_url(text: str, errors: dict[str, str]) -> str | None:
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 500:
-        errors["webhook_url"] = "Enter an http:// or https:// URL of at most 500 characters."
+        errors["webhook_url"] = N_("Enter an http:// or https:// URL of at most 500 characters.")
     return url
 
 
@@ -143,10 +144,12 @@ async def update_rule(
     try:
         threshold = int(data.threshold.strip())
     except ValueError:
-        errors["threshold"] = "Enter a whole number."
+        errors["threshold"] = N_("Enter a whole number.")
     else:
         if not bounds.low <= threshold <= bounds.high:
-            errors["threshold"] = f"Enter a number from {bounds.low} to {bounds.high}."
+            errors["threshold"] = N_(
+                "Enter a number from %(low)d to %(high)d.", low=bounds.low, high=bounds.high
+            )
     emails = _emails(data.emails, errors)
     url = _webhook_url(data.webhook_url, errors)
     if errors:

@@ -36,6 +36,7 @@ from voltlane.core.db import Database
 from voltlane.core.group_commit import GroupCommit
 from voltlane.core.notify import NotificationHub, notify
 from voltlane.core.sealing import unseal
+from voltlane.core.text import N_
 from voltlane.models.tenant import CommandStatus
 from voltlane.ocpp.auth import AuthResult, Credentials, StationAuthenticator, parse_basic
 from voltlane.ocpp.connection import CallOutcome, StationConnection
@@ -405,14 +406,14 @@ class Gateway:
         conn = self.connections.get(key)
         status: CommandStatus = CommandStatus.OFFLINE
         response: dict[str, Any] | None = None
-        error: str | None = "The station disconnected."
+        error: str | None = N_("The station disconnected.")
         if conn is not None:
             wait = max((deadline - utcnow()).total_seconds(), 0.0)
             try:
                 outcome: CallOutcome = await conn.call(action, payload, wait=wait)
                 status, response, error = _classify(outcome)
             except TimeoutError:
-                status, error = CommandStatus.TIMEOUT, "No answer from the station in time."
+                status, error = CommandStatus.TIMEOUT, N_("No answer from the station in time.")
             except ConnectionError as exc:
                 status, error = CommandStatus.OFFLINE, str(exc)
             except ValueError as exc:

@@ -22,6 +22,7 @@ from voltlane.web.auth import (
     session_cookie,
 )
 from voltlane.web.context import client_ip, web_state
+from voltlane.web.i18n import N_, N_plural
 
 MAX_FIELD = 256
 
@@ -63,9 +64,9 @@ class PortalAuthController(Controller):
         next_path = safe_next(str(form.get("next") or ""))
         errors: dict[str, str] = {}
         if not email:
-            errors["email"] = "Enter your e-mail address."
+            errors["email"] = N_("Enter your e-mail address.")
         if not password:
-            errors["password"] = "Enter your password."  # noqa: S105 - a message, not a secret
+            errors["password"] = N_("Enter your password.")
         if errors:
             return _render_login(
                 request, email=email, next_path=next_path, errors=errors, status_code=400
@@ -88,7 +89,11 @@ class PortalAuthController(Controller):
                 request,
                 email=email,
                 next_path=next_path,
-                form_error=f"Too many failed sign-ins. Try again in {minutes} minutes.",
+                form_error=N_plural(
+                    "Too many failed sign-ins. Try again in %(num)d minute.",
+                    "Too many failed sign-ins. Try again in %(num)d minutes.",
+                    minutes,
+                ),
                 status_code=429,
                 headers={"Retry-After": str(result.retry_after or 60)},
             )
@@ -97,7 +102,7 @@ class PortalAuthController(Controller):
                 request,
                 email=email,
                 next_path=next_path,
-                form_error="E-mail or password is not correct.",
+                form_error=N_("E-mail or password is not correct."),
                 status_code=400,
             )
         max_age = settings.session_ttl_hours * 3600

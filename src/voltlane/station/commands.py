@@ -20,6 +20,7 @@ from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub, notify
 from voltlane.core.sealing import seal
+from voltlane.core.text import N_
 from voltlane.models.platform import GatewayNode, StationPresence
 from voltlane.models.tenant import ChargingStation, CommandStatus, StationCommand
 from voltlane.station.errors import StationNotFoundError
@@ -97,7 +98,9 @@ class DatabaseStationCommands:
                 select(ChargingStation.id).where(ChargingStation.station_id == station_id)
             )
             if station_pk is None:
-                raise StationNotFoundError(f"No station {station_id}.", field="station_id")
+                raise StationNotFoundError(
+                    N_("No station %(station)s.", station=station_id), field="station_id"
+                )
             redacted = get_translator().redact(action, payload)
             command = StationCommand(
                 id=uuid.uuid4(),
@@ -115,7 +118,7 @@ class DatabaseStationCommands:
             )
             if node is None:
                 command.status = CommandStatus.OFFLINE
-                command.error = "The station is not connected."
+                command.error = N_("The station is not connected.")
                 command.completed_at = now
             db_session.add(command)
             await db_session.flush()
@@ -168,7 +171,7 @@ class DatabaseStationCommands:
                 )
                 .values(
                     status=CommandStatus.TIMEOUT,
-                    error="No answer from the station before the deadline.",
+                    error=N_("No answer from the station before the deadline."),
                     completed_at=utcnow(),
                 )
             )

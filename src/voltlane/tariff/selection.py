@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from voltlane.core.text import N_
 from voltlane.tariff.errors import TariffError
 from voltlane.tariff.model import Tariff
 
@@ -65,4 +66,11 @@ def select_tariff(tariffs: TariffSet, segment: Segment, *, at: datetime) -> Tari
         tariff = _in_force(tariffs.versions.get(candidate, ()), at)
         if tariff is not None:
             return tariff
-    raise TariffError(f"no tariff in force for {segment} at {at.isoformat()}", field="segment")
+    raise TariffError(
+        N_(
+            "no tariff in force for %(segment)s at %(time)s",
+            segment=str(segment),
+            time=at.isoformat(),
+        ),
+        field="segment",
+    )

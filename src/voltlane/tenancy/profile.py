@@ -20,6 +20,7 @@ from babel import Locale, UnknownLocaleError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.errors import ValidationError
+from voltlane.core.text import N_
 from voltlane.models.platform import Tenant
 from voltlane.tenancy.errors import TenantNotFoundError
 from voltlane.tenancy.repository import TenantRepository
@@ -64,18 +65,18 @@ def check_brand(update: BrandUpdate) -> dict[str, str]:
     """Errors by field of a brand update (empty when valid)."""
     errors: dict[str, str] = {}
     if not update.name.strip():
-        errors["name"] = "Enter the brand's name."
+        errors["name"] = N_("Enter the brand's name.")
     elif len(update.name.strip()) > MAX_NAME:
-        errors["name"] = "At most 120 characters."
+        errors["name"] = N_("At most 120 characters.")
     if not update.short_name.strip():
-        errors["short_name"] = "Enter a short name (for the home screen)."
+        errors["short_name"] = N_("Enter a short name (for the home screen).")
     elif len(update.short_name.strip()) > MAX_SHORT_NAME:
-        errors["short_name"] = "At most 12 characters."
+        errors["short_name"] = N_("At most 12 characters.")
     for token, value in update.colors.items():
         if token not in COLOR_TOKENS:
-            errors[token] = "Not a colour the portal sets."
+            errors[token] = N_("Not a colour the portal sets.")
         elif not COLOR_RE.fullmatch(value):
-            errors[token] = "Enter a colour as #rrggbb."
+            errors[token] = N_("Enter a colour as #rrggbb.")
     return errors
 
 
@@ -88,11 +89,11 @@ def check_languages(update: LanguagesUpdate) -> dict[str, str]:
         except (ValueError, UnknownLocaleError):
             language = None
         if language not in CATALOG_LANGUAGES:
-            errors["locales"] = "Choose among English, German and French."
+            errors["locales"] = N_("Choose among English, German and French.")
     if not update.locales:
-        errors["locales"] = "Offer at least one language."
+        errors["locales"] = N_("Offer at least one language.")
     elif update.locale not in update.locales:
-        errors["locale"] = "The default language must be one of those offered."
+        errors["locale"] = N_("The default language must be one of those offered.")
     return errors
 
 
@@ -100,12 +101,12 @@ def check_legal(values: dict[str, str | None]) -> tuple[Legal | None, dict[str, 
     """The legal details as the tenant file's ``[legal]`` would hold them, or the errors."""
     errors: dict[str, str] = {}
     if not values.get("entity"):
-        errors["entity"] = "Enter the legal entity that issues the documents."
+        errors["entity"] = N_("Enter the legal entity that issues the documents.")
     if not values.get("address"):
-        errors["address"] = "Enter the address as printed in the footer."
+        errors["address"] = N_("Enter the address as printed in the footer.")
     email = values.get("email")
     if email and not EMAIL_RE.fullmatch(email):
-        errors["email"] = "Enter a valid e-mail address."
+        errors["email"] = N_("Enter a valid e-mail address.")
     if errors:
         return None, errors
     try:
@@ -113,11 +114,11 @@ def check_legal(values: dict[str, str | None]) -> tuple[Legal | None, dict[str, 
     except msgspec.ValidationError as exc:
         field = str(exc).rsplit("$.", 1)[-1].rstrip("`")
         messages = {
-            "country": "Enter a country as two capital letters (DE).",
-            "iban": "Enter an IBAN without spaces (DE89370400440532013000).",
-            "bic": "Enter a BIC of 8 or 11 characters.",
+            "country": N_("Enter a country as two capital letters (DE)."),
+            "iban": N_("Enter an IBAN without spaces (DE89370400440532013000)."),
+            "bic": N_("Enter a BIC of 8 or 11 characters."),
         }
-        return None, {field: messages.get(field, "This value is not valid.")}
+        return None, {field: messages.get(field, N_("This value is not valid."))}
     return legal, {}
 
 
@@ -198,7 +199,7 @@ async def update_payment_provider(
 ) -> TenantInfo:
     """Choose the brand's PSP; its credentials stay in the environment."""
     if provider not in PAYMENT_PROVIDERS:
-        raise InvalidProfileError("Choose Stripe or Adyen.", field="provider")
+        raise InvalidProfileError(N_("Choose Stripe or Adyen."), field="provider")
     tenant = await _locked(db_session, tenant_key)
     payments = dict((tenant.profile or {}).get("payments") or {})
     return await _edit(tenant, db_session, {"payments": {**payments, "provider": provider}})
@@ -225,8 +226,8 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 _FORBIDDEN_ELEMENTS = {"script", "foreignobject", "iframe", "embed", "object", "handler"}
 _HREF_ATTRIBUTES = {"href", "{http://www.w3.org/1999/xlink}href"}
 _EXTERNAL = re.compile(r"@import|javascript:|url\(\s*['\"]?(?!#)", re.IGNORECASE)
-SCRIPTS_REFUSED = "An SVG with scripts or embedded documents is refused."
-LOADS_REFUSED = "An SVG that loads other files is refused."
+SCRIPTS_REFUSED = N_("An SVG with scripts or embedded documents is refused.")
+LOADS_REFUSED = N_("An SVG that loads other files is refused.")
 
 
 def _local(tag: str) -> str:
@@ -244,15 +245,15 @@ def check_svg(data: bytes) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidProfileError("The SVG must be UTF-8 text.", field="logo") from exc
+        raise InvalidProfileError(N_("The SVG must be UTF-8 text."), field="logo") from exc
     if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
-        raise InvalidProfileError("An SVG with a DTD or entities is refused.", field="logo")
+        raise InvalidProfileError(N_("An SVG with a DTD or entities is refused."), field="logo")
     try:
         root = ElementTree.fromstring(text)  # noqa: S314 - no DTD, so no entity expansion
     except ElementTree.ParseError as exc:
-        raise InvalidProfileError("This is not a well-formed SVG file.", field="logo") from exc
+        raise InvalidProfileError(N_("This is not a well-formed SVG file."), field="logo") from exc
     if root.tag != f"{SVG_NS}svg":
-        raise InvalidProfileError("This is not an SVG image.", field="logo")
+        raise InvalidProfileError(N_("This is not an SVG image."), field="logo")
     for element in root.iter():
         tag = _local(element.tag) if isinstance(element.tag, str) else "script"
         handlers = [name for name in element.attrib if _local(name).startswith("on")]
@@ -269,10 +270,10 @@ def check_svg(data: bytes) -> str:
 def png_as_svg(data: bytes) -> str:
     """A PNG logo inside an SVG of its own size, so every brand's logo is one SVG."""
     if len(data) < 24 or data[12:16] != b"IHDR":
-        raise InvalidProfileError("This PNG file is damaged.", field="logo")
+        raise InvalidProfileError(N_("This PNG file is damaged."), field="logo")
     width, height = struct.unpack(">II", data[16:24])
     if not (0 < width <= 4096 and 0 < height <= 4096):
-        raise InvalidProfileError("A logo is at most 4096 pixels wide and high.", field="logo")
+        raise InvalidProfileError(N_("A logo is at most 4096 pixels wide and high."), field="logo")
     encoded = base64.b64encode(data).decode()
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -284,9 +285,9 @@ def png_as_svg(data: bytes) -> str:
 def logo_svg(data: bytes) -> str:
     """An uploaded logo (SVG or PNG, at most MAX_LOGO_BYTES) as the SVG the brand serves."""
     if not data:
-        raise InvalidProfileError("Choose an SVG or PNG file.", field="logo")
+        raise InvalidProfileError(N_("Choose an SVG or PNG file."), field="logo")
     if len(data) > MAX_LOGO_BYTES:
-        raise InvalidProfileError("A logo is at most 200 KB.", field="logo")
+        raise InvalidProfileError(N_("A logo is at most 200 KB."), field="logo")
     if data.startswith(PNG_SIGNATURE):
         return png_as_svg(data)
     return check_svg(data)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.errors import ConflictError
+from voltlane.core.text import N_
 from voltlane.models.tenant import Connector
 from voltlane.station.errors import InvalidStationError
 from voltlane.station.repository import StationRepository
@@ -25,19 +26,26 @@ def check_timezone(value: str) -> None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidStationError(f"{value!r} is not an IANA timezone.", field="timezone") from exc
+        raise InvalidStationError(
+            N_("%(zone)s is not an IANA timezone.", zone=repr(value)), field="timezone"
+        ) from exc
 
 
 def check_coordinate(value: Decimal, field: str, bound: int) -> None:
     if not -bound <= value <= bound:
-        raise InvalidStationError(
-            f"{field.capitalize()} must be between -{bound} and {bound}.", field=field
+        message = (
+            N_("Latitude must be between -%(bound)d and %(bound)d.", bound=bound)
+            if field == "latitude"
+            else N_("Longitude must be between -%(bound)d and %(bound)d.", bound=bound)
         )
+        raise InvalidStationError(message, field=field)
 
 
 def check_country(value: str) -> None:
     if not COUNTRY_RE.fullmatch(value):
-        raise InvalidStationError("Country must be an ISO 3166-1 alpha-3 code.", field="country")
+        raise InvalidStationError(
+            N_("Country must be an ISO 3166-1 alpha-3 code."), field="country"
+        )
 
 
 def check_location_text(values: dict[str, object]) -> None:
@@ -58,12 +66,14 @@ def check_station(data: StationCreate) -> None:
     """Everything about a new station and its EVSEs that can be checked before writing."""
     if not STATION_ID_RE.fullmatch(data.station_id):
         raise InvalidStationError(
-            "Station id: 1-48 characters of letters, digits and *_.:+|@-.", field="station_id"
+            N_("Station id: 1-48 characters of letters, digits and *_.:+|@-."), field="station_id"
         )
     if data.security_profile not in (1, 2, 3):
-        raise InvalidStationError("Security profile must be 1, 2 or 3.", field="security_profile")
+        raise InvalidStationError(
+            N_("Security profile must be 1, 2 or 3."), field="security_profile"
+        )
     if not data.evses:
-        raise InvalidStationError("A station needs at least one EVSE.", field="evses")
+        raise InvalidStationError(N_("A station needs at least one EVSE."), field="evses")
     for field, value in (
         ("vendor", data.vendor),
         ("model", data.model),
@@ -73,7 +83,9 @@ def check_station(data: StationCreate) -> None:
             raise InvalidStationError(f"{field} must be at most 50 characters.", field=field)
     for number, evse in enumerate(data.evses, start=1):
         if not evse.connectors:
-            raise InvalidStationError(f"EVSE {number} needs a connector.", field="evses")
+            raise InvalidStationError(
+                N_("EVSE %(evse)d needs a connector.", evse=number), field="evses"
+            )
         if evse.emi3_id is not None and not 0 < len(evse.emi3_id) <= 48:
             raise InvalidStationError("EVSE id must be 1 to 48 characters.", field="emi3_id")
         if evse.physical_reference is not None and len(evse.physical_reference) > 16:
@@ -92,11 +104,11 @@ def check_station(data: StationCreate) -> None:
 
 async def check_new_emi3_ids(db_session: AsyncSession, emi3_ids: list[str]) -> None:
     if len(set(emi3_ids)) != len(emi3_ids):
-        raise InvalidStationError("Each EVSE needs its own emi3_id.", field="emi3_id")
+        raise InvalidStationError(N_("Each EVSE needs its own emi3_id."), field="emi3_id")
     repo = StationRepository(db_session)
     for emi3_id in emi3_ids:
         if await repo.evse_by_emi3(emi3_id) is not None:
-            raise ConflictError(f"EVSE {emi3_id} already exists.", field="emi3_id")
+            raise ConflictError(N_("EVSE %(evse)s already exists.", evse=emi3_id), field="emi3_id")
 
 
 def new_connector(evse_pk: uuid.UUID, number: int, data: ConnectorCreate) -> Connector:

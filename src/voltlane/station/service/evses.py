@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.errors import NotFoundError
+from voltlane.core.text import N_
 from voltlane.models.tenant import Connector, Evse
 from voltlane.station.errors import InvalidStationError
 from voltlane.station.repository import StationRepository
@@ -29,7 +30,7 @@ async def add_evse(db_session: AsyncSession, station_pk: uuid.UUID, data: EvseCr
     """Add an EVSE with its connectors, numbered after the station's last EVSE."""
     await station_for_update(db_session, station_pk)  # serialises numbering
     if not data.connectors:
-        raise InvalidStationError("An EVSE needs at least one connector.", field="connectors")
+        raise InvalidStationError(N_("An EVSE needs at least one connector."), field="connectors")
     await check_new_emi3_ids(db_session, [data.emi3_id] if data.emi3_id else [])
     repo = StationRepository(db_session)
     evse = Evse(

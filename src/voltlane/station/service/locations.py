@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.errors import NotFoundError
+from voltlane.core.text import N_
 from voltlane.models.tenant import Location
 from voltlane.station.errors import InvalidStationError
 from voltlane.station.repository import StationRepository
@@ -102,7 +103,9 @@ async def location_for(db_session: AsyncSession, location_id: uuid.UUID) -> Loca
     """A location named in a request body: unknown is a field error, not a missing page."""
     location = await StationRepository(db_session).location(location_id)
     if location is None:
-        raise InvalidStationError(f"No location {location_id}.", field="location_id")
+        raise InvalidStationError(
+            N_("No location %(location)s.", location=str(location_id)), field="location_id"
+        )
     return location
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
 from voltlane.core.errors import ConflictError
+from voltlane.core.text import N_
 from voltlane.identity.passwords import hash_station_password
 from voltlane.models.tenant import (
     ChargingStation,
@@ -81,7 +82,7 @@ async def create_station(
     check_station(data)
     if await StationRepository(db_session).station_by_identity(data.station_id) is not None:
         raise DuplicateStationError(
-            f"Station {data.station_id} already exists.", field="station_id"
+            N_("Station %(station)s already exists.", station=data.station_id), field="station_id"
         )
     await check_new_emi3_ids(db_session, [e.emi3_id for e in data.evses if e.emi3_id])
     if data.security_profile == 3:
@@ -90,7 +91,11 @@ async def create_station(
         password = generate_station_password()
     elif not MIN_STATION_PASSWORD <= len(password) <= MAX_STATION_PASSWORD:
         raise InvalidStationError(
-            f"Station password: {MIN_STATION_PASSWORD} to {MAX_STATION_PASSWORD} characters.",
+            N_(
+                "Station password: %(low)d to %(high)d characters.",
+                low=MIN_STATION_PASSWORD,
+                high=MAX_STATION_PASSWORD,
+            ),
             field="password",
         )
     station = ChargingStation(
@@ -196,7 +201,7 @@ async def update_station(
     if isinstance(update.security_profile, int):
         if update.security_profile not in (1, 2, 3):
             raise InvalidStationError(
-                "Security profile must be 1, 2 or 3.", field="security_profile"
+                N_("Security profile must be 1, 2 or 3."), field="security_profile"
             )
         if update.security_profile == 3:
             station.password_hash = None
@@ -215,10 +220,19 @@ async def approve_station(
     """Accept an auto-commissioned station waiting as Pending and place it at a location;
     its next BootNotification is answered Accepted."""
     station = await station_for_update(db_session, station_pk)
+    if station.registration_status is RegistrationStatus.ACCEPTED:
+        raise ConflictError(
+            N_(
+                "Station %(station)s is Accepted, not waiting for approval.",
+                station=station.station_id,
+            )
+        )
     if station.registration_status is not RegistrationStatus.PENDING:
         raise ConflictError(
-            f"Station {station.station_id} is {station.registration_status.value}, "
-            "not waiting for approval."
+            N_(
+                "Station %(station)s is Rejected, not waiting for approval.",
+                station=station.station_id,
+            )
         )
     await location_for(db_session, location_id)
     station.location_id = location_id
@@ -236,14 +250,18 @@ async def set_station_password(
     station = await station_for_update(db_session, station_pk)
     if station.security_profile == 3:
         raise ConflictError(
-            "Security profile 3 stations authenticate by client certificate, not a password.",
+            N_("Security profile 3 stations authenticate by client certificate, not a password."),
             field="security_profile",
         )
     if password is None:
         password = generate_station_password()
     elif not MIN_STATION_PASSWORD <= len(password) <= MAX_STATION_PASSWORD:
         raise InvalidStationError(
-            f"Station password: {MIN_STATION_PASSWORD} to {MAX_STATION_PASSWORD} characters.",
+            N_(
+                "Station password: %(low)d to %(high)d characters.",
+                low=MIN_STATION_PASSWORD,
+                high=MAX_STATION_PASSWORD,
+            ),
             field="password",
         )
     _new_password(station, password)
