@@ -1,16 +1,62 @@
-"""Template translations: the brand's catalogs, plural forms, and messages kept as text."""
+"""Template translations: the brand's catalogs, plural forms, messages kept as text, the words
+for enumerated values, and real portal pages in German and French."""
 
 from __future__ import annotations
 
+import enum
+import html
+import pickle
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
+from tests.factories import add_location, add_station, add_user
+from tests.web.helpers import HTML, csrf_token, sign_in
+from tests.web.test_portal_tariffs import add_tariff, component
+from voltlane import billing
+from voltlane.billing.documents.model import DocumentKind
+from voltlane.billing.tariffs import VersionStatus
+from voltlane.core.db import Database
+from voltlane.core.text import N_, Message, N_plural
+from voltlane.models.tenant import (
+    AccountKind,
+    AlertKind,
+    AlertStatus,
+    CdrKind,
+    CommandStatus,
+    ConnectorFormat,
+    ConnectorStandard,
+    DunningState,
+    IdTokenStatus,
+    IdTokenType,
+    Invoicing,
+    LoyaltyKind,
+    OperationKind,
+    OperationState,
+    PaymentPurpose,
+    PaymentStatus,
+    PowerType,
+    RegistrationStatus,
+    Role,
+    SessionStatus,
+    StationState,
+    WalletKind,
+)
+from voltlane.monitoring.service import THRESHOLDS
+from voltlane.tariff.model import DayOfWeek, Dimension, Reservation
+from voltlane.tariff.result import CdrDimensionType, LineKind, PeriodKind
+from voltlane.tariff.selection import SegmentKind
 from voltlane.web.i18n import LOCALE_DIR, template_gettext, translations
+from voltlane.web.labels import LABELS
 
 REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery"
+NBSP = "\u00a0"  # French puts one before a colon; Babel puts one between amount and currency
+APOSTROPHE = "\u2019"
 
 
 def render(source: str, locale: str, **context: object) -> str:
@@ -50,7 +96,7 @@ def test_every_string_of_the_pages_is_translated_into_german_and_french() -> Non
         ("src/voltlane/**/templates/**.html", "jinja2"),
         ("themes/**/templates/**.html", "jinja2"),
     ]
-    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    keywords = {**DEFAULT_KEYWORDS, "N_": None, "N_plural": (1, 2)}
     wanted = {
         message if isinstance(message, str) else message[0]
         for _, _, message, _, _ in extract_from_dir(str(REPO), method_map, keywords=keywords)
@@ -89,3 +135,202 @@ def test_a_connectors_ocpp_status_is_shown_in_the_readers_language() -> None:
     assert shown("Unknown", "en_GB") == "Unknown"
     assert shown("Occupied", "de_DE") == "Belegt"
     assert shown("SomethingNew", "de_DE") == "SomethingNew"  # a status from a newer protocol
+
+
+# -- messages written in Python, translated where they are shown ---------------------------
+
+
+def test_a_message_with_values_is_its_english_text_and_keeps_its_msgid() -> None:
+    message = N_("Not an e-mail address: %(address)s", address="nobody")
+    assert message == "Not an e-mail address: nobody"
+    assert isinstance(message, Message)
+    assert (message.msgid, dict(message.values)) == (
+        "Not an e-mail address: %(address)s",
+        {"address": "nobody"},
+    )
+    assert N_("Enter a whole number.") == "Enter a whole number."
+    assert type(N_("Enter a whole number.")) is str  # nothing to keep apart: a plain msgid
+    waiting = N_plural("Try again in %(num)d minute.", "Try again in %(num)d minutes.", 1)
+    assert (waiting, N_plural(waiting.msgid, str(waiting.plural), 5)) == (
+        "Try again in 1 minute.",
+        "Try again in 5 minutes.",
+    )
+    copied = pickle.loads(pickle.dumps(message))
+    assert (copied, copied.msgid, dict(copied.values)) == (
+        message,
+        message.msgid,
+        {"address": "nobody"},
+    )
+
+
+def test_a_message_from_python_is_translated_then_filled_in_and_its_values_escaped() -> None:
+    error = N_("Not an e-mail address: %(address)s", address="<b>x%(y)s</b>")
+    assert render("{{ _(error) }}", "de_DE", error=error) == (
+        "Keine E-Mail-Adresse: &lt;b&gt;x%(y)s&lt;/b&gt;"
+    )
+    later = N_plural(
+        "Too many failed sign-ins. Try again in %(num)d minute.",
+        "Too many failed sign-ins. Try again in %(num)d minutes.",
+        3,
+    )
+    assert render("{{ _(error) }}", "fr_FR", error=later) == (
+        "Trop de connexions échouées. Réessayez dans 3 minutes."
+    )
+    # A station's own error text is no msgid: shown as it is, a bare "%" included.
+    assert render("{{ _(error) }}", "de_DE", error="Relay at 100% load") == "Relay at 100% load"
+
+
+# -- the words for enumerated values --------------------------------------------------------
+
+ENUMERATIONS: dict[str, type[enum.Enum]] = {
+    "registration_status": RegistrationStatus,
+    "connector_standard": ConnectorStandard,
+    "connector_format": ConnectorFormat,
+    "power_type": PowerType,
+    "station_state": StationState,
+    "command_status": CommandStatus,
+    "session_status": SessionStatus,
+    "id_token_status": IdTokenStatus,
+    "id_token_type": IdTokenType,
+    "cdr_kind": CdrKind,
+    "segment": SegmentKind,
+    "tariff_status": VersionStatus,
+    "tariff_dimension": Dimension,
+    "price_line": LineKind,
+    "cdr_dimension": CdrDimensionType,
+    "charging_period": PeriodKind,
+    "day_of_week": DayOfWeek,
+    "reservation": Reservation,
+    "document_kind": DocumentKind,
+    "account_kind": AccountKind,
+    "invoicing": Invoicing,
+    "payment_status": PaymentStatus,
+    "payment_purpose": PaymentPurpose,
+    "dunning_state": DunningState,
+    "payment_operation": OperationKind,
+    "operation_state": OperationState,
+    "wallet_kind": WalletKind,
+    "loyalty_kind": LoyaltyKind,
+    "alert_kind": AlertKind,
+    "alert_status": AlertStatus,
+    "role": Role,
+}
+
+
+def test_every_value_of_every_enumeration_shown_has_its_words() -> None:
+    for kind, enumeration in ENUMERATIONS.items():
+        assert sorted(str(m.value) for m in enumeration if m.value not in LABELS[kind]) == [], kind
+
+
+def test_a_value_is_shown_by_its_word_and_selects_list_the_words_in_order() -> None:
+    source = (
+        '{{ label_of("payment_status", status) }}|{{ label_of("security_profile", 3) }}|'
+        '{{ label_of("command_status", "somethingnew") }}|'
+        '{% for value, text in options_of("session_status") %}{{ value }}={{ text }};{% endfor %}'
+    )
+    assert render(source, "de_DE", status=PaymentStatus.OUTSTANDING) == (
+        "Erfassung ausstehend|3 — TLS mit Client-Zertifikat|somethingnew|"
+        "active=Lädt;finished=Beendet;"
+    )
+    assert render(source, "fr_FR", status="outstanding").split("|")[0] == "Capture en attente"
+    assert render(source, "en_GB", status="outstanding").split("|")[0] == "Capture outstanding"
+
+
+# -- real pages -----------------------------------------------------------------------------
+
+
+def field_error(page: str, field_id: str) -> str:
+    match = re.search(rf'<p class="field-error" id="{re.escape(field_id)}-error">([^<]*)</p>', page)
+    assert match is not None, f"no error beside {field_id}"
+    return html.unescape(match.group(1))
+
+
+async def choose_language(client, locale: str, page: str) -> None:
+    response = await client.post(
+        "/language",
+        data={"locale": locale, "next": "/portal/", "_csrf_token": csrf_token(page)},
+        headers=HTML,
+    )
+    assert response.status_code == 303
+
+
+async def test_portal_pages_speak_german_and_french(database: Database, make_brand, client_for):
+    """A status word, a domain error beside its field and a sentence with values, each read in
+    the staff member's language on the pages themselves."""
+    brand = await make_brand(locale="de_DE", locales=["de_DE", "fr_FR"])
+    async with database.tenant_transaction(brand.key) as db_session:
+        await add_user(db_session, "ops@example.com", PASSWORD, Role.ADMIN)
+        await add_station(db_session, await add_location(db_session), "CS-1")
+        await add_tariff(
+            db_session,
+            "STANDARD",
+            component("ENERGY", "0.40"),
+            start=datetime(2025, 1, 1, tzinfo=UTC),
+            idle_fee={"price_per_minute": "0.10", "grace": 900},
+        )
+        await billing.assign_tariff(db_session, "STANDARD")
+    bounds = THRESHOLDS[AlertKind.OFFLINE]
+    shown: dict[str, dict[str, str]] = {}
+    async with client_for(f"{brand.slug}.localhost") as client:
+        empty_login = await client.post(
+            "/portal/login",
+            data={
+                "email": "",
+                "password": "x",
+                "_csrf_token": csrf_token((await client.get("/portal/login", headers=HTML)).text),
+            },
+            headers=HTML,
+        )
+        await sign_in(client, "ops@example.com", PASSWORD)
+        for locale in ("de_DE", "fr_FR"):
+            stations = await client.get("/portal/stations", headers=HTML)
+            if locale == "fr_FR":
+                await choose_language(client, locale, stations.text)
+                stations = await client.get("/portal/stations", headers=HTML)
+            rule = await client.get("/portal/alerts/rules/offline", headers=HTML)
+            refused = await client.post(
+                "/portal/alerts/rules/offline",
+                data={
+                    "_csrf_token": csrf_token(rule.text),
+                    "threshold": "0",
+                    "emails": "ops@example.com, no<b>pe",
+                },
+                headers=HTML,
+            )
+            tariff = await client.get("/portal/tariffs/STANDARD", headers=HTML)
+            assert (stations.status_code, refused.status_code, tariff.status_code) == (
+                200,
+                400,
+                200,
+            )
+            row = stations.text.split('<tr data-station-id="CS-1">')[1].split("</tr>")[0]
+            shown[locale] = {
+                "profile": re.findall(r"<td>(\d — [^<]*)</td>", row)[0],
+                "threshold": field_error(refused.text, "threshold"),
+                "emails": field_error(refused.text, "emails"),
+                "escaped": refused.text.split('id="emails-error">')[1].split("<")[0],
+                "price": re.findall(r'<td class="num">([^<]*kWh)</td>', tariff.text)[0],
+                "idle": re.findall(r"<dt>[^<]+</dt><dd>([^<]*min[^<]*)</dd>", tariff.text)[0],
+                "status": re.findall(
+                    r'<span class="tag tariff-current">([^<]+)</span>', tariff.text
+                )[0],
+            }
+    assert field_error(empty_login.text, "email") == "Geben Sie Ihre E-Mail-Adresse ein."
+    assert shown["de_DE"] == {
+        "profile": "2 — TLS mit HTTP-Basic-Passwort",
+        "threshold": f"Geben Sie eine Zahl von {bounds.low} bis {bounds.high} ein.",
+        "emails": "Keine E-Mail-Adresse: no<b>pe",
+        "escaped": "Keine E-Mail-Adresse: no&lt;b&gt;pe",
+        "price": f"0,40{NBSP}€ pro kWh",
+        "idle": f"0,10{NBSP}€ pro Minute nach 15 min",
+        "status": "Aktuell",
+    }
+    assert shown["fr_FR"] == {
+        "profile": "2 — TLS avec mot de passe HTTP Basic",
+        "threshold": f"Saisissez un nombre de {bounds.low} à {bounds.high}.",
+        "emails": f"Ce n{APOSTROPHE}est pas une adresse e-mail{NBSP}: no<b>pe",
+        "escaped": f"Ce n{APOSTROPHE}est pas une adresse e-mail{NBSP}: no&lt;b&gt;pe",
+        "price": f"0,40{NBSP}€ par kWh",
+        "idle": f"0,10{NBSP}€ par minute après 15 min",
+        "status": "En vigueur",
+    }
