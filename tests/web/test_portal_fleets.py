@@ -226,6 +226,8 @@ async def test_a_fleets_billing_details_and_contract_are_edited(
     assert 'value="PO-4711"' in form.text
     assert edited.status_code == 303
     assert "No contract: the cards&#39; sessions get the brand&#39;s fleet prices." in page.text
+    assert "<dt>Language of documents</dt><dd>English</dd>" in page.text
+    assert "<dt>Invoicing</dt><dd>One invoice per month</dd>" in page.text
     assert await audit_actions(database, brand) == [
         (
             "portal.customer_account.update",

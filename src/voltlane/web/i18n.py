@@ -151,7 +151,8 @@ def _text_labels(catalog: gettext.NullTranslations) -> tuple[Any, Any]:
 def template_gettext(locale: str) -> dict[str, Any]:
     """``_``, ``gettext`` and ``ngettext`` for templates in ``locale``, in Jinja's "newstyle"
     (``_("%(num)d EVSEs", num=n)`` formats its variables), with messages escaped as text;
-    ``label_of(kind, value)`` and ``options_of(kind)`` for the words of enumerated values."""
+    ``label_of(kind, value)`` and ``options_of(kind)`` for the words of enumerated values;
+    ``language_name(code)`` for a language as its speakers write it ("Deutsch")."""
     catalog = translations(locale)
     gettext_ = _text_gettext(catalog)
     label_of, options_of = _text_labels(catalog)
@@ -161,4 +162,5 @@ def template_gettext(locale: str) -> dict[str, Any]:
         "ngettext": _text_ngettext(catalog),
         "label_of": label_of,
         "options_of": options_of,
+        "language_name": language_name,
     }
