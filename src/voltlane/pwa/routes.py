@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlane.pwa.charge import ChargeController, ChargeLiveController
 from voltlane.pwa.home import DriverHomeController
 from voltlane.pwa.push_api import ChargePushController, PushSubscriptionController
 from voltlane.pwa.shell import AppShellController
@@ -23,4 +24,6 @@ PWA_HANDLERS: list[Any] = [
     SubscriptionController,
     WalletController,
     LoyaltyController,
+    ChargeController,
+    ChargeLiveController,
 ]

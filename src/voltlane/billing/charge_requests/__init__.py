@@ -50,7 +50,7 @@ from voltlane.billing.charge_requests.sessions import (
     stop,
 )
 from voltlane.billing.charge_requests.starts import START_DEADLINE_SECONDS, start
-from voltlane.billing.charge_requests.views import charge_view, refreshed_request
+from voltlane.billing.charge_requests.views import charge_view, find_request, refreshed_request
 
 __all__ = [
     "CHARGE_PATH",
@@ -83,6 +83,7 @@ __all__ = [
     "evse_offer",
     "fail",
     "find_evse",
+    "find_request",
     "get_evse",
     "hold_amount",
     "link_charge_session",

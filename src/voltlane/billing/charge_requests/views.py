@@ -36,6 +36,14 @@ class ChargeViewNotFoundError(NotFoundError):
     title = "Charge not found"
 
 
+async def find_request(db_session: AsyncSession, request_id: uuid.UUID) -> ChargeRequest:
+    """The request as stored (no lock: to decide who may open it)."""
+    request = await ChargeRequestRepository(db_session).request(request_id)
+    if request is None:
+        raise ChargeViewNotFoundError(f"No charge request {request_id}.")
+    return request
+
+
 async def refreshed_request(db_session: AsyncSession, request_id: uuid.UUID) -> ChargeRequest:
     """The request, locked and linked to its session if the charger has reported it since
     (the live screen's poll moves it along even when no job ran yet)."""
