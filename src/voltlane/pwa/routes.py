@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlane.pwa.api import StationSearchController
 from voltlane.pwa.charge import ChargeController, ChargeLiveController
+from voltlane.pwa.finder_station import StationPageController
 from voltlane.pwa.home import DriverHomeController
 from voltlane.pwa.push_api import ChargePushController, PushSubscriptionController
 from voltlane.pwa.shell import AppShellController
@@ -17,6 +19,8 @@ from voltlane.pwa.wallet import (
 
 PWA_HANDLERS: list[Any] = [
     DriverHomeController,
+    StationSearchController,
+    StationPageController,
     AppShellController,
     PushSubscriptionController,
     ChargePushController,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -75,6 +76,15 @@ class RegistrationStatus(enum.StrEnum):
     REJECTED = "Rejected"
 
 
+# The words a driver's search matches (the expression of ix_locations_search), spelled as
+# PostgreSQL prints it back, so the search's query uses the index and alembic sees no drift.
+LOCATION_SEARCH_DOCUMENT = (
+    "to_tsvector('simple'::regconfig, (((((name::text || ' '::text) || address::text)"
+    " || ' '::text) || COALESCE(postal_code, ''::character varying)::text) || ' '::text)"
+    " || city::text)"
+)
+
+
 class Location(UuidPk, Timestamps, TenantBase):
     """A site with an address, coordinates, its own timezone and opening hours."""
 
@@ -83,8 +93,11 @@ class Location(UuidPk, Timestamps, TenantBase):
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
         CheckConstraint("country ~ '^[A-Z]{3}$'", name="country_alpha3"),
-        # The driver app's nearest-first search reads a bounding box on this index.
+        # The driver app's search (station.search): a bounding box around the driver, word
+        # beginnings of the address, and the list by name.
         Index("ix_locations_latitude_longitude", "latitude", "longitude"),
+        Index("ix_locations_search", text(LOCATION_SEARCH_DOCUMENT), postgresql_using="gin"),
+        Index("ix_locations_name", "name", "id"),
     )
 
     name: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -190,6 +203,9 @@ class Connector(UuidPk, Timestamps, TenantBase):
         CheckConstraint(
             "max_electric_power IS NULL OR max_electric_power > 0", name="max_power_positive"
         ),
+        # The driver app's search looks rare plugs up connector first (station.search).
+        Index("ix_connectors_standard_power", "standard", "max_electric_power"),
+        Index("ix_connectors_power", "max_electric_power"),
     )
 
     evse_pk: Mapped[uuid.UUID] = mapped_column(

@@ -1,0 +1,386 @@
+"""The driver's station search: published locations near a position or matching a text,
+narrowed by connector standard, power, availability and opening hours.
+
+Nearest first without PostGIS, in rings: each ring is a bounding box on the indexed latitude
+and longitude (``ix_locations_latitude_longitude``) minus the circle already searched, its
+candidates ordered by exact great-circle distance (haversine) and then checked, in that
+order, for a matching connector, until the page is full. A search in a city thus checks a
+few dozen locations, however large the network. Text matches word beginnings of the name,
+address, postal code and city through a full-text index (``ix_locations_search``).
+
+When the connector filters are rare (few connectors of that standard or power at all), the
+locations holding them are looked up first (``ix_connectors_standard_power``,
+``ix_connectors_power``), so a search for a plug nobody nearby has does not walk the whole
+network. Whether a location is open is decided in Python from its OCPI hours
+(``station.opening_hours``), batch by batch of the same order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.models.tenant import (
+    ChargingStation,
+    Connector,
+    ConnectorStandard,
+    Evse,
+    Location,
+    RegistrationStatus,
+)
+from voltlane.models.tenant.station import LOCATION_SEARCH_DOCUMENT
+from voltlane.station.opening_hours import is_open, read_hours, zone_of
+
+EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+AVAILABLE = "Available"
+# Rings around a position (km): each doubles the last, so the box searched is at most four
+# times the area that holds the page; beyond the last one the rest of the network.
+RINGS_KM = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+# Connector filters matched by at most this many connectors are looked up connector first.
+RARE_CONNECTORS = 2000
+_BOX_MARGIN = 1e-7  # degrees: the stored precision, so float rounding never drops an edge
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    latitude: Decimal
+    longitude: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class StationSearch:
+    """What the driver asks for; empty values mean "any"."""
+
+    position: Position | None = None
+    radius_km: Decimal | None = None  # only with a position
+    standards: tuple[ConnectorStandard, ...] = ()
+    min_power_w: int | None = None
+    available: bool = False  # a matching connector reports Available
+    open_now: bool = False
+    text: str = ""  # word beginnings of the name, address, postal code or city
+    limit: int = 50
+
+    @property
+    def filters_connectors(self) -> bool:
+        return bool(self.standards) or self.min_power_w is not None or self.available
+
+
+@dataclass(frozen=True, slots=True)
+class FoundLocation:
+    """A location in the driver's list or on the map, with its live availability."""
+
+    id: uuid.UUID
+    name: str
+    address: str
+    postal_code: str | None
+    city: str
+    latitude: Decimal
+    longitude: Decimal
+    distance_m: int | None
+    evse_count: int
+    available_evses: int
+    max_power_w: int | None
+    standards: tuple[str, ...]
+    open_now: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    id: uuid.UUID
+    distance: float | None
+    name: str
+    opening_hours: dict[str, Any] | None = None  # read only when open now is asked for
+    timezone: str = "UTC"
+
+    def open_at(self, now: datetime) -> bool:
+        return _open(self.opening_hours or {}, self.timezone, now)
+
+
+def _open(hours: dict[str, Any], zone: str, now: datetime) -> bool:
+    return is_open(read_hours(hours), zone_of(zone), now)
+
+
+def text_query(text: str) -> str | None:
+    """The words of ``text`` as a prefix query (``hamb:* & 203:*``), None without words."""
+    words = _WORD.findall(text.lower())
+    return " & ".join(f"{word}:*" for word in words) if words else None
+
+
+def _distance(position: Position) -> ColumnElement[float]:
+    """Great-circle distance in metres from ``position`` (haversine, in the database)."""
+    lat0 = math.radians(float(position.latitude))
+    lat = func.radians(cast(Location.latitude, Float))
+    lon = func.radians(cast(Location.longitude, Float))
+    half_dlat = (lat - lat0) / 2
+    half_dlon = (lon - math.radians(float(position.longitude))) / 2
+    a = func.power(func.sin(half_dlat), 2) + math.cos(lat0) * func.cos(lat) * func.power(
+        func.sin(half_dlon), 2
+    )
+    return 2 * EARTH_RADIUS_M * func.asin(func.sqrt(func.least(literal(1.0), a)))
+
+
+def _box(position: Position, radius_km: float) -> list[ColumnElement[bool]]:
+    """Latitude and longitude bounds of every point within ``radius_km`` (bounding
+    coordinates on a sphere; the longitude range may wrap around 180 degrees)."""
+    angle = radius_km * 1000 / EARTH_RADIUS_M
+    lat0, lon0 = float(position.latitude), float(position.longitude)
+    south = lat0 - math.degrees(angle) - _BOX_MARGIN
+    north = lat0 + math.degrees(angle) + _BOX_MARGIN
+    bounds: list[ColumnElement[bool]] = [
+        Location.latitude.between(Decimal(f"{south:.7f}"), Decimal(f"{north:.7f}"))
+    ]
+    if south <= -90 or north >= 90 or math.sin(angle) >= math.cos(math.radians(lat0)):
+        return bounds  # the circle holds a pole: every longitude
+    spread = math.degrees(math.asin(math.sin(angle) / math.cos(math.radians(lat0))))
+    west, east = lon0 - spread - _BOX_MARGIN, lon0 + spread + _BOX_MARGIN
+    low, high = Decimal(f"{west:.7f}"), Decimal(f"{east:.7f}")
+    if west < -180:
+        bounds.append(or_(Location.longitude >= low + 360, Location.longitude <= high))
+    elif east > 180:
+        bounds.append(or_(Location.longitude >= low, Location.longitude <= high - 360))
+    else:
+        bounds.append(Location.longitude.between(low, high))
+    return bounds
+
+
+@dataclass(frozen=True, slots=True)
+class _Ring:
+    """A bounding box and the distances (m) it covers: (``beyond``, ``within``]."""
+
+    box: list[ColumnElement[bool]]
+    beyond: float | None = None
+    within: float | None = None
+
+
+def _rings(search: StationSearch) -> Iterator[_Ring]:
+    """The rings to search, nearest first; one unbounded "ring" without a position. Each
+    ring leaves out the circle of the one before."""
+    position = search.position
+    if position is None:
+        yield _Ring([])
+        return
+    radius = float(search.radius_km) if search.radius_km is not None else None
+    rings = [float(r) for r in RINGS_KM if radius is None or r < radius]
+    if radius is not None:
+        rings.append(radius)
+    inner = None
+    for ring in rings:
+        yield _Ring(_box(position, ring), inner, ring * 1000)
+        inner = ring * 1000
+    if radius is None:
+        yield _Ring([], inner)
+
+
+def _static_filters(search: StationSearch) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if search.standards:
+        conditions.append(Connector.standard.in_(search.standards))
+    if search.min_power_w is not None:
+        conditions.append(Connector.max_electric_power >= search.min_power_w)
+    return conditions
+
+
+def _connector_filters(search: StationSearch) -> list[ColumnElement[bool]]:
+    conditions = [
+        *_static_filters(search),
+        ChargingStation.registration_status == RegistrationStatus.ACCEPTED,
+    ]
+    if search.available:
+        conditions.append(Connector.status == AVAILABLE)
+    return conditions
+
+
+def _usable(search: StationSearch, location_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """The location has an accepted station with a connector meeting every filter."""
+    return exists(
+        select(Connector.id)
+        .join(Evse, Evse.id == Connector.evse_pk)
+        .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
+        .where(ChargingStation.location_id == location_id, *_connector_filters(search))
+    )
+
+
+async def _rare_locations(
+    db_session: AsyncSession, search: StationSearch
+) -> list[uuid.UUID] | None:
+    """The locations with a matching connector when few connectors have the standard and
+    power asked for; None when many do (the rings find them faster)."""
+    static = _static_filters(search)
+    if not static:
+        return None
+    connectors = list(
+        await db_session.scalars(select(Connector.id).where(*static).limit(RARE_CONNECTORS + 1))
+    )
+    if len(connectors) > RARE_CONNECTORS:
+        return None
+    if not connectors:
+        return []
+    # By primary key from the few connectors found: a plan that cannot scan all EVSEs.
+    rows = await db_session.scalars(
+        select(ChargingStation.location_id)
+        .distinct()
+        .select_from(Connector)
+        .join(Evse, Evse.id == Connector.evse_pk)
+        .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
+        .where(
+            Connector.id.in_(connectors),
+            ChargingStation.location_id.is_not(None),
+            *_connector_filters(search),
+        )
+    )
+    return [pk for pk in rows if pk is not None]
+
+
+def _query(
+    search: StationSearch,
+    ring: _Ring,
+    known: list[uuid.UUID] | None,
+    after: _Candidate | None,
+    limit: int,
+) -> Select[Any]:
+    """One batch of candidates in ``ring``, in order, after ``after``. The inner query orders
+    the ring's box by distance and is fenced (OFFSET 0), so the distance is computed once per
+    row and the connector check runs on the nearest rows only, until the batch is full."""
+    distance = _distance(search.position) if search.position else literal(None)
+    conditions = [Location.publish.is_(True), *ring.box]
+    words = text_query(search.text)
+    if words is not None:
+        document: ColumnElement[Any] = literal_column(LOCATION_SEARCH_DOCUMENT)
+        conditions.append(document.op("@@")(func.to_tsquery(literal_column("'simple'"), words)))
+    if known is not None:
+        conditions.append(Location.id.in_(known))
+    key: list[Any] = [Location.name, Location.id]
+    values: list[Any] = [after.name, after.id] if after is not None else []
+    if search.position is not None:
+        key.insert(0, distance)
+        values.insert(0, after.distance if after is not None else None)
+    if after is not None:
+        conditions.append(tuple_(*key) > tuple_(*(literal(v) for v in values)))
+    columns: list[Any] = [Location.id, distance.label("distance"), Location.name]
+    if search.open_now:
+        columns += [Location.opening_hours, Location.timezone]
+    inner = select(*columns).where(*conditions).order_by(*key).offset(0).subquery()
+    outer: list[ColumnElement[bool]] = []
+    if ring.beyond is not None:
+        outer.append(inner.c.distance > ring.beyond)
+    if ring.within is not None:
+        outer.append(inner.c.distance <= ring.within)
+    if known is None:
+        outer.append(_usable(search, inner.c.id))
+    order = [inner.c.name, inner.c.id]
+    if search.position is not None:
+        order.insert(0, inner.c.distance)
+    return select(*inner.c).where(*outer).order_by(*order).limit(limit)
+
+
+async def _candidates(
+    db_session: AsyncSession, search: StationSearch, now: datetime
+) -> list[_Candidate]:
+    """The first ``limit`` locations in the search's order that pass every filter."""
+    known = await _rare_locations(db_session, search) if search.filters_connectors else None
+    if known == []:
+        return []
+    found: list[_Candidate] = []
+    for ring in _rings(search):
+        after = None
+        while True:
+            need = search.limit - len(found)
+            batch = max(2 * need, 20) if search.open_now else need
+            rows = [
+                _Candidate(*row)
+                for row in await db_session.execute(_query(search, ring, known, after, batch))
+            ]
+            found.extend(row for row in rows if not search.open_now or row.open_at(now))
+            if len(found) >= search.limit:
+                return found[: search.limit]
+            if len(rows) < batch:
+                break
+            after = rows[-1]
+    return found
+
+
+async def _summaries(
+    db_session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Any, ...]]:
+    available = func.count(Evse.id.distinct()).filter(Connector.status == AVAILABLE)
+    rows = await db_session.execute(
+        select(
+            Location.id,
+            Location.name,
+            Location.address,
+            Location.postal_code,
+            Location.city,
+            Location.latitude,
+            Location.longitude,
+            func.count(Evse.id.distinct()),
+            available,
+            func.max(Connector.max_electric_power),
+            func.array_agg(Connector.standard.distinct()),
+            Location.opening_hours,
+            Location.timezone,
+        )
+        .join(ChargingStation, ChargingStation.location_id == Location.id)
+        .join(Evse, Evse.charging_station_id == ChargingStation.id)
+        .join(Connector, Connector.evse_pk == Evse.id)
+        .where(
+            Location.id.in_(ids),
+            ChargingStation.registration_status == RegistrationStatus.ACCEPTED,
+        )
+        .group_by(Location.id)
+    )
+    return {row[0]: tuple(row) for row in rows}
+
+
+async def search_locations(
+    db_session: AsyncSession, search: StationSearch, *, now: datetime
+) -> list[FoundLocation]:
+    """Published locations for the driver's list and map: nearest first from
+    ``search.position`` (within ``radius_km`` when given), else by name; each with its EVSE
+    count, EVSEs available now, highest power and connector standards."""
+    rows = await _candidates(db_session, search, now)
+    if not rows:
+        return []
+    summaries = await _summaries(db_session, [row.id for row in rows])
+    found = []
+    for row in rows:
+        s = summaries[row.id]
+        found.append(
+            FoundLocation(
+                id=row.id,
+                name=s[1],
+                address=s[2],
+                postal_code=s[3],
+                city=s[4],
+                latitude=s[5],
+                longitude=s[6],
+                distance_m=None if row.distance is None else round(row.distance),
+                evse_count=int(s[7]),
+                available_evses=int(s[8]),
+                max_power_w=s[9],
+                standards=tuple(sorted(str(v) for v in s[10] if v is not None)),
+                open_now=_open(s[11], s[12], now),
+            )
+        )
+    return found
