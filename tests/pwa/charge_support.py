@@ -63,6 +63,13 @@ def screen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(live_page, "utcnow", lambda: READ_AT)
 
 
+def page_csrf(html: str) -> str:
+    """The CSRF token every app page hands its HTMX requests (``hx-headers``)."""
+    match = re.search(r'"x-csrftoken": "([^"]+)"', html)
+    assert match is not None, "the page has no CSRF token"
+    return match.group(1)
+
+
 def text_of(html: str, testid: str) -> str:
     """The text of the element marked ``data-testid=testid`` (up to its first child)."""
     marker = f'data-testid="{testid}">'
@@ -76,8 +83,9 @@ async def card_brand(
     monkeypatch: pytest.MonkeyPatch,
     stripe_url: str,
     station_id: str,
-    *,
     emi3_id: str | None = None,
+    *,
+    tariff: bool = True,
 ) -> TenantInfo:
     """A Berlin brand paying through the sandbox's Stripe, with one 22 kW Type 2 charging
     point ``station_id`` (EVSE 1, eMI3 id ``emi3_id``), 0.39/kWh + 0.50 per session."""
@@ -87,7 +95,8 @@ async def card_brand(
     if emi3_id is not None:
         async with database.tenant_transaction(brand.key) as db_session:
             await db_session.execute(update(Evse).values(emi3_id=emi3_id))
-    await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039, SESSION_FEE))
+    if tariff:
+        await add_tariff(database, brand, ocpi_tariff("AC-STD", ENERGY_039, SESSION_FEE))
     return brand
 
 

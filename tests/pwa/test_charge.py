@@ -24,6 +24,8 @@ from tests.pwa.charge_support import (
     card_brand,
     charge_request,
     fake_stripe,
+    follow,
+    page_csrf,
     payment_of,
     receipt_of,
     rows,
@@ -252,6 +254,12 @@ async def test_only_its_driver_or_the_holder_of_its_link_opens_a_charge(
             secret = sent.cookies.get("vl_charge")
             [request] = await rows(database, brand, select(ChargeRequest))
             own = await guest.get(f"/charge/live/{request.id}", headers=HTML)
+            # Back from the PSP without a card: the card page again, or give up.
+            pay_again = await guest.post(
+                f"/charge/live/{request.id}/pay",
+                data={"_csrf_token": csrf_token(own.text)},
+                headers=HTML,
+            )
         async with api_client(app, brand, None) as stranger:
             missing = await stranger.get(f"/charge/live/{request.id}", headers=HTML)
             status = await stranger.get(f"/charge/live/{request.id}/status", headers=HTML)
@@ -282,6 +290,13 @@ async def test_only_its_driver_or_the_holder_of_its_link_opens_a_charge(
             guests = await driver.get(f"/charge/live/{request.id}", headers=HTML)
         async with api_client(app, brand, None) as guest_again:
             drivers = await guest_again.get(f"/charge/live/{own_id}?k={secret}", headers=HTML)
+            mine_again = await follow(guest_again, f"/charge/live/{request.id}?k={secret}")
+            cancelled = await guest_again.post(
+                f"/charge/live/{request.id}/cancel",
+                data={"_csrf_token": csrf_token(mine_again.text)},
+                headers=HTML,
+            )
+            after_cancel = await guest_again.get(f"/charge/live/{request.id}", headers=HTML)
     assert sent.status_code == 303
     assert sent.headers["location"].startswith(stripe_url)
     set_cookie = sent.headers["set-cookie"]
@@ -300,9 +315,6 @@ async def test_only_its_driver_or_the_holder_of_its_link_opens_a_charge(
         404,
     ]
     assert cancel_with_token.status_code == 404
-    assert (await charge_request(database, brand, request.id)).status is (
-        ChargeRequestStatus.AWAITING_PAYMENT
-    )
     assert linked.status_code == 303
     assert linked.headers["location"] == f"/charge/live/{request.id}"
     assert f"Path=/charge/live/{request.id}" in linked.headers["set-cookie"]
@@ -311,3 +323,51 @@ async def test_only_its_driver_or_the_holder_of_its_link_opens_a_charge(
     assert own_page.status_code == 200
     assert guests.status_code == 404
     assert drivers.status_code == 404  # a guest's secret opens that guest's charge only
+    assert pay_again.status_code == 303
+    assert pay_again.headers["location"].startswith(stripe_url)
+    assert cancelled.status_code == 303
+    assert (
+        text_of(after_cancel.text, "failure") == "You cancelled this charge. Nothing was charged."
+    )
+    assert (await charge_request(database, brand, request.id)).status is (
+        ChargeRequestStatus.CANCELLED
+    )
+
+
+async def test_a_charging_point_without_a_price_in_force_offers_no_start(
+    database: Database,
+    make_brand: Any,
+    app: Litestar,
+    gateway: Gateway,
+    fake_stripe: tuple[FakeStripe, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fake, stripe_url = fake_stripe
+    brand = await card_brand(
+        database,
+        make_brand,
+        monkeypatch,
+        stripe_url,
+        "CP-A",
+        emi3_id="DE*TST*E0001*1",
+        tariff=False,
+    )
+    async with (
+        charger(gateway, brand, "CP-A", "ocpp1.6"),
+        api_client(app, brand, None) as client,
+    ):
+        point = await client.get("/charge/DETSTE00011", headers=HTML)
+        token = page_csrf((await client.get("/charge", headers=HTML)).text)
+        sent = await client.post(
+            "/charge/DETSTE00011/guest",
+            data={"email": EMAIL, "_csrf_token": token},
+            headers=HTML,
+        )
+    assert point.status_code == 200
+    assert text_of(point.text, "prices") == (
+        "There is no price for this charging point at the moment, so it cannot be started"
+        " from the app."
+    )
+    assert 'data-testid="guest-form"' not in point.text
+    assert sent.status_code == 409
+    assert await rows(database, brand, select(ChargeRequest)) == []

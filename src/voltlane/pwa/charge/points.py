@@ -42,6 +42,9 @@ UNAVAILABLE = {
     ),
 }
 NO_CARD_PAYMENTS = N_("Paying by card is not possible here at the moment.")
+NO_PRICE = N_(
+    "There is no price for this charging point at the moment, so it cannot be started from the app."
+)
 NOT_VERIFIED = N_("Confirm your e-mail address first: we sent you a link.")
 
 Errors = dict[str, str]
@@ -251,10 +254,22 @@ class ChargeController(Controller):
         *,
         driver: DriverIdentity | None = None,
     ) -> Response[str] | None:
-        """The page again, with the reason, when no start may be asked for here now."""
-        online = await _online(request, evse)
-        reason = UNAVAILABLE.get(charges.availability(evse, online))
+        """The page again, with the reason, when no start may be asked for here now: the
+        charger offline or out of order, no price in force, no card payments for a guest."""
+        offer = await charges.evse_offer(
+            db_session,
+            current_tenant(request),
+            code,
+            evse,
+            online=await _online(request, evse),
+            account_id=driver.account_id if driver is not None else None,
+            locale=locale_of(request),
+            now=utcnow(),
+        )
+        reason = UNAVAILABLE.get(offer.availability)
         key = "account" if driver is not None else "email"
+        if reason is None and offer.prices is None:
+            reason = NO_PRICE
         if reason is None and driver is None and brand_provider(request) is None:
             reason = NO_CARD_PAYMENTS
         if reason is None:
