@@ -24,7 +24,8 @@
           form.querySelector("[data-position=lat]").value = position.coords.latitude.toFixed(5);
           form.querySelector("[data-position=lon]").value = position.coords.longitude.toFixed(5);
           if (status) status.textContent = "";
-          if (form.requestSubmit) form.requestSubmit(); else form.submit();
+          // A whole page: the form then offers the distance filter for the new position.
+          form.submit();
         },
         function (error) {
           if (!status) return;
@@ -108,15 +109,32 @@
       container.appendChild(layer);
     });
     this.addControls();
-    var all = you ? points.concat([you]) : points;
-    this.zoom = fitZoom(all, container.clientWidth, container.clientHeight);
-    var center = this.centerOf(all);
+    var shown = this.nearby(points, you);
+    this.zoom = fitZoom(shown, container.clientWidth, container.clientHeight);
+    var center = this.centerOf(shown);
     this.center = project(center.lat, center.lon, this.zoom);
     this.listen();
     this.render();
     var self = this;
     setTimeout(function () { if (!self.loaded) self.giveUp(); }, GIVE_UP_MS);
   }
+
+  function metres(a, b) {
+    var rad = Math.PI / 180;
+    var h = Math.pow(Math.sin((b.lat - a.lat) * rad / 2), 2) +
+      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.pow(Math.sin((b.lon - a.lon) * rad / 2), 2);
+    return 2 * 6371008.8 * Math.asin(Math.sqrt(Math.min(1, h)));
+  }
+
+  // With the driver's position: the driver and the stations around them (within 10 km, or
+  // twice the nearest one's distance), not the whole list; the rest is a drag away.
+  TileMap.prototype.nearby = function (points, you) {
+    if (!you) return points;
+    if (!points.length) return [you];
+    var distances = points.map(function (p) { return metres(you, p); });
+    var reach = Math.max(10000, 2 * Math.min.apply(null, distances));
+    return points.filter(function (p, i) { return distances[i] <= reach; }).concat([you]);
+  };
 
   TileMap.prototype.centerOf = function (points) {
     if (!points.length) return { lat: 51, lon: 10 };
