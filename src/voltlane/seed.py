@@ -21,6 +21,7 @@ from voltlane.billing import accounts as billing_accounts
 from voltlane.charging import service as charging
 from voltlane.identity import api_keys
 from voltlane.identity import service as identity
+from voltlane.identity.drivers import accounts as drivers
 from voltlane.models.tenant import AccountKind, Invoicing, Role
 from voltlane.station import service as stations
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
@@ -150,6 +151,13 @@ class TenantFileSeeder:
                 password=self.demo_password,
                 role=Role(user.role),
                 fleet_account_id=account_ids[user.account] if user.account else None,
+            )
+        for login in spec.demo.drivers:
+            await drivers.ensure_demo_login(
+                db_session,
+                account_id=account_ids[login.account],
+                email=login.email,
+                password=self.demo_password,
             )
         for token in spec.demo.id_tokens:
             await charging.ensure_id_token(

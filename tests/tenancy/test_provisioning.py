@@ -165,12 +165,14 @@ async def test_provisioning_from_empty_twice_is_idempotent(
     assert [tuple(r) for r in fleet_manager] == [
         ("fuhrpark@spree-logistik.example", "Spree Logistik GmbH")
     ]
-    # Two ad-hoc cards, two fleet cards billed monthly to the demo fleet, seeded once.
+    # Two ad-hoc cards, two fleet cards billed monthly to the demo fleet, the demo app
+    # driver's card, seeded once.
     assert [tuple(r) for r in tokens] == [
         ("VLTDEMO0001", None, None),
         ("VLTDEMO0002", None, None),
         ("VLTFLEET001", "Spree Logistik GmbH", "Zustellung Mitte"),
         ("VLTFLEET002", "Spree Logistik GmbH", "Kundendienst"),
+        ("VLTLENA0001", "Lena Fischer", None),
     ]
     # The demo price list, seeded once and assigned to the whole brand.
     assert [tuple(r) for r in tariffs] == [("VLT-AC", "MEMBER"), ("VLT-AC", "PUBLIC")]

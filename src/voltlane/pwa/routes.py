@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltlane.pwa.account import ACCOUNT_CONTROLLERS
 from voltlane.pwa.api import StationSearchController
 from voltlane.pwa.charge import ChargeController, ChargeLiveController
 from voltlane.pwa.finder_station import StationPageController
@@ -30,4 +31,5 @@ PWA_HANDLERS: list[Any] = [
     LoyaltyController,
     ChargeController,
     ChargeLiveController,
+    *ACCOUNT_CONTROLLERS,
 ]

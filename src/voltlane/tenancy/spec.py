@@ -192,6 +192,14 @@ class DemoIdToken(msgspec.Struct, forbid_unknown_fields=True):
     cost_centre: str | None = None
 
 
+class DemoDriver(msgspec.Struct, forbid_unknown_fields=True):
+    """A driver who signs in to the demo app with the shared demo password (address
+    confirmed), billed to a demo driver account."""
+
+    email: str
+    account: str  # the name of a demo account of kind "driver"
+
+
 class DemoTariff(msgspec.Struct, forbid_unknown_fields=True):
     """A tariff version the demo brand prices all its sessions with (checked when seeded)."""
 
@@ -206,6 +214,7 @@ class Demo(msgspec.Struct, forbid_unknown_fields=True):
     id_tokens: list[DemoIdToken] = []
     tariffs: list[DemoTariff] = []
     accounts: list[DemoAccount] = []
+    drivers: list[DemoDriver] = []
 
 
 class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -287,6 +296,12 @@ def _check_demo(demo: Demo) -> None:
         if user.account is not None and user.account not in fleets:
             raise TenantSpecError(
                 f"demo user {user.email}: no demo fleet account named {user.account!r}"
+            )
+    drivers = {account.name for account in demo.accounts if account.kind == "driver"}
+    for login in demo.drivers:
+        if login.account not in drivers:
+            raise TenantSpecError(
+                f"demo driver {login.email}: no demo driver account named {login.account!r}"
             )
     for token in demo.id_tokens:
         if token.account is not None and token.account not in accounts:

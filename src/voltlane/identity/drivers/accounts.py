@@ -43,6 +43,8 @@ MAX_POSTAL_CODE = 20
 MAX_CITY = 100
 VAT_ID_RE = re.compile(r"^[A-Z]{2}[A-Z0-9+*.]{2,13}$")
 Errors = dict[str, str]
+# Babel's territories include groupings and placeholders that are no country.
+NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,11 @@ def countries() -> dict[str, str]:
     """ISO 3166-1 alpha-2 codes with their English names (the page names them in the
     reader's language)."""
     names = Locale("en").territories
-    return {code: names[code] for code in sorted(names) if re.fullmatch(r"[A-Z]{2}", code)}
+    return {
+        code: names[code]
+        for code in sorted(names)
+        if re.fullmatch(r"[A-Z]{2}", code) and code not in NOT_COUNTRIES
+    }
 
 
 def check_email(email: str, errors: Errors) -> str:
@@ -171,6 +177,30 @@ async def create_driver_account(
     DriverRepository(db_session).add(account)
     await db_session.flush()
     return account
+
+
+async def ensure_demo_login(
+    db_session: AsyncSession, *, account_id: uuid.UUID, email: str, password: str
+) -> DriverLogin:
+    """The demo driver's login (address confirmed, terms accepted), created unless the
+    address or the account has one already (seeding runs on every start)."""
+    repo = DriverRepository(db_session)
+    normalised = normalise_email(email)
+    existing = await repo.login_by_email(normalised)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    login = DriverLogin(
+        account_id=account_id,
+        email=normalised,
+        password_hash=hash_password(password),
+        password_changed_at=now,
+        email_verified_at=now,
+        terms_accepted_at=now,
+    )
+    repo.add(login)
+    await db_session.flush()
+    return login
 
 
 async def verify_email(db_session: AsyncSession, token: str) -> DriverLogin:

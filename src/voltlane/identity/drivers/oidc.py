@@ -33,6 +33,7 @@ from joserfc.jws import JWSRegistry
 from voltlane.core.errors import VoltlaneError
 from voltlane.identity.drivers.errors import N_
 from voltlane.identity.drivers.signin import OidcClaims
+from voltlane.identity.service import normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,9 @@ async def begin(
     """The provider's authorization URL to send the browser to, and what to keep until it
     comes back. ``reauthenticate`` asks the provider to check the driver again (before an
     account is deleted)."""
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+        metadata = await _discovery.metadata(http, provider.issuer)
     async with _client(provider, secret, redirect_uri) as client:
-        metadata = await _discovery.metadata(client, provider.issuer)
         verifier = generate_token(64)
         nonce = generate_token(32)
         extra = {"prompt": "login", "max_age": "0"} if reauthenticate else {}
@@ -170,8 +172,11 @@ async def finish(
     provider's keys, issuer, audience, expiry, nonce. OidcError on any mismatch."""
     if kept.provider != provider.key or not hmac.compare_digest(state, kept.state):
         raise OidcError(N_("The sign-in did not come back as it was sent. Please start again."))
-    async with _client(provider, secret, redirect_uri) as client:
-        metadata = await _discovery.metadata(client, provider.issuer)
+    async with (
+        httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http,
+        _client(provider, secret, redirect_uri) as client,
+    ):
+        metadata = await _discovery.metadata(http, provider.issuer)
         try:
             token = await client.fetch_token(
                 metadata["token_endpoint"],
@@ -190,12 +195,12 @@ async def finish(
         if not isinstance(id_token, str):
             raise OidcError(N_("The sign-in provider sent no ID token."))
         claims = await _checked_claims(
-            client, provider, metadata, id_token, token=token, nonce=kept.nonce
+            http, provider, metadata, id_token, token=token, nonce=kept.nonce
         )
     return OidcClaims(
         provider=provider.key,
         subject=str(claims["sub"]),
-        email=str(claims["email"]) if claims.get("email") else None,
+        email=normalise_email(str(claims["email"])) if claims.get("email") else None,
         email_verified=claims.get("email_verified") is True,
         name=str(claims["name"]) if claims.get("name") else None,
     )
