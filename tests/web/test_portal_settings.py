@@ -539,15 +539,16 @@ async def test_the_brand_profile_changes_and_the_portal_and_the_app_follow(
         "The default language must be one of those offered.</p>" in not_offered.text
     )
     assert languages.status_code == 303
+    # French is the brand's language from here on: the profile's errors are read in it.
     assert bad_legal.status_code == 400
     assert (
         '<p class="field-error" id="entity-error">'
-        "Enter the legal entity that issues the documents.</p>" in bad_legal.text
+        "Saisissez l\u2019entité juridique qui émet les documents.</p>" in bad_legal.text
     )
     assert bad_iban.status_code == 400
     assert (
         '<p class="field-error" id="iban-error">'
-        "Enter an IBAN without spaces (DE89370400440532013000).</p>" in bad_iban.text
+        "Saisissez un IBAN sans espaces (DE89370400440532013000).</p>" in bad_iban.text
     )
     assert 'value="DE89 3704"' in bad_iban.text
     assert legal.status_code == 303
