@@ -7,13 +7,18 @@ import uuid
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.models.tenant import SubscriptionPlan, TariffVersion
+from voltlane.models.tenant import CustomerAccount, SubscriptionPlan, TariffVersion
 from voltlane.tariff import SegmentKind
 
 
 class DriverPlanRepository:
     def __init__(self, db_session: AsyncSession) -> None:
         self.db_session = db_session
+
+    async def lock_account(self, account_id: uuid.UUID) -> CustomerAccount | None:
+        """The account, locked: a driver's plan changes one request at a time (the lock
+        ``subscribe`` takes too)."""
+        return await self.db_session.get(CustomerAccount, account_id, with_for_update=True)
 
     async def active_plans(self) -> list[SubscriptionPlan]:
         return list(

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.driver_plan_repository import DriverPlanRepository
+from voltlane.billing.errors import AccountNotFoundError
 from voltlane.billing.payment_methods import NoPaymentMethodError, default_payment_method
 from voltlane.billing.pricing import tariff_of
 from voltlane.billing.subscriptions import (
@@ -179,9 +180,12 @@ async def choose_plan(
 ) -> Subscription:
     """Put the driver on an active plan: from ``today``, or from the day after the current
     plan ends when it is cancelled. Needs a saved card; one plan at a time."""
-    plan = await DriverPlanRepository(db_session).plan(plan_id)
+    repo = DriverPlanRepository(db_session)
+    plan = await repo.plan(plan_id)
     if plan is None or not plan.active:
         raise PlanNotFoundError(f"no active plan {plan_id}", field="plan_id")
+    if await repo.lock_account(account_id) is None:
+        raise AccountNotFoundError(f"no customer account {account_id}", field="account_id")
     if await default_payment_method(db_session, account_id) is None:
         raise NoPaymentMethodError("add a card before choosing a plan", field="plan_id")
     status = await plan_status(db_session, account_id, today=today)
@@ -206,6 +210,8 @@ async def cancel_plan(
 ) -> Subscription:
     """End the current plan on the last day of this month (its fee is billed to then);
     cancelling again changes nothing."""
+    if await DriverPlanRepository(db_session).lock_account(account_id) is None:
+        raise AccountNotFoundError(f"no customer account {account_id}", field="account_id")
     status = await plan_status(db_session, account_id, today=today)
     if status.current is None:
         raise NotSubscribedError("no plan to cancel", field="subscription")
