@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -54,11 +53,12 @@ from voltlane.station.opening_hours import is_open, read_hours, zone_of
 
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 AVAILABLE = "Available"
-# Rings around a position (km): each doubles the last, so the box searched is at most four
-# times the area that holds the page; beyond the last one the rest of the network.
-RINGS_KM = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+# Rings around a position (km): the first, and the widest before the rest of the network.
+# Each next ring is sized by the density of matches found so far (see _next_radius).
+FIRST_RING_KM = 2.0
+LAST_RING_KM = 1500.0
 # Connector filters matched by at most this many connectors are looked up connector first.
-RARE_CONNECTORS = 2000
+RARE_CONNECTORS = 500
 _BOX_MARGIN = 1e-7  # degrees: the stored precision, so float rounding never drops an edge
 _WORD = re.compile(r"\w+")
 
@@ -174,23 +174,11 @@ class _Ring:
     within: float | None = None
 
 
-def _rings(search: StationSearch) -> Iterator[_Ring]:
-    """The rings to search, nearest first; one unbounded "ring" without a position. Each
-    ring leaves out the circle of the one before."""
-    position = search.position
-    if position is None:
-        yield _Ring([])
-        return
-    radius = float(search.radius_km) if search.radius_km is not None else None
-    rings = [float(r) for r in RINGS_KM if radius is None or r < radius]
-    if radius is not None:
-        rings.append(radius)
-    inner = None
-    for ring in rings:
-        yield _Ring(_box(position, ring), inner, ring * 1000)
-        inner = ring * 1000
-    if radius is None:
-        yield _Ring([], inner)
+def _next_radius(radius_km: float, found: int, limit: int) -> float:
+    """The next ring's radius: as far as the matches found so far suggest a full page
+    lies (their density), at least twice and at most eight times this one."""
+    growth = 1.2 * math.sqrt(limit / max(found, 0.5))
+    return radius_km * min(max(growth, 2.0), 8.0)
 
 
 def _static_filters(search: StationSearch) -> list[ColumnElement[bool]]:
@@ -230,8 +218,17 @@ async def _rare_locations(
     static = _static_filters(search)
     if not static:
         return None
+    # In the index's order: a plain LIMIT lets the planner bet on a table scan that stops
+    # early, and lose the whole table's read when nothing matches.
+    order = (
+        [Connector.standard, Connector.max_electric_power]
+        if search.standards
+        else [Connector.max_electric_power]
+    )
     connectors = list(
-        await db_session.scalars(select(Connector.id).where(*static).limit(RARE_CONNECTORS + 1))
+        await db_session.scalars(
+            select(Connector.id).where(*static).order_by(*order).limit(RARE_CONNECTORS + 1)
+        )
     )
     if len(connectors) > RARE_CONNECTORS:
         return None
@@ -295,6 +292,33 @@ def _query(
     return select(*inner.c).where(*outer).order_by(*order).limit(limit)
 
 
+async def _fill(
+    db_session: AsyncSession,
+    search: StationSearch,
+    ring: _Ring,
+    known: list[uuid.UUID] | None,
+    *,
+    now: datetime,
+    found: list[_Candidate],
+) -> bool:
+    """Add the ring's matches to ``found`` in order, batch by batch; True once it is full."""
+    after = None
+    while True:
+        need = search.limit - len(found)
+        batch = max(2 * need, 20) if search.open_now else need
+        rows = [
+            _Candidate(*row)
+            for row in await db_session.execute(_query(search, ring, known, after, batch))
+        ]
+        found.extend(row for row in rows if not search.open_now or row.open_at(now))
+        if len(found) >= search.limit:
+            del found[search.limit :]
+            return True
+        if len(rows) < batch:
+            return False
+        after = rows[-1]
+
+
 async def _candidates(
     db_session: AsyncSession, search: StationSearch, now: datetime
 ) -> list[_Candidate]:
@@ -303,22 +327,27 @@ async def _candidates(
     if known == []:
         return []
     found: list[_Candidate] = []
-    for ring in _rings(search):
-        after = None
-        while True:
-            need = search.limit - len(found)
-            batch = max(2 * need, 20) if search.open_now else need
-            rows = [
-                _Candidate(*row)
-                for row in await db_session.execute(_query(search, ring, known, after, batch))
-            ]
-            found.extend(row for row in rows if not search.open_now or row.open_at(now))
-            if len(found) >= search.limit:
-                return found[: search.limit]
-            if len(rows) < batch:
-                break
-            after = rows[-1]
-    return found
+    position = search.position
+    limit_m = None if search.radius_km is None else float(search.radius_km) * 1000
+    if position is None or text_query(search.text) is not None:
+        # Without a position one pass by name. Words pick few locations through their own
+        # index: those are ordered by distance at once (a box would only tempt the planner
+        # to read every row in it).
+        await _fill(db_session, search, _Ring([], None, limit_m), known, now=now, found=found)
+        return found
+    inner: float | None = None
+    radius = FIRST_RING_KM
+    while True:
+        if limit_m is not None and radius * 1000 >= limit_m:
+            ring, last = _Ring(_box(position, limit_m / 1000), inner, limit_m), True
+        elif radius > LAST_RING_KM:
+            ring, last = _Ring([], inner), True  # the rest of the network
+        else:
+            ring, last = _Ring(_box(position, radius), inner, radius * 1000), False
+        if await _fill(db_session, search, ring, known, now=now, found=found) or last:
+            return found
+        inner = radius * 1000
+        radius = _next_radius(radius, len(found), search.limit)
 
 
 async def _summaries(
