@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,14 +28,11 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
-    cast,
     exists,
     func,
     literal,
     literal_column,
-    or_,
     select,
     tuple_,
 )
@@ -49,9 +47,9 @@ from voltlane.models.tenant import (
     RegistrationStatus,
 )
 from voltlane.models.tenant.station import LOCATION_SEARCH_DOCUMENT
+from voltlane.station.geometry import Position, bounding_box, distance_m
 from voltlane.station.opening_hours import is_open, read_hours, zone_of
 
-EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 AVAILABLE = "Available"
 # Rings around a position (km): the first, and the widest before the rest of the network.
 # Each next ring is sized by the density of matches found so far (see _next_radius).
@@ -59,14 +57,7 @@ FIRST_RING_KM = 2.0
 LAST_RING_KM = 1500.0
 # Connector filters matched by at most this many connectors are looked up connector first.
 RARE_CONNECTORS = 500
-_BOX_MARGIN = 1e-7  # degrees: the stored precision, so float rounding never drops an edge
 _WORD = re.compile(r"\w+")
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    latitude: Decimal
-    longitude: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,43 +119,6 @@ def text_query(text: str) -> str | None:
     return " & ".join(f"{word}:*" for word in words) if words else None
 
 
-def _distance(position: Position) -> ColumnElement[float]:
-    """Great-circle distance in metres from ``position`` (haversine, in the database)."""
-    lat0 = math.radians(float(position.latitude))
-    lat = func.radians(cast(Location.latitude, Float))
-    lon = func.radians(cast(Location.longitude, Float))
-    half_dlat = (lat - lat0) / 2
-    half_dlon = (lon - math.radians(float(position.longitude))) / 2
-    a = func.power(func.sin(half_dlat), 2) + math.cos(lat0) * func.cos(lat) * func.power(
-        func.sin(half_dlon), 2
-    )
-    return 2 * EARTH_RADIUS_M * func.asin(func.sqrt(func.least(literal(1.0), a)))
-
-
-def _box(position: Position, radius_km: float) -> list[ColumnElement[bool]]:
-    """Latitude and longitude bounds of every point within ``radius_km`` (bounding
-    coordinates on a sphere; the longitude range may wrap around 180 degrees)."""
-    angle = radius_km * 1000 / EARTH_RADIUS_M
-    lat0, lon0 = float(position.latitude), float(position.longitude)
-    south = lat0 - math.degrees(angle) - _BOX_MARGIN
-    north = lat0 + math.degrees(angle) + _BOX_MARGIN
-    bounds: list[ColumnElement[bool]] = [
-        Location.latitude.between(Decimal(f"{south:.7f}"), Decimal(f"{north:.7f}"))
-    ]
-    if south <= -90 or north >= 90 or math.sin(angle) >= math.cos(math.radians(lat0)):
-        return bounds  # the circle holds a pole: every longitude
-    spread = math.degrees(math.asin(math.sin(angle) / math.cos(math.radians(lat0))))
-    west, east = lon0 - spread - _BOX_MARGIN, lon0 + spread + _BOX_MARGIN
-    low, high = Decimal(f"{west:.7f}"), Decimal(f"{east:.7f}")
-    if west < -180:
-        bounds.append(or_(Location.longitude >= low + 360, Location.longitude <= high))
-    elif east > 180:
-        bounds.append(or_(Location.longitude >= low, Location.longitude <= high - 360))
-    else:
-        bounds.append(Location.longitude.between(low, high))
-    return bounds
-
-
 @dataclass(frozen=True, slots=True)
 class _Ring:
     """A bounding box and the distances (m) it covers: (``beyond``, ``within``]."""
@@ -210,6 +164,17 @@ def _usable(search: StationSearch, location_id: ColumnElement[uuid.UUID]) -> Col
     )
 
 
+# (brand, standards, minimum power) -> until when many connectors are known to match. Only
+# a shortcut past the rare-plug lookup, never an answer: a stale entry costs time, not rows.
+_COMMON: dict[tuple[object, ...], float] = {}
+_COMMON_FOR = 300.0  # seconds
+_COMMON_MAX = 4096
+
+
+def _common_key(db_session: AsyncSession, search: StationSearch) -> tuple[object, ...]:
+    return (db_session.info.get("tenant_key"), search.standards, search.min_power_w)
+
+
 async def _rare_locations(
     db_session: AsyncSession, search: StationSearch
 ) -> list[uuid.UUID] | None:
@@ -217,6 +182,9 @@ async def _rare_locations(
     power asked for; None when many do (the rings find them faster)."""
     static = _static_filters(search)
     if not static:
+        return None
+    key = _common_key(db_session, search)
+    if _COMMON.get(key, 0.0) > time.monotonic():
         return None
     # In the index's order: a plain LIMIT lets the planner bet on a table scan that stops
     # early, and lose the whole table's read when nothing matches.
@@ -231,6 +199,9 @@ async def _rare_locations(
         )
     )
     if len(connectors) > RARE_CONNECTORS:
+        if len(_COMMON) >= _COMMON_MAX:
+            _COMMON.clear()
+        _COMMON[key] = time.monotonic() + _COMMON_FOR
         return None
     if not connectors:
         return []
@@ -260,7 +231,7 @@ def _query(
     """One batch of candidates in ``ring``, in order, after ``after``. The inner query orders
     the ring's box by distance and is fenced (OFFSET 0), so the distance is computed once per
     row and the connector check runs on the nearest rows only, until the batch is full."""
-    distance = _distance(search.position) if search.position else literal(None)
+    distance = distance_m(search.position) if search.position else literal(None)
     conditions = [Location.publish.is_(True), *ring.box]
     words = text_query(search.text)
     if words is not None:
@@ -339,11 +310,11 @@ async def _candidates(
     radius = FIRST_RING_KM
     while True:
         if limit_m is not None and radius * 1000 >= limit_m:
-            ring, last = _Ring(_box(position, limit_m / 1000), inner, limit_m), True
+            ring, last = _Ring(bounding_box(position, limit_m / 1000), inner, limit_m), True
         elif radius > LAST_RING_KM:
             ring, last = _Ring([], inner), True  # the rest of the network
         else:
-            ring, last = _Ring(_box(position, radius), inner, radius * 1000), False
+            ring, last = _Ring(bounding_box(position, radius), inner, radius * 1000), False
         if await _fill(db_session, search, ring, known, now=now, found=found) or last:
             return found
         inner = radius * 1000
