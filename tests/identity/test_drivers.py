@@ -457,3 +457,31 @@ async def test_a_new_provider_driver_gets_an_account_once_they_accept_the_terms(
         "AT",
         Invoicing.PER_SESSION,
     )
+
+
+async def test_the_demo_driver_is_seeded_once_with_a_confirmed_address(
+    database: Database, make_brand
+) -> None:
+    brand = await make_brand(locales=LOCALES)
+    async with database.tenant_transaction(brand.key) as db_session:
+        account = await accounts.create_driver_account(
+            db_session,
+            name="Lena Fischer",
+            email="lena@voltaria.example",
+            country="DE",
+            locale="de_DE",
+        )
+        first = await accounts.ensure_demo_login(
+            db_session, account_id=account.id, email="Lena@Voltaria.example", password=PASSWORD
+        )
+        again = await accounts.ensure_demo_login(
+            db_session, account_id=account.id, email="lena@voltaria.example", password=PASSWORD
+        )
+        signed = await password_sign_in(db_session, "lena@voltaria.example", PASSWORD)
+    assert again.id == first.id
+    assert (first.email, first.account_id) == ("lena@voltaria.example", account.id)
+    assert first.email_verified_at is not None
+    assert first.terms_accepted_at is not None
+    assert signed.identity is not None
+    assert signed.identity.verified
+    assert await count(database, brand, DriverLogin) == 1

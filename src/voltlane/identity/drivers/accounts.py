@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
 from voltlane.core.errors import ValidationError
-from voltlane.identity.drivers.errors import N_, DriverFormError, DriverNotFoundError
+from voltlane.core.text import N_
+from voltlane.identity.drivers.errors import DriverFormError, DriverNotFoundError
 from voltlane.identity.drivers.links import consume_link, issue_link
 from voltlane.identity.drivers.repository import DriverRepository
 from voltlane.identity.passwords import hash_password

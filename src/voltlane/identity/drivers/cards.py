@@ -22,8 +22,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.errors import ConflictError, RateLimitedError
+from voltlane.core.text import N_
 from voltlane.identity import throttle
-from voltlane.identity.drivers.errors import N_, CardNotFoundError, DriverFormError
+from voltlane.identity.drivers.errors import CardNotFoundError, DriverFormError
 from voltlane.identity.drivers.repository import DriverRepository
 from voltlane.identity.service import audit
 from voltlane.models.tenant import IdToken, IdTokenStatus

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.identity.drivers.errors import N_, DriverFormError, DriverNotFoundError
+from voltlane.core.text import N_
+from voltlane.identity.drivers.errors import DriverFormError, DriverNotFoundError
 from voltlane.identity.drivers.links import LINK_REMOVED, email_kind
 from voltlane.identity.drivers.repository import DriverRepository
 from voltlane.identity.drivers.schemas import DriverIdentity

@@ -7,12 +7,6 @@ from collections.abc import Mapping
 from voltlane.core.errors import ConflictError, NotFoundError, ValidationError
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext's "mark, translate later"
-    """Mark ``message`` for extraction (``make messages``); the page that shows it
-    translates it."""
-    return message
-
-
 class DriverFormError(ValidationError):
     """One or more fields of a driver's form are not acceptable; ``errors`` maps each field
     to its message, so a page can show every message beside its field at once."""

@@ -31,7 +31,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from voltlane.core.errors import VoltlaneError
-from voltlane.identity.drivers.errors import N_
+from voltlane.core.text import N_
 from voltlane.identity.drivers.signin import OidcClaims
 from voltlane.identity.service import normalise_email
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
+from voltlane.core.text import N_
 from voltlane.identity import throttle
 from voltlane.identity.drivers.accounts import (
     Errors,
@@ -20,7 +21,7 @@ from voltlane.identity.drivers.accounts import (
     check_name,
     create_driver_account,
 )
-from voltlane.identity.drivers.errors import N_, DriverFormError
+from voltlane.identity.drivers.errors import DriverFormError
 from voltlane.identity.drivers.repository import DriverRepository
 from voltlane.identity.drivers.schemas import DriverIdentity
 from voltlane.identity.drivers.sessions import open_session
