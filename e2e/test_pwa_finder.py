@@ -140,20 +140,29 @@ def test_a_driver_finds_the_nearest_station_filters_and_reads_its_price(
     page.screenshot(path=ARTIFACTS / f"{slug}-finder-1-nearest.png", full_page=True)
 
     # A filter narrows the list in place (HTMX) and stays in the address.
+    filtered = _having(slug, FILTERS[slug])
     page.locator(".finder-filters > summary").click()
     page.locator("#finder-standard").select_option(FILTERS[slug])
     page.wait_for_url(re.compile(rf"standard={FILTERS[slug]}"))
-    expect(page.locator("[data-testid=station-link]")).to_have_count(
-        len(_having(slug, FILTERS[slug]))
-    )
-    assert _station_names(page) == _having(slug, FILTERS[slug])
+    expect(page.locator("[data-testid=station-link]")).to_have_count(len(filtered))
+    assert _station_names(page) == filtered
     page.screenshot(path=ARTIFACTS / f"{slug}-finder-2-filtered.png", full_page=True)
+
+    # The browser keeps the power within bounds; a hand-made address gets its error beside
+    # the field, and the filters it had.
+    filtered_url = page.url
+    response = page.goto(f"{filtered_url}&min_kw=5000")
+    assert response is not None
+    assert response.status == 400
+    expect(page.locator("#error-min_kw")).to_be_visible()
+    expect(page.locator("#finder-min-kw")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#finder-standard")).to_have_value(FILTERS[slug])
+    expect(page.locator("[data-testid=station-link]")).to_have_count(0)
+    page.goto(filtered_url)
 
     # The station page says what charging costs, VAT included.
     page.locator("[data-testid=station-link]").first.click()
-    expect(page.locator("[data-testid=location-name]")).to_have_text(
-        _having(slug, FILTERS[slug])[0]
-    )
+    expect(page.locator("[data-testid=location-name]")).to_have_text(filtered[0])
     expect(page.locator("[data-testid=price]")).to_have_text(PRICES[slug])
     expect(page.locator("[data-testid=charge-here]").first).to_be_visible()
     page.screenshot(path=ARTIFACTS / f"{slug}-finder-3-station.png", full_page=True)
