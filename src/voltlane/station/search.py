@@ -29,11 +29,12 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    exists,
+    and_,
     func,
     literal,
     literal_column,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,14 +100,42 @@ class FoundLocation:
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
+    """A location that passed the filters, with what the list shows of it."""
+
     id: uuid.UUID
     distance: float | None
     name: str
-    opening_hours: dict[str, Any] | None = None  # read only when open now is asked for
-    timezone: str = "UTC"
+    address: str
+    postal_code: str | None
+    city: str
+    latitude: Decimal
+    longitude: Decimal
+    opening_hours: dict[str, Any]
+    timezone: str
+    evse_count: int
+    available_evses: int
+    max_power_w: int | None
+    standards: list[str | None]
 
     def open_at(self, now: datetime) -> bool:
-        return _open(self.opening_hours or {}, self.timezone, now)
+        return _open(self.opening_hours, self.timezone, now)
+
+    def found(self, now: datetime) -> FoundLocation:
+        return FoundLocation(
+            id=self.id,
+            name=self.name,
+            address=self.address,
+            postal_code=self.postal_code,
+            city=self.city,
+            latitude=self.latitude,
+            longitude=self.longitude,
+            distance_m=None if self.distance is None else round(self.distance),
+            evse_count=int(self.evse_count),
+            available_evses=int(self.available_evses),
+            max_power_w=self.max_power_w,
+            standards=tuple(sorted(str(v) for v in self.standards if v is not None)),
+            open_now=self.open_at(now),
+        )
 
 
 def _open(hours: dict[str, Any], zone: str, now: datetime) -> bool:
@@ -144,23 +173,34 @@ def _static_filters(search: StationSearch) -> list[ColumnElement[bool]]:
     return conditions
 
 
+_ACCEPTED = ChargingStation.registration_status == RegistrationStatus.ACCEPTED
+
+
 def _connector_filters(search: StationSearch) -> list[ColumnElement[bool]]:
-    conditions = [
-        *_static_filters(search),
-        ChargingStation.registration_status == RegistrationStatus.ACCEPTED,
-    ]
+    conditions = [*_static_filters(search), _ACCEPTED]
     if search.available:
         conditions.append(Connector.status == AVAILABLE)
     return conditions
 
 
-def _usable(search: StationSearch, location_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
-    """The location has an accepted station with a connector meeting every filter."""
-    return exists(
-        select(Connector.id)
-        .join(Evse, Evse.id == Connector.evse_pk)
-        .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
-        .where(ChargingStation.location_id == location_id, *_connector_filters(search))
+def _facts(search: StationSearch, location_id: ColumnElement[uuid.UUID]) -> Any:
+    """Per location (a LATERAL subquery): its accepted stations' EVSEs, those available,
+    the highest power, the standards, and how many connectors meet every filter."""
+    filters = [c for c in _connector_filters(search) if c is not _ACCEPTED]
+    matching = func.count().filter(and_(*filters)) if filters else func.count()
+    return (
+        select(
+            func.count(Evse.id.distinct()).label("evse_count"),
+            func.count(Evse.id.distinct()).filter(Connector.status == AVAILABLE).label("available"),
+            func.max(Connector.max_electric_power).label("max_power_w"),
+            func.array_agg(Connector.standard.distinct()).label("standards"),
+            matching.label("matching"),
+        )
+        .select_from(ChargingStation)
+        .join(Evse, Evse.charging_station_id == ChargingStation.id)
+        .join(Connector, Connector.evse_pk == Evse.id)
+        .where(ChargingStation.location_id == location_id, _ACCEPTED)
+        .lateral("facts")
     )
 
 
@@ -230,7 +270,8 @@ def _query(
 ) -> Select[Any]:
     """One batch of candidates in ``ring``, in order, after ``after``. The inner query orders
     the ring's box by distance and is fenced (OFFSET 0), so the distance is computed once per
-    row and the connector check runs on the nearest rows only, until the batch is full."""
+    row and each location's connectors are read (``_facts``) for the nearest rows only, until
+    the batch is full."""
     distance = distance_m(search.position) if search.position else literal(None)
     conditions = [Location.publish.is_(True), *ring.box]
     words = text_query(search.text)
@@ -246,21 +287,46 @@ def _query(
         values.insert(0, after.distance if after is not None else None)
     if after is not None:
         conditions.append(tuple_(*key) > tuple_(*(literal(v) for v in values)))
-    columns: list[Any] = [Location.id, distance.label("distance"), Location.name]
-    if search.open_now:
-        columns += [Location.opening_hours, Location.timezone]
-    inner = select(*columns).where(*conditions).order_by(*key).offset(0).subquery()
-    outer: list[ColumnElement[bool]] = []
+    inner = (
+        select(
+            Location.id,
+            distance.label("distance"),
+            Location.name,
+            Location.address,
+            Location.postal_code,
+            Location.city,
+            Location.latitude,
+            Location.longitude,
+            Location.opening_hours,
+            Location.timezone,
+        )
+        .where(*conditions)
+        .order_by(*key)
+        .offset(0)
+        .subquery()
+    )
+    facts = _facts(search, inner.c.id)
+    outer: list[ColumnElement[bool]] = [facts.c.matching > 0]
     if ring.beyond is not None:
         outer.append(inner.c.distance > ring.beyond)
     if ring.within is not None:
         outer.append(inner.c.distance <= ring.within)
-    if known is None:
-        outer.append(_usable(search, inner.c.id))
     order = [inner.c.name, inner.c.id]
     if search.position is not None:
         order.insert(0, inner.c.distance)
-    return select(*inner.c).where(*outer).order_by(*order).limit(limit)
+    return (
+        select(
+            *inner.c,
+            facts.c.evse_count,
+            facts.c.available,
+            facts.c.max_power_w,
+            facts.c.standards,
+        )
+        .select_from(inner.join(facts, true()))
+        .where(*outer)
+        .order_by(*order)
+        .limit(limit)
+    )
 
 
 async def _fill(
@@ -321,66 +387,10 @@ async def _candidates(
         radius = _next_radius(radius, len(found), search.limit)
 
 
-async def _summaries(
-    db_session: AsyncSession, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[Any, ...]]:
-    available = func.count(Evse.id.distinct()).filter(Connector.status == AVAILABLE)
-    rows = await db_session.execute(
-        select(
-            Location.id,
-            Location.name,
-            Location.address,
-            Location.postal_code,
-            Location.city,
-            Location.latitude,
-            Location.longitude,
-            func.count(Evse.id.distinct()),
-            available,
-            func.max(Connector.max_electric_power),
-            func.array_agg(Connector.standard.distinct()),
-            Location.opening_hours,
-            Location.timezone,
-        )
-        .join(ChargingStation, ChargingStation.location_id == Location.id)
-        .join(Evse, Evse.charging_station_id == ChargingStation.id)
-        .join(Connector, Connector.evse_pk == Evse.id)
-        .where(
-            Location.id.in_(ids),
-            ChargingStation.registration_status == RegistrationStatus.ACCEPTED,
-        )
-        .group_by(Location.id)
-    )
-    return {row[0]: tuple(row) for row in rows}
-
-
 async def search_locations(
     db_session: AsyncSession, search: StationSearch, *, now: datetime
 ) -> list[FoundLocation]:
     """Published locations for the driver's list and map: nearest first from
     ``search.position`` (within ``radius_km`` when given), else by name; each with its EVSE
     count, EVSEs available now, highest power and connector standards."""
-    rows = await _candidates(db_session, search, now)
-    if not rows:
-        return []
-    summaries = await _summaries(db_session, [row.id for row in rows])
-    found = []
-    for row in rows:
-        s = summaries[row.id]
-        found.append(
-            FoundLocation(
-                id=row.id,
-                name=s[1],
-                address=s[2],
-                postal_code=s[3],
-                city=s[4],
-                latitude=s[5],
-                longitude=s[6],
-                distance_m=None if row.distance is None else round(row.distance),
-                evse_count=int(s[7]),
-                available_evses=int(s[8]),
-                max_power_w=s[9],
-                standards=tuple(sorted(str(v) for v in s[10] if v is not None)),
-                open_now=_open(s[11], s[12], now),
-            )
-        )
-    return found
+    return [row.found(now) for row in await _candidates(db_session, search, now)]
