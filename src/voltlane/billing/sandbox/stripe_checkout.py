@@ -82,10 +82,9 @@ class StripeCheckout:
 
     def expire_session(self, account: Account, params: dict[str, Any], ident: str) -> Response:
         session = account.stripe.sessions.get(ident)
-        if session is not None:
-            refresh_session(session)
         if session is None:
             return missing(ident, "id")
+        refresh_session(session)
         if session["status"] != "open":
             message = 'Only Checkout Sessions with a status in ["open"] can be expired.'
             return error(400, "invalid_request_error", message)
@@ -93,7 +92,7 @@ class StripeCheckout:
         return json_response(200, session)
 
     def entry(self, reference: str) -> Entry | None:
-        """The open Checkout Session ``reference`` of any account (its id is the secret)."""
+        """The Checkout Session ``reference`` of any account (its id is the secret)."""
         for account in self.sandbox.accounts:
             session = account.stripe.sessions.get(reference)
             if session is not None:
