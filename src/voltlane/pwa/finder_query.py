@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 from litestar.params import QueryParameter
 
 from voltlane.models.tenant import ConnectorStandard
-from voltlane.station.search import Position, StationSearch
+from voltlane.station.geometry import Position
+from voltlane.station.search import StationSearch
 from voltlane.web.i18n import N_
 
 MAX_TEXT = 100
