@@ -6,14 +6,11 @@ from __future__ import annotations
 import gettext
 from collections.abc import Callable
 
+from voltlane.core.text import N_
+
 # The catalog of a locale (``de_DE``): the web layer's, handed in by whoever starts the
 # sandbox; without one the pages stay in English.
 Catalogs = Callable[[str], gettext.NullTranslations]
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
-    """Mark ``message`` for the catalogs; the page translates it when it shows it."""
-    return message
 
 
 def english(_locale: str) -> gettext.NullTranslations:
