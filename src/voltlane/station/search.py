@@ -26,32 +26,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    func,
-    literal,
-    literal_column,
-    select,
-    true,
-    tuple_,
-)
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.models.tenant import (
-    ChargingStation,
-    Connector,
-    ConnectorStandard,
-    Evse,
-    Location,
-    RegistrationStatus,
-)
-from voltlane.models.tenant.station import LOCATION_SEARCH_DOCUMENT
-from voltlane.station.geometry import Position, bounding_box, distance_m
+from voltlane.models.tenant import ConnectorStandard
+from voltlane.station import search_sql
+from voltlane.station.geometry import Box, Position, box_around, box_params, distance_params
 from voltlane.station.opening_hours import is_open, read_hours, zone_of
+from voltlane.station.search_sql import PlugFilter
 
-AVAILABLE = "Available"
 # Rings around a position (km): the first, and the widest before the rest of the network.
 # Each next ring is sized by the density of matches found so far (see _next_radius).
 FIRST_RING_KM = 2.0
@@ -139,6 +122,8 @@ class _Candidate:
 
 
 def _open(hours: dict[str, Any], zone: str, now: datetime) -> bool:
+    if hours.get("twentyfourseven") is True and not hours.get("exceptional_closings"):
+        return True  # most locations: no need to read the rest
     return is_open(read_hours(hours), zone_of(zone), now)
 
 
@@ -152,7 +137,7 @@ def text_query(text: str) -> str | None:
 class _Ring:
     """A bounding box and the distances (m) it covers: (``beyond``, ``within``]."""
 
-    box: list[ColumnElement[bool]]
+    box: Box | None
     beyond: float | None = None
     within: float | None = None
 
@@ -164,44 +149,21 @@ def _next_radius(radius_km: float, found: int, limit: int) -> float:
     return radius_km * min(max(growth, 2.0), 8.0)
 
 
-def _static_filters(search: StationSearch) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if search.standards:
-        conditions.append(Connector.standard.in_(search.standards))
-    if search.min_power_w is not None:
-        conditions.append(Connector.max_electric_power >= search.min_power_w)
-    return conditions
-
-
-_ACCEPTED = ChargingStation.registration_status == RegistrationStatus.ACCEPTED
-
-
-def _connector_filters(search: StationSearch) -> list[ColumnElement[bool]]:
-    conditions = [*_static_filters(search), _ACCEPTED]
-    if search.available:
-        conditions.append(Connector.status == AVAILABLE)
-    return conditions
-
-
-def _facts(search: StationSearch, location_id: ColumnElement[uuid.UUID]) -> Any:
-    """Per location (a LATERAL subquery): its accepted stations' EVSEs, those available,
-    the highest power, the standards, and how many connectors meet every filter."""
-    filters = [c for c in _connector_filters(search) if c is not _ACCEPTED]
-    matching = func.count().filter(and_(*filters)) if filters else func.count()
-    return (
-        select(
-            func.count(Evse.id.distinct()).label("evse_count"),
-            func.count(Evse.id.distinct()).filter(Connector.status == AVAILABLE).label("available"),
-            func.max(Connector.max_electric_power).label("max_power_w"),
-            func.array_agg(Connector.standard.distinct()).label("standards"),
-            matching.label("matching"),
-        )
-        .select_from(ChargingStation)
-        .join(Evse, Evse.charging_station_id == ChargingStation.id)
-        .join(Connector, Connector.evse_pk == Evse.id)
-        .where(ChargingStation.location_id == location_id, _ACCEPTED)
-        .lateral("facts")
+def _plugs(search: StationSearch) -> PlugFilter:
+    return PlugFilter(
+        standards=bool(search.standards),
+        min_power=search.min_power_w is not None,
+        available=search.available,
     )
+
+
+def _filter_params(search: StationSearch) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if search.standards:
+        params["standards"] = [str(s) for s in search.standards]
+    if search.min_power_w is not None:
+        params["min_power_w"] = search.min_power_w
+    return params
 
 
 # (brand, standards, minimum power) -> until when many connectors are known to match. Only
@@ -220,22 +182,16 @@ async def _rare_locations(
 ) -> list[uuid.UUID] | None:
     """The locations with a matching connector when few connectors have the standard and
     power asked for; None when many do (the rings find them faster)."""
-    static = _static_filters(search)
-    if not static:
+    plugs = _plugs(search)
+    if not plugs.static:
         return None
     key = _common_key(db_session, search)
     if _COMMON.get(key, 0.0) > time.monotonic():
         return None
-    # In the index's order: a plain LIMIT lets the planner bet on a table scan that stops
-    # early, and lose the whole table's read when nothing matches.
-    order = (
-        [Connector.standard, Connector.max_electric_power]
-        if search.standards
-        else [Connector.max_electric_power]
-    )
+    params = _filter_params(search)
     connectors = list(
         await db_session.scalars(
-            select(Connector.id).where(*static).order_by(*order).limit(RARE_CONNECTORS + 1)
+            search_sql.rare_connectors(plugs), {**params, "limit": RARE_CONNECTORS + 1}
         )
     )
     if len(connectors) > RARE_CONNECTORS:
@@ -245,18 +201,8 @@ async def _rare_locations(
         return None
     if not connectors:
         return []
-    # By primary key from the few connectors found: a plan that cannot scan all EVSEs.
     rows = await db_session.scalars(
-        select(ChargingStation.location_id)
-        .distinct()
-        .select_from(Connector)
-        .join(Evse, Evse.id == Connector.evse_pk)
-        .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
-        .where(
-            Connector.id.in_(connectors),
-            ChargingStation.location_id.is_not(None),
-            *_connector_filters(search),
-        )
+        search_sql.locations_of_connectors(plugs), {**params, "connectors": connectors}
     )
     return [pk for pk in rows if pk is not None]
 
@@ -267,66 +213,36 @@ def _query(
     known: list[uuid.UUID] | None,
     after: _Candidate | None,
     limit: int,
-) -> Select[Any]:
-    """One batch of candidates in ``ring``, in order, after ``after``. The inner query orders
-    the ring's box by distance and is fenced (OFFSET 0), so the distance is computed once per
-    row and each location's connectors are read (``_facts``) for the nearest rows only, until
-    the batch is full."""
-    distance = distance_m(search.position) if search.position else literal(None)
-    conditions = [Location.publish.is_(True), *ring.box]
+) -> tuple[Select[Any], dict[str, Any]]:
+    """One batch of candidates in ``ring``, in order, after ``after``: the statement of its
+    shape and the values to bind."""
     words = text_query(search.text)
+    shape = search_sql.Shape(
+        position=search.position is not None,
+        words=words is not None,
+        plugs=_plugs(search),
+        known=known is not None,
+        after=after is not None,
+        spread=ring.box.spread if ring.box is not None else None,
+        beyond=ring.beyond is not None,
+        within=ring.within is not None,
+    )
+    params: dict[str, Any] = {"limit": limit, **_filter_params(search)}
+    if search.position is not None:
+        params.update(distance_params(search.position))
+    if ring.box is not None:
+        params.update(box_params(ring.box))
     if words is not None:
-        document: ColumnElement[Any] = literal_column(LOCATION_SEARCH_DOCUMENT)
-        conditions.append(document.op("@@")(func.to_tsquery(literal_column("'simple'"), words)))
+        params["words"] = words
     if known is not None:
-        conditions.append(Location.id.in_(known))
-    key: list[Any] = [Location.name, Location.id]
-    values: list[Any] = [after.name, after.id] if after is not None else []
-    if search.position is not None:
-        key.insert(0, distance)
-        values.insert(0, after.distance if after is not None else None)
+        params["known"] = known
     if after is not None:
-        conditions.append(tuple_(*key) > tuple_(*(literal(v) for v in values)))
-    inner = (
-        select(
-            Location.id,
-            distance.label("distance"),
-            Location.name,
-            Location.address,
-            Location.postal_code,
-            Location.city,
-            Location.latitude,
-            Location.longitude,
-            Location.opening_hours,
-            Location.timezone,
-        )
-        .where(*conditions)
-        .order_by(*key)
-        .offset(0)
-        .subquery()
-    )
-    facts = _facts(search, inner.c.id)
-    outer: list[ColumnElement[bool]] = [facts.c.matching > 0]
+        params.update(after_distance=after.distance, after_name=after.name, after_id=after.id)
     if ring.beyond is not None:
-        outer.append(inner.c.distance > ring.beyond)
+        params["beyond"] = ring.beyond
     if ring.within is not None:
-        outer.append(inner.c.distance <= ring.within)
-    order = [inner.c.name, inner.c.id]
-    if search.position is not None:
-        order.insert(0, inner.c.distance)
-    return (
-        select(
-            *inner.c,
-            facts.c.evse_count,
-            facts.c.available,
-            facts.c.max_power_w,
-            facts.c.standards,
-        )
-        .select_from(inner.join(facts, true()))
-        .where(*outer)
-        .order_by(*order)
-        .limit(limit)
-    )
+        params["within"] = ring.within
+    return search_sql.batch(shape), params
 
 
 async def _fill(
@@ -343,10 +259,8 @@ async def _fill(
     while True:
         need = search.limit - len(found)
         batch = max(2 * need, 20) if search.open_now else need
-        rows = [
-            _Candidate(*row)
-            for row in await db_session.execute(_query(search, ring, known, after, batch))
-        ]
+        statement, params = _query(search, ring, known, after, batch)
+        rows = [_Candidate(*row) for row in await db_session.execute(statement, params)]
         found.extend(row for row in rows if not search.open_now or row.open_at(now))
         if len(found) >= search.limit:
             del found[search.limit :]
@@ -370,17 +284,17 @@ async def _candidates(
         # Without a position one pass by name. Words pick few locations through their own
         # index: those are ordered by distance at once (a box would only tempt the planner
         # to read every row in it).
-        await _fill(db_session, search, _Ring([], None, limit_m), known, now=now, found=found)
+        await _fill(db_session, search, _Ring(None, None, limit_m), known, now=now, found=found)
         return found
     inner: float | None = None
     radius = FIRST_RING_KM
     while True:
         if limit_m is not None and radius * 1000 >= limit_m:
-            ring, last = _Ring(bounding_box(position, limit_m / 1000), inner, limit_m), True
+            ring, last = _Ring(box_around(position, limit_m / 1000), inner, limit_m), True
         elif radius > LAST_RING_KM:
-            ring, last = _Ring([], inner), True  # the rest of the network
+            ring, last = _Ring(None, inner), True  # the rest of the network
         else:
-            ring, last = _Ring(bounding_box(position, radius), inner, radius * 1000), False
+            ring, last = _Ring(box_around(position, radius), inner, radius * 1000), False
         if await _fill(db_session, search, ring, known, now=now, found=found) or last:
             return found
         inner = radius * 1000
