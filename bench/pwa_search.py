@@ -342,9 +342,7 @@ async def main() -> None:
         timings = await measure(url, queries(args.queries, args.seed), args.warmup)
     load = os.getloadavg()[0]
     print(f"\nMeasured {datetime.now(UTC):%Y-%m-%d}, commit `{commit()}`, {machine()}, {server}.")
-    print(
-        f"Load average (1 min) at the end: {load_before:.1f} before the requests, {load:.1f} after."
-    )
+    print(f"Load average (1 min): {load_before:.1f} before the requests, {load:.1f} after.")
     print(
         f"Command: `python -m bench.pwa_search --stations {args.stations}"
         f" --queries {args.queries}`\n"
