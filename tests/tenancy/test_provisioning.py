@@ -59,6 +59,7 @@ TENANT_TABLES = [
     "payment_operations",
     "payments",
     "planned_downtimes",
+    "push_deliveries",
     "push_subscriptions",
     "session_settlements",
     "staff_sessions",

@@ -14,16 +14,24 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from authlib.common.security import generate_token  # type: ignore[import-untyped]
-from authlib.integrations.httpx_client import (  # type: ignore[import-untyped]
-    AsyncOAuth2Client,
-    OAuthError,
-)
+from authlib.deprecate import AuthlibDeprecationWarning  # type: ignore[import-untyped]
+
+# authlib 1.9 warns at import that it will move from httpx to httpx2, a package not
+# released for this stack; the client works on httpx, and the warning would reach every
+# command's output.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import (  # type: ignore[import-untyped]
+        AsyncOAuth2Client,
+        OAuthError,
+    )
 from authlib.oidc.core import CodeIDToken  # type: ignore[import-untyped]
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
