@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from e2e.support import SESSION_COOKIE, TenantFile
+from voltlane.web.i18n import translations
 
 pytestmark = pytest.mark.e2e
 
@@ -59,14 +60,17 @@ def assert_on_login_page(page: Page, brand: dict[str, Any], *, returns_to_dashbo
     assert page.locator("#password").input_value() == ""
 
 
-def test_wrong_password_shows_the_form_error(page: Page, brand: dict[str, Any]) -> None:
+def test_wrong_password_shows_the_form_error(
+    page: Page, brand: dict[str, Any], tenant: TenantFile
+) -> None:
     login = owner_login(brand)
     status = sign_in(page, brand, login["email"], login["password"] + "-wrong")
 
     assert status == 400
     assert_on_login_page(page, brand, returns_to_dashboard=False)
     error = page.locator("#form-error")
-    assert error.inner_text() == WRONG_CREDENTIALS
+    # In the brand's language (German for Voltaria): the message is translated where shown.
+    assert error.inner_text() == translations(tenant.locale).gettext(WRONG_CREDENTIALS)
     assert error.get_attribute("role") == "alert"
     assert page.locator("#email").input_value() == login["email"]
     assert session_cookie(page.context, brand["portal_url"]) is None
