@@ -27,13 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.core.errors import NotFoundError, PermissionDeniedError, VoltlaneError
 from voltlane.pwa import push
 from voltlane.pwa.auth import signed_in_driver
+from voltlane.pwa.charge.common import SECRET_COOKIE
 from voltlane.pwa.push_keys import private_endpoints_allowed, vapid_keys
 from voltlane.web.context import web_state
 
 PUSH_API = "/api/app/v1/push-subscriptions"
 CHARGE_PUSH = "/charge/live/{request_id:uuid}/push-subscriptions"
-# Set by the charge screens (pwa/charge): a charge's link secret, sent to its pages only.
-GUEST_SECRET_COOKIE = "vl_charge"  # noqa: S105 - a cookie name
 
 Text = Annotated[str, Meta(min_length=1, max_length=push.MAX_ENDPOINT)]
 Key = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -142,7 +141,8 @@ class ChargePushController(Controller):
             db_session,
             data,
             request_id,
-            access_key=request.cookies.get(GUEST_SECRET_COOKIE) or data.access_key,
+            # The charge screens' cookie of this charge's link secret (sent to its pages only).
+            access_key=request.cookies.get(SECRET_COOKIE) or data.access_key,
         )
 
 
