@@ -279,8 +279,8 @@ async def test_a_driver_page_shows_tokens_subscription_wallet_and_points(
     assert page.status_code == 200
     assert "<h1>Lena Fischer</h1>" in page.text
     assert rows(page.text, "driver-tokens") == [
-        ["04A1B2", "ISO14443", "Accepted", "Keyring", "—", "Edit Block"],
-        ["APP-77", "Central", "Blocked", "—", "—", "Edit Unblock"],
+        ["04A1B2", "RFID card (ISO 14443)", "Active", "Keyring", "—", "Edit Block"],
+        ["APP-77", "Issued centrally (app, back office)", "Blocked", "—", "—", "Edit Unblock"],
     ]
     assert rows(page.text, "subscriptions") == [
         ["Green (GREEN)", "€9.90", "2026-10-01", "open end"],
@@ -489,18 +489,18 @@ async def test_tokens_are_filtered_by_status_type_account_group_and_text_and_exp
         exported = await client.get("/portal/drivers/tokens?group=FAM-1&format=csv", headers=HTML)
         bad_status = await client.get("/portal/drivers/tokens?status=Lost", headers=HTML)
     assert [r[:7] for r in rows(everything.text, "tokens-table")] == [
-        ["04A1B2", "ISO14443", "Accepted", "—", "Lena Fischer", "FAM-1", "—"],
-        ["04A1B3", "ISO14443", "Blocked", "Spare card", "Lena Fischer", "FAM-1", "—"],
+        ["04A1B2", "RFID card (ISO 14443)", "Active", "—", "Lena Fischer", "FAM-1", "—"],
+        ["04A1B3", "RFID card (ISO 14443)", "Blocked", "Spare card", "Lena Fischer", "FAM-1", "—"],
         [
             "AA-9",
-            "ISO14443",
-            "Accepted",
+            "RFID card (ISO 14443)",
+            "Active",
             "—",
             "Spree Logistik GmbH",
             "—",
             "Tom Berg · B-SL 1234 · CC-10",
         ],
-        ["APP-5", "Central", "Accepted", "—", "—", "—", "—"],
+        ["APP-5", "Issued centrally (app, back office)", "Active", "—", "—", "—", "—"],
     ]
     assert [r[0] for r in rows(blocked.text, "tokens-table")] == ["04A1B3"]
     assert [r[0] for r in rows(central.text, "tokens-table")] == ["APP-5"]

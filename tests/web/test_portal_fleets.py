@@ -304,9 +304,9 @@ async def test_a_fleet_page_shows_cards_what_they_name_and_this_months_usage(
     assert 'data-testid="energy-month">19.5 kWh<' in page.text
     assert 'data-testid="card-count">3<' in page.text
     assert [r[:7] for r in rows(page.text, "cards-table")] == [
-        ["AA-1 RFID card (ISO 14443)", "Accepted", "Van 1", "Tom Berg", "B-SL 1234", "CC-10", "—"],
+        ["AA-1 RFID card (ISO 14443)", "Active", "Van 1", "Tom Berg", "B-SL 1234", "CC-10", "—"],
         ["AA-2 RFID card (ISO 14443)", "Blocked", "—", "Ute Kern", "B-SL 1234", "CC-10", "—"],
-        ["AA-3 RFID card (ISO 14443)", "Accepted", "—", "ute kern", "—", "—", "—"],
+        ["AA-3 RFID card (ISO 14443)", "Active", "—", "ute kern", "—", "—", "—"],
     ]
     drivers_table = page.text.split('data-testid="drivers"')[1].split("</table>")[0]
     assert '<th scope="row">Tom Berg</th><td class="num">1</td>' in drivers_table

@@ -38,7 +38,7 @@ from voltlane.portal.drivers.common import (
     AccountSection,
     domain_error,
 )
-from voltlane.portal.drivers.forms import FLEET_FIELDS, TYPE_OPTIONS, local_zone, token_form
+from voltlane.portal.drivers.forms import FLEET_FIELDS, local_zone, token_form
 from voltlane.portal.pages import (
     CSV_MAX_ROWS,
     Format,
@@ -174,7 +174,6 @@ async def _fleet_context(
         "dimensions": await tokens.card_dimensions(db_session, fleet.id),
         "page": pager.page(cards),
         "card_count": await tokens.count_tokens(db_session, of_fleet),
-        "type_options": TYPE_OPTIONS,
         "blocked": IdTokenStatus.BLOCKED,
         "card_form": {"type": IdTokenType.ISO14443.value},
         "card_errors": {},

@@ -45,9 +45,7 @@ from voltlane.portal.drivers.common import (
 from voltlane.portal.drivers.forms import (
     EDIT_FIELDS,
     MAX_INPUT,
-    STATUS_OPTIONS,
     TOKEN_FIELDS,
-    TYPE_OPTIONS,
     Errors,
     changed_fields,
     local_zone,
@@ -213,8 +211,6 @@ class DriversController(WalletRoutes, AccountPagesController):
             context={
                 "filters": query,
                 "filtered_account": filtered,
-                "status_options": STATUS_OPTIONS,
-                "type_options": TYPE_OPTIONS,
             },
         )
 
@@ -428,8 +424,6 @@ async def _token_page(
             "values": values,
             "errors": errors,
             "account_choices": choices,
-            "status_options": STATUS_OPTIONS,
-            "type_options": TYPE_OPTIONS,
         },
         status_code=status_code,
     )

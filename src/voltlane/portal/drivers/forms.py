@@ -187,8 +187,6 @@ TOKEN_FIELDS = ("id_token", "type", "status", "group_id_token", "account_id", *C
 EDIT_FIELDS = tuple(f for f in TOKEN_FIELDS if f not in {"id_token", "type", "status"})
 LOCAL_TIME = "%Y-%m-%dT%H:%M"
 # OCPP's own words, as stations and partners show them.
-STATUS_OPTIONS = [(s.value, s.value) for s in IdTokenStatus]
-TYPE_OPTIONS = [(t.value, t.value) for t in IdTokenType]
 
 
 def token_form(
