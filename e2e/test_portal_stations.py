@@ -104,6 +104,9 @@ def test_operator_onboards_a_station_that_connects_and_answers(
     page.screenshot(path=ARTIFACTS / f"{brand['slug']}-station-wizard.png", full_page=True)
     page.fill("#station_id", station_id)
     page.select_option("#security_profile", "1")
+    # An industrial CEE socket: a plug none of the demo sites has, so the driver app's
+    # filters (e2e/test_pwa_finder.py, run later) count what the tenant files list.
+    page.select_option("#evse1_c1_standard", "IEC_60309_2_three_32")
     page.fill("#evse1_c1_max_voltage", "400")
     page.fill("#evse1_c1_max_amperage", "32")
     page.fill("#evse1_c1_max_electric_power", "22000")
