@@ -207,9 +207,11 @@ class PricingCache:
 
 
 def segment_of(session: ChargingSession, customer: Customer | None, zone: ZoneInfo) -> Segment:
-    """The driver's segment: the plan the card's account is subscribed to on the session's
-    start day (at the location), else the account's fleet contract, else a member for any
-    brand card, else public.
+    """The driver's segment: public for a session without a card or started by a guest's
+    charge from the app (the card of a charge request with a guest's e-mail; its account
+    only carries the receipt), else the plan the card's account is subscribed to on the
+    session's start day (at the location), else the account's fleet contract, else a member
+    for any brand card.
 
     Roaming partners name their segment once they exist; select_tariff falls back from a
     plan or a contract to the kind's prices, then to the brand's member prices, then to
@@ -218,6 +220,8 @@ def segment_of(session: ChargingSession, customer: Customer | None, zone: ZoneIn
     if not session.id_token or session.id_token_type == IdTokenType.NO_AUTHORIZATION.value:
         return PUBLIC
     if customer is not None:
+        if customer.guest:
+            return PUBLIC
         if session.started_at is not None:
             day = session.started_at.astimezone(zone).date()
             for plan in customer.plans:

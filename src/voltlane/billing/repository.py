@@ -17,6 +17,7 @@ from voltlane.models.tenant import (
     AccountKind,
     Cdr,
     CdrKind,
+    ChargeRequest,
     ChargingSession,
     ChargingStation,
     Connector,
@@ -44,6 +45,9 @@ class Customer:
     fleet: bool
     contract: str | None  # the fleet contract: tariffs of segment FLEET with this ref
     plans: list[PlanPeriod]
+    # The card is a guest's charge from the app (a charge request with a guest's e-mail):
+    # billed to an account made for the receipt, priced as anyone walking up.
+    guest: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +85,8 @@ class BillingRepository:
         self, tokens: set[tuple[str, str]]
     ) -> dict[tuple[str, str], Customer]:
         """What prices the sessions of these cards: their accounts' fleet contracts and
-        subscription periods, by card (cards without an account are left out)."""
+        subscription periods, and whether the card is a guest's charge from the app, by card
+        (cards without an account are left out)."""
         if not tokens:
             return {}
         rows = await self.db_session.execute(
@@ -90,20 +95,23 @@ class BillingRepository:
                 IdToken.type,
                 CustomerAccount.kind,
                 CustomerAccount.contract,
+                ChargeRequest.guest_email.is_not(None),
                 SubscriptionPlan.code,
                 Subscription.starts_on,
                 Subscription.ends_on,
             )
             .join(CustomerAccount, CustomerAccount.id == IdToken.account_id)
+            .outerjoin(ChargeRequest, ChargeRequest.id_token == IdToken.id_token)
             .outerjoin(Subscription, Subscription.account_id == CustomerAccount.id)
             .outerjoin(SubscriptionPlan, SubscriptionPlan.id == Subscription.plan_id)
             .where(tuple_(IdToken.id_token, IdToken.type).in_(sorted(tokens)))
             .order_by(Subscription.starts_on)
         )
         found: dict[tuple[str, str], Customer] = {}
-        for value, kind, account_kind, contract, code, starts_on, ends_on in rows:
+        for value, kind, account_kind, contract, guest, code, starts_on, ends_on in rows:
             customer = found.setdefault(
-                (value, str(kind)), Customer(account_kind is AccountKind.FLEET, contract, [])
+                (value, str(kind)),
+                Customer(account_kind is AccountKind.FLEET, contract, [], guest=bool(guest)),
             )
             if code is not None:
                 customer.plans.append(PlanPeriod(code, starts_on, ends_on))

@@ -11,14 +11,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.billing.charge_requests.offers import customer_of_account
-from voltlane.billing.pricing import SCOPES, segment_of, tariff_of
+from voltlane.billing.charge_requests.offers import start_segment
+from voltlane.billing.pricing import SCOPES, tariff_of
 from voltlane.billing.repository import BillingRepository
-from voltlane.models.tenant import ChargingSession, IdTokenType
 from voltlane.station.opening_hours import zone_of
 from voltlane.station.published import EvseView
 from voltlane.tariff import (
-    PUBLIC,
     Segment,
     SegmentKind,
     Tariff,
@@ -27,9 +25,6 @@ from voltlane.tariff import (
     select_tariff,
 )
 from voltlane.tariff.words import tariff_in_words
-
-# A signed-in driver starts with a token of their account: billing reads its segment so.
-_ACCOUNT_TOKEN = "app"  # noqa: S105 - an identifier, not a secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +40,8 @@ async def driver_segment(
     db_session: AsyncSession, account_id: uuid.UUID | None, timezone: str, now: datetime
 ) -> Segment:
     """PUBLIC for a guest; for a signed-in driver what billing makes of their account on
-    this day: a subscription plan, a fleet contract, or a member."""
-    if account_id is None:
-        return PUBLIC
-    probe = ChargingSession(
-        id_token=_ACCOUNT_TOKEN, id_token_type=IdTokenType.CENTRAL.value, started_at=now
-    )
-    customer = await customer_of_account(db_session, account_id)
-    return segment_of(probe, customer, zone_of(timezone))
+    this day: a subscription plan, a fleet contract, or a member (the charge page's rule)."""
+    return await start_segment(db_session, account_id, zone_of(timezone), now)
 
 
 async def _tariff_set(

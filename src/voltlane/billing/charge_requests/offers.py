@@ -94,6 +94,24 @@ async def customer_of_account(db_session: AsyncSession, account_id: uuid.UUID) -
     return Customer(await repo.is_fleet(account_id), contract, plans)
 
 
+async def start_segment(
+    db_session: AsyncSession, account_id: uuid.UUID | None, zone: ZoneInfo, now: datetime
+) -> Segment:
+    """The segment a session started from the app now would be priced in, read by the rule
+    that prices its CDR (``segment_of``): a guest's charge (``account_id`` None) as public,
+    a signed-in driver's as their account on this day (a plan, a fleet contract, a member).
+    Every app start carries a token: only its presence counts, not its value."""
+    customer = (
+        await customer_of_account(db_session, account_id)
+        if account_id is not None
+        else Customer(fleet=False, contract=None, plans=[], guest=True)
+    )
+    probe = ChargingSession(
+        id_token=APP_TOKEN, id_token_type=IdTokenType.CENTRAL.value, started_at=now
+    )
+    return segment_of(probe, customer, zone)
+
+
 async def price_summary(
     db_session: AsyncSession,
     evse: EvseInfo,
@@ -114,13 +132,7 @@ async def price_summary(
     for version in await repo.versions_of(codes):
         segment = Segment(SegmentKind(version.segment), version.segment_ref)
         versions[segment] = (*versions.get(segment, ()), tariff_of(version))
-    customer = await customer_of_account(db_session, account_id) if account_id else None
-    # Every app start carries a token, so pricing reads the driver as its segment_of would
-    # (only the token's presence counts, not its value).
-    probe = ChargingSession(
-        id_token=APP_TOKEN, id_token_type=IdTokenType.CENTRAL.value, started_at=now
-    )
-    segment = segment_of(probe, customer, ZoneInfo(evse.timezone))
+    segment = await start_segment(db_session, account_id, ZoneInfo(evse.timezone), now)
     try:
         tariff = select_tariff(TariffSet(versions), segment, at=now)
     except TariffError:
