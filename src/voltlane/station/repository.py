@@ -22,7 +22,6 @@ from voltlane.models.tenant import (
     StationEvent,
 )
 from voltlane.station.schemas import (
-    LocationCard,
     NetworkCounts,
     StationFilter,
     StationListItem,
@@ -96,47 +95,6 @@ class StationRepository:
             )
         ).one()
         return NetworkCounts(*(int(v) for v in row))
-
-    async def published_locations(self, *, limit: int, offset: int) -> list[LocationCard]:
-        rows = await self.db_session.execute(
-            select(
-                Location.id,
-                Location.name,
-                Location.address,
-                Location.postal_code,
-                Location.city,
-                Location.latitude,
-                Location.longitude,
-                func.count(distinct(Evse.id)),
-                func.array_agg(distinct(Connector.standard)),
-                func.max(Connector.max_electric_power),
-                Location.opening_hours["twentyfourseven"].as_boolean(),
-            )
-            .join(ChargingStation, ChargingStation.location_id == Location.id)
-            .join(Evse, Evse.charging_station_id == ChargingStation.id)
-            .join(Connector, Connector.evse_pk == Evse.id)
-            .where(Location.publish.is_(True))
-            .group_by(Location.id)
-            .order_by(Location.name)
-            .limit(limit)
-            .offset(offset)
-        )
-        return [
-            LocationCard(
-                id=r[0],
-                name=r[1],
-                address=r[2],
-                postal_code=r[3],
-                city=r[4],
-                latitude=r[5],
-                longitude=r[6],
-                evse_count=int(r[7]),
-                standards=tuple(sorted(str(s) for s in r[8] if s is not None)),
-                max_power_w=r[9],
-                twentyfourseven=bool(r[10]),
-            )
-            for r in rows
-        ]
 
     # -- the operator API's reads -------------------------------------------------------
     async def location(self, pk: uuid.UUID) -> Location | None:

@@ -68,23 +68,6 @@ class NetworkCounts:
     connectors: int
 
 
-@dataclass(frozen=True, slots=True)
-class LocationCard:
-    """A published location as a driver sees it in the list."""
-
-    id: uuid.UUID
-    name: str
-    address: str
-    postal_code: str | None
-    city: str
-    latitude: Decimal
-    longitude: Decimal
-    evse_count: int
-    standards: tuple[str, ...]
-    max_power_w: int | None
-    twentyfourseven: bool
-
-
 # Updates: a field left UNSET keeps its value; None clears a nullable one.
 @dataclass(frozen=True, slots=True)
 class LocationUpdate:

@@ -15,7 +15,6 @@ from voltlane.station.service.locations import (
     find_location,
     get_location,
     list_locations,
-    list_published_locations,
     update_location,
 )
 from voltlane.station.service.stations import (
@@ -62,7 +61,6 @@ __all__ = [
     "get_station",
     "get_station_row",
     "list_locations",
-    "list_published_locations",
     "list_station_page",
     "message_log",
     "network_counts",

@@ -12,7 +12,7 @@ from voltlane.core.text import N_
 from voltlane.models.tenant import Location
 from voltlane.station.errors import InvalidStationError
 from voltlane.station.repository import StationRepository
-from voltlane.station.schemas import LocationCard, LocationCreate, LocationUpdate, Page, changes
+from voltlane.station.schemas import LocationCreate, LocationUpdate, Page, changes
 from voltlane.station.service.checks import (
     check_coordinate,
     check_country,
@@ -111,10 +111,3 @@ async def location_for(db_session: AsyncSession, location_id: uuid.UUID) -> Loca
 
 async def find_location(db_session: AsyncSession, name: str) -> Location | None:
     return await StationRepository(db_session).location_by_name(name)
-
-
-async def list_published_locations(
-    db_session: AsyncSession, *, limit: int, offset: int
-) -> list[LocationCard]:
-    """Published locations with at least one connector, by name (the driver's list)."""
-    return await StationRepository(db_session).published_locations(limit=limit, offset=offset)
