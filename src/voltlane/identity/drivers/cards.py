@@ -25,7 +25,7 @@ from voltlane.core.errors import ConflictError, RateLimitedError
 from voltlane.core.text import N_
 from voltlane.identity import throttle
 from voltlane.identity.drivers.errors import CardNotFoundError, DriverFormError
-from voltlane.identity.drivers.repository import DriverRepository
+from voltlane.identity.drivers.repository import RFID_TYPES, DriverRepository
 from voltlane.identity.service import audit
 from voltlane.models.tenant import IdToken, IdTokenStatus
 
@@ -50,6 +50,14 @@ def claim_code(secret_key: str, tenant_key: str, card: IdToken) -> str:
     return str(int.from_bytes(mac.digest()[:8], "big") % 10**CLAIM_CODE_DIGITS).zfill(
         CLAIM_CODE_DIGITS
     )
+
+
+def printed_claim_code(secret_key: str, tenant_key: str, card: IdToken) -> str | None:
+    """The claim code staff print with ``card`` for a driver to link it in the app; None
+    for a card already billed to an account or no RFID card, which no driver can claim."""
+    if card.account_id is not None or card.type not in RFID_TYPES:
+        return None
+    return claim_code(secret_key, tenant_key, card)
 
 
 async def cards_of(db_session: AsyncSession, account_id: uuid.UUID) -> list[IdToken]:

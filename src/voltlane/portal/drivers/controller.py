@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.billing import accounts, subscriptions
 from voltlane.charging import tokens
 from voltlane.core.errors import VoltlaneError
+from voltlane.identity.drivers.cards import printed_claim_code
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.models.tenant import (
     AccountKind,
@@ -55,6 +56,7 @@ from voltlane.portal.drivers.forms import (
 from voltlane.portal.drivers.wallet import WalletRoutes
 from voltlane.portal.pages import Format, PageNumber, audit, read_form, render
 from voltlane.web.auth import safe_next
+from voltlane.web.context import current_tenant, web_state
 from voltlane.web.i18n import N_
 
 CHOICES = 500  # accounts offered in a token's account list
@@ -424,6 +426,12 @@ async def _token_page(
             "values": values,
             "errors": errors,
             "account_choices": choices,
+            # Only on this page, which only staff who manage cards may open.
+            "claim_code": printed_claim_code(
+                web_state(request).settings.secret_key, current_tenant(request).key, token
+            )
+            if token is not None
+            else None,
         },
         status_code=status_code,
     )
