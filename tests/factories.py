@@ -29,7 +29,7 @@ from voltlane.models.tenant import (
 )
 from voltlane.station import service as stations
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
-from voltlane.tenancy.spec import Legal, Loyalty, Payments, TenantSpec, validate_spec
+from voltlane.tenancy.spec import Legal, Loyalty, Ocpi, Payments, TenantSpec, validate_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,6 +65,7 @@ def brand_spec(
     legal: Legal | None = None,
     payment_options: dict[str, Any] | None = None,
     loyalty: Loyalty | None = None,
+    ocpi: Ocpi | None = None,
 ) -> TenantSpec:
     key = key or unique_key()
     spec = TenantSpec(
@@ -80,6 +81,7 @@ def brand_spec(
         payments=Payments(provider=payments, **(payment_options or {})) if payments else None,
         legal=legal,
         loyalty=loyalty,
+        ocpi=ocpi,
     )
     return validate_spec(spec, themes_dir=REPO / "themes")
 

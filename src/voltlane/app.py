@@ -18,6 +18,8 @@ from voltlane.api.documents import document_by_link
 from voltlane.api.webhooks import payment_webhook
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
+from voltlane.ocpi.errors import ocpi_aware
+from voltlane.ocpi.routes import ocpi_router
 from voltlane.ocpp.translate import OcppTranslator
 from voltlane.portal import TEMPLATES as PORTAL_TEMPLATES
 from voltlane.portal.alerts import AlertsController
@@ -70,6 +72,8 @@ TASK_MODULES = (
 )
 
 STATIC_MAX_AGE = 365 * 24 * 3600
+# OCPI partners authenticate with a token header, never with cookies.
+OCPI_CSRF_EXCLUDE = "^/ocpi/"
 
 
 def load_tasks() -> None:
@@ -140,6 +144,7 @@ def create_app(
             choose_language,
             *PWA_HANDLERS,
             api_router(),
+            ocpi_router(),
             payment_webhook,
             document_by_link,
             create_static_files_router(
@@ -160,12 +165,11 @@ def create_app(
             cookie_secure=settings.public_scheme == "https",
             cookie_samesite="lax",
             header_name="x-csrftoken",
-            exclude=[CSRF_EXCLUDE],
+            exclude=[CSRF_EXCLUDE, OCPI_CSRF_EXCLUDE],
         ),
-        exception_handlers={
-            **EXCEPTION_HANDLERS,
-            LoginRequiredError: login_required_handler,
-        },
+        exception_handlers=ocpi_aware(
+            {**EXCEPTION_HANDLERS, LoginRequiredError: login_required_handler}
+        ),
         openapi_config=OpenAPIConfig(
             title="Voltlane", version="0.1.0", path="/schema", components=OPENAPI_COMPONENTS
         ),

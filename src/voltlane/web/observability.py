@@ -44,7 +44,10 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+                headers = MutableScopeHeaders.from_message(message)
+                # OCPI echoes the caller's id verbatim (its own middleware set it).
+                if headers.get("X-Request-ID") is None:
+                    headers["X-Request-ID"] = request_id
             await send(message)
 
         try:

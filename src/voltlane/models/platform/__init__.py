@@ -2,6 +2,7 @@
 
 from voltlane.models.platform.admin import PlatformAdmin
 from voltlane.models.platform.gateway import GatewayNode, StationPresence
+from voltlane.models.platform.ocpi import CredentialKind, OcpiCredential
 from voltlane.models.platform.tenant import (
     Tenant,
     TenantDomain,
@@ -10,7 +11,9 @@ from voltlane.models.platform.tenant import (
 )
 
 __all__ = [
+    "CredentialKind",
     "GatewayNode",
+    "OcpiCredential",
     "PlatformAdmin",
     "StationPresence",
     "Tenant",

@@ -47,6 +47,16 @@ from voltlane.models.tenant.monitoring import (
     StationStatePeriod,
 )
 from voltlane.models.tenant.notifications import Notification
+from voltlane.models.tenant.ocpi import (
+    OcpiClientInfo,
+    OcpiCommand,
+    OcpiPartner,
+    OcpiPush,
+    OcpiToken,
+    PartnerInitiator,
+    PartnerState,
+    PushState,
+)
 from voltlane.models.tenant.ocpp import CommandStatus, OcppFrame, StationCommand, StationEvent
 from voltlane.models.tenant.payments import (
     DunningState,
@@ -123,16 +133,24 @@ __all__ = [
     "LoyaltyKind",
     "MeterSample",
     "Notification",
+    "OcpiClientInfo",
+    "OcpiCommand",
+    "OcpiPartner",
+    "OcpiPush",
+    "OcpiToken",
     "OcppFrame",
     "OperationKind",
     "OperationState",
     "OperatorUser",
+    "PartnerInitiator",
+    "PartnerState",
     "Payment",
     "PaymentOperation",
     "PaymentPurpose",
     "PaymentStatus",
     "PlannedDowntime",
     "PowerType",
+    "PushState",
     "PushSubscription",
     "RegistrationStatus",
     "Role",

@@ -141,6 +141,12 @@ class ChargingSession(UuidPk, Timestamps, TenantBase):
     last_seq_no: Mapped[int | None] = mapped_column(Integer)
     # The CSMS reply to the start, kept so a retried start gets the same answer.
     start_response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # A roaming driver's session: the eMSP token it was authorized with (its partner pays,
+    # segment ROAMING) and the eMSP's authorization_reference, echoed in Session and CDR.
+    roaming_token_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("tenant.ocpi_tokens.id", ondelete="RESTRICT")
+    )
+    authorization_reference: Mapped[str | None] = mapped_column(String(36))
 
 
 class TransactionEventRecord(TenantBase):

@@ -30,6 +30,7 @@ from voltlane.core.orm import TenantBase, Timestamps, UuidPk, str_enum
 class AccountKind(enum.StrEnum):
     DRIVER = "driver"
     FLEET = "fleet"
+    PARTNER = "partner"  # a roaming partner: its drivers' sessions on a settlement statement
 
 
 class Invoicing(enum.StrEnum):

@@ -98,6 +98,7 @@ class Location(UuidPk, Timestamps, TenantBase):
         Index("ix_locations_latitude_longitude", "latitude", "longitude"),
         Index("ix_locations_search", text(LOCATION_SEARCH_DOCUMENT), postgresql_using="gin"),
         Index("ix_locations_name", "name", "id"),
+        Index("ix_locations_ocpi_last_updated", "ocpi_last_updated", "id"),
     )
 
     name: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -115,6 +116,12 @@ class Location(UuidPk, Timestamps, TenantBase):
         JSONB, nullable=False, default=lambda: {"twentyfourseven": True}
     )
     publish: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # OCPI last_updated of the location as partners see it: the latest change of the
+    # location, its stations, EVSEs or connectors (statuses included). Delta pulls filter
+    # on it.
+    ocpi_last_updated: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()"), nullable=False
+    )
 
     stations: Mapped[list[ChargingStation]] = relationship(
         back_populates="location", lazy="raise", order_by="ChargingStation.station_id"
