@@ -7,10 +7,16 @@ An account has one default at most (a partial unique index), and exactly one whi
 cards: the first card saved becomes the default, and removing the default hands it to the
 newest card left. Every change locks the account row first, so two requests of one driver
 never see each other half done.
+
+A removed card is also made unusable at the PSP (detached), by a job the removal writes
+into the outbox in its own transaction: the driver's removal never waits on the PSP nor
+fails with it, and the detach is durable (it reaches the broker once the removal commits)
+and retried with backoff while the PSP is unreachable.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -19,8 +25,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.errors import AccountNotFoundError
 from voltlane.billing.payment_method_repository import PaymentMethodRepository
+from voltlane.billing.providers import (
+    PaymentProvider,
+    ProviderDeclinedError,
+    ProviderUnavailableError,
+)
+from voltlane.core.db import Database
 from voltlane.core.errors import ConflictError, NotFoundError, ValidationError
 from voltlane.models.tenant import StoredPaymentMethod
+from voltlane.worker import enqueue
+
+log = logging.getLogger(__name__)
+
+DETACH_PAYMENT_METHOD_TASK = "billing.detach_payment_method"
 
 LABEL_LIMIT = 60
 EXPIRES_RE = re.compile(r"^(0[1-9]|1[0-2])/\d{4}$")
@@ -156,10 +173,11 @@ async def make_default(
 
 
 async def remove_payment_method(
-    db_session: AsyncSession, account_id: uuid.UUID, method_id: uuid.UUID
+    db_session: AsyncSession, tenant_key: str, account_id: uuid.UUID, method_id: uuid.UUID
 ) -> RemovedCard:
     """Remove a card from the account; when it was the default, the newest card left
-    becomes the default. The PSP's references are returned, to detach it there."""
+    becomes the default. Its detach at the PSP is enqueued with the removal (after commit,
+    retried while the PSP is unreachable)."""
     repo = PaymentMethodRepository(db_session)
     await _locked(repo, account_id)
     method = await repo.method_of(account_id, method_id)
@@ -171,6 +189,14 @@ async def remove_payment_method(
     was_default = method.is_default
     await repo.delete(method)
     db_session.expunge(method)
+    enqueue(
+        db_session,
+        DETACH_PAYMENT_METHOD_TASK,
+        tenant=tenant_key,
+        provider=removed.provider,
+        payment_method=removed.payment_method,
+        customer=removed.customer,
+    )
     if not was_default:
         return removed
     left = await repo.methods_of(account_id)
@@ -181,3 +207,41 @@ async def remove_payment_method(
     return RemovedCard(
         removed.provider, removed.customer, removed.payment_method, removed.label, left[0]
     )
+
+
+async def detach_removed_card(
+    database: Database,
+    tenant_key: str,
+    *,
+    provider: PaymentProvider,
+    card_provider: str,
+    payment_method: str,
+    customer: str | None,
+) -> bool:
+    """Detach a card the driver removed at the PSP that stored it. True when nothing is
+    left to do: detached, refused by the PSP (it holds no such card any more), saved again
+    meanwhile (Adyen keeps one token per card and shopper: the token is in use again), or
+    stored at a PSP the brand no longer uses. False while the PSP cannot be reached: the
+    job retries with the same idempotency key, so a detach that did reach it is not
+    repeated."""
+    context = {"payment_method": payment_method, "provider": card_provider}
+    if provider.name != card_provider:
+        log.warning("removed card stored at a provider the brand left: not detached", extra=context)
+        return True
+    async with database.tenant_transaction(tenant_key) as db_session:
+        saved_again = await PaymentMethodRepository(db_session).by_reference(
+            card_provider, payment_method
+        )
+    if saved_again is not None:
+        return True
+    try:
+        await provider.detach_payment_method(
+            payment_method,
+            customer=customer,
+            idempotency_key=f"voltlane-detach-{card_provider}-{payment_method}",
+        )
+    except ProviderUnavailableError:
+        return False
+    except ProviderDeclinedError as exc:
+        log.info("removed card not detached", extra={**context, "error": exc.detail})
+    return True

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 
 from voltlane.billing.dunning import DUNNING_RUN_TASK, claim_due, open_dunning, retry_payment
 from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS
 from voltlane.billing.jobs import brand_info, for_each_brand
+from voltlane.billing.payment_methods import DETACH_PAYMENT_METHOD_TASK, detach_removed_card
 from voltlane.billing.payments import (
     CAPTURE_PAYMENT_TASK,
     CAPTURE_TOP_UP_TASK,
@@ -16,13 +18,15 @@ from voltlane.billing.payments import (
     capture_top_up,
     process_webhook_event,
 )
-from voltlane.billing.providers import provider_for
+from voltlane.billing.providers import PaymentsNotConfiguredError, provider_for
 from voltlane.billing.settlement import amount_due
 from voltlane.core.clock import utcnow
 from voltlane.core.errors import VoltlaneError
 from voltlane.models.tenant import PaymentStatus
 from voltlane.worker import JobContext, enqueue, task
 from voltlane.worker.schedule import every
+
+log = logging.getLogger(__name__)
 
 DUNNING = "billing.dunning"
 DUNNING_RUN = DUNNING_RUN_TASK
@@ -65,6 +69,30 @@ async def capture_top_up_of(jobs: JobContext, *, tenant: str, payment_id: str) -
     )
     if payment.status is PaymentStatus.OUTSTANDING:
         raise RetryLaterError(f"top-up {payment_id} outstanding: {payment.last_error}")
+
+
+@task(DETACH_PAYMENT_METHOD_TASK, queue="billing", max_retries=30, max_backoff_ms=60 * 60 * 1000)
+async def detach_payment_method(
+    jobs: JobContext, *, tenant: str, provider: str, payment_method: str, customer: str | None
+) -> None:
+    """Detach a card the driver removed at its PSP; retried with backoff while the PSP is
+    unreachable."""
+    info = await brand_info(jobs, tenant)
+    try:
+        brand_provider = provider_for(info)
+    except PaymentsNotConfiguredError:
+        log.warning("removed card not detached: the brand has no payment provider")
+        return
+    done = await detach_removed_card(
+        jobs.database,
+        tenant,
+        provider=brand_provider,
+        card_provider=provider,
+        payment_method=payment_method,
+        customer=customer,
+    )
+    if not done:
+        raise RetryLaterError(f"detach of {provider} card: the provider is unreachable")
 
 
 @task(PROCESS_WEBHOOK_TASK, queue="billing", max_retries=10)

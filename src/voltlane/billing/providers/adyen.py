@@ -281,6 +281,25 @@ class AdyenProvider:
         )
         return OperationResult(reference=str(answer.get("pspReference", "")), amount=amount)
 
+    async def detach_payment_method(
+        self, payment_method: str, *, customer: str | None, idempotency_key: str
+    ) -> None:
+        """Delete the shopper's stored token (``customer`` is the shopper reference it is
+        stored under, which Adyen asks for)."""
+        if not customer:
+            raise ProviderDeclinedError("adyen: a stored card is deleted for its shopper")
+        query = {
+            "merchantAccount": quote(self._merchant_account, safe=""),
+            "shopperReference": quote(customer, safe=""),
+        }
+        await self._call(
+            lambda: self._recurring.delete_token_for_stored_payment_details(
+                quote(payment_method, safe=""),
+                idempotency_key=idempotency_key,
+                query_parameters=query,
+            )
+        )
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[WebhookEvent]:
         """Every notification item must carry a valid HMAC signature, or none is used."""
         try:

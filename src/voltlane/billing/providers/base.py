@@ -155,4 +155,15 @@ class PaymentProvider(Protocol):
         self, psp_reference: str, *, amount: int, currency: str, idempotency_key: str
     ) -> OperationResult: ...
 
+    async def detach_payment_method(
+        self, payment_method: str, *, customer: str | None, idempotency_key: str
+    ) -> None:
+        """Make a stored card unusable at the PSP for good (Stripe: detach the
+        PaymentMethod from its customer; Adyen: delete the shopper's stored token).
+
+        Raises ProviderDeclinedError when the PSP refuses, e.g. it holds no such card (any
+        more), ProviderUnavailableError when the PSP cannot be reached.
+        """
+        ...
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[WebhookEvent]: ...

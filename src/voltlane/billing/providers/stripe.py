@@ -299,6 +299,17 @@ class StripeProvider:
         )
         return OperationResult(reference=refund.id, amount=refund.amount)
 
+    async def detach_payment_method(
+        self, payment_method: str, *, customer: str | None, idempotency_key: str
+    ) -> None:
+        """Detach the PaymentMethod from its customer: Stripe never charges it again and
+        it cannot be attached again."""
+        await self._call(
+            lambda: self._client.v1.payment_methods.detach(
+                payment_method, None, {"idempotency_key": idempotency_key}
+            )
+        )
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[WebhookEvent]:
         """Verify ``Stripe-Signature`` on the raw body, then read the one event it carries."""
         try:

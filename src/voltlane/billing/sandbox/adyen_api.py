@@ -1,6 +1,7 @@
 """The subset of Adyen's Checkout API the Adyen provider uses: /payments with stored
 cards, the modifications (captures, cancels, refunds), payment links that store a card
-(Pay by Link), /storedPaymentMethods, and the notification webhooks of those."""
+(Pay by Link), /storedPaymentMethods (listed and deleted), and the notification webhooks
+of those."""
 
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ class AdyenApi:
             ("GET", r"/paymentLinks/([^/]+)", self._get_link),
             ("PATCH", r"/paymentLinks/([^/]+)", self._update_link),
             ("GET", r"/storedPaymentMethods", self._stored_methods),
+            ("DELETE", r"/storedPaymentMethods/([^/]+)", self._delete_stored),
         ]
         for method, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
@@ -283,6 +285,19 @@ class AdyenApi:
             "storedPaymentMethods": methods,
         }
         return json_response(200, answer)
+
+    def _delete_stored(
+        self, account: Account, body: Object, request: Request, ident: str
+    ) -> Response:
+        shopper = request.param("shopperReference")
+        if not shopper:
+            return error(422, "100", "Required field 'shopperReference' is not provided.")
+        stored = account.adyen.stored.get(ident)
+        if stored is None or stored.shopper != shopper:
+            return error(422, "800", "Contract not found")
+        del account.adyen.stored[ident]
+        self.sandbox.detaches[ident] += 1
+        return Response(204, b"")
 
     # -- what the hosted pages need ------------------------------------------------------------
     def store(self, account: Account, shopper: str | None, data: EnteredCardData) -> StoredCard:

@@ -51,6 +51,8 @@ class Sandbox:
         self.captured_amounts: dict[str, int] = {}
         self.refunds: Counter[str] = Counter()
         self.cancels: Counter[str] = Counter()
+        # Stored cards made unusable (Stripe PaymentMethods detached, Adyen tokens deleted).
+        self.detaches: Counter[str] = Counter()
         # path pattern -> seconds to wait AFTER doing the work, once (a timeout after send)
         self.slow: dict[str, float] = {}
         # The next this many authorizations are declined whatever the card.

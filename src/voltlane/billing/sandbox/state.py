@@ -22,6 +22,8 @@ class StripeState:
     cards: dict[str, EnteredCardData] = field(default_factory=dict)
     # PaymentIntents that asked for 3-D Secure (their confirmation page exists)
     challenged: set[str] = field(default_factory=set)
+    # PaymentMethods detached from their customer: never usable again
+    detached: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)

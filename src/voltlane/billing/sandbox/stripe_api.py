@@ -1,6 +1,6 @@
 """The subset of Stripe's API the Stripe provider uses: customers, PaymentIntents with
-manual capture, refunds, the objects Checkout makes (stripe_checkout), 3-D Secure, and
-the webhook events of those objects."""
+manual capture, refunds, detaching a PaymentMethod, the objects Checkout makes
+(stripe_checkout), 3-D Secure, and the webhook events of those objects."""
 
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ class StripeApi:
             ("POST", r"/v1/payment_intents/([^/]+)/capture", self._capture),
             ("POST", r"/v1/payment_intents/([^/]+)/cancel", self._cancel),
             ("POST", r"/v1/refunds", self._refund),
+            ("POST", r"/v1/payment_methods/([^/]+)/detach", self._detach),
             ("POST", r"/v1/checkout/sessions", self.checkout.create_session),
             ("POST", r"/v1/checkout/sessions/([^/]+)/expire", self.checkout.expire_session),
             ("GET", r"/v1/checkout/sessions/([^/]+)", self._get),
@@ -153,6 +154,21 @@ class StripeApi:
         account.stripe.customers[customer["id"]] = customer
         return json_response(200, customer)
 
+    def _detach(self, account: Account, params: dict[str, Any], ident: str) -> Response:
+        method = account.stripe.payment_methods.get(ident)
+        if method is None and ident not in PRESETS:
+            return missing(ident, "id")
+        if method is None or method.get("customer") is None:
+            message = (
+                "The payment method you provided is not attached to a customer so detachment"
+                " is impossible."
+            )
+            return error(400, "invalid_request_error", message)
+        method["customer"] = None
+        account.stripe.detached.add(ident)
+        self.sandbox.detaches[ident] += 1
+        return json_response(200, method)
+
     def _create_intent(self, account: Account, params: dict[str, Any]) -> Response:
         method, customer = str(params.get("payment_method", "")), params.get("customer")
         for name in ("amount", "currency", "payment_method"):
@@ -164,6 +180,13 @@ class StripeApi:
         data = self._card_of(account, method)
         if data is None:
             return missing(method, "payment_method")
+        if method in account.stripe.detached:
+            message = (
+                "The provided PaymentMethod was previously used with a PaymentIntent without"
+                " Customer attachment, shared with a connected account without Customer"
+                " attachment, or was detached from a Customer. It may not be used again."
+            )
+            return error(400, "invalid_request_error", message, param="payment_method")
         owner = account.stripe.payment_methods.get(method, {}).get("customer")
         if owner and owner != customer:
             message = (

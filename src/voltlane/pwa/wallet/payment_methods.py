@@ -268,10 +268,12 @@ class PaymentMethodsController(Controller):
         db_session: NamedDependency[AsyncSession],
         method_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
-        # The PSP's protocol in Voltlane has no detach: the card leaves the account here
-        # and is never charged again; the PSP keeps it on the customer (docs/driver-app.md).
+        # The card leaves the account now; a job detaches it at the PSP after the commit
+        # (an outage of the PSP never blocks the removal).
         driver = await driver_of(request, db_session)
         if isinstance(driver, Response):
             return driver
-        await payment_methods.remove_payment_method(db_session, driver.account_id, method_id)
+        await payment_methods.remove_payment_method(
+            db_session, current_tenant(request).key, driver.account_id, method_id
+        )
         return see_other(f"{PATH}?notice=removed")
