@@ -69,6 +69,7 @@ TASK_MODULES = (
     "voltlane.billing.charge_requests.tasks",
     "voltlane.monitoring.tasks",
     "voltlane.pwa.tasks",
+    "voltlane.ocpi.tasks",
 )
 
 STATIC_MAX_AGE = 365 * 24 * 3600

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+import voltlane.ocpi.tasks  # noqa: F401 - declares ocpi.deliver, which pushes enqueue
 from tests.conftest import MakeBrand
 from voltlane.core.db import Database
 from voltlane.ocpi.auth import authorization_header

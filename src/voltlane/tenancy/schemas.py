@@ -51,6 +51,18 @@ class TenantInfo:
         value = self.profile.get("app")
         return value if isinstance(value, dict) else {}
 
+    @property
+    def ocpi_party(self) -> tuple[str, str] | None:
+        """The brand's OCPI (country_code, party_id) from its tenant file; None when the
+        brand does not roam."""
+        value = self.profile.get("ocpi")
+        if not isinstance(value, dict):
+            return None
+        country_code, party_id = value.get("country_code"), value.get("party_id")
+        if isinstance(country_code, str) and isinstance(party_id, str):
+            return country_code, party_id
+        return None
+
     def feature(self, flag: str, *, default: bool = False) -> bool:
         return self.features.get(flag, default)
 
