@@ -7,12 +7,16 @@ import enum
 import html
 import pickle
 import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
+from ocpp.v16 import enums as ocpp16
+from ocpp.v21 import enums as ocpp21
+from ocpp.v201 import enums as ocpp201
 
 from tests.factories import add_location, add_station, add_user
 from tests.web.helpers import HTML, csrf_token, sign_in
@@ -28,6 +32,7 @@ from voltlane.models.tenant import (
     AlertStatus,
     CdrKind,
     CommandStatus,
+    Connector,
     ConnectorFormat,
     ConnectorStandard,
     DunningState,
@@ -47,11 +52,13 @@ from voltlane.models.tenant import (
     WalletKind,
 )
 from voltlane.monitoring.service import THRESHOLDS
+from voltlane.station.service.stations import HEALTH_EVENT_KINDS
 from voltlane.tariff.model import DayOfWeek, Dimension, Reservation
 from voltlane.tariff.result import CdrDimensionType, LineKind, PeriodKind
 from voltlane.tariff.selection import SegmentKind
 from voltlane.web.i18n import LOCALE_DIR, template_gettext, translations
 from voltlane.web.labels import LABELS
+from voltlane.web.templating import in_language
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
@@ -217,9 +224,51 @@ ENUMERATIONS: dict[str, type[enum.Enum]] = {
 }
 
 
+# Tables keyed by what a charger sends: every value of each OCPP version the gateway speaks.
+PROTOCOL_VALUES: dict[str, tuple[type[enum.Enum], ...]] = {
+    "connector_status": (
+        ocpp16.ChargePointStatus,
+        ocpp201.ConnectorStatusEnumType,
+        ocpp21.ConnectorStatusEnumType,
+    ),
+    "charging_state": (ocpp201.ChargingStateEnumType, ocpp21.ChargingStateEnumType),
+    "stop_reason": (ocpp16.Reason, ocpp201.ReasonEnumType, ocpp21.ReasonEnumType),
+}
+# Values the platform adds to a protocol's: a connector that has not reported yet.
+PLATFORM_VALUES: dict[str, set[object]] = {
+    "connector_status": {Connector.__table__.c.status.default.arg},
+}
+# Tables of values that no enumeration lists.
+OTHER_VALUES: dict[str, set[object]] = {
+    "security_profile": {1, 2, 3},
+    "station_event": set(HEALTH_EVENT_KINDS),
+}
+
+
 def test_every_value_of_every_enumeration_shown_has_its_words() -> None:
     for kind, enumeration in ENUMERATIONS.items():
         assert sorted(str(m.value) for m in enumeration if m.value not in LABELS[kind]) == [], kind
+
+
+def test_every_label_table_is_checked_against_the_values_it_covers() -> None:
+    """A new member of an enumeration, a new OCPP value or a new label table without its
+    words fails here; so does a label for a value that no longer exists."""
+    for kind, table in LABELS.items():
+        keyed_by = {type(key) for key in table if isinstance(key, enum.Enum)}
+        if kind in ENUMERATIONS:
+            values = {m.value for m in ENUMERATIONS[kind]}
+            assert keyed_by <= {ENUMERATIONS[kind]}, kind
+        elif kind in PROTOCOL_VALUES:
+            values = {m.value for version in PROTOCOL_VALUES[kind] for m in version}
+            values |= PLATFORM_VALUES.get(kind, set())
+        else:
+            assert kind in OTHER_VALUES, f"{kind}: say which values this table covers"
+            values = OTHER_VALUES[kind]
+        labelled = {key.value if isinstance(key, enum.Enum) else key for key in table}
+        assert (sorted(map(str, values - labelled)), sorted(map(str, labelled - values))) == (
+            [],
+            [],
+        ), kind
 
 
 def test_a_value_is_shown_by_its_word_and_selects_list_the_words_in_order() -> None:
@@ -334,3 +383,60 @@ async def test_portal_pages_speak_german_and_french(database: Database, make_bra
         "idle": f"0,10{NBSP}€ par minute après 15 min",
         "status": "En vigueur",
     }
+
+
+def error_page_text(page: str) -> tuple[str, str | None, str]:
+    """(heading, sentence or None, the status line) of the brand's error page."""
+    main = page.split('<main class="card narrow" role="main">')[1].split("</main>", maxsplit=1)[0]
+    heading = main.split("<h1>")[1].split("</h1>")[0]
+    sentences = re.findall(r"<p>([^<]*)</p>", main)
+    status = main.split('<p class="muted">')[1].split("</p>")[0]
+    return heading, (html.unescape(sentences[0]) if sentences else None), status
+
+
+async def test_the_error_page_speaks_the_readers_language(make_brand, client_for) -> None:
+    """Its title and its sentence in the reader's language; a domain error's own English
+    title gives way to its status's, and an English sentence no catalog has is left out."""
+    brand = await make_brand(locale="de_DE", locales=["de_DE", "fr_FR", "en_GB"])
+    shown: dict[str, list[tuple[int, tuple[str, str | None, str]]]] = {}
+    async with client_for(f"{brand.slug}.localhost") as client:
+        for locale in ("de_DE", "fr_FR", "en_GB"):
+            if locale != "de_DE":
+                page = await client.get("/portal/login", headers=HTML)
+                await choose_language(client, locale, page.text)
+            answers = [
+                await client.get(f"/stations/{uuid.uuid4()}", headers=HTML),
+                await client.get(f"/charge/live/{uuid.uuid4()}", headers=HTML),
+            ]
+            shown[locale] = [(a.status_code, error_page_text(a.text)) for a in answers]
+        problem = await client.get(f"/charge/live/{uuid.uuid4()}")
+    assert shown == {
+        "de_DE": [
+            (404, ("Nicht gefunden", None, "Fehler 404")),
+            (404, ("Nicht gefunden", None, "Fehler 404")),
+        ],
+        "fr_FR": [
+            (404, ("Introuvable", None, "Erreur 404")),
+            (404, ("Introuvable", None, "Erreur 404")),
+        ],
+        "en_GB": [
+            (404, ("Not found", "This station is not in the app.", "Error 404")),
+            (404, ("Charge not found", "No such charge.", "Error 404")),
+        ],
+    }
+    # Problem details stay English: they are for programs.
+    assert problem.json() == {
+        "type": "about:blank",
+        "title": "Charge not found",
+        "status": 404,
+        "detail": "No such charge.",
+    }
+
+
+def test_an_error_message_with_values_is_translated_then_filled_in() -> None:
+    refused = N_("No location %(location)s.", location="Depot <1>")
+    many = N_plural("%(num)d station", "%(num)d stations", 3)
+    assert in_language(translations("de_DE"), refused) == "Kein Standort Depot <1>."
+    assert in_language(translations("de_DE"), "An English sentence.") is None
+    assert in_language(translations("en_GB"), "An English sentence.") == "An English sentence."
+    assert in_language(translations("fr_FR"), many) == "3 bornes"

@@ -145,6 +145,7 @@ LABELS: dict[str, dict[Any, str]] = {
         "PowerQuality": N_("Poor power quality"),
         "Reboot": N_("Station rebooted"),
         "Remote": N_("Remote stop"),
+        "ReqEnergyTransferRejected": N_("Requested energy transfer rejected"),  # 2.1
         "SOCLimitReached": N_("State of charge limit reached"),
         "SoftReset": N_("Soft reset"),
         "StoppedByEV": N_("Stopped by the EV"),
@@ -239,6 +240,7 @@ LABELS: dict[str, dict[Any, str]] = {
     "account_kind": {
         AccountKind.DRIVER: N_("Driver"),
         AccountKind.FLEET: N_("Fleet"),
+        AccountKind.PARTNER: N_("Roaming partner"),
     },
     "invoicing": {
         Invoicing.MONTHLY: N_("One invoice per month"),

@@ -12,9 +12,26 @@ from litestar.response.base import ASGIResponse
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from voltlane.core.errors import RateLimitedError, VoltlaneError
+from voltlane.core.text import N_
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+# The title of each status: English in problem details, the reader's language on the error
+# page (which falls back to it where a domain error's own title has no translation).
+STATUS_TITLES = {
+    400: N_("Bad request"),
+    401: N_("Sign-in required"),
+    403: N_("Forbidden"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    413: N_("Request too large"),
+    415: N_("Unsupported media type"),
+    422: N_("Invalid input"),
+    429: N_("Too many requests"),
+    500: N_("Internal error"),
+}
+ERROR = N_("Error")
 
 
 def problem_body(
@@ -50,7 +67,11 @@ def _problem(
     if _wants_html(request):
         renderer = request.app.state["web"].renderer
         html = renderer.error_page(
-            request, status=status, title=body["title"], detail=body.get("detail")
+            request,
+            status=status,
+            title=body["title"],
+            detail=body.get("detail"),
+            fallback_title=STATUS_TITLES.get(status, ERROR),
         )
         if html is not None:
             return Response(html, status_code=status, media_type=MediaType.HTML, headers=headers)
@@ -67,15 +88,7 @@ def voltlane_error_handler(request: Request[Any, Any, Any], exc: VoltlaneError) 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
-    title = {
-        400: "Bad request",
-        401: "Sign-in required",
-        403: "Forbidden",
-        404: "Not found",
-        405: "Method not allowed",
-        413: "Request too large",
-        415: "Unsupported media type",
-    }.get(status, "Error")
+    title = STATUS_TITLES.get(status, ERROR)
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationException) and exc.extra:
         extra["errors"] = exc.extra
@@ -90,8 +103,8 @@ def unhandled_error_handler(request: Request[Any, Any, Any], exc: Exception) -> 
     log.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
     body = problem_body(
         status=HTTP_500_INTERNAL_SERVER_ERROR,
-        title="Internal error",
-        detail="Something went wrong on our side; it has been logged.",
+        title=STATUS_TITLES[HTTP_500_INTERNAL_SERVER_ERROR],
+        detail=N_("Something went wrong on our side; it has been logged."),
     )
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, body)
 

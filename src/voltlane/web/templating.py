@@ -6,6 +6,7 @@ objects with lazy relationships), so rendering can never trigger a query.
 
 from __future__ import annotations
 
+import gettext
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -21,11 +22,12 @@ from babel.numbers import format_currency, format_decimal
 from litestar import MediaType, Request, Response
 from litestar.utils.scope.state import ScopeState
 
+from voltlane.core.text import Message
 from voltlane.tariff.rounding import from_minor
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.branding import Branding, ThemeCatalog
 from voltlane.web.context import TENANT_STATE_KEY
-from voltlane.web.i18n import language_name, request_locale, template_gettext
+from voltlane.web.i18n import language_name, request_locale, template_gettext, translations
 
 STATIC_DIR = Path(__file__).parent / "static"
 WEB_TEMPLATES = Path(__file__).parent / "templates"
@@ -145,12 +147,49 @@ class Renderer:
         )
 
     def error_page(
-        self, request: Request[Any, Any, Any], *, status: int, title: str, detail: str | None
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        status: int,
+        title: str,
+        detail: str | None,
+        fallback_title: str,
     ) -> str | None:
+        """The brand's error page in the reader's language: ``title`` where the catalog
+        translates it (else ``fallback_title``, the status's), ``detail`` only where it does,
+        so a German page never shows an English sentence."""
         branding = self.branding_for(request)
         if branding is None:
             return None
-        env = self.environment(branding)
-        return env.get_template("error.html").render(
-            {**self.context(request, branding), "status": status, "title": title, "detail": detail}
+        context = self.context(request, branding)
+        catalog = translations(context["locale"])
+        shown_title = in_language(catalog, title) or in_language(catalog, fallback_title)
+        return (
+            self.environment(branding)
+            .get_template("error.html")
+            .render(
+                {
+                    **context,
+                    "status": status,
+                    "title": shown_title or fallback_title,
+                    "detail": in_language(catalog, detail),
+                }
+            )
         )
+
+
+def in_language(catalog: gettext.NullTranslations, text: str | None) -> str | None:
+    """``text`` translated by ``catalog`` and its values filled in; None where the catalog
+    has no translation for it (English, the source language, has no catalog: every text is
+    its own)."""
+    if text is None:
+        return None
+    if isinstance(text, Message) and text.plural is not None and text.num is not None:
+        english = text.msgid if text.num == 1 else text.plural
+        translated = catalog.ngettext(text.msgid, text.plural, text.num)
+    else:
+        english = text.msgid if isinstance(text, Message) else text
+        translated = catalog.gettext(english)
+    if translated == english and type(catalog) is not gettext.NullTranslations:
+        return None
+    return translated % dict(text.values) if isinstance(text, Message) else translated
