@@ -745,6 +745,10 @@ async def test_a_logo_is_uploaded_checked_and_served_to_the_portal_and_the_app(
     ]
 
 
+# A brand that names its own sender and its own SMTP server's variable.
+OWN_MAIL = MailSettings(sender="laden@nordlicht.example", smtp_env="NORDLICHT_SMTP_URL")
+
+
 async def mail_brand(
     database: Database, settings: Settings, mail: MailSettings | None, legal: Legal | None
 ) -> TenantInfo:
@@ -773,12 +777,7 @@ def mail_shown(page: Response) -> tuple[str, str, str, bool]:
 async def test_the_settings_show_how_the_brands_emails_leave_but_never_the_smtp_url(
     database: Database, settings: Settings, client_for, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    own = await mail_brand(
-        database,
-        settings,
-        MailSettings(sender="laden@nordlicht.example", smtp_env="NORDLICHT_SMTP_URL"),
-        BERLIN_SELLER,
-    )
+    own = await mail_brand(database, settings, OWN_MAIL, BERLIN_SELLER)
     billing_address = await mail_brand(database, settings, None, BERLIN_SELLER)
     bare = await mail_brand(database, settings, MailSettings(), None)
     monkeypatch.delenv("NORDLICHT_SMTP_URL", raising=False)
@@ -826,3 +825,28 @@ async def test_the_settings_show_how_the_brands_emails_leave_but_never_the_smtp_
     assert 'action="/portal/settings/mail"' not in pages["own"].text
     assert changed.status_code in {404, 405}
     assert await audit_of(database, own, "portal.settings") == []
+
+
+async def test_the_emails_section_is_checked_again_and_swapped_alone(
+    database: Database, settings: Settings, client_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brand = await mail_brand(database, settings, OWN_MAIL, BERLIN_SELLER)
+    monkeypatch.delenv("NORDLICHT_SMTP_URL", raising=False)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, ADMIN, PASSWORD)
+        page = await client.get("/portal/settings", headers=HTML)
+        monkeypatch.setenv("NORDLICHT_SMTP_URL", "smtps://mailer:pw@smtp.nordlicht.example:465")
+        swapped = await client.get("/portal/settings/mail", headers={**HTML, "HX-Request": "true"})
+        without_htmx = await client.get("/portal/settings/mail", headers=HTML)
+    assert mail_shown(page) == ("laden@nordlicht.example", "NORDLICHT_SMTP_URL", "Missing", True)
+    assert 'hx-get="/portal/settings/mail" hx-target="#mail-settings"' in page.text
+    # The section alone, as it reads now; the other sections stay as they are.
+    assert swapped.status_code == 200
+    assert swapped.text.startswith('<section id="mail-settings" aria-labelledby="mail-heading">')
+    assert swapped.text.rstrip().endswith("</section>")
+    assert swapped.text.count("<section") == 1
+    assert mail_shown(swapped) == ("laden@nordlicht.example", "NORDLICHT_SMTP_URL", "Set", False)
+    # Without HTMX (the link followed): the whole settings page.
+    assert without_htmx.status_code == 200
+    assert 'id="legal-heading"' in without_htmx.text
+    assert mail_shown(without_htmx)[2:] == ("Set", False)

@@ -138,6 +138,7 @@ class BrandSettingsController(Controller):
         values: Mapping[str, Any] | None = None,
         errors: Mapping[str, str] | None = None,
         status_code: int = 200,
+        fragment: str | None = None,
     ) -> Response[str]:
         tenant = current_tenant(request)
         branding = web_state(request).themes.branding(tenant)
@@ -172,6 +173,7 @@ class BrandSettingsController(Controller):
                 "tenant": tenant,
             },
             status_code=status_code,
+            fragment=fragment,
         )
 
     async def _save(
@@ -205,6 +207,14 @@ class BrandSettingsController(Controller):
         self, request: Request[Any, Any, Any], admin: NamedDependency[StaffIdentity]
     ) -> Response[str]:
         return self._page(request, admin)
+
+    @get("/mail")
+    async def mail(
+        self, request: Request[Any, Any, Any], admin: NamedDependency[StaffIdentity]
+    ) -> Response[str]:
+        """How the brand's e-mails leave, checked again: the section alone for HTMX, the
+        settings page otherwise."""
+        return self._page(request, admin, fragment="portal/settings/_mail.html")
 
     @post("/brand", status_code=303)
     async def brand(
