@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Generic, TypeVar
+from urllib.parse import urlsplit
 
+from ocpp.v16 import ChargePoint
+from ocpp.v16 import call as call16
 from playwright.sync_api import Page
+from websockets.asyncio.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
 TENANTS_DIR = REPO / "tenants"
@@ -136,3 +146,88 @@ def rgb(hex_color: str) -> str:
     assert len(value) == 6, f"not a #rrggbb colour: {hex_color!r}"
     red, green, blue = (int(value[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgb({red}, {green}, {blue})"
+
+
+# -- simulated chargers ---------------------------------------------------------------------
+
+C = TypeVar("C", bound=ChargePoint)
+
+
+def ocpp_now() -> str:
+    """The charger's clock as OCPP 1.6 writes it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Connected(Generic[C]):
+    charger: C
+    boot_status: str  # what the platform answered to its BootNotification
+
+
+@contextmanager
+def connected_charger(
+    ocpp_url: str,
+    station_id: str,
+    password: str,
+    charger: type[C],
+    *,
+    vendor: str = "Acme",
+    model: str = "AC22",
+    report_available: bool = False,
+) -> Iterator[Connected[C]]:
+    """A real OCPP 1.6 charger of class ``charger`` connected with the URL and password the
+    portal showed, booted (and, with ``report_available``, its connector 1 reported
+    Available) in a thread of its own until the block ends."""
+    ready = threading.Event()
+    connected: list[Connected[C]] = []
+    errors: list[BaseException] = []
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        url = urlsplit(ocpp_url)
+        # The brand host resolves to this machine; connect there with the URL's path.
+        token = base64.b64encode(f"{station_id}:{password}".encode()).decode()
+        async with connect(
+            f"ws://127.0.0.1:{url.port}{url.path}",
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Basic {token}"},
+            compression=None,
+        ) as ws:
+            cp = charger(station_id, ws)
+            task = asyncio.create_task(cp.start())
+            boot = await cp.call(
+                call16.BootNotification(charge_point_vendor=vendor, charge_point_model=model)
+            )
+            if report_available:
+                await cp.call(
+                    call16.StatusNotification(
+                        connector_id=1,
+                        error_code="NoError",
+                        status="Available",
+                        timestamp=ocpp_now(),
+                    )
+                )
+            connected.append(Connected(cp, boot.status))
+            ready.set()
+            await stop.wait()
+            task.cancel()
+
+    def main() -> None:
+        try:
+            loop.run_until_complete(run())
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(20), "the charger did not boot within 20 s"
+        assert not errors, f"the charger failed: {errors[0]!r}"
+        yield connected[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()

@@ -4,24 +4,16 @@ from the portal comes back accepted."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import secrets
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint
-from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 from playwright.sync_api import Page, expect
-from websockets.asyncio.client import connect
 
-from e2e.support import ARTIFACTS
+from e2e.support import ARTIFACTS, connected_charger
 from e2e.test_portal_login import owner_login, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -34,56 +26,6 @@ class Charger(ChargePoint):  # type: ignore[misc]
     async def on_trigger(self, **payload: Any) -> Any:
         del payload
         return result16.TriggerMessage(status="Accepted")
-
-
-@contextmanager
-def connected_charger(ocpp_url: str, station_id: str, password: str) -> Iterator[str]:
-    """The charger connected and booted in a thread of its own; yields its boot status."""
-    ready = threading.Event()
-    booted: list[str] = []
-    errors: list[BaseException] = []
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    async def run() -> None:
-        url = urlsplit(ocpp_url)
-        # The brand host resolves to this machine; connect there with the URL's path.
-        target = f"ws://127.0.0.1:{url.port}{url.path}"
-        token = base64.b64encode(f"{station_id}:{password}".encode()).decode()
-        async with connect(
-            target,
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-            additional_headers={"Authorization": f"Basic {token}"},
-            compression=None,
-        ) as ws:
-            cp = Charger(station_id, ws)
-            task = asyncio.create_task(cp.start())
-            boot = await cp.call(
-                call16.BootNotification(charge_point_vendor="Acme", charge_point_model="AC22")
-            )
-            booted.append(boot.status)
-            ready.set()
-            await stop.wait()
-            task.cancel()
-
-    def main() -> None:
-        try:
-            loop.run_until_complete(run())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            errors.append(exc)
-        finally:
-            ready.set()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(20), "the charger did not boot within 20 s"
-        assert not errors, f"the charger failed: {errors[0]!r}"
-        yield booted[0]
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
 
 
 def test_operator_onboards_a_station_that_connects_and_answers(
@@ -122,8 +64,8 @@ def test_operator_onboards_a_station_that_connects_and_answers(
     page.click("main a.button[href^='/portal/stations/']")
     connectivity = page.locator("[data-testid=connectivity]")
     expect(connectivity.locator(".badge")).not_to_have_class("badge good")
-    with connected_charger(ocpp_url, station_id, password) as boot_status:
-        assert boot_status == "Accepted"
+    with connected_charger(ocpp_url, station_id, password, Charger) as connected:
+        assert connected.boot_status == "Accepted"
         # The status panel polls every 5 s: no reload.
         expect(connectivity.locator(".badge")).to_have_class("badge good", timeout=15_000)
         page.screenshot(path=ARTIFACTS / f"{brand['slug']}-station-online.png", full_page=True)

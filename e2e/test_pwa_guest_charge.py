@@ -6,14 +6,9 @@ is the CDR's (read back through the operator API)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
-import threading
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,19 +18,14 @@ from ocpp.v16 import ChargePoint
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 from playwright.sync_api import Browser, Page, expect
-from websockets.asyncio.client import connect
 
-from e2e.support import ARTIFACTS
+from e2e.support import ARTIFACTS, connected_charger, ocpp_now
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 EMAIL = "guest.e2e@example.com"
 RECEIPT_TIMEOUT_MS = 90_000
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SimulatedCharger(ChargePoint):  # type: ignore[misc]
@@ -56,7 +46,7 @@ class SimulatedCharger(ChargePoint):  # type: ignore[misc]
         del kwargs
         started = await self.call(
             call16.StartTransaction(
-                connector_id=1, id_tag=id_tag, meter_start=self.register, timestamp=_now()
+                connector_id=1, id_tag=id_tag, meter_start=self.register, timestamp=ocpp_now()
             )
         )
         self.transaction_id = started.transaction_id
@@ -74,7 +64,7 @@ class SimulatedCharger(ChargePoint):  # type: ignore[misc]
                     transaction_id=self.transaction_id,
                     meter_value=[
                         {
-                            "timestamp": _now(),
+                            "timestamp": ocpp_now(),
                             "sampled_value": [
                                 {
                                     "value": str(self.register),
@@ -104,63 +94,10 @@ class SimulatedCharger(ChargePoint):  # type: ignore[misc]
             call16.StopTransaction(
                 transaction_id=transaction_id,
                 meter_stop=self.register,
-                timestamp=_now(),
+                timestamp=ocpp_now(),
                 reason="Remote",
             )
         )
-
-
-@contextmanager
-def simulator(ocpp_url: str, station_id: str, password: str) -> Iterator[SimulatedCharger]:
-    """The charger connected and booted in a thread of its own, until the block ends."""
-    ready = threading.Event()
-    holder: list[SimulatedCharger] = []
-    errors: list[BaseException] = []
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    async def run() -> None:
-        url = urlsplit(ocpp_url)
-        token = base64.b64encode(f"{station_id}:{password}".encode()).decode()
-        async with connect(
-            f"ws://127.0.0.1:{url.port}{url.path}",
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-            additional_headers={"Authorization": f"Basic {token}"},
-            compression=None,
-        ) as ws:
-            cp = SimulatedCharger(station_id, ws)
-            task = asyncio.create_task(cp.start())
-            await cp.call(
-                call16.BootNotification(charge_point_vendor="Voltlane", charge_point_model="Sim")
-            )
-            await cp.call(
-                call16.StatusNotification(
-                    connector_id=1, error_code="NoError", status="Available", timestamp=_now()
-                )
-            )
-            holder.append(cp)
-            ready.set()
-            await stop.wait()
-            task.cancel()
-
-    def main() -> None:
-        try:
-            loop.run_until_complete(run())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            errors.append(exc)
-        finally:
-            ready.set()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(20), "the simulator did not boot within 20 s"
-        assert not errors, f"the simulator failed: {errors[0]!r}"
-        yield holder[0]
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
 
 
 def cdrs_of(brand: dict[str, Any], web_url: str) -> list[dict[str, Any]]:
@@ -193,7 +130,15 @@ def test_a_guest_pays_by_card_charges_stops_and_gets_the_receipt_of_the_cdr(
     page.on("pageerror", lambda exc: script_errors.append(f"{page.url}: {exc}"))
     shots = f"{brand['slug']}-guest-charge"
     try:
-        with simulator(station["ocpp_url"], station["station_id"], station["password"]) as cp:
+        with connected_charger(
+            station["ocpp_url"],
+            station["station_id"],
+            station["password"],
+            SimulatedCharger,
+            vendor="Voltlane",
+            model="Sim",
+            report_available=True,
+        ) as connected:
             page.goto(brand["driver_url"] + "charge")
             # The scan button only where the browser reads QR codes itself.
             scan = expect(page.locator("[data-scan]"))
@@ -239,7 +184,7 @@ def test_a_guest_pays_by_card_charges_stops_and_gets_the_receipt_of_the_cdr(
             receipt_total = minor_units(total.inner_text())
             paid = page.get_by_test_id("card-paid").inner_text()
             mailed = page.get_by_test_id("receipt-mailed").is_visible()
-            id_tag = cp.id_tag
+            id_tag = connected.charger.id_tag
         [cdr] = [c for c in cdrs_of(brand, demo["web_url"]) if c["id_token"] == id_tag]
         assert receipt_total == cdr["total_incl_vat"] > 0
         assert minor_units(paid) == cdr["total_incl_vat"]
