@@ -49,11 +49,22 @@ from voltlane.billing.charge_requests.sessions import (
     link_session,
     stop,
 )
-from voltlane.billing.charge_requests.starts import START_DEADLINE_SECONDS, start
-from voltlane.billing.charge_requests.views import charge_view, find_request, refreshed_request
+from voltlane.billing.charge_requests.starts import (
+    PLUG_IN_TIMEOUT,
+    START_DEADLINE_SECONDS,
+    plug_in_minutes,
+    start,
+)
+from voltlane.billing.charge_requests.views import (
+    charge_view,
+    find_request,
+    refreshed_request,
+    waits_for_bank,
+)
 
 __all__ = [
     "CHARGE_PATH",
+    "PLUG_IN_TIMEOUT",
     "START_DEADLINE_SECONDS",
     "AccountPayment",
     "Availability",
@@ -90,9 +101,11 @@ __all__ = [
     "link_session",
     "open_request",
     "open_requests",
+    "plug_in_minutes",
     "read_code",
     "refreshed_request",
     "secret_matches",
     "start",
     "stop",
+    "waits_for_bank",
 ]

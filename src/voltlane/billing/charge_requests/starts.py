@@ -40,10 +40,16 @@ START_DEADLINE_SECONDS = 20.0
 # Beyond the deadline: the command path's own grace, and a margin.
 _START_SLACK = timedelta(seconds=START_DEADLINE_SECONDS + 10)
 # How long the driver has to plug in once the charger accepted the start (chargers give up
-# on a remote start after a minute or two of their own).
+# on a remote start after a minute or two of their own). The sweep runs well inside it and
+# the app tells the driver in these words (``plug_in_minutes``).
 PLUG_IN_TIMEOUT = timedelta(minutes=2)
 GUEST_NAME = "Guest"
 REQUESTED_BY = "driver app"
+
+
+def plug_in_minutes() -> int:
+    """The time the driver has to plug in, in whole minutes, as the app tells it."""
+    return max(1, int(PLUG_IN_TIMEOUT.total_seconds()) // 60)
 
 
 def _guest_country(tenant: TenantInfo) -> str:

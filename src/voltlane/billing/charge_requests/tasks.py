@@ -5,9 +5,9 @@ their holds)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from voltlane.billing.charge_requests.sessions import check_requests
+from voltlane.billing.charge_requests.starts import PLUG_IN_TIMEOUT
 from voltlane.billing.jobs import brand_info, for_each_brand
 from voltlane.billing.providers import PaymentProvider, PaymentsNotConfiguredError, provider_for
 from voltlane.worker import JobContext, task
@@ -17,13 +17,14 @@ log = logging.getLogger(__name__)
 
 SWEEP = "billing.charge_request_sweep"
 CHECK = "billing.check_charge_requests"
-# Well inside the two minutes a driver has to plug in.
-SWEEP_EVERY = timedelta(seconds=30)
+# Well inside the time a driver has to plug in: a start nobody plugged in for ends (and
+# its hold is released) at most a quarter of that time late.
+SWEEP_EVERY = PLUG_IN_TIMEOUT / 4
 
 
 @task(SWEEP, queue="billing", max_retries=3)
 async def sweep(jobs: JobContext) -> None:
-    """Every 30 seconds: each active brand checks its open charge requests."""
+    """Every SWEEP_EVERY (30 seconds): each active brand checks its open charge requests."""
     await for_each_brand(jobs, CHECK)
 
 

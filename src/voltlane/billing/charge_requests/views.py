@@ -24,12 +24,19 @@ from voltlane.billing.charge_requests.sessions import link_session
 from voltlane.billing.session_costs import session_costs
 from voltlane.charging import history
 from voltlane.core.errors import NotFoundError
-from voltlane.models.tenant import Cdr, ChargeRequest, PaymentStatus, SessionStatus
+from voltlane.models.tenant import (
+    Cdr,
+    ChargeRequest,
+    ChargeRequestStatus,
+    PaymentStatus,
+    SessionStatus,
+)
 
 _WH_PER_KWH = Decimal(1000)
 _TIME_LINES = frozenset({"TIME", "PARKING_TIME", "RESERVATION_TIME", "IDLE_FEE"})
 _KWH_PLACES = Decimal("0.01")
 _KW_PLACES = Decimal("0.1")
+_BANK_WAIT = frozenset({PaymentStatus.REQUIRES_ACTION, PaymentStatus.AUTHORIZED})
 
 
 class ChargeViewNotFoundError(NotFoundError):
@@ -52,6 +59,15 @@ async def refreshed_request(db_session: AsyncSession, request_id: uuid.UUID) -> 
         raise ChargeViewNotFoundError(f"No charge request {request_id}.")
     await link_session(db_session, request)
     return request
+
+
+async def waits_for_bank(db_session: AsyncSession, request: ChargeRequest) -> bool:
+    """Whether the request's hold waits for the PSP's word on the bank's 3-D Secure
+    confirmation (its webhook), or has it and the start has not been asked for yet."""
+    if request.status is not ChargeRequestStatus.AUTHORIZING or request.wallet:
+        return False
+    payment = await ChargeRequestRepository(db_session).payment_of(request.id)
+    return payment is not None and payment.status in _BANK_WAIT
 
 
 async def charge_view(

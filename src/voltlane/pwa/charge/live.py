@@ -1,5 +1,6 @@
 """One charge request's screens, /charge/live/{id}: paying, starting, the live session
-(refreshed every 5 seconds), the stop, and the receipt once the CDR exists.
+(refreshed every 5 seconds; every 2 while the bank's confirmation is awaited), the stop,
+and the receipt once the CDR exists.
 
 Only the driver who started it on their account, or a browser holding its link's secret,
 may open a request; anyone else gets 404, as for a request that does not exist. The secret
@@ -8,6 +9,7 @@ arrives once in the link (``?k=``) and is then kept in a cookie for that request
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -24,7 +26,7 @@ from voltlane.billing.payments import PaymentStateError
 from voltlane.billing.providers import ProviderError
 from voltlane.core.clock import utcnow
 from voltlane.core.errors import NotFoundError
-from voltlane.models.tenant import ChargeRequest, ChargeRequestStatus
+from voltlane.models.tenant import ChargeRequest, ChargeRequestStatus, PaymentStatus
 from voltlane.pwa.charge.common import (
     FAILURES,
     NOTICES,
@@ -44,6 +46,9 @@ from voltlane.pwa.static_assets import APP_ASSETS
 from voltlane.web.context import current_tenant, web_state
 
 PUSH_SCRIPT = "js/push.js"
+POLL_SECONDS = 5
+# After 3-D Secure the start waits only for the PSP's webhook: look more often.
+BANK_POLL_SECONDS = 2
 _ENDED = frozenset({ChargeRequestStatus.FAILED, ChargeRequestStatus.CANCELLED})
 
 
@@ -87,6 +92,10 @@ async def _screen(
     polling = charge.status not in _ENDED and not (
         view.receipt is not None and view.receipt.document_id is not None
     )
+    waiting_for_bank = (
+        charge.status is ChargeRequestStatus.AUTHORIZING
+        and view.payment_status == PaymentStatus.REQUIRES_ACTION.value
+    )
     return render(
         request,
         "pwa/charge/live.html",
@@ -94,6 +103,8 @@ async def _screen(
             "view": view,
             "message": message,
             "polling": polling,
+            "poll_seconds": BANK_POLL_SECONDS if waiting_for_bank else POLL_SECONDS,
+            "plug_in_minutes": charges.plug_in_minutes(),
             "failure": FAILURES.get(charge.failure or "", UNKNOWN_FAILURE),
             "clock": clock,
             "live_path": live_path,
@@ -148,8 +159,22 @@ class ChargeLiveController(Controller):
         db_session: NamedDependency[AsyncSession],
         request_id: FromPath[uuid.UUID],
     ) -> Response[str]:
-        """The live part of the screen, polled every 5 seconds."""
+        """The live part of the screen, polled every 5 seconds; while the hold waits for
+        the bank's confirmation every 2, each poll moving the charge on (to the start) as
+        soon as the PSP's word has arrived, so the driver need not tap anything."""
         charge = await _opened(request, db_session, request_id)
+        if await charges.waits_for_bank(db_session, charge):
+            await db_session.commit()
+            # Not moved on now: the next poll asks again; the screen shows where it stands.
+            with contextlib.suppress(ProviderError, PaymentStateError):
+                await charges.advance(
+                    web_state(request).database,
+                    current_tenant(request),
+                    request_id,
+                    provider=brand_provider(request),
+                    commands=web_state(request).commands,
+                )
+            charge = await _opened(request, db_session, request_id)
         return await _screen(request, db_session, charge)
 
     @get("/card")
