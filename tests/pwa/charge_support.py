@@ -5,21 +5,25 @@ browser reads them, and the billing jobs run as the worker runs them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from litestar import Litestar
 from sqlalchemy import func, select, update
 
+from tests.api.conftest import api_client
 from tests.billing.test_cdrs import ENERGY_039, SESSION_FEE, add_tariff, ocpi_tariff
 from tests.factories import BERLIN_SELLER
 from tests.fakes.psp import FakeStripe, serve
 from tests.ocpp.conftest import add_ocpp_station
-from tests.pwa.charge_chargers import READ_AT
+from tests.pwa.charge_chargers import READ_AT, charger
 from tests.pwa.money_factories import use_fake_stripe
 from tests.web.helpers import HTML, csrf_token
 from voltlane.billing import invoice_tasks, payment_tasks
@@ -35,6 +39,7 @@ from voltlane.models.tenant import (
     SessionStatus,
     StationCommand,
 )
+from voltlane.ocpp.server import Gateway
 from voltlane.pwa.charge import live as live_page
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
@@ -46,6 +51,10 @@ CARD_OK = "4242 4242 4242 4242"
 CARD_DECLINED_ON_CHARGE = "4000 0000 0000 0341"  # entered fine, every charge declined
 CARD_3DS = "4000 0000 0000 3220"  # the bank asks to confirm on entry and on every charge
 STATE_RE = re.compile(r'data-testid="charge-state" data-status="([a-z_]+)"')
+# The charging point most tests charge at: its station, its EVSE's eMI3 id, the code of it.
+APP_STATION = "CP-APP"
+APP_EVSE = "DE*TST*E0001*1"
+APP_CODE = "DETSTE00011"
 
 
 @pytest.fixture
@@ -100,6 +109,88 @@ async def card_brand(
     return brand
 
 
+async def app_brand(
+    database: Database,
+    make_brand: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    stripe_url: str,
+    *,
+    tariff: bool = True,
+) -> TenantInfo:
+    """``card_brand`` with the charging point most tests use: ``APP_STATION``, whose EVSE 1
+    is ``APP_EVSE`` (code ``APP_CODE``)."""
+    return await card_brand(
+        database, make_brand, monkeypatch, stripe_url, APP_STATION, APP_EVSE, tariff=tariff
+    )
+
+
+@contextlib.asynccontextmanager
+async def charging_at(
+    app: Litestar,
+    gateway: Gateway,
+    brand: TenantInfo,
+    protocol: str = "ocpp1.6",
+    answer: str = "Accepted",
+    station_id: str = APP_STATION,
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """The brand's booted charger ``station_id`` (answering ``answer``) and a browser on
+    the brand's app, for as long as the block lasts."""
+    async with (
+        charger(gateway, brand, station_id, protocol, answer) as station,
+        api_client(app, brand, None) as client,
+    ):
+        yield station, client
+
+
+async def start_on_account(
+    client: httpx.AsyncClient, code: str = APP_CODE
+) -> tuple[httpx.Response, httpx.Response]:
+    """A signed-in driver opens the charging point and starts on their account: the
+    point's page and the app's answer to the start."""
+    point = await client.get(f"/charge/{code}", headers=HTML)
+    sent = await client.post(
+        f"/charge/{code}/account", data={"_csrf_token": csrf_token(point.text)}, headers=HTML
+    )
+    return point, sent
+
+
+def request_id_of(location: str) -> uuid.UUID:
+    """The charge request a ``/charge/live/{id}...`` address names."""
+    return uuid.UUID(path_of(location).split("/")[3])
+
+
+@dataclass(frozen=True)
+class Billed:
+    stop: httpx.Response  # the app's answer to the stop
+    request: ChargeRequest
+    cdr: Cdr
+    receipt_page: httpx.Response  # the live screen once the receipt is there
+
+
+async def stop_and_bill(
+    database: Database,
+    settings: Settings,
+    brand: TenantInfo,
+    client: httpx.AsyncClient,
+    request_id: uuid.UUID,
+    page: str,
+    *,
+    htmx: bool = False,
+) -> Billed:
+    """The driver stops the charge from ``page`` (its CSRF token), the charger ends the
+    session, the worker bills it and the driver reads the live screen again."""
+    stop = await client.post(
+        f"/charge/live/{request_id}/stop",
+        data={"_csrf_token": csrf_token(page)},
+        headers={**HTML, "HX-Request": "true"} if htmx else HTML,
+    )
+    request = await charge_request(database, brand, request_id)
+    await wait_for_stop(database, brand, request.session_id)
+    cdr = await run_billing(database, settings, brand, request.session_id)
+    receipt_page = await client.get(f"/charge/live/{request_id}", headers=HTML)
+    return Billed(stop, request, cdr, receipt_page)
+
+
 async def enter_card(redirect_url: str, number: str = CARD_OK) -> str:
     """Fill in the PSP's hosted card page as the driver does (confirming with the bank when
     the card asks for it); returns where the PSP sends the browser back to."""
@@ -148,8 +239,7 @@ async def pay_as_guest(
     """The guest enters ``number`` on the PSP's page and comes back: the request's id and
     the app's last answer (after following its redirects)."""
     back = await enter_card(sent.headers["location"], number)
-    request_id = uuid.UUID(path_of(back).split("/")[3])
-    return request_id, await follow(client, path_of(back))
+    return request_id_of(back), await follow(client, path_of(back))
 
 
 async def start_as_guest(

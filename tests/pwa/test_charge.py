@@ -19,23 +19,27 @@ from tests.fakes.psp import FakeStripe
 from tests.ocpp.conftest import add_ocpp_station, gateway
 from tests.pwa.charge_chargers import READ_AT, charger
 from tests.pwa.charge_support import (
+    APP_STATION,
     EMAIL,
+    app_brand,
     begin_as_guest,
     card_brand,
     charge_request,
+    charging_at,
     fake_stripe,
     follow,
     page_csrf,
     payment_of,
     receipt_of,
+    request_id_of,
     rows,
-    run_billing,
     screen_clock,
     start_as_guest,
+    start_on_account,
     state_of,
+    stop_and_bill,
     text_of,
     wait_for_state,
-    wait_for_stop,
 )
 from tests.pwa.money_factories import add_card, add_driver, sign_in_as
 from tests.web.helpers import HTML, csrf_token
@@ -71,13 +75,8 @@ async def test_a_guest_pays_by_card_charges_stops_and_gets_the_receipt_of_the_cd
     token_type: str,
 ) -> None:
     fake, stripe_url = fake_stripe
-    brand = await card_brand(
-        database, make_brand, monkeypatch, stripe_url, "CP-APP", emi3_id="DE*TST*E0001*1"
-    )
-    async with (
-        charger(gateway, brand, "CP-APP", protocol) as station,
-        api_client(app, brand, None) as client,
-    ):
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url)
+    async with charging_at(app, gateway, brand, protocol) as (station, client):
         point = await client.get("/charge/DETSTE00011", headers=HTML)
         request_id, started = await start_as_guest(client, "DETSTE00011")
         live = await wait_for_state(client, request_id, "charging")
@@ -87,14 +86,8 @@ async def test_a_guest_pays_by_card_charges_stops_and_gets_the_receipt_of_the_cd
         async with database.tenant_session(brand.key) as db_session:
             expected_cost = (await session_costs(db_session, [session_id], now=READ_AT))[session_id]
         page = await client.get(f"/charge/live/{request_id}", headers=HTML)
-        stop = await client.post(
-            f"/charge/live/{request_id}/stop",
-            data={"_csrf_token": csrf_token(page.text)},
-            headers=HTML,
-        )
-        await wait_for_stop(database, brand, session_id)
-        cdr = await run_billing(database, settings, brand, session_id)
-        receipt_page = await client.get(f"/charge/live/{request_id}", headers=HTML)
+        billed = await stop_and_bill(database, settings, brand, client, request_id, page.text)
+    stop, cdr, receipt_page = billed.stop, billed.cdr, billed.receipt_page
 
     assert point.status_code == 200
     assert text_of(point.text, "evse-code") == "DETSTE00011"
@@ -216,10 +209,7 @@ async def test_another_brands_charging_point_and_charge_are_not_found_here(
     other = await card_brand(
         database, make_brand, monkeypatch, stripe_url, "CP-B", emi3_id="DE*OTH*E0001*1"
     )
-    async with (
-        charger(gateway, other, "CP-B", "ocpp1.6"),
-        api_client(app, other, None) as there,
-    ):
+    async with charging_at(app, gateway, other, station_id="CP-B") as (_station, there):
         sent = await begin_as_guest(there, "DEOTHE00011")
     their_request = (await rows(database, other, select(ChargeRequest)))[0]
     async with api_client(app, brand, None) as client:
@@ -243,12 +233,10 @@ async def test_only_its_driver_or_the_holder_of_its_link_opens_a_charge(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _fake, stripe_url = fake_stripe
-    brand = await card_brand(
-        database, make_brand, monkeypatch, stripe_url, "CP-A", emi3_id="DE*TST*E0001*1"
-    )
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url)
     driver_account, driver_token = await add_driver(database, brand)
     _other_account, other_token = await add_driver(database, brand, "jonas@example.com")
-    async with charger(gateway, brand, "CP-A", "ocpp1.6", "Unplugged"):
+    async with charger(gateway, brand, APP_STATION, "ocpp1.6", "Unplugged"):
         async with api_client(app, brand, None) as guest:
             sent = await begin_as_guest(guest, "DETSTE00011")
             secret = sent.cookies.get("vl_charge")
@@ -279,13 +267,8 @@ async def test_only_its_driver_or_the_holder_of_its_link_opens_a_charge(
             sign_in_as(driver, driver_token)
             await add_card(database, brand, driver_account)
             # A request of the driver's own account, paid with their card.
-            opened = await driver.get("/charge/DETSTE00011", headers=HTML)
-            mine = await driver.post(
-                "/charge/DETSTE00011/account",
-                data={"_csrf_token": csrf_token(opened.text)},
-                headers=HTML,
-            )
-            own_id = uuid.UUID(mine.headers["location"].split("/")[3])
+            _opened, mine = await start_on_account(driver)
+            own_id = request_id_of(mine.headers["location"])
             own_page = await driver.get(f"/charge/live/{own_id}", headers=HTML)
             guests = await driver.get(f"/charge/live/{request.id}", headers=HTML)
         async with api_client(app, brand, None) as guest_again:
@@ -343,19 +326,8 @@ async def test_a_charging_point_without_a_price_in_force_offers_no_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _fake, stripe_url = fake_stripe
-    brand = await card_brand(
-        database,
-        make_brand,
-        monkeypatch,
-        stripe_url,
-        "CP-A",
-        emi3_id="DE*TST*E0001*1",
-        tariff=False,
-    )
-    async with (
-        charger(gateway, brand, "CP-A", "ocpp1.6"),
-        api_client(app, brand, None) as client,
-    ):
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url, tariff=False)
+    async with charging_at(app, gateway, brand) as (_station, client):
         point = await client.get("/charge/DETSTE00011", headers=HTML)
         token = page_csrf((await client.get("/charge", headers=HTML)).text)
         sent = await client.post(

@@ -11,27 +11,28 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import select
 
-from tests.api.conftest import api_client
 from tests.fakes.psp import FakeStripe
 from tests.ocpp.conftest import gateway
-from tests.pwa.charge_chargers import START, charger
+from tests.pwa.charge_chargers import START
 from tests.pwa.charge_support import (
-    card_brand,
+    app_brand,
     charge_request,
+    charging_at,
     enter_card,
     fake_stripe,
     follow,
     path_of,
     payment_of,
+    request_id_of,
     rows,
-    run_billing,
     screen_clock,
+    start_on_account,
+    stop_and_bill,
     text_of,
     wait_for_state,
-    wait_for_stop,
 )
 from tests.pwa.money_factories import add_card, add_driver, plus_plan, sign_in_as
-from tests.web.helpers import HTML, csrf_token
+from tests.web.helpers import HTML
 from voltlane.billing.settlement import wallet_of
 from voltlane.billing.settlement_repository import SettlementRepository
 from voltlane.billing.subscriptions import subscribe
@@ -60,34 +61,17 @@ async def test_a_driver_charges_on_the_account_with_the_saved_default_card(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake, stripe_url = fake_stripe
-    brand = await card_brand(
-        database, make_brand, monkeypatch, stripe_url, "CP-APP", emi3_id="DE*TST*E0001*1"
-    )
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url)
     account_id, token = await add_driver(database, brand)
     await add_card(database, brand, account_id)
-    async with (
-        charger(gateway, brand, "CP-APP", "ocpp1.6") as station,
-        api_client(app, brand, None) as client,
-    ):
+    async with charging_at(app, gateway, brand) as (station, client):
         sign_in_as(client, token)
-        point = await client.get("/charge/DETSTE00011", headers=HTML)
-        started = await client.post(
-            "/charge/DETSTE00011/account",
-            data={"_csrf_token": csrf_token(point.text)},
-            headers=HTML,
-        )
-        request_id = uuid.UUID(started.headers["location"].split("/")[3])
+        point, started = await start_on_account(client)
+        request_id = request_id_of(started.headers["location"])
         live = await wait_for_state(client, request_id, "charging")
         index = await client.get("/charge", headers=HTML)
-        stop = await client.post(
-            f"/charge/live/{request_id}/stop",
-            data={"_csrf_token": csrf_token(live)},
-            headers={**HTML, "HX-Request": "true"},
-        )
-        request = await charge_request(database, brand, request_id)
-        await wait_for_stop(database, brand, request.session_id)
-        cdr = await run_billing(database, settings, brand, request.session_id)
-        receipt_page = await client.get(f"/charge/live/{request_id}", headers=HTML)
+        billed = await stop_and_bill(database, settings, brand, client, request_id, live, htmx=True)
+    stop, request, cdr, receipt_page = billed.stop, billed.request, billed.cdr, billed.receipt_page
     payment = await payment_of(database, brand, request_id)
     assert text_of(point.text, "pay-with") == (
         "Paid with Visa •••• 4242. We hold €50.00 on it until the charge ends and then take"
@@ -122,9 +106,7 @@ async def test_a_driver_whose_wallet_covers_the_hold_charges_without_the_psp_at_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake, stripe_url = fake_stripe
-    brand = await card_brand(
-        database, make_brand, monkeypatch, stripe_url, "CP-APP", emi3_id="DE*TST*E0001*1"
-    )
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url)
     account_id, token = await add_driver(database, brand)
     await add_card(database, brand, account_id)
     await plus_plan(database, brand)
@@ -135,28 +117,13 @@ async def test_a_driver_whose_wallet_covers_the_hold_charges_without_the_psp_at_
         await SettlementRepository(db_session).book_wallet(
             account_id, WalletKind.TOPUP, 6000, "EUR", uuid.uuid4()
         )
-    async with (
-        charger(gateway, brand, "CP-APP", "ocpp2.0.1") as station,
-        api_client(app, brand, None) as client,
-    ):
+    async with charging_at(app, gateway, brand, "ocpp2.0.1") as (station, client):
         sign_in_as(client, token)
-        point = await client.get("/charge/DETSTE00011", headers=HTML)
-        started = await client.post(
-            "/charge/DETSTE00011/account",
-            data={"_csrf_token": csrf_token(point.text)},
-            headers=HTML,
-        )
-        request_id = uuid.UUID(started.headers["location"].split("/")[3])
+        point, started = await start_on_account(client)
+        request_id = request_id_of(started.headers["location"])
         live = await wait_for_state(client, request_id, "charging")
-        await client.post(
-            f"/charge/live/{request_id}/stop",
-            data={"_csrf_token": csrf_token(live)},
-            headers=HTML,
-        )
-        request = await charge_request(database, brand, request_id)
-        await wait_for_stop(database, brand, request.session_id)
-        cdr = await run_billing(database, settings, brand, request.session_id)
-        receipt_page = await client.get(f"/charge/live/{request_id}", headers=HTML)
+        billed = await stop_and_bill(database, settings, brand, client, request_id, live)
+    cdr, receipt_page = billed.cdr, billed.receipt_page
     request = await charge_request(database, brand, request_id)
     async with database.tenant_session(brand.key) as db_session:
         settlement = await db_session.get(SessionSettlement, cdr.id)
@@ -186,24 +153,14 @@ async def test_a_driver_without_a_card_adds_one_on_the_way_and_it_is_saved(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _fake, stripe_url = fake_stripe
-    brand = await card_brand(
-        database, make_brand, monkeypatch, stripe_url, "CP-APP", emi3_id="DE*TST*E0001*1"
-    )
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url)
     account_id, token = await add_driver(database, brand)
-    async with (
-        charger(gateway, brand, "CP-APP", "ocpp1.6") as station,
-        api_client(app, brand, None) as client,
-    ):
+    async with charging_at(app, gateway, brand) as (station, client):
         sign_in_as(client, token)
-        point = await client.get("/charge/DETSTE00011", headers=HTML)
-        sent = await client.post(
-            "/charge/DETSTE00011/account",
-            data={"_csrf_token": csrf_token(point.text)},
-            headers=HTML,
-        )
+        point, sent = await start_on_account(client)
         back = await enter_card(sent.headers["location"])
         shown = await follow(client, path_of(back))
-        request_id = uuid.UUID(path_of(back).split("/")[3])
+        request_id = request_id_of(back)
         await wait_for_state(client, request_id, "charging")
     request = await charge_request(database, brand, request_id)
     payment = await payment_of(database, brand, request_id)

@@ -5,7 +5,6 @@ happened and what to do next; every hold placed is released exactly once."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -21,11 +20,13 @@ from tests.fakes.webhooks import stripe_webhook
 from tests.ocpp.conftest import gateway
 from tests.pwa.charge_chargers import charger
 from tests.pwa.charge_support import (
+    APP_STATION,
     CARD_3DS,
     CARD_DECLINED_ON_CHARGE,
+    app_brand,
     begin_as_guest,
-    card_brand,
     charge_request,
+    charging_at,
     commands,
     confirm_with_bank,
     enter_card,
@@ -36,6 +37,7 @@ from tests.pwa.charge_support import (
     pay_as_guest,
     payment_of,
     queued,
+    request_id_of,
     rows,
     screen_clock,
     start_as_guest,
@@ -93,11 +95,9 @@ async def test_a_start_the_charger_does_not_take_fails_in_words_and_releases_the
 ) -> None:
     fake, stripe_url = fake_stripe
     monkeypatch.setattr(starts, "START_DEADLINE_SECONDS", 1.0)
-    brand = await card_brand(
-        database, make_brand, monkeypatch, stripe_url, "CP-APP", emi3_id="DE*TST*E0001*1"
-    )
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url)
     async with api_client(app, brand, None) as client:
-        async with charger(gateway, brand, "CP-APP", "ocpp1.6", answer) as station:
+        async with charger(gateway, brand, APP_STATION, "ocpp1.6", answer) as station:
             sent = await begin_as_guest(client, "DETSTE00011")
             if answer != "offline":
                 request_id, shown = await pay_as_guest(client, sent)
@@ -144,14 +144,9 @@ async def test_a_charge_nobody_plugs_in_for_is_failed_by_the_sweep_and_its_hold_
     fake, stripe_url = fake_stripe
     monkeypatch.setattr(starts, "PLUG_IN_TIMEOUT", timedelta(seconds=1))
     monkeypatch.setattr(outbox_module, "_relay", None)  # keep the sweep's jobs to count
-    brand = await card_brand(
-        database, make_brand, monkeypatch, stripe_url, "CP-APP", emi3_id="DE*TST*E0001*1"
-    )
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url)
     jobs = JobContext(database=database, settings=settings)
-    async with (
-        charger(gateway, brand, "CP-APP", "ocpp2.0.1", "Unplugged") as station,
-        api_client(app, brand, None) as client,
-    ):
+    async with charging_at(app, gateway, brand, "ocpp2.0.1", "Unplugged") as (station, client):
         request_id, waiting = await start_as_guest(client, "DETSTE00011")
         # Nobody watches: the app is closed; the scheduled sweep ends the request.
         await check_charge_requests(jobs, tenant=brand.key)
@@ -183,13 +178,8 @@ async def test_a_card_the_bank_declines_for_the_hold_starts_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake, stripe_url = fake_stripe
-    brand = await card_brand(
-        database, make_brand, monkeypatch, stripe_url, "CP-APP", emi3_id="DE*TST*E0001*1"
-    )
-    async with (
-        charger(gateway, brand, "CP-APP", "ocpp1.6") as station,
-        api_client(app, brand, None) as client,
-    ):
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url)
+    async with charging_at(app, gateway, brand, "ocpp1.6") as (station, client):
         request_id, shown = await start_as_guest(client, "DETSTE00011", CARD_DECLINED_ON_CHARGE)
     request = await charge_request(database, brand, request_id)
     payment = await payment_of(database, brand, request_id)
@@ -211,16 +201,11 @@ async def test_3d_secure_sends_the_driver_to_the_bank_and_the_charge_starts_once
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake, stripe_url = fake_stripe
-    brand = await card_brand(
-        database, make_brand, monkeypatch, stripe_url, "CP-APP", emi3_id="DE*TST*E0001*1"
-    )
-    async with (
-        charger(gateway, brand, "CP-APP", "ocpp1.6") as station,
-        api_client(app, brand, None) as client,
-    ):
+    brand = await app_brand(database, make_brand, monkeypatch, stripe_url)
+    async with charging_at(app, gateway, brand, "ocpp1.6") as (station, client):
         sent = await begin_as_guest(client, "DETSTE00011")
         back = await enter_card(sent.headers["location"], CARD_3DS)
-        request_id = uuid.UUID(path_of(back).split("/")[3])
+        request_id = request_id_of(back)
         to_bank = await client.get(path_of(back), headers=HTML)
         to_bank = await client.get(path_of(to_bank.headers["location"]), headers=HTML)
         bank_url = to_bank.headers["location"]
