@@ -21,4 +21,5 @@ class Endpoint:
 ENDPOINTS: tuple[Endpoint, ...] = (
     # The spec advises SENDER for one's own credentials endpoint (the role is not relevant).
     Endpoint(Module.CREDENTIALS, InterfaceRole.SENDER, "/credentials"),
+    Endpoint(Module.LOCATIONS, InterfaceRole.SENDER, "/locations"),
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar import Router
 from litestar.types import ControllerRouterHandler
 
+from voltlane.ocpi import locations as location_module
 from voltlane.ocpi import versions
 from voltlane.ocpi.auth import require_ocpi_token
 from voltlane.ocpi.errors import OCPI_EXCEPTION_HANDLERS
@@ -15,6 +16,7 @@ from voltlane.ocpi.headers import ocpi_headers_middleware
 OCPI_HANDLERS: list[ControllerRouterHandler] = [
     versions.list_versions,
     versions.version_details,
+    *location_module.HANDLERS,
 ]
 
 

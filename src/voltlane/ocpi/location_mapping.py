@@ -1,0 +1,175 @@
+"""Our station model as OCPI 2.2.1 Location, EVSE and Connector objects
+(mod_locations.asciidoc): one EVSE per ``evses`` row of the location's accepted stations,
+``uid`` its uuid, ``evse_id`` its eMI3 id, the status from its connectors' OCPP statuses.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from voltlane.ocpi.location_repository import ConnectorRow, LocationRow
+from voltlane.ocpi.protocol import ocpi_datetime
+from voltlane.ocpi.tariff_offer import TariffOffer
+
+# OCPI 2.2.1 ConnectorType: a standard outside it (MCS came later) is not shown to partners.
+CONNECTOR_TYPES = frozenset(
+    {
+        "CHADEMO", "CHAOJI", "DOMESTIC_A", "DOMESTIC_B", "DOMESTIC_C", "DOMESTIC_D",
+        "DOMESTIC_E", "DOMESTIC_F", "DOMESTIC_G", "DOMESTIC_H", "DOMESTIC_I", "DOMESTIC_J",
+        "DOMESTIC_K", "DOMESTIC_L", "DOMESTIC_M", "DOMESTIC_N", "DOMESTIC_O", "GBT_AC",
+        "GBT_DC", "IEC_60309_2_single_16", "IEC_60309_2_three_16", "IEC_60309_2_three_32",
+        "IEC_60309_2_three_64", "IEC_62196_T1", "IEC_62196_T1_COMBO", "IEC_62196_T2",
+        "IEC_62196_T2_COMBO", "IEC_62196_T3A", "IEC_62196_T3C", "NEMA_5_20", "NEMA_6_30",
+        "NEMA_6_50", "NEMA_10_30", "NEMA_10_50", "NEMA_14_30", "NEMA_14_50",
+        "PANTOGRAPH_BOTTOM_UP", "PANTOGRAPH_TOP_DOWN", "TESLA_R", "TESLA_S",
+    }
+)  # fmt: skip
+# What every OCPP station can do (core profile of 1.6, mandatory in 2.x).
+CAPABILITIES = ("REMOTE_START_STOP_CAPABLE", "UNLOCK_CAPABLE")
+_IN_USE = frozenset(
+    {"Occupied", "Charging", "Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing"}
+)
+_HOURS_KEYS = ("twentyfourseven", "regular_hours", "exceptional_openings", "exceptional_closings")
+
+
+def evse_status(statuses: Iterable[str]) -> str:
+    """OCPI EVSE Status from its connectors' last OCPP statuses: AVAILABLE when any
+    connector can start a session, else CHARGING while one is in use, else RESERVED,
+    OUTOFORDER (Faulted), INOPERATIVE (Unavailable), UNKNOWN."""
+    seen = set(statuses)
+    if "Available" in seen:
+        return "AVAILABLE"
+    if seen & _IN_USE:
+        return "CHARGING"
+    for ocpp, ocpi in (
+        ("Reserved", "RESERVED"),
+        ("Faulted", "OUTOFORDER"),
+        ("Unavailable", "INOPERATIVE"),
+    ):
+        if ocpp in seen:
+            return ocpi
+    return "UNKNOWN"
+
+
+def coordinate(value: Decimal, max_length: int) -> str:
+    """A GeoLocation number: 5 to 7 decimals (the spec's regex) within its string length
+    (10 for a latitude, 11 for a longitude), as many as fit."""
+    for places in (7, 6, 5):
+        text = format(value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN), "f")
+        whole, _, decimals = text.partition(".")
+        text = f"{whole}.{decimals.rstrip('0').ljust(5, '0')}"
+        if len(text) <= max_length:
+            return text
+    raise ValueError(f"coordinate out of range: {value}")
+
+
+def opening_times(hours: dict[str, Any]) -> dict[str, Any]:
+    """The stored OCPI Hours; regular hours only when not open around the clock."""
+    shaped = {key: hours[key] for key in _HOURS_KEYS if hours.get(key) not in (None, [])}
+    shaped["twentyfourseven"] = bool(hours.get("twentyfourseven", False))
+    if shaped["twentyfourseven"]:
+        shaped.pop("regular_hours", None)
+    return shaped
+
+
+def connector_object(row: ConnectorRow, offer: TariffOffer) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(row.connector_id),
+        "standard": str(row.standard),
+        "format": str(row.format),
+        "power_type": str(row.power_type),
+        "max_voltage": row.max_voltage,
+        "max_amperage": row.max_amperage,
+    }
+    if row.max_electric_power is not None:
+        body["max_electric_power"] = row.max_electric_power
+    tariff_ids = offer.tariff_ids(row.location_id, row.evse_pk, row.connector_pk)
+    if tariff_ids:
+        body["tariff_ids"] = tariff_ids
+    body["last_updated"] = ocpi_datetime(row.updated_at)
+    return body
+
+
+def evse_object(rows: Sequence[ConnectorRow], offer: TariffOffer) -> dict[str, Any] | None:
+    """The EVSE of ``rows`` (its connectors); None when none of them is an OCPI 2.2.1
+    connector type (an EVSE must have at least one)."""
+    shown = [row for row in rows if str(row.standard) in CONNECTOR_TYPES]
+    if not shown:
+        return None
+    first = rows[0]
+    body: dict[str, Any] = {"uid": str(first.evse_pk)}
+    if first.emi3_id:
+        body["evse_id"] = first.emi3_id
+    body["status"] = evse_status(row.status for row in rows)
+    body["capabilities"] = list(CAPABILITIES)
+    body["connectors"] = [connector_object(row, offer) for row in shown]
+    if first.physical_reference:
+        body["physical_reference"] = first.physical_reference
+    body["last_updated"] = ocpi_datetime(
+        max([first.evse_updated_at, *(row.updated_at for row in rows)])
+    )
+    return body
+
+
+def evses_of(rows: Sequence[ConnectorRow], offer: TariffOffer) -> list[dict[str, Any]]:
+    """EVSE objects of connector rows ordered by EVSE (as the repository reads them)."""
+    evses: list[dict[str, Any]] = []
+    group: list[ConnectorRow] = []
+    for row in rows:
+        if group and group[0].evse_pk != row.evse_pk:
+            if (evse := evse_object(group, offer)) is not None:
+                evses.append(evse)
+            group = []
+        group.append(row)
+    if group and (evse := evse_object(group, offer)) is not None:
+        evses.append(evse)
+    return evses
+
+
+def location_object(
+    location: LocationRow,
+    rows: Sequence[ConnectorRow],
+    offer: TariffOffer,
+    party: tuple[str, str],
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "country_code": party[0],
+        "party_id": party[1],
+        "id": str(location.id),
+        "publish": location.publish,
+        "name": location.name,
+        "address": location.address,
+        "city": location.city,
+    }
+    if location.postal_code:
+        body["postal_code"] = location.postal_code
+    if location.state:
+        body["state"] = location.state
+    body["country"] = location.country
+    body["coordinates"] = {
+        "latitude": coordinate(location.latitude, 10),
+        "longitude": coordinate(location.longitude, 11),
+    }
+    body["evses"] = evses_of(rows, offer)
+    body["time_zone"] = location.timezone
+    body["opening_times"] = opening_times(location.opening_hours)
+    body["last_updated"] = ocpi_datetime(location.last_updated)
+    return body
+
+
+def locations_of(
+    locations: Sequence[LocationRow],
+    rows: Sequence[ConnectorRow],
+    offer: TariffOffer,
+    party: tuple[str, str],
+) -> list[dict[str, Any]]:
+    by_location: dict[uuid.UUID, list[ConnectorRow]] = {}
+    for row in rows:
+        by_location.setdefault(row.location_id, []).append(row)
+    return [
+        location_object(location, by_location.get(location.id, ()), offer, party)
+        for location in locations
+    ]

@@ -1,0 +1,144 @@
+"""The tariffs a roaming partner is offered: per tariff code, the version in force for the
+partner's segment (``ROAMING`` with ref ``CC*PID``, falling back to ``ROAMING`` and then
+``PUBLIC`` exactly as billing prices its sessions), and which codes apply where.
+
+The tariffs module serves these objects, and the locations module names them in each
+connector's ``tariff_ids``, so a partner never sees an id it cannot fetch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.billing.pricing import SCOPES, tariff_of
+from voltlane.models.tenant import TariffAssignment, TariffVersion
+from voltlane.ocpi.protocol import ocpi_datetime
+from voltlane.tariff import (
+    Segment,
+    SegmentKind,
+    Tariff,
+    TariffError,
+    TariffSet,
+    select_tariff,
+    tariff_to_ocpi,
+)
+
+
+def partner_segment(country_code: str | None, party_id: str | None) -> Segment:
+    """The pricing segment of a partner's drivers (billing names it the same way)."""
+    if country_code and party_id:
+        return Segment(SegmentKind.ROAMING, f"{country_code}*{party_id}")
+    return Segment(SegmentKind.ROAMING)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedTariff:
+    tariff: Tariff
+    version: TariffVersion
+
+    @property
+    def last_updated(self) -> datetime:
+        start = self.tariff.start_date_time
+        created = self.version.created_at
+        return start if start is not None and start > created else created
+
+
+@dataclass(frozen=True, slots=True)
+class Assignments:
+    """Tariff codes by scope: the brand, and per location, EVSE and connector."""
+
+    brand: tuple[str, ...] = ()
+    scoped: dict[tuple[str, uuid.UUID], tuple[str, ...]] = field(default_factory=dict)
+
+    def codes_at(
+        self, location_id: uuid.UUID, evse_pk: uuid.UUID, connector_pk: uuid.UUID
+    ) -> tuple[str, ...]:
+        """The codes of the most specific scope that has any (billing's rule)."""
+        for scope, key in zip(SCOPES, (connector_pk, evse_pk, location_id), strict=False):
+            codes = self.scoped.get((scope, key))
+            if codes:
+                return codes
+        return self.brand
+
+
+@dataclass(frozen=True, slots=True)
+class TariffOffer:
+    """What one partner is offered now."""
+
+    tariffs: dict[str, OfferedTariff]
+    assignments: Assignments
+
+    def tariff_ids(
+        self, location_id: uuid.UUID, evse_pk: uuid.UUID, connector_pk: uuid.UUID
+    ) -> list[str]:
+        codes = self.assignments.codes_at(location_id, evse_pk, connector_pk)
+        return sorted(code for code in set(codes) if code in self.tariffs)
+
+
+def _in_force(
+    versions: Iterable[TariffVersion], segment: Segment, at: datetime
+) -> dict[str, OfferedTariff]:
+    by_code: dict[str, list[tuple[Tariff, TariffVersion]]] = {}
+    for version in versions:
+        by_code.setdefault(version.code, []).append((tariff_of(version), version))
+    offered: dict[str, OfferedTariff] = {}
+    for code, pairs in by_code.items():
+        sets: dict[Segment, tuple[Tariff, ...]] = {}
+        for tariff, version in pairs:
+            key = Segment(SegmentKind(version.segment), version.segment_ref)
+            sets[key] = (*sets.get(key, ()), tariff)
+        try:
+            chosen = select_tariff(TariffSet(sets), segment, at=at)
+        except TariffError:
+            continue  # nothing in force for this partner under this code
+        version = next(v for t, v in pairs if t is chosen)
+        offered[code] = OfferedTariff(chosen, version)
+    return offered
+
+
+async def tariff_offer(db_session: AsyncSession, segment: Segment, at: datetime) -> TariffOffer:
+    """Every code's version in force at ``at`` for ``segment`` and where codes apply."""
+    versions = await db_session.scalars(
+        select(TariffVersion).order_by(TariffVersion.created_at, TariffVersion.id)
+    )
+    tariffs = _in_force(versions, segment, at)
+    brand: list[str] = []
+    scoped: dict[tuple[str, uuid.UUID], list[str]] = {}
+    rows = await db_session.execute(
+        select(
+            TariffAssignment.code,
+            TariffAssignment.location_id,
+            TariffAssignment.evse_pk,
+            TariffAssignment.connector_pk,
+        ).order_by(TariffAssignment.created_at)
+    )
+    for code, location_id, evse_pk, connector_pk in rows:
+        if connector_pk is not None:
+            scoped.setdefault(("connector", connector_pk), []).append(code)
+        elif evse_pk is not None:
+            scoped.setdefault(("evse", evse_pk), []).append(code)
+        elif location_id is not None:
+            scoped.setdefault(("location", location_id), []).append(code)
+        else:
+            brand.append(code)
+    assignments = Assignments(tuple(brand), {k: tuple(v) for k, v in scoped.items()})
+    return TariffOffer(tariffs, assignments)
+
+
+def tariff_object(offered: OfferedTariff, party: tuple[str, str]) -> dict[str, Any]:
+    """The OCPI Tariff object: the engine's rendering with the brand's party and the code
+    as id, ``last_updated`` when the partner's version was created or took over."""
+    body = tariff_to_ocpi(offered.tariff)
+    return {
+        "country_code": party[0],
+        "party_id": party[1],
+        **{k: v for k, v in body.items() if k not in ("country_code", "party_id", "last_updated")},
+        "last_updated": ocpi_datetime(offered.last_updated),
+    }
