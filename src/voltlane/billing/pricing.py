@@ -136,6 +136,8 @@ class PricingCache:
     station_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
     transaction_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
     customers: dict[tuple[str, str], Customer] | None = None
+    # A roaming token's partner as a segment ref ("CC*PID"), per token.
+    roaming: dict[uuid.UUID, str | None] = field(default_factory=dict)
 
     async def prefetch(self, repo: BillingRepository, sessions: list[ChargingSession]) -> None:
         """Read the samples, signed data, states and cards' accounts of ``sessions`` in five
@@ -168,6 +170,14 @@ class PricingCache:
         if found is None:
             found = await repo.customers_of_tokens(card)
         return found.get(next(iter(card)))
+
+    async def roaming_ref_of(self, repo: BillingRepository, session: ChargingSession) -> str | None:
+        token_id = session.roaming_token_id
+        if token_id is None:
+            return None
+        if token_id not in self.roaming:
+            self.roaming[token_id] = await repo.roaming_party(token_id)
+        return self.roaming[token_id]
 
     async def samples_of(
         self, repo: BillingRepository, session: ChargingSession
@@ -206,17 +216,26 @@ class PricingCache:
         return await repo.transaction_events(session.id)
 
 
-def segment_of(session: ChargingSession, customer: Customer | None, zone: ZoneInfo) -> Segment:
+def segment_of(
+    session: ChargingSession,
+    customer: Customer | None,
+    zone: ZoneInfo,
+    *,
+    roaming_ref: str | None = None,
+) -> Segment:
     """The driver's segment: public for a session without a card or started by a guest's
     charge from the app (the card of a charge request with a guest's e-mail; its account
     only carries the receipt), else the plan the card's account is subscribed to on the
     session's start day (at the location), else the account's fleet contract, else a member
     for any brand card.
 
-    Roaming partners name their segment once they exist; select_tariff falls back from a
-    plan or a contract to the kind's prices, then to the brand's member prices, then to
-    public ones.
+    A session authorized with a roaming partner's token is the partner's (ROAMING with its
+    ``roaming_ref`` "CC*PID"), whatever card id it shares with the brand's own. select_tariff
+    falls back from a plan or a contract to the kind's prices, then to the brand's member
+    prices, then to public ones; from a partner to the ROAMING prices, then to public ones.
     """
+    if session.roaming_token_id is not None:
+        return Segment(SegmentKind.ROAMING, roaming_ref)
     if not session.id_token or session.id_token_type == IdTokenType.NO_AUTHORIZATION.value:
         return PUBLIC
     if customer is not None:
@@ -364,7 +383,12 @@ async def price_stored_session(
     if session.evse_pk not in cache.max_power:
         cache.max_power[session.evse_pk] = await repo.max_power(session.evse_pk)
     zone = _zone(zone_name)
-    segment = segment_of(session, await cache.customer_of(repo, session), zone)
+    segment = segment_of(
+        session,
+        await cache.customer_of(repo, session),
+        zone,
+        roaming_ref=await cache.roaming_ref_of(repo, session),
+    )
     try:
         tariff = select_tariff(tariffs, segment, at=session.started_at)
     except TariffError as exc:

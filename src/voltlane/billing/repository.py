@@ -26,6 +26,8 @@ from voltlane.models.tenant import (
     IdToken,
     Location,
     MeterSample,
+    OcpiPartner,
+    OcpiToken,
     SessionStatus,
     StationEvent,
     Subscription,
@@ -234,6 +236,20 @@ class BillingRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return await self.db_session.scalar(stmt)
+
+    async def roaming_party(self, token_id: uuid.UUID) -> str | None:
+        """``CC*PID`` of the partner whose token authorized a roaming session (the ref of
+        its ROAMING segment); None when the partner reported no party."""
+        row = (
+            await self.db_session.execute(
+                select(OcpiPartner.country_code, OcpiPartner.party_id)
+                .join(OcpiToken, OcpiToken.partner_id == OcpiPartner.id)
+                .where(OcpiToken.id == token_id)
+            )
+        ).first()
+        if row is None or row.country_code is None or row.party_id is None:
+            return None
+        return f"{row.country_code}*{row.party_id}"
 
     async def sessions(self, session_ids: list[uuid.UUID]) -> list[ChargingSession]:
         """The sessions of ``session_ids``, in that order."""
