@@ -21,5 +21,6 @@ class Endpoint:
 ENDPOINTS: tuple[Endpoint, ...] = (
     # The spec advises SENDER for one's own credentials endpoint (the role is not relevant).
     Endpoint(Module.CREDENTIALS, InterfaceRole.SENDER, "/credentials"),
+    Endpoint(Module.SESSIONS, InterfaceRole.SENDER, "/sessions"),
     Endpoint(Module.LOCATIONS, InterfaceRole.SENDER, "/locations"),
 )

@@ -7,6 +7,7 @@ from litestar import Router
 from litestar.types import ControllerRouterHandler
 
 from voltlane.ocpi import locations as location_module
+from voltlane.ocpi import sessions as session_module
 from voltlane.ocpi import versions
 from voltlane.ocpi.auth import require_ocpi_token
 from voltlane.ocpi.errors import OCPI_EXCEPTION_HANDLERS
@@ -16,6 +17,7 @@ from voltlane.ocpi.headers import ocpi_headers_middleware
 OCPI_HANDLERS: list[ControllerRouterHandler] = [
     versions.list_versions,
     versions.version_details,
+    *session_module.HANDLERS,
     *location_module.HANDLERS,
 ]
 
