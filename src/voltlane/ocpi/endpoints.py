@@ -23,4 +23,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(Module.CREDENTIALS, InterfaceRole.SENDER, "/credentials"),
     Endpoint(Module.SESSIONS, InterfaceRole.SENDER, "/sessions"),
     Endpoint(Module.LOCATIONS, InterfaceRole.SENDER, "/locations"),
+    Endpoint(Module.TARIFFS, InterfaceRole.SENDER, "/tariffs"),
 )

@@ -7,6 +7,7 @@ from litestar import Router
 from litestar.types import ControllerRouterHandler
 
 from voltlane.ocpi import locations as location_module
+from voltlane.ocpi import tariffs as tariff_module
 from voltlane.ocpi import sessions as session_module
 from voltlane.ocpi import versions
 from voltlane.ocpi.auth import require_ocpi_token
@@ -19,6 +20,7 @@ OCPI_HANDLERS: list[ControllerRouterHandler] = [
     versions.version_details,
     *session_module.HANDLERS,
     *location_module.HANDLERS,
+    *tariff_module.HANDLERS,
 ]
 
 

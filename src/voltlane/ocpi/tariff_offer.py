@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -132,10 +133,20 @@ async def tariff_offer(db_session: AsyncSession, segment: Segment, at: datetime)
     return TariffOffer(tariffs, assignments)
 
 
+def json_numbers(value: Any) -> Any:
+    """Decimals as JSON numbers (OCPI ``number``): a price's shortest float repr is its
+    decimal text, so nothing is rounded on the wire."""
+    if isinstance(value, dict):
+        return {k: json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_numbers(v) for v in value]
+    return float(value) if isinstance(value, Decimal) else value
+
+
 def tariff_object(offered: OfferedTariff, party: tuple[str, str]) -> dict[str, Any]:
     """The OCPI Tariff object: the engine's rendering with the brand's party and the code
     as id, ``last_updated`` when the partner's version was created or took over."""
-    body = tariff_to_ocpi(offered.tariff)
+    body = json_numbers(tariff_to_ocpi(offered.tariff))
     return {
         "country_code": party[0],
         "party_id": party[1],
