@@ -24,4 +24,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(Module.SESSIONS, InterfaceRole.SENDER, "/sessions"),
     Endpoint(Module.LOCATIONS, InterfaceRole.SENDER, "/locations"),
     Endpoint(Module.TARIFFS, InterfaceRole.SENDER, "/tariffs"),
+    Endpoint(Module.TOKENS, InterfaceRole.RECEIVER, "/tokens"),
 )

@@ -7,9 +7,9 @@ from litestar import Router
 from litestar.types import ControllerRouterHandler
 
 from voltlane.ocpi import locations as location_module
-from voltlane.ocpi import tariffs as tariff_module
 from voltlane.ocpi import sessions as session_module
-from voltlane.ocpi import versions
+from voltlane.ocpi import tariffs as tariff_module
+from voltlane.ocpi import tokens, versions
 from voltlane.ocpi.auth import require_ocpi_token
 from voltlane.ocpi.errors import OCPI_EXCEPTION_HANDLERS
 from voltlane.ocpi.headers import ocpi_headers_middleware
@@ -21,6 +21,7 @@ OCPI_HANDLERS: list[ControllerRouterHandler] = [
     *session_module.HANDLERS,
     *location_module.HANDLERS,
     *tariff_module.HANDLERS,
+    *tokens.HANDLERS,
 ]
 
 
