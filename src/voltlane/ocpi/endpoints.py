@@ -22,6 +22,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # The spec advises SENDER for one's own credentials endpoint (the role is not relevant).
     Endpoint(Module.CREDENTIALS, InterfaceRole.SENDER, "/credentials"),
     Endpoint(Module.SESSIONS, InterfaceRole.SENDER, "/sessions"),
+    Endpoint(Module.CDRS, InterfaceRole.SENDER, "/cdrs"),
     Endpoint(Module.LOCATIONS, InterfaceRole.SENDER, "/locations"),
     Endpoint(Module.TARIFFS, InterfaceRole.SENDER, "/tariffs"),
     Endpoint(Module.TOKENS, InterfaceRole.RECEIVER, "/tokens"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar import Router
 from litestar.types import ControllerRouterHandler
 
+from voltlane.ocpi import cdrs as cdr_module
 from voltlane.ocpi import locations as location_module
 from voltlane.ocpi import sessions as session_module
 from voltlane.ocpi import tariffs as tariff_module
@@ -19,6 +20,7 @@ OCPI_HANDLERS: list[ControllerRouterHandler] = [
     versions.list_versions,
     versions.version_details,
     *session_module.HANDLERS,
+    *cdr_module.HANDLERS,
     *location_module.HANDLERS,
     *tariff_module.HANDLERS,
     *tokens.HANDLERS,
