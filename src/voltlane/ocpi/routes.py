@@ -7,10 +7,10 @@ from litestar import Router
 from litestar.types import ControllerRouterHandler
 
 from voltlane.ocpi import cdrs as cdr_module
+from voltlane.ocpi import credentials, tokens, versions
 from voltlane.ocpi import locations as location_module
 from voltlane.ocpi import sessions as session_module
 from voltlane.ocpi import tariffs as tariff_module
-from voltlane.ocpi import tokens, versions
 from voltlane.ocpi.auth import require_ocpi_token
 from voltlane.ocpi.errors import OCPI_EXCEPTION_HANDLERS
 from voltlane.ocpi.headers import ocpi_headers_middleware
@@ -19,6 +19,7 @@ from voltlane.ocpi.headers import ocpi_headers_middleware
 OCPI_HANDLERS: list[ControllerRouterHandler] = [
     versions.list_versions,
     versions.version_details,
+    *credentials.HANDLERS,
     *session_module.HANDLERS,
     *cdr_module.HANDLERS,
     *location_module.HANDLERS,
