@@ -217,7 +217,7 @@ async def _read(client: OcpiClient, url: str, what: str) -> PartnerReply:
     try:
         return await client.request("GET", url, routed=False)
     except PartnerError as exc:
-        raise CredentialsError(Status.UNABLE_TO_USE_CLIENT_API, f"{what}: {exc.message}") from None
+        raise CredentialsError(Status.UNABLE_TO_USE_CLIENT_API, f"{what}: {exc.message}") from exc
 
 
 async def discover(client: OcpiClient, versions_url: str) -> PartnerApi:

@@ -9,6 +9,7 @@ written tenant first, then the platform token index (see ``partners``).
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from sqlalchemy import delete, select, update
@@ -227,7 +228,9 @@ async def register_with_partner(
     try:
         api = await discover(client, versions_url)
     except CredentialsError as fault:
-        raise RegistrationError("versions_url", fault.message) from None
+        cause = fault.__cause__
+        refused = isinstance(cause, PartnerError) and cause.http_status == 401
+        raise RegistrationError("token_a" if refused else "versions_url", fault.message) from None
     credentials_url = api.url_of(Module.CREDENTIALS)
     if credentials_url is None:
         raise RegistrationError("versions_url", "The partner lists no credentials endpoint.")
@@ -251,10 +254,6 @@ async def register_with_partner(
             routed=False,
         )
         theirs = parse_credentials(reply.data)
-        async with database.tenant_transaction(brand.key) as db_session:
-            row = await db_session.get(OcpiPartner, partner_id, with_for_update=True)
-            assert row is not None  # created above; nobody else knows it yet
-            await _store(db_session, row, theirs, api, secret_key)
     except PartnerError as exc:
         await _forget(database, brand.key, partner_id)
         field = "token_a" if exc.http_status == 401 else "versions_url"
@@ -262,6 +261,17 @@ async def register_with_partner(
     except CredentialsError as fault:
         await _forget(database, brand.key, partner_id)
         raise RegistrationError("versions_url", f"The partner's answer: {fault.message}") from None
+    try:
+        async with database.tenant_transaction(brand.key) as db_session:
+            row = await db_session.get(OcpiPartner, partner_id, with_for_update=True)
+            assert row is not None  # created above; nobody else knows it yet
+            await _store(db_session, row, theirs, api, secret_key)
+    except CredentialsError as fault:
+        # The partner registered us already: tell it the connection is off again.
+        with contextlib.suppress(PartnerError):
+            await OcpiClient(token=theirs.token).request("DELETE", credentials_url, routed=False)
+        await _forget(database, brand.key, partner_id)
+        raise RegistrationError("versions_url", fault.message) from None
     return partner_id
 
 
