@@ -26,4 +26,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(Module.LOCATIONS, InterfaceRole.SENDER, "/locations"),
     Endpoint(Module.TARIFFS, InterfaceRole.SENDER, "/tariffs"),
     Endpoint(Module.TOKENS, InterfaceRole.RECEIVER, "/tokens"),
+    Endpoint(Module.HUB_CLIENT_INFO, InterfaceRole.RECEIVER, "/clientinfo"),
 )
