@@ -32,6 +32,14 @@ CAPABILITIES = ("REMOTE_START_STOP_CAPABLE", "UNLOCK_CAPABLE")
 _IN_USE = frozenset(
     {"Occupied", "Charging", "Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing"}
 )
+# OCPP connector statuses -> OCPI EVSE Status, first match wins (see evse_status).
+STATUS_RULES: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"Available"}), "AVAILABLE"),
+    (_IN_USE, "CHARGING"),
+    (frozenset({"Reserved"}), "RESERVED"),
+    (frozenset({"Faulted"}), "OUTOFORDER"),
+    (frozenset({"Unavailable"}), "INOPERATIVE"),
+)
 _HOURS_KEYS = ("twentyfourseven", "regular_hours", "exceptional_openings", "exceptional_closings")
 
 
@@ -40,18 +48,29 @@ def evse_status(statuses: Iterable[str]) -> str:
     connector can start a session, else CHARGING while one is in use, else RESERVED,
     OUTOFORDER (Faulted), INOPERATIVE (Unavailable), UNKNOWN."""
     seen = set(statuses)
-    if "Available" in seen:
-        return "AVAILABLE"
-    if seen & _IN_USE:
-        return "CHARGING"
-    for ocpp, ocpi in (
-        ("Reserved", "RESERVED"),
-        ("Faulted", "OUTOFORDER"),
-        ("Unavailable", "INOPERATIVE"),
-    ):
-        if ocpp in seen:
+    for ocpp, ocpi in STATUS_RULES:
+        if seen & ocpp:
             return ocpi
     return "UNKNOWN"
+
+
+def _sql_strings(values: Iterable[str]) -> str:
+    return ", ".join(f"'{value}'" for value in sorted(values))
+
+
+def evse_status_sql(status: str) -> str:
+    """:func:`evse_status` as an SQL aggregate over the connectors' column ``status``."""
+    cases = " ".join(
+        f"WHEN bool_or({status} IN ({_sql_strings(ocpp)})) THEN '{ocpi}'"
+        for ocpp, ocpi in STATUS_RULES
+    )
+    return f"CASE {cases} ELSE 'UNKNOWN' END"
+
+
+def shown_sql(standard: str) -> str:
+    """Whether an EVSE is shown (see :func:`evse_object`), as an SQL aggregate over the
+    connectors' column ``standard``."""
+    return f"bool_or({standard} IN ({_sql_strings(CONNECTOR_TYPES)}))"
 
 
 def coordinate(value: Decimal, max_length: int) -> str:

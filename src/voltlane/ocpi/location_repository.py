@@ -131,6 +131,22 @@ class LocationRepository:
         ).one_or_none()
         return None if row is None else LocationRow(*row)
 
+    async def locations(self, location_ids: Sequence[uuid.UUID]) -> list[LocationRow]:
+        """The locations, published or not, in id order."""
+        rows = await self.db_session.execute(
+            select(*_LOCATION_COLUMNS).where(Location.id.in_(location_ids)).order_by(Location.id)
+        )
+        return [LocationRow(*row) for row in rows]
+
+    async def published_after(self, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
+        """Ids of published locations after ``after``, in id order (a resync's keyset)."""
+        statement = select(Location.id).where(Location.publish.is_(True))
+        if after is not None:
+            statement = statement.where(Location.id > after)
+        return list(
+            (await self.db_session.scalars(statement.order_by(Location.id).limit(limit))).all()
+        )
+
     async def connectors(self, location_ids: Sequence[uuid.UUID]) -> list[ConnectorRow]:
         """The connectors of the locations' accepted stations, by location, station, EVSE
         and connector number."""

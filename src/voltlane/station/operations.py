@@ -6,6 +6,7 @@ messages onto these calls.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
+from voltlane.core.db import Database
 from voltlane.core.group_commit import RowSet, Statement, insert_rows, rows_of
 from voltlane.identity.passwords import hash_station_password
 from voltlane.models.tenant import (
@@ -25,6 +27,7 @@ from voltlane.models.tenant import (
     StationEvent,
 )
 from voltlane.station.errors import InvalidStationError, PendingLimitError
+from voltlane.station.ports import location_changes
 from voltlane.station.repository import StationRepository
 from voltlane.station.service import MAX_STATION_PASSWORD, MIN_STATION_PASSWORD, STATION_ID_RE
 
@@ -101,9 +104,29 @@ async def record_status(
     payload: dict[str, Any],
 ) -> None:
     """StatusNotification: the connector takes the status unless a newer one is known
-    (reports replayed out of order must not turn back the clock); each report is kept."""
+    (reports replayed out of order must not turn back the clock); each report is kept, and
+    whoever follows the location hears of it."""
     repo = StationRepository(db_session)
     if evse_id > 0:
+        told = await location_changes().status_writes(
+            db_session.info["database"],
+            db_session.info["tenant_key"],
+            _report(
+                station_pk,
+                evse_id=evse_id,
+                connector_id=connector_id,
+                status=status,
+                at=at,
+                error_code=error_code,
+            ),
+        )
+        for statement, rows in told:
+            if isinstance(statement, RowSet):
+                await db_session.execute(
+                    statement.statement, {"rows": json.dumps(rows, default=str)}
+                )
+            else:
+                await db_session.execute(statement, rows)
         await repo.update_connector_status(
             station_pk, evse_id, connector_id, status=status, at=at, error_code=error_code
         )
@@ -117,6 +140,26 @@ async def record_status(
         )
     )
     await db_session.flush()
+
+
+def _report(
+    station_pk: uuid.UUID,
+    *,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    at: datetime,
+    error_code: str | None,
+) -> dict[str, Any]:
+    """A status report as the batched connector update reads it."""
+    return {
+        "b_station": station_pk,
+        "b_evse": evse_id,
+        "b_connector": connector_id,
+        "b_status": status,
+        "b_at": at,
+        "b_error": error_code,
+    }
 
 
 # Statements of the batched status path (module constants: merged by the group commit).
@@ -157,7 +200,9 @@ INSERT_STATION_EVENT = RowSet(
 )
 
 
-def status_writes(
+async def status_writes(
+    database: Database,
+    tenant_key: str,
     station_pk: uuid.UUID,
     *,
     evse_id: int,
@@ -167,7 +212,11 @@ def status_writes(
     error_code: str | None,
     payload: dict[str, Any],
 ) -> list[tuple[Statement, list[dict[str, Any]]]]:
-    """StatusNotification as writes for a group commit; same effect as :func:`record_status`."""
+    """StatusNotification as writes for a group commit; same effect as :func:`record_status`.
+
+    The writes that tell of the report come first: a batch runs its statements in the
+    order they first appear, so those see the statuses the batch replaces.
+    """
     writes: list[tuple[Statement, list[dict[str, Any]]]] = [
         (
             INSERT_STATION_EVENT,
@@ -183,21 +232,16 @@ def status_writes(
         )
     ]
     if evse_id > 0:
-        writes.append(
-            (
-                UPDATE_CONNECTOR_STATUS,
-                [
-                    {
-                        "b_station": station_pk,
-                        "b_evse": evse_id,
-                        "b_connector": connector_id,
-                        "b_status": status,
-                        "b_at": at,
-                        "b_error": error_code,
-                    }
-                ],
-            )
+        report = _report(
+            station_pk,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            status=status,
+            at=at,
+            error_code=error_code,
         )
+        told = await location_changes().status_writes(database, tenant_key, report)
+        writes = [*told, *writes, (UPDATE_CONNECTOR_STATUS, [report])]
     return writes
 
 

@@ -110,7 +110,9 @@ async def record_status_batched(
 ) -> None:
     """A StatusNotification through the brand's group commit (answered once durable)."""
     await ctx.group.write(
-        operations.status_writes(
+        await operations.status_writes(
+            ctx.database,
+            ctx.tenant.key,
             ctx.station.pk,
             evse_id=evse_id,
             connector_id=connector_id,
