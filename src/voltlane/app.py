@@ -19,6 +19,7 @@ from voltlane.api.webhooks import payment_webhook
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
 from voltlane.ocpi.errors import ocpi_aware
+from voltlane.ocpi.roaming_admin import OcpiRoamingAdmin
 from voltlane.ocpi.routes import ocpi_router
 from voltlane.ocpp.translate import OcppTranslator
 from voltlane.portal import TEMPLATES as PORTAL_TEMPLATES
@@ -32,6 +33,7 @@ from voltlane.portal.finance import finance_router
 from voltlane.portal.fleet_cards import FleetCardsController
 from voltlane.portal.fleet_portal import FleetPortalController
 from voltlane.portal.fleets import FleetsController
+from voltlane.portal.roaming import RoamingController, set_roaming_admin
 from voltlane.portal.sessions import SessionsController
 from voltlane.portal.settings import ApiKeysController
 from voltlane.portal.settings_brand import BrandSettingsController
@@ -87,6 +89,7 @@ def wire(settings: Settings, *, demo_password: str | None) -> None:
     load_tasks()
     set_seeder(TenantFileSeeder(settings.tenants_dir, demo_password=demo_password))
     set_translator(OcppTranslator())
+    set_roaming_admin(OcpiRoamingAdmin())
 
 
 def create_app(
@@ -140,6 +143,7 @@ def create_app(
             BrandSettingsController,
             ApiKeysController,
             UsersController,
+            RoamingController,
             AuditController,
             finance_router,
             choose_language,

@@ -44,6 +44,7 @@ from voltlane.ocpi.partners import (
 )
 from voltlane.ocpi.protocol import Module, Status
 from voltlane.tenancy import TenantInfo
+from voltlane.web.i18n import N_
 
 LIVE = (PartnerState.REGISTERED, PartnerState.SUSPENDED)
 
@@ -193,12 +194,14 @@ async def close(database: Database, tenant_key: str, partner_id: uuid.UUID, reas
 
 def _check_form(name: str, versions_url: str, token_a: str) -> None:
     if not name.strip() or len(name) > 100:
-        raise RegistrationError("name", "Give the partner a name of at most 100 characters.")
+        raise RegistrationError("name", N_("Give the partner a name of at most 100 characters."))
     if not versions_url.startswith(("https://", "http://")) or len(versions_url) > 255:
-        raise RegistrationError("versions_url", "Enter the partner's versions URL (https://...).")
+        raise RegistrationError(
+            "versions_url", N_("Enter the partner's versions URL (https://...).")
+        )
     if not token_a or len(token_a) > 64 or not all("!" <= ch <= "~" for ch in token_a):
         raise RegistrationError(
-            "token_a", "The token is at most 64 printable characters without spaces."
+            "token_a", N_("The token is at most 64 printable characters without spaces.")
         )
 
 
@@ -233,7 +236,7 @@ async def register_with_partner(
         raise RegistrationError("token_a" if refused else "versions_url", fault.message) from None
     credentials_url = api.url_of(Module.CREDENTIALS)
     if credentials_url is None:
-        raise RegistrationError("versions_url", "The partner lists no credentials endpoint.")
+        raise RegistrationError("versions_url", N_("The partner lists no credentials endpoint."))
     async with database.tenant_transaction(brand.key) as db_session:
         partner = OcpiPartner(
             name=name,

@@ -56,6 +56,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("/portal/finance", N_("Finance"), Permission.FINANCE_READ),
     MenuItem("/portal/analytics", N_("Analytics"), Permission.STATIONS_READ),
     MenuItem("/portal/alerts", N_("Alerts"), Permission.STATIONS_READ),
+    MenuItem("/portal/roaming", N_("Roaming"), Permission.STATIONS_WRITE),
     MenuItem("/portal/settings", N_("Settings"), Permission.SETTINGS_WRITE),
     MenuItem("/portal/audit", N_("Audit log"), Permission.AUDIT_READ),
     MenuItem("/portal/fleet", N_("My fleet"), Permission.FLEET_OWN),
