@@ -72,6 +72,7 @@ TASK_MODULES = (
     "voltlane.monitoring.tasks",
     "voltlane.pwa.tasks",
     "voltlane.ocpi.tasks",
+    "voltlane.ocpi.cdr_tasks",
 )
 
 STATIC_MAX_AGE = 365 * 24 * 3600

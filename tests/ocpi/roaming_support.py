@@ -7,12 +7,15 @@ import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import update
 
 from tests.factories import add_location, add_session_16, add_station
 from voltlane import billing
+from voltlane.charging import service as charging
+from voltlane.charging.schemas import Sample, StationRef
 from voltlane.charging.service import ensure_id_token
 from voltlane.core.db import Database
 from voltlane.models.platform import CredentialKind
@@ -182,3 +185,112 @@ async def charge(
             )
         )
     return session_id
+
+
+async def rate(database: Database, brand: TenantInfo, session_id: uuid.UUID) -> uuid.UUID:
+    """The billing run's CDR of the session."""
+    async with database.tenant_transaction(brand.key) as db_session:
+        cdr = await billing.rate_session(db_session, session_id)
+        assert cdr is not None
+        return cdr.id
+
+
+# How the partner MSP's driver's card appears in its Session and CDR objects.
+MSP_CDR_TOKEN = {
+    "country_code": "NL",
+    "party_id": "MSP",
+    "uid": "04AABB",
+    "type": "RFID",
+    "contract_id": "NL-MSP-C04AABB",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    msp: Partner
+    other: Partner
+    site: Site
+    mine: uuid.UUID  # MSP's driver's session
+    theirs: uuid.UUID  # OTH's driver's session
+    own: uuid.UUID  # the brand's own driver's session
+
+
+async def roaming_scene(
+    database: Database,
+    secret_key: str,
+    brand: TenantInfo,
+    station_id: str,
+    *,
+    receiver_base: str | None = None,
+    stop: bool = True,
+) -> Scene:
+    """Partners MSP (receivers under ``receiver_base``) and OTH (none), the public tariff
+    at 0.49 and MSP's roaming tariff at 0.40 a kWh, and three charges at one site (see
+    ``charge``): of MSP's driver 04AABB, of OTH's driver 04CCDD, of the brand's OWN-CARD."""
+    msp = await add_partner(
+        database, secret_key, brand, party_id="MSP", receiver_base=receiver_base
+    )
+    other = await add_partner(database, secret_key, brand, party_id="OTH")
+    await add_tariff(database, brand, "PUBLIC-049", "0.49")
+    await add_tariff(
+        database, brand, "ROAM-MSP", "0.40", segment=SegmentKind.ROAMING, segment_ref="NL*MSP"
+    )
+    site = await add_site(database, brand, station_id)
+    sessions = [
+        await charge(
+            database,
+            brand,
+            site,
+            id_tag=id_tag,
+            roaming_token_id=(
+                await add_roaming_token(database, brand, partner, id_tag) if partner else None
+            ),
+            stop=stop,
+        )
+        for id_tag, partner in (("04AABB", msp), ("04CCDD", other), ("OWN-CARD", None))
+    ]
+    return Scene(msp, other, site, *sessions)
+
+
+async def _station_and_session(
+    db_session: Any, site: Site, session_id: uuid.UUID
+) -> tuple[StationRef, ChargingSession]:
+    session = await db_session.get(ChargingSession, session_id)
+    assert session is not None
+    return StationRef(site.station.id, site.station.station_id, "ocpp1.6"), session
+
+
+async def read_meter(
+    database: Database, brand: TenantInfo, site: Site, session_id: uuid.UUID, at: datetime, wh: int
+) -> None:
+    """A 1.6 MeterValues of the session: ``wh`` charged since its start, at ``at``."""
+    async with database.tenant_transaction(brand.key) as db_session:
+        station, session = await _station_and_session(db_session, site, session_id)
+        assert session.meter_start_wh is not None
+        register = session.meter_start_wh + wh
+        await charging.meter_values(
+            db_session,
+            station,
+            evse_id=1,
+            transaction_id=session.transaction_id,
+            samples=[Sample(at, "Energy.Active.Import.Register", Decimal(register), "Wh")],
+        )
+
+
+async def stop_charge(
+    database: Database, brand: TenantInfo, site: Site, session_id: uuid.UUID, at: datetime, wh: int
+) -> None:
+    """A 1.6 StopTransaction of the session with ``wh`` charged in all, at ``at``."""
+    async with database.tenant_transaction(brand.key) as db_session:
+        station, session = await _station_and_session(db_session, site, session_id)
+        assert session.meter_start_wh is not None
+        await charging.stop_transaction_v16(
+            db_session,
+            station,
+            transaction_id=int(session.transaction_id),
+            meter_stop_wh=int(session.meter_start_wh) + wh,
+            timestamp=at,
+            reason="Local",
+            id_tag=session.id_token,
+            transaction_data=[],
+        )

@@ -3,61 +3,25 @@ billing run made them (its roaming price), and their credits."""
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import select
 
 from tests.ocpi.conftest import OcpiClientFactory, data_of
-from tests.ocpi.roaming_support import (
-    add_partner,
-    add_roaming_token,
-    add_site,
-    add_tariff,
-    charge,
-)
+from tests.ocpi.roaming_support import MSP_CDR_TOKEN, rate, roaming_scene
 from voltlane import billing
 from voltlane.core.db import Database
 from voltlane.models.tenant import ChargingSession, Evse
 from voltlane.settings import Settings
-from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
-
-
-async def _rate(database: Database, brand: TenantInfo, session_id: uuid.UUID) -> uuid.UUID:
-    async with database.tenant_transaction(brand.key) as db_session:
-        cdr = await billing.rate_session(db_session, session_id)
-        assert cdr is not None
-        return cdr.id
 
 
 async def test_a_partner_reads_its_drivers_cdrs_and_their_credits_and_no_others(
     database: Database, settings: Settings, cpo: TenantInfo, ocpi_for: OcpiClientFactory
 ) -> None:
-    msp = await add_partner(database, settings.secret_key, cpo, party_id="MSP")
-    other = await add_partner(database, settings.secret_key, cpo, party_id="OTH")
-    await add_tariff(database, cpo, "PUBLIC-049", "0.49")
-    await add_tariff(
-        database, cpo, "ROAM-MSP", "0.40", segment=SegmentKind.ROAMING, segment_ref="NL*MSP"
-    )
-    site = await add_site(database, cpo, "CP-CDR-1")
-    mine = await charge(
-        database,
-        cpo,
-        site,
-        id_tag="04AABB",
-        roaming_token_id=await add_roaming_token(database, cpo, msp, "04AABB"),
-    )
-    theirs = await charge(
-        database,
-        cpo,
-        site,
-        id_tag="04CCDD",
-        roaming_token_id=await add_roaming_token(database, cpo, other, "04CCDD"),
-    )
-    own = await charge(database, cpo, site, id_tag="OWN-CARD", roaming_token_id=None)
-    cdr_id = await _rate(database, cpo, mine)
-    for session_id in (theirs, own):
-        await _rate(database, cpo, session_id)
+    scene = await roaming_scene(database, settings.secret_key, cpo, "CP-CDR-1")
+    msp, site, mine = scene.msp, scene.site, scene.mine
+    cdr_id = await rate(database, cpo, mine)
+    for session_id in (scene.theirs, scene.own):
+        await rate(database, cpo, session_id)
     async with database.tenant_transaction(cpo.key) as db_session:
         credit = await billing.credit_cdr(db_session, cdr_id, reason="meter corrected")
         session = await db_session.get(ChargingSession, mine)
@@ -78,13 +42,7 @@ async def test_a_partner_reads_its_drivers_cdrs_and_their_credits_and_no_others(
         "start_date_time": "2026-03-02T10:00:00Z",
         "end_date_time": "2026-03-02T11:00:00Z",
         "session_id": str(mine),
-        "cdr_token": {
-            "country_code": "NL",
-            "party_id": "MSP",
-            "uid": "04AABB",
-            "type": "RFID",
-            "contract_id": "NL-MSP-C04AABB",
-        },
+        "cdr_token": MSP_CDR_TOKEN,
         "auth_method": "AUTH_REQUEST",
         "authorization_reference": "AUTH-1",
         "cdr_location": {

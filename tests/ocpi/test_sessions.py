@@ -11,17 +11,18 @@ from sqlalchemy import select
 from tests.conftest import MakeBrand
 from tests.ocpi.conftest import OcpiClientFactory, data_of
 from tests.ocpi.roaming_support import (
+    MSP_CDR_TOKEN,
     Partner,
     add_partner,
     add_roaming_token,
     add_site,
     add_tariff,
     charge,
+    roaming_scene,
 )
 from voltlane.core.db import Database
 from voltlane.models.tenant import ChargingSession, Evse
 from voltlane.settings import Settings
-from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.spec import Ocpi
 
@@ -31,31 +32,9 @@ DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 async def _setup(
     database: Database, settings: Settings, cpo: TenantInfo
 ) -> tuple[Partner, Partner, dict[str, Any]]:
-    msp = await add_partner(database, settings.secret_key, cpo, party_id="MSP")
-    other = await add_partner(database, settings.secret_key, cpo, party_id="OTH")
-    await add_tariff(database, cpo, "PUBLIC-049", "0.49")
-    await add_tariff(
-        database, cpo, "ROAM-MSP", "0.40", segment=SegmentKind.ROAMING, segment_ref="NL*MSP"
-    )
-    site = await add_site(database, cpo, "CP-ROAM-1")
-    ids = {
-        "finished": await charge(
-            database,
-            cpo,
-            site,
-            id_tag="04AABB",
-            roaming_token_id=await add_roaming_token(database, cpo, msp, "04AABB"),
-        ),
-        "other": await charge(
-            database,
-            cpo,
-            site,
-            id_tag="04CCDD",
-            roaming_token_id=await add_roaming_token(database, cpo, other, "04CCDD"),
-        ),
-        "own": await charge(database, cpo, site, id_tag="OWN-CARD", roaming_token_id=None),
-    }
-    return msp, other, {"site": site, **ids}
+    scene = await roaming_scene(database, settings.secret_key, cpo, "CP-ROAM-1")
+    made = {"site": scene.site, "finished": scene.mine, "other": scene.theirs, "own": scene.own}
+    return scene.msp, scene.other, made
 
 
 async def test_a_partner_reads_only_its_own_sessions_priced_at_its_roaming_tariff(
@@ -80,13 +59,7 @@ async def test_a_partner_reads_only_its_own_sessions_priced_at_its_roaming_tarif
         "start_date_time": "2026-03-02T10:00:00Z",
         "end_date_time": "2026-03-02T11:00:00Z",
         "kwh": 12,
-        "cdr_token": {
-            "country_code": "NL",
-            "party_id": "MSP",
-            "uid": "04AABB",
-            "type": "RFID",
-            "contract_id": "NL-MSP-C04AABB",
-        },
+        "cdr_token": MSP_CDR_TOKEN,
         "auth_method": "AUTH_REQUEST",
         "authorization_reference": "AUTH-1",
         "location_id": str(made["site"].location_id),

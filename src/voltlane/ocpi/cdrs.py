@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.pricing import tariff_of
@@ -26,13 +27,14 @@ from voltlane.models.tenant import (
     Connector,
     Evse,
     Location,
+    OcpiPush,
     OcpiToken,
     TariffVersion,
 )
 from voltlane.ocpi.auth import provide_ocpi_caller
 from voltlane.ocpi.location_mapping import coordinate
 from voltlane.ocpi.pagination import PageRequest, page_request, page_response
-from voltlane.ocpi.protocol import VERSION_PATH, ocpi_datetime
+from voltlane.ocpi.protocol import VERSION_PATH, Module, ocpi_datetime
 from voltlane.ocpi.session_objects import (
     auth_method,
     cdr_token,
@@ -96,12 +98,23 @@ async def partner_cdrs(
     return await _with_connectors(db_session, rows), int(total or 0)
 
 
-async def partner_cdr(db_session: AsyncSession, cdr_id: uuid.UUID) -> CdrRow | None:
-    """One roaming CDR, whoever its partner (for the push)."""
-    statement = _roaming_cdrs().where(Cdr.id == cdr_id)
-    rows = (await db_session.execute(statement)).all()
-    found = await _with_connectors(db_session, rows)
-    return found[0] if found else None
+async def unpushed_cdrs(
+    db_session: AsyncSession, partner_id: uuid.UUID, *, since: datetime, limit: int
+) -> list[CdrRow]:
+    """The partner's CDRs (and credits) made from ``since`` that no push has carried yet
+    (a POST owed once per CDR), oldest first."""
+    pushed = select(OcpiPush.id).where(
+        OcpiPush.partner_id == partner_id,
+        OcpiPush.module == Module.CDRS.value,
+        OcpiPush.object_id == cast(Cdr.id, String),
+    )
+    statement = (
+        _roaming_cdrs()
+        .where(OcpiToken.partner_id == partner_id, Cdr.created_at >= since, ~pushed.exists())
+        .order_by(Cdr.number)
+        .limit(limit)
+    )
+    return await _with_connectors(db_session, (await db_session.execute(statement)).all())
 
 
 async def _with_connectors(db_session: AsyncSession, rows: Any) -> list[CdrRow]:

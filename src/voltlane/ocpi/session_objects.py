@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.cdrs import priced_json
@@ -29,11 +29,13 @@ from voltlane.models.tenant import (
     ChargingSession,
     ChargingStation,
     Evse,
+    OcpiPush,
     OcpiToken,
+    PushState,
     SessionStatus,
 )
 from voltlane.ocpi.pagination import PageRequest
-from voltlane.ocpi.protocol import ocpi_datetime
+from voltlane.ocpi.protocol import Module, ocpi_datetime
 from voltlane.tariff import TariffError
 from voltlane.tariff.rounding import from_minor
 
@@ -149,6 +151,34 @@ async def roaming_session(
         statement = statement.where(OcpiToken.partner_id == partner_id)
     rows = _rows((await db_session.execute(statement)).all())
     return rows[0] if rows else None
+
+
+async def sessions_to_push(
+    db_session: AsyncSession, partner_id: uuid.UUID, *, since: datetime, limit: int
+) -> list[RoamingSession]:
+    """The partner's sessions it may not know as they are: ongoing ones, and those that
+    ended (updated from ``since``) without a COMPLETED Session put to it yet."""
+    completed = select(OcpiPush.id).where(
+        OcpiPush.partner_id == partner_id,
+        OcpiPush.module == Module.SESSIONS.value,
+        OcpiPush.object_id == cast(ChargingSession.id, String),
+        OcpiPush.method == "PUT",
+        OcpiPush.state != PushState.SUPERSEDED,
+        OcpiPush.body["status"].astext == SESSION_STATUS[SessionStatus.FINISHED],
+    )
+    statement = (
+        _roaming()
+        .where(
+            OcpiToken.partner_id == partner_id,
+            or_(
+                ChargingSession.status == SessionStatus.ACTIVE, ChargingSession.updated_at >= since
+            ),
+            ~completed.exists(),
+        )
+        .order_by(ChargingSession.created_at, ChargingSession.id)
+        .limit(limit)
+    )
+    return _rows((await db_session.execute(statement)).all())
 
 
 async def priced_records(

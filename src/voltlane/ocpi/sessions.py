@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Request, Response, get, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.tenant import SessionStatus
@@ -95,7 +96,9 @@ async def _caller_session(
 
 @put(f"{SESSIONS_PATH}/{{session_id:str}}/charging_preferences", include_in_schema=False)
 async def set_charging_preferences(
-    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], session_id: str
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    session_id: FromPath[str],
 ) -> Response[Any]:
     """ChargingPreferencesResponse. This CPO does not steer sessions by drivers'
     preferences yet (its EVSEs do not report CHARGING_PREFERENCES_CAPABLE), so a valid
