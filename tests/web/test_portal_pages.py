@@ -49,6 +49,7 @@ async def test_the_menu_lists_what_the_role_opens(database: Database, make_brand
         ("/portal/finance", "Finance"),
         ("/portal/analytics", "Analytics"),
         ("/portal/alerts", "Alerts"),
+        ("/portal/roaming", "Roaming"),
     ]
     assert menu(ops_page.text) == network
     assert menu(owner_page.text) == [
@@ -98,6 +99,7 @@ async def test_staff_switch_to_another_of_the_brands_languages(
         "Finanzen",
         "Auswertungen",
         "Warnungen",
+        "Roaming",
     ]
     assert "<h1>Ladestationen</h1>" in german.text
     assert refused.status_code == 422
