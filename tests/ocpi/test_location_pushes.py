@@ -9,14 +9,16 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.conftest import MakeBrand
 from tests.factories import add_location, add_station
+from tests.ocpi.conftest import OcpiClientFactory, data_of
 from tests.ocpi.h4_support import registered_emsp
 from voltlane.core.db import Database
 from voltlane.core.group_commit import GroupCommit
@@ -26,7 +28,9 @@ from voltlane.ocpi.protocol import ocpi_datetime
 from voltlane.ocpi.pushes import deliver
 from voltlane.settings import Settings
 from voltlane.station import operations
+from voltlane.station import service as stations
 from voltlane.station.ports import location_changes, set_location_changes
+from voltlane.station.schemas import ConnectorUpdate, EvseUpdate, LocationCreate, LocationUpdate
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.spec import Ocpi
 from voltlane.worker.models import OutboxMessage
@@ -115,6 +119,7 @@ async def _jobs(database: Database, partner_id: uuid.UUID) -> list[dict[str, Any
 async def test_a_status_change_owes_each_receiver_a_patch_of_the_evse_delivered_exactly(
     database: Database, settings: Settings, cpo: TenantInfo, httpserver: HTTPServer
 ) -> None:
+    location_id, station, evse = await _site(database, cpo)
     base = httpserver.url_for("/emsp")
     emsp = await registered_emsp(database, settings.secret_key, cpo, receiver_base=base)
     # A partner without a locations receiver is not told.
@@ -122,7 +127,6 @@ async def test_a_status_change_owes_each_receiver_a_patch_of_the_evse_delivered_
         database, settings.secret_key, cpo, party=("BE", "TAR"), receiver_base=base,
         modules=("tariffs",),
     )  # fmt: skip
-    location_id, station, evse = await _site(database, cpo)
 
     await _batch(database, cpo, [(station, 1, "Charging", T1)])
 
@@ -151,10 +155,10 @@ async def test_a_status_change_owes_each_receiver_a_patch_of_the_evse_delivered_
 async def test_only_a_change_of_the_evses_ocpi_status_is_pushed_and_the_newest_report_wins(
     database: Database, settings: Settings, cpo: TenantInfo
 ) -> None:
+    location_id, station, evse = await _site(database, cpo)
     emsp = await registered_emsp(
         database, settings.secret_key, cpo, receiver_base="http://emsp.invalid"
     )
-    location_id, station, evse = await _site(database, cpo)
     await _batch(database, cpo, [(station, 1, "Preparing", T1)])
     first = await _connector_stamp(database, cpo, evse)
     # Preparing and Charging are both CHARGING; a report older than the known status is
@@ -197,8 +201,8 @@ async def test_only_a_change_of_the_evses_ocpi_status_is_pushed_and_the_newest_r
 async def test_unpublished_locations_and_brands_without_receivers_owe_nothing(
     database: Database, settings: Settings, cpo: TenantInfo, make_brand: MakeBrand
 ) -> None:
-    await registered_emsp(database, settings.secret_key, cpo, receiver_base="http://x.invalid")
     location_id, station, _evse = await _site(database, cpo)
+    await registered_emsp(database, settings.secret_key, cpo, receiver_base="http://x.invalid")
     async with database.tenant_transaction(cpo.key) as db_session:
         location = await db_session.get(Location, location_id)
         assert location is not None
@@ -228,8 +232,8 @@ async def test_unpublished_locations_and_brands_without_receivers_owe_nothing(
 async def test_the_one_report_path_owes_the_same_patch(
     database: Database, settings: Settings, cpo: TenantInfo
 ) -> None:
-    await registered_emsp(database, settings.secret_key, cpo, receiver_base="http://x.invalid")
     location_id, station, evse = await _site(database, cpo)
+    await registered_emsp(database, settings.secret_key, cpo, receiver_base="http://x.invalid")
     async with database.tenant_transaction(cpo.key) as db_session:
         await operations.record_status(
             db_session,
@@ -249,4 +253,78 @@ async def test_the_one_report_path_owes_the_same_patch(
             {"status": "OUTOFORDER", "last_updated": stamp},
             PushState.PENDING.value,
         )
+    ]
+
+
+async def _puts(database: Database, brand: TenantInfo) -> list[tuple[str, str, bool, str]]:
+    return [
+        (body["name"], str(len(body["evses"])), body["publish"], state)
+        for method, _path, body, state in await _pushes(database, brand)
+        if method == "PUT"
+    ]
+
+
+async def test_staff_edits_owe_a_put_of_the_whole_location_superseding_unsent_ones(
+    database: Database, settings: Settings, cpo: TenantInfo, ocpi_for: OcpiClientFactory
+) -> None:
+    emsp = await registered_emsp(
+        database, settings.secret_key, cpo, receiver_base="http://emsp.invalid"
+    )
+    location_id, _station, evse = await _site(database, cpo)
+    # The new location, then the location with its new station: the first was not sent.
+    assert await _puts(database, cpo) == [
+        ("Hafen", "0", True, "superseded"),
+        ("Hafen", "2", True, "pending"),
+    ]
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await db_session.execute(update(OcpiPush).values(state=PushState.SENT))
+        await stations.update_location(db_session, location_id, LocationUpdate(name="Kai"))
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await stations.update_evse(db_session, evse, EvseUpdate(physical_reference="A1"))
+        connector = await db_session.scalar(select(Connector.id).where(Connector.evse_pk == evse))
+        assert connector is not None
+        await stations.update_connector(db_session, connector, ConnectorUpdate(max_amperage=16))
+    pushes = await _pushes(database, cpo)
+    # The rename went alone; the EVSE's and the connector's edits shared a transaction.
+    assert [(method, path, body["name"], state) for method, path, body, state in pushes] == [
+        ("PUT", f"/DE/VLT/{location_id}", "Hafen", "sent"),
+        ("PUT", f"/DE/VLT/{location_id}", "Hafen", "sent"),
+        ("PUT", f"/DE/VLT/{location_id}", "Kai", "superseded"),
+        ("PUT", f"/DE/VLT/{location_id}", "Kai", "superseded"),
+        ("PUT", f"/DE/VLT/{location_id}", "Kai", "pending"),
+    ]
+    async with ocpi_for(cpo, emsp.token) as client:
+        served = data_of(await client.get(f"/ocpi/2.2.1/locations/{location_id}"))
+    assert pushes[-1][2] == served
+    assert served["evses"][0]["physical_reference"] == "A1"
+    assert served["evses"][0]["connectors"][0]["max_amperage"] == 16
+
+
+async def test_a_withdrawn_location_is_put_once_more_unpublished_then_no_longer(
+    database: Database, settings: Settings, cpo: TenantInfo
+) -> None:
+    await registered_emsp(database, settings.secret_key, cpo, receiver_base="http://x.invalid")
+    location_id, _station, _evse = await _site(database, cpo)
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await stations.update_location(db_session, location_id, LocationUpdate(publish=False))
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await stations.update_location(db_session, location_id, LocationUpdate(name="Kai"))
+        unpublished = await stations.add_location(
+            db_session,
+            LocationCreate(
+                name="Depot",
+                address="Hafenstraße 2",
+                city="Hamburg",
+                country="DEU",
+                latitude=Decimal("53.5"),
+                longitude=Decimal("9.9"),
+                timezone="Europe/Berlin",
+            ),
+            publish=False,
+        )
+        await add_station(db_session, unpublished, f"ST-{uuid.uuid4().hex[:8]}")
+    assert await _puts(database, cpo) == [
+        ("Hafen", "0", True, "superseded"),
+        ("Hafen", "2", True, "superseded"),
+        ("Hafen", "2", False, "pending"),
     ]

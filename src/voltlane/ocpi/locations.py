@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
@@ -88,7 +89,9 @@ async def _location_parts(
 
 
 @get(f"{PATH}/{{location_id:str}}", include_in_schema=False)
-async def get_location(request: Request[Any, Any, Any], location_id: str) -> Response[Any]:
+async def get_location(
+    request: Request[Any, Any, Any], location_id: FromPath[str]
+) -> Response[Any]:
     objects, _rows, _offer = await _location_parts(request, location_id)
     return ocpi_response(objects[0])
 
@@ -103,7 +106,7 @@ def _evse(rows: list[ConnectorRow], evse_uid: str, offer: TariffOffer) -> dict[s
 
 @get(f"{PATH}/{{location_id:str}}/{{evse_uid:str}}", include_in_schema=False)
 async def get_evse(
-    request: Request[Any, Any, Any], location_id: str, evse_uid: str
+    request: Request[Any, Any, Any], location_id: FromPath[str], evse_uid: FromPath[str]
 ) -> Response[Any]:
     _objects, rows, offer = await _location_parts(request, location_id)
     return ocpi_response(_evse(rows, evse_uid, offer))
@@ -111,7 +114,10 @@ async def get_evse(
 
 @get(f"{PATH}/{{location_id:str}}/{{evse_uid:str}}/{{connector_id:str}}", include_in_schema=False)
 async def get_connector(
-    request: Request[Any, Any, Any], location_id: str, evse_uid: str, connector_id: str
+    request: Request[Any, Any, Any],
+    location_id: FromPath[str],
+    evse_uid: FromPath[str],
+    connector_id: FromPath[str],
 ) -> Response[Any]:
     _objects, rows, offer = await _location_parts(request, location_id)
     if len(connector_id) > MAX_ID:

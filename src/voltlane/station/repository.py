@@ -160,6 +160,14 @@ class StationRepository:
             .execution_options(populate_existing=True)
         )
 
+    async def location_of_evse(self, evse_pk: uuid.UUID) -> uuid.UUID | None:
+        """The location of the EVSE's station (None: no such EVSE, or a station unplaced)."""
+        return await self.db_session.scalar(
+            select(ChargingStation.location_id)
+            .join(Evse, Evse.charging_station_id == ChargingStation.id)
+            .where(Evse.id == evse_pk)
+        )
+
     async def evse_by_emi3(self, emi3_id: str) -> Evse | None:
         return await self.db_session.scalar(select(Evse).where(Evse.emi3_id == emi3_id))
 

@@ -10,6 +10,7 @@ from voltlane.core.errors import NotFoundError
 from voltlane.core.text import N_
 from voltlane.models.tenant import Connector, Evse
 from voltlane.station.errors import InvalidStationError
+from voltlane.station.ports import location_changes
 from voltlane.station.repository import StationRepository
 from voltlane.station.schemas import (
     ConnectorCreate,
@@ -28,7 +29,7 @@ from voltlane.station.service.stations import station_for_update
 
 async def add_evse(db_session: AsyncSession, station_pk: uuid.UUID, data: EvseCreate) -> Evse:
     """Add an EVSE with its connectors, numbered after the station's last EVSE."""
-    await station_for_update(db_session, station_pk)  # serialises numbering
+    station = await station_for_update(db_session, station_pk)  # serialises numbering
     if not data.connectors:
         raise InvalidStationError(N_("An EVSE needs at least one connector."), field="connectors")
     await check_new_emi3_ids(db_session, [data.emi3_id] if data.emi3_id else [])
@@ -44,6 +45,7 @@ async def add_evse(db_session: AsyncSession, station_pk: uuid.UUID, data: EvseCr
     for number, connector in enumerate(data.connectors, start=1):
         db_session.add(new_connector(evse.id, number, connector))
     await db_session.flush()
+    await location_changes().locations_changed(db_session, [station.location_id])
     return await get_evse(db_session, evse.id)
 
 
@@ -63,6 +65,7 @@ async def update_evse(db_session: AsyncSession, evse_pk: uuid.UUID, update: Evse
     for field, value in changes(update).items():
         setattr(evse, field, value)
     await db_session.flush()
+    await _evse_changed(db_session, evse_pk)
     return await get_evse(db_session, evse_pk)
 
 
@@ -77,6 +80,7 @@ async def add_connector(
     connector = new_connector(evse_pk, number, data)
     db_session.add(connector)
     await db_session.flush()
+    await _evse_changed(db_session, evse_pk)
     return connector
 
 
@@ -99,4 +103,10 @@ async def update_connector(
         setattr(connector, field, value)
     await db_session.flush()
     await db_session.refresh(connector)  # updated_at is set by the database
+    await _evse_changed(db_session, connector.evse_pk)
     return connector
+
+
+async def _evse_changed(db_session: AsyncSession, evse_pk: uuid.UUID) -> None:
+    location_id = await StationRepository(db_session).location_of_evse(evse_pk)
+    await location_changes().locations_changed(db_session, [location_id])

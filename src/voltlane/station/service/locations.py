@@ -11,6 +11,7 @@ from voltlane.core.errors import NotFoundError
 from voltlane.core.text import N_
 from voltlane.models.tenant import Location
 from voltlane.station.errors import InvalidStationError
+from voltlane.station.ports import location_changes
 from voltlane.station.repository import StationRepository
 from voltlane.station.schemas import LocationCreate, LocationUpdate, Page, changes
 from voltlane.station.service.checks import (
@@ -21,8 +22,11 @@ from voltlane.station.service.checks import (
 )
 
 
-async def create_location(db_session: AsyncSession, data: LocationCreate) -> Location:
-    """Add a site; coordinates, timezone, country and lengths are checked before writing."""
+async def create_location(
+    db_session: AsyncSession, data: LocationCreate, *, publish: bool = True
+) -> Location:
+    """Add a site, published to drivers (and roaming partners) or not; coordinates,
+    timezone, country and lengths are checked before writing."""
     check_timezone(data.timezone)
     check_coordinate(data.latitude, "latitude", 90)
     check_coordinate(data.longitude, "longitude", 180)
@@ -45,9 +49,11 @@ async def create_location(db_session: AsyncSession, data: LocationCreate) -> Loc
         longitude=data.longitude,
         timezone=data.timezone,
         opening_hours=data.opening_hours or {"twentyfourseven": True},
+        publish=publish,
     )
     db_session.add(location)
     await db_session.flush()
+    await location_changes().locations_changed(db_session, [location.id])
     return location
 
 
@@ -55,12 +61,7 @@ async def add_location(
     db_session: AsyncSession, data: LocationCreate, *, publish: bool = True
 ) -> Location:
     """Add a site (see :func:`create_location`), published to drivers or not."""
-    location = await create_location(db_session, data)
-    if not publish:
-        location.publish = False
-        await db_session.flush()
-        await db_session.refresh(location)  # updated_at is set by the database
-    return location
+    return await create_location(db_session, data, publish=publish)
 
 
 async def get_location(db_session: AsyncSession, location_id: uuid.UUID) -> Location:
@@ -92,10 +93,14 @@ async def update_location(
     if isinstance(update.country, str):
         check_country(update.country)
     check_location_text(values)
+    was_published = location.publish
     for field, value in values.items():
         setattr(location, field, value)
     await db_session.flush()
     await db_session.refresh(location)  # updated_at is set by the database
+    if values:
+        withdrawn = [location.id] if was_published and not location.publish else []
+        await location_changes().locations_changed(db_session, [location.id], withdrawn=withdrawn)
     return location
 
 

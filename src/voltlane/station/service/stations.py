@@ -30,6 +30,7 @@ from voltlane.station.errors import (
     StationNotFoundError,
 )
 from voltlane.station.frames import FrameView, frame_page
+from voltlane.station.ports import location_changes
 from voltlane.station.repository import (
     StationRepository,
     brand_connected_ids,
@@ -121,6 +122,7 @@ async def create_station(
         for connector_number, connector in enumerate(evse_data.connectors, start=1):
             db_session.add(new_connector(evse.id, connector_number, connector))
     await db_session.flush()
+    await location_changes().locations_changed(db_session, [location.id])
     return station, password
 
 
@@ -194,6 +196,7 @@ async def update_station(
     moving from 3 to 1 or 2 generates one, returned once.
     """
     station = await station_for_update(db_session, station_pk)
+    moved_from = station.location_id
     values = changes(update)
     password: str | None = None
     if isinstance(update.location_id, uuid.UUID):
@@ -211,6 +214,8 @@ async def update_station(
     for field, value in values.items():
         setattr(station, field, value)
     await db_session.flush()
+    if station.location_id != moved_from:
+        await location_changes().locations_changed(db_session, [moved_from, station.location_id])
     return await get_station(db_session, station_pk), password
 
 
@@ -238,6 +243,7 @@ async def approve_station(
     station.location_id = location_id
     station.registration_status = RegistrationStatus.ACCEPTED
     await db_session.flush()
+    await location_changes().locations_changed(db_session, [location_id])
     return await get_station(db_session, station_pk)
 
 
