@@ -16,9 +16,11 @@ from litestar.static_files import create_static_files_router
 from voltlane.api import CSRF_EXCLUDE, OPENAPI_COMPONENTS, api_router
 from voltlane.api.documents import document_by_link
 from voltlane.api.webhooks import payment_webhook
+from voltlane.charging.ports import set_roaming_authorizer
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
 from voltlane.ocpi.errors import ocpi_aware
+from voltlane.ocpi.realtime import OcpiRoamingAuthorizer
 from voltlane.ocpi.roaming_admin import OcpiRoamingAdmin
 from voltlane.ocpi.routes import ocpi_router
 from voltlane.ocpp.translate import OcppTranslator
@@ -90,6 +92,7 @@ def wire(settings: Settings, *, demo_password: str | None) -> None:
     load_tasks()
     set_seeder(TenantFileSeeder(settings.tenants_dir, demo_password=demo_password))
     set_translator(OcppTranslator())
+    set_roaming_authorizer(OcpiRoamingAuthorizer(settings.secret_key, settings.base_domain))
     set_roaming_admin(OcpiRoamingAdmin())
 
 

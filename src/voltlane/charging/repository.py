@@ -35,11 +35,13 @@ WITH number AS (
     INSERT INTO {schema}.charging_sessions (
         id, seq, transaction_id, charging_station_id, evse_pk, evse_id, connector_id,
         protocol, start_key, id_token, id_token_type, group_id_token, reservation_id,
-        started_at, meter_start_wh, energy_wh, status, offline, start_response
+        started_at, meter_start_wh, energy_wh, status, offline, start_response,
+        roaming_token_id, authorization_reference
     )
     SELECT :id, number.seq, number.seq::text, :station, :evse_pk, :evse_id, 1,
         :protocol, :start_key, :id_token, :id_token_type, :group_id_token, :reservation_id,
-        :started_at, :meter_start_wh, 0, 'active', false, :start_response
+        :started_at, :meter_start_wh, 0, 'active', false, :start_response,
+        :roaming_token_id, :authorization_reference
     FROM number
     ON CONFLICT (charging_station_id, start_key) DO NOTHING
     RETURNING id, seq
@@ -181,6 +183,8 @@ class ChargingRepository:
         started_at: datetime,
         meter_start_wh: Decimal,
         start_response: dict[str, Any],
+        roaming_token_id: uuid.UUID | None = None,
+        authorization_reference: str | None = None,
     ) -> int | None:
         """Insert a started 1.6 session with its start reading; its number (the 1.6
         transactionId), or None when the start key exists already."""
@@ -201,6 +205,8 @@ class ChargingRepository:
                 "meter_start_wh": meter_start_wh,
                 "measurand": REGISTER,
                 "start_response": start_response,
+                "roaming_token_id": roaming_token_id,
+                "authorization_reference": authorization_reference,
             },
         )
         return seq

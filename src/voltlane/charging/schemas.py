@@ -29,6 +29,10 @@ class Authorization:
     status: AuthorizationStatus
     expires_at: datetime | None = None
     group_id_token: str | None = None
+    # A roaming partner's token (charging.ports.RoamingAuthorizer): its ocpi_tokens row and
+    # the eMSP's authorization reference, stored on the session it starts.
+    roaming_token_id: uuid.UUID | None = None
+    authorization_reference: str | None = None
 
     def as_v16(self) -> dict[str, Any]:
         """idTagInfo of OCPP 1.6."""

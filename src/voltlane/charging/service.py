@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
 from voltlane.charging.live import LiveSession
+from voltlane.charging.ports import RoamingRequest, roaming_authorizer
 from voltlane.charging.repository import ChargingRepository
 from voltlane.charging.schemas import (
     Authorization,
@@ -56,11 +57,15 @@ async def authorize(
     token_type: str | None,
     for_session: uuid.UUID | None = None,
     check_concurrent: bool = False,
+    station: uuid.UUID | None = None,
+    evse_id: int | None = None,
 ) -> Authorization:
-    """Decide whether ``id_token`` may charge now (one query).
+    """Decide whether ``id_token`` may charge now (one query for the brand's own tokens).
 
     ``check_concurrent`` refuses a token already in another active session (ConcurrentTx)
-    unless it is that session (``for_session``).
+    unless it is that session (``for_session``). A token the brand does not know goes to
+    the roaming authorizer (its eMSP decides, within the partner's timeout) with the
+    station and EVSE it was presented at.
     """
     if token_type in _UNCHECKED_TYPES:
         return Authorization(AuthorizationStatus.ACCEPTED)
@@ -68,7 +73,17 @@ async def authorize(
         id_token, token_type, except_session=for_session
     )
     if found is None:
-        return Authorization(AuthorizationStatus.UNKNOWN)
+        roaming = await roaming_authorizer().authorize(
+            db_session,
+            RoamingRequest(
+                id_token=id_token, token_type=token_type, station_pk=station, evse_id=evse_id
+            ),
+        )
+        return Authorization(
+            roaming.status,
+            roaming_token_id=roaming.roaming_token_id,
+            authorization_reference=roaming.authorization_reference,
+        )
     status, expires_at, group, busy = found
     if status is IdTokenStatus.BLOCKED:
         return Authorization(AuthorizationStatus.BLOCKED, group_id_token=group)
@@ -165,7 +180,14 @@ async def start_transaction_v16(
     repo = ChargingRepository(db_session)
     key = f"{connector_id}|{meter_start_wh}|{timestamp.isoformat()}"
     # Decided before the insert, so the new session cannot count as the concurrent one.
-    decision = await authorize(db_session, id_token=id_tag, token_type=None, check_concurrent=True)
+    decision = await authorize(
+        db_session,
+        id_token=id_tag,
+        token_type=None,
+        check_concurrent=True,
+        station=station.pk,
+        evse_id=connector_id,
+    )
     answer = decision.as_v16()
     session_id = new_id()
     seq = await repo.insert_started_v16(
@@ -182,6 +204,8 @@ async def start_transaction_v16(
         started_at=timestamp,
         meter_start_wh=Decimal(meter_start_wh),
         start_response=answer,
+        roaming_token_id=decision.roaming_token_id,
+        authorization_reference=decision.authorization_reference,
     )
     if seq is None:
         # A retry, or the same start twice at once (an old and a new socket): the first
@@ -427,10 +451,15 @@ async def transaction_event(
             token_type=event.id_token_type,
             for_session=session.id,
             check_concurrent=event.event_type == "Started",
+            station=station.pk,
+            evse_id=session.evse_id,
         )
         session.id_token = event.id_token
         session.id_token_type = event.id_token_type
         session.group_id_token = decision.group_id_token
+        if decision.roaming_token_id is not None:
+            session.roaming_token_id = decision.roaming_token_id
+            session.authorization_reference = decision.authorization_reference
         response["idTokenInfo"] = decision.as_v2()
     if event.event_type == "Ended":
         _end(db_session, session, event)

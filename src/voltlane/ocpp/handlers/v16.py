@@ -77,7 +77,9 @@ async def boot_notification(ctx: HandlerContext, payload: Payload) -> Payload:
 
 async def authorize(ctx: HandlerContext, payload: Payload) -> Payload:
     async with statements(ctx) as db_session:
-        decision = await charging.authorize(db_session, id_token=payload["idTag"], token_type=None)
+        decision = await charging.authorize(
+            db_session, id_token=payload["idTag"], token_type=None, station=ctx.station.pk
+        )
     return {"idTagInfo": decision.as_v16()}
 
 

@@ -85,7 +85,11 @@ async def authorize(ctx: HandlerContext, payload: Payload) -> Payload:
     token = payload["idToken"]
     async with ctx.database.tenant_transaction(ctx.tenant.key) as db_session:
         decision = await charging.authorize(
-            db_session, id_token=token["idToken"], token_type=token["type"], check_concurrent=True
+            db_session,
+            id_token=token["idToken"],
+            token_type=token["type"],
+            check_concurrent=True,
+            station=ctx.station.pk,
         )
     return {"idTokenInfo": decision.as_v2()}
 

@@ -1,0 +1,62 @@
+"""Ports that charging calls upwards; the composition root (app.py ``wire``) plugs in the
+implementations of the layers above."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.charging.schemas import AuthorizationStatus
+
+
+# -- Roaming authorization -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RoamingRequest:
+    """A token a station presented that is not one of the brand's own."""
+
+    id_token: str
+    token_type: str | None  # the OCPP IdTokenType; None from OCPP 1.6
+    station_pk: uuid.UUID | None
+    evse_id: int | None  # the OCPP evseId, when the message named one
+
+
+@dataclass(frozen=True, slots=True)
+class RoamingDecision:
+    """What the token's eMSP (or its whitelist rule) decided. UNKNOWN: no partner knows
+    the token."""
+
+    status: AuthorizationStatus
+    roaming_token_id: uuid.UUID | None = None
+    authorization_reference: str | None = None
+
+
+class RoamingAuthorizer(Protocol):
+    """Decides on a token of a roaming partner (OCPI tokens module), within the partner's
+    authorization timeout: the station's reply must not wait longer."""
+
+    async def authorize(
+        self, db_session: AsyncSession, request: RoamingRequest
+    ) -> RoamingDecision: ...
+
+
+class NoRoaming:
+    """The default: no roaming partners, every foreign token is unknown."""
+
+    async def authorize(self, db_session: AsyncSession, request: RoamingRequest) -> RoamingDecision:
+        del db_session, request
+        return RoamingDecision(AuthorizationStatus.UNKNOWN)
+
+
+_roaming: RoamingAuthorizer = NoRoaming()
+
+
+def set_roaming_authorizer(authorizer: RoamingAuthorizer | None) -> None:
+    global _roaming  # noqa: PLW0603 - wired once by the composition root
+    _roaming = authorizer or NoRoaming()
+
+
+def roaming_authorizer() -> RoamingAuthorizer:
+    return _roaming

@@ -1,0 +1,249 @@
+"""Real-time authorization of roaming drivers (mod_tokens.asciidoc, sender interface POST
+``{tokens_endpoint_url}{token_uid}/authorize``): the OCPI side of
+``charging.ports.RoamingAuthorizer``.
+
+A token a station presents that is not one of the brand's own is looked up in the tokens
+eMSPs pushed to us. Its whitelist rule says whether we may decide alone (ALWAYS) or must
+ask the eMSP (ALLOWED, ALLOWED_OFFLINE, NEVER); a token nobody pushed is asked of every
+registered partner that serves a tokens sender endpoint. Each question is bounded by the
+partner's ``authorization_timeout_ms`` as a whole (connect and read together), so the
+station's reply never waits longer; without an answer only ALLOWED_OFFLINE lets the driver
+charge. An eMSP's yes is remembered for a short while per token and station, so the start
+that follows an Authorize keeps its authorization_reference without asking twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voltlane.charging.ports import RoamingDecision, RoamingRequest
+from voltlane.charging.schemas import AuthorizationStatus
+from voltlane.core.db import Database
+from voltlane.models.tenant import ChargingStation, Evse, OcpiPartner, OcpiToken, PartnerState
+from voltlane.ocpi import checks
+from voltlane.ocpi.client import PartnerError, PartnerRefusedError
+from voltlane.ocpi.envelope import OcpiError
+from voltlane.ocpi.protocol import InterfaceRole, Module, Status
+from voltlane.ocpi.pushes import endpoint_url, partner_client
+from voltlane.ocpi.tokens import token_values, upsert_token
+from voltlane.tenancy import TenantInfo, TenantRegistry
+
+log = logging.getLogger(__name__)
+
+# How long an eMSP's ALLOWED is reused for the same token at the same station.
+REMEMBER_SECONDS = 120.0
+_ALLOWED_TYPES = frozenset({"ALLOWED", "BLOCKED", "EXPIRED", "NO_CREDIT", "NOT_ALLOWED"})
+_STATUS_OF_ALLOWED = {
+    "ALLOWED": AuthorizationStatus.ACCEPTED,
+    "BLOCKED": AuthorizationStatus.BLOCKED,
+    "EXPIRED": AuthorizationStatus.EXPIRED,
+    "NO_CREDIT": AuthorizationStatus.INVALID,
+    "NOT_ALLOWED": AuthorizationStatus.INVALID,
+}
+# OCPP IdTokenType -> OCPI TokenType of a token nobody pushed (1.6 sends no type: a card).
+_OCPI_TYPE = {None: "RFID", "ISO14443": "RFID", "ISO15693": "RFID", "Central": "APP_USER"}
+
+
+def ocpi_token_type(ocpp_type: str | None) -> str:
+    return _OCPI_TYPE.get(ocpp_type, "OTHER")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """An eMSP's AuthorizationInfo, checked."""
+
+    allowed: str
+    token: dict[str, Any]
+    authorization_reference: str | None
+
+
+def parse_authorization_info(data: Any) -> _Answer:
+    """AuthorizationInfo as the eMSP sent it; OcpiError (2001) naming a bad field."""
+    body = checks.body_object(data, "data")
+    allowed = checks.required_str(checks.enum_value(body, "allowed", _ALLOWED_TYPES))
+    token = token_values(checks.body_object(body.get("token"), "token"), prefix="token.")
+    reference = checks.ci_string(body, "authorization_reference", 36, required=False)
+    return _Answer(allowed, token, reference)
+
+
+class OcpiRoamingAuthorizer:
+    """Asks eMSPs about their drivers' tokens (wired by app.py for the gateway and web)."""
+
+    def __init__(self, secret_key: str, base_domain: str) -> None:
+        self._secret_key = secret_key
+        self._base_domain = base_domain
+        self._remembered: dict[
+            tuple[str, str, uuid.UUID | None], tuple[float, RoamingDecision]
+        ] = {}
+        # Tests point the HTTP client at a transport of their own.
+        self.transport: Any = None
+
+    async def authorize(self, db_session: AsyncSession, request: RoamingRequest) -> RoamingDecision:
+        tenant_key: str = db_session.info["tenant_key"]
+        key = (tenant_key, request.id_token, request.station_pk)
+        remembered = self._remembered.get(key)
+        if remembered is not None and remembered[0] > time.monotonic():
+            return remembered[1]
+        decision = await self._decide(db_session, tenant_key, request)
+        if decision.status is AuthorizationStatus.ACCEPTED and decision.authorization_reference:
+            self._remembered[key] = (time.monotonic() + REMEMBER_SECONDS, decision)
+        return decision
+
+    async def _decide(
+        self, db_session: AsyncSession, tenant_key: str, request: RoamingRequest
+    ) -> RoamingDecision:
+        rows = (
+            await db_session.execute(
+                select(OcpiToken, OcpiPartner)
+                .join(OcpiPartner, OcpiPartner.id == OcpiToken.partner_id)
+                .where(
+                    OcpiToken.uid == request.id_token,
+                    OcpiPartner.state == PartnerState.REGISTERED,
+                )
+                .order_by(OcpiToken.last_updated.desc())
+            )
+        ).all()
+        wanted = ocpi_token_type(request.token_type)
+        # The token of the type the station read, else any of that uid (1.6 sends no type).
+        pushed = sorted(rows, key=lambda row: row[0].type != wanted)
+        location = await _location_references(db_session, request)
+        if not pushed:
+            return await self._ask_everyone(
+                db_session, tenant_key, request.id_token, wanted, location
+            )
+        token, partner = pushed[0]
+        if not token.valid:
+            return RoamingDecision(AuthorizationStatus.INVALID, token.id)
+        if token.whitelist == "ALWAYS":
+            return RoamingDecision(AuthorizationStatus.ACCEPTED, token.id)
+        brand = await self._brand(db_session, tenant_key)
+        try:
+            answer = await self._ask(brand, partner, token.uid, token.type, location)
+        except PartnerError as exc:
+            unknown = isinstance(exc, PartnerRefusedError) and (
+                exc.http_status == 404 or exc.ocpi_status == Status.UNKNOWN_TOKEN
+            )
+            log.info(
+                "ocpi real-time authorization without an answer",
+                extra={"partner": str(partner.id), "error": exc.message},
+            )
+            if unknown:
+                return RoamingDecision(AuthorizationStatus.INVALID, token.id)
+            # No answer: the whitelist rule decides (only ALLOWED_OFFLINE lets the driver on).
+            accepted = token.whitelist == "ALLOWED_OFFLINE"
+            return RoamingDecision(
+                AuthorizationStatus.ACCEPTED if accepted else AuthorizationStatus.INVALID, token.id
+            )
+        return RoamingDecision(
+            _STATUS_OF_ALLOWED[answer.allowed], token.id, answer.authorization_reference
+        )
+
+    async def _ask_everyone(
+        self,
+        db_session: AsyncSession,
+        tenant_key: str,
+        uid: str,
+        token_type: str,
+        location: dict[str, Any] | None,
+    ) -> RoamingDecision:
+        """A token nobody pushed: every partner with a tokens sender endpoint is asked at
+        once; the first ALLOWED wins and its Token is stored for the session."""
+        partners = [
+            partner
+            for partner in (
+                await db_session.scalars(
+                    select(OcpiPartner).where(OcpiPartner.state == PartnerState.REGISTERED)
+                )
+            ).all()
+            if endpoint_url(partner, Module.TOKENS, InterfaceRole.SENDER) is not None
+        ]
+        if not partners:
+            return RoamingDecision(AuthorizationStatus.UNKNOWN)
+        brand = await self._brand(db_session, tenant_key)
+        answers = await asyncio.gather(
+            *(self._ask(brand, partner, uid, token_type, location) for partner in partners),
+            return_exceptions=True,
+        )
+        refusals: list[_Answer] = []
+        for partner, answer in zip(partners, answers, strict=True):
+            if not isinstance(answer, _Answer):
+                continue
+            if answer.allowed != "ALLOWED":
+                refusals.append(answer)
+                continue
+            try:
+                token, _ = await upsert_token(db_session, partner.id, answer.token)
+            except OcpiError:
+                continue  # the token belongs to another connection: not this partner's yes
+            return RoamingDecision(
+                AuthorizationStatus.ACCEPTED, token.id, answer.authorization_reference
+            )
+        if refusals:
+            return RoamingDecision(_STATUS_OF_ALLOWED[refusals[0].allowed])
+        return RoamingDecision(AuthorizationStatus.UNKNOWN)
+
+    async def _ask(
+        self,
+        brand: TenantInfo,
+        partner: OcpiPartner,
+        uid: str,
+        token_type: str,
+        location: dict[str, Any] | None,
+    ) -> _Answer:
+        base = endpoint_url(partner, Module.TOKENS, InterfaceRole.SENDER)
+        seconds = partner.authorization_timeout_ms / 1000
+        client = partner_client(brand, partner, self._secret_key, timeout=seconds)
+        if base is None or client is None:
+            raise PartnerRefusedError(f"{partner.name} has no tokens sender endpoint")
+        client.transport = self.transport
+        url = base.rstrip("/") + f"/{uid}/authorize"
+        try:
+            reply = await asyncio.wait_for(
+                client.request("POST", url, params={"type": token_type}, json=location),
+                timeout=seconds,
+            )
+        except TimeoutError:
+            raise PartnerError(f"POST {url}: no answer within {seconds:g} s") from None
+        try:
+            return parse_authorization_info(reply.data)
+        except OcpiError as exc:
+            raise PartnerError(f"POST {url}: {exc.message}") from None
+
+    async def _brand(self, db_session: AsyncSession, tenant_key: str) -> TenantInfo:
+        database: Database = db_session.info["database"]
+        brand = await TenantRegistry(database, self._base_domain, ttl=0).by_key(tenant_key)
+        if brand is None:
+            raise RuntimeError(f"no active brand {tenant_key}")
+        return brand
+
+
+async def _location_references(
+    db_session: AsyncSession, request: RoamingRequest
+) -> dict[str, Any] | None:
+    """LocationReferences of the station (and EVSE) the token was presented at, with the
+    ids the locations module publishes (location id, EVSE uid)."""
+    if request.station_pk is None:
+        return None
+    location_id = await db_session.scalar(
+        select(ChargingStation.location_id).where(ChargingStation.id == request.station_pk)
+    )
+    if location_id is None:
+        return None
+    references: dict[str, Any] = {"location_id": str(location_id)}
+    if request.evse_id is not None:
+        evse_pk = await db_session.scalar(
+            select(Evse.id).where(
+                Evse.charging_station_id == request.station_pk, Evse.evse_id == request.evse_id
+            )
+        )
+        if evse_pk is not None:
+            references["evse_uids"] = [str(evse_pk)]
+    return references
