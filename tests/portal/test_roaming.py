@@ -129,6 +129,9 @@ async def test_registering_with_a_partner_and_ending_the_connection(
             f"/portal/roaming/{partner.id}/resume", data={"_csrf_token": token}, headers=HTML
         )
         after_resume = (await only_partner(database, brand)).state
+        rotated = await client.post(
+            f"/portal/roaming/{partner.id}/rotate", data={"_csrf_token": token}, headers=HTML
+        )
         ended = await client.post(
             f"/portal/roaming/{partner.id}/unregister", data={"_csrf_token": token}, headers=HTML
         )
@@ -146,6 +149,8 @@ async def test_registering_with_a_partner_and_ending_the_connection(
     assert twice.status_code == 409
     assert "The connection is not in a state to change." in twice.text
     assert (resumed.status_code, after_resume) == (303, PartnerState.REGISTERED)
+    assert rotated.status_code == 303
+    assert [sent["token"] != peer.received[0]["token"] for sent in peer.received] == [False, True]
     assert ended.status_code == 303
     assert peer.deleted == 1
     assert '<dd data-testid="state">Ended</dd>' in final.text
@@ -154,6 +159,7 @@ async def test_registering_with_a_partner_and_ending_the_connection(
         "portal.roaming.register",
         "portal.roaming.suspend",
         "portal.roaming.resume",
+        "portal.roaming.rotate",
         "portal.roaming.unregister",
     ]
     assert (await audit_of(database, brand))[-1][2] == {
@@ -226,3 +232,28 @@ async def test_only_staff_who_operate_the_network_open_roaming(
         dashboard = await client.get("/portal/", headers=HTML)
     assert page.status_code == 403
     assert "/portal/roaming" not in dashboard.text
+
+
+async def test_a_brand_without_an_ocpi_party_cannot_register_with_a_partner(
+    database: Database, make_brand: MakeBrand, client_for: BrandClient, peer: EmspPeer
+) -> None:
+    plain = await make_brand()
+    async with database.tenant_transaction(plain.key) as db_session:
+        await add_user(db_session, OPS, PASSWORD, Role.OPERATIONS, "Olga Ops")
+    async with client_for(f"{plain.slug}.localhost") as client:
+        await sign_in(client, OPS, PASSWORD)
+        token = csrf_token((await client.get("/portal/roaming", headers=HTML)).text)
+        refused = await client.post(
+            "/portal/roaming/register",
+            data={
+                "name": "Example Mobility",
+                "versions_url": peer.versions_url,
+                "token_a": "peer-token-a",
+                "_csrf_token": token,
+            },
+            headers=HTML,
+        )
+    assert refused.status_code == 400
+    assert "This brand has no OCPI party (country code and party ID) yet." in refused.text
+    assert peer.received == []
+    assert await audit_of(database, plain) == []

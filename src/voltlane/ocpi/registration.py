@@ -227,6 +227,10 @@ async def register_with_partner(
     RegistrationError says what went wrong beside which form field."""
     name, versions_url, token_a = name.strip(), versions_url.strip(), token_a.strip()
     _check_form(name, versions_url, token_a)
+    if brand.ocpi_party is None:
+        raise RegistrationError(
+            "partner", N_("This brand has no OCPI party (country code and party ID) yet.")
+        )
     client = OcpiClient(token=token_a)
     try:
         api = await discover(client, versions_url)
@@ -294,7 +298,7 @@ async def _live_partner(
     token = None if partner is None else partner_token(secret_key, partner)
     url = None if partner is None else _credentials_url(partner)
     if partner is None or partner.state not in LIVE or token is None or url is None:
-        raise RegistrationError("partner", "This partner has no live connection.")
+        raise RegistrationError("partner", N_("This partner has no live connection."))
     # Credentials calls carry no routing headers: the token says who we are.
     return partner, OcpiClient(token=token), url
 

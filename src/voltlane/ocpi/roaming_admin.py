@@ -50,6 +50,23 @@ class OcpiRoamingAdmin:
             return None, {exc.field: exc.message}
         return partner_id, {}
 
+    async def rotate(
+        self,
+        database: Database,
+        brand: TenantInfo,
+        secret_key: str,
+        partner_id: uuid.UUID,
+        *,
+        our_versions_url: str,
+    ) -> str | None:
+        try:
+            await registration.rotate_our_token(
+                database, brand, secret_key, partner_id, our_versions_url=our_versions_url
+            )
+        except registration.RegistrationError as exc:
+            return exc.message
+        return None
+
     async def unregister(
         self, database: Database, brand: TenantInfo, secret_key: str, partner_id: uuid.UUID
     ) -> str | None:

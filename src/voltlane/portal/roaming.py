@@ -77,6 +77,18 @@ class RoamingAdmin(Protocol):
         """The new partner, or the errors by form field."""
         ...
 
+    async def rotate(
+        self,
+        database: Database,
+        brand: TenantInfo,
+        secret_key: str,
+        partner_id: uuid.UUID,
+        *,
+        our_versions_url: str,
+    ) -> str | None:
+        """New tokens both ways (PUT on the partner's credentials); the failure, if any."""
+        ...
+
     async def unregister(
         self, database: Database, brand: TenantInfo, secret_key: str, partner_id: uuid.UUID
     ) -> str | None:
@@ -389,6 +401,38 @@ class RoamingController(Controller):
         partner_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         return await self._suspend(request, db_session, operator, partner_id, suspended=False)
+
+    @post("/{partner_id:uuid}/rotate", status_code=303)
+    async def rotate(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        operator: NamedDependency[StaffIdentity],
+        partner_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        partner = await _partner(db_session, partner_id)
+        state = web_state(request)
+        admin = roaming_admin()
+        problem = await admin.rotate(
+            state.database,
+            current_tenant(request),
+            state.settings.secret_key,
+            partner.id,
+            our_versions_url=admin.versions_url(request),
+        )
+        if problem is not None:
+            return await self._show(
+                request, db_session, operator, partner_id, notice=problem, status_code=409
+            )
+        await self._audit(
+            request,
+            db_session,
+            operator,
+            "rotate",
+            partner_id=partner_id,
+            detail={"name": partner.name},
+        )
+        return Redirect(f"{ROAMING}/{partner_id}", status_code=303)
 
     @post("/{partner_id:uuid}/unregister", status_code=303)
     async def unregister(
