@@ -20,6 +20,7 @@ from voltlane.charging.ports import set_roaming_authorizer
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
 from voltlane.ocpi.errors import ocpi_aware
+from voltlane.ocpi.location_pushes import OcpiLocationChanges
 from voltlane.ocpi.realtime import OcpiRoamingAuthorizer
 from voltlane.ocpi.roaming_admin import OcpiRoamingAdmin
 from voltlane.ocpi.routes import ocpi_router
@@ -47,7 +48,7 @@ from voltlane.pwa.routes import PWA_HANDLERS
 from voltlane.seed import TenantFileSeeder
 from voltlane.settings import Settings
 from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
-from voltlane.station.ports import set_translator
+from voltlane.station.ports import set_location_changes, set_translator
 from voltlane.tenancy import TenantRegistry
 from voltlane.tenancy.branding import ThemeCatalog
 from voltlane.tenancy.ports import set_seeder
@@ -92,6 +93,7 @@ def wire(settings: Settings, *, demo_password: str | None) -> None:
     load_tasks()
     set_seeder(TenantFileSeeder(settings.tenants_dir, demo_password=demo_password))
     set_translator(OcppTranslator())
+    set_location_changes(OcpiLocationChanges(settings.base_domain))
     set_roaming_authorizer(OcpiRoamingAuthorizer(settings.secret_key, settings.base_domain))
     set_roaming_admin(OcpiRoamingAdmin())
 

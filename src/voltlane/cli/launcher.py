@@ -322,6 +322,8 @@ def run_ocpp(settings: Settings) -> int:
                 await asyncio.sleep(0.2)
 
     with database_url(settings.database_url, settings.data_dir) as url:
+        # The ports the gateway's domain calls upwards (a status reaches roaming partners).
+        wire(settings, demo_password=demo_password(settings))
         if not stop.is_requested():
             asyncio.run(serve(url))
     return 0
