@@ -257,3 +257,31 @@ async def test_a_brand_without_an_ocpi_party_cannot_register_with_a_partner(
     assert "This brand has no OCPI party (country code and party ID) yet." in refused.text
     assert peer.received == []
     assert await audit_of(database, plain) == []
+
+
+async def test_a_partner_of_one_brand_is_not_found_on_another(
+    database: Database,
+    brand: TenantInfo,
+    make_brand: MakeBrand,
+    client_for: BrandClient,
+) -> None:
+    other = await make_brand(ocpi=Ocpi(country_code="NL", party_id="OTH"))
+    async with database.tenant_transaction(other.key) as db_session:
+        await add_user(db_session, OPS, PASSWORD, Role.OPERATIONS, "Olga Ops")
+        partner = OcpiPartner(name="Theirs", state=PartnerState.PENDING, initiated_by="them")
+        db_session.add(partner)
+        await db_session.flush()
+        partner_id = partner.id
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, OPS, PASSWORD)
+        page = await client.get("/portal/roaming", headers=HTML)
+        shown = await client.get(f"/portal/roaming/{partner_id}", headers=HTML)
+        ended = await client.post(
+            f"/portal/roaming/{partner_id}/unregister",
+            data={"_csrf_token": csrf_token(page.text)},
+            headers=HTML,
+        )
+    assert "Theirs" not in page.text
+    assert shown.status_code == 404
+    assert ended.status_code == 404
+    assert (await only_partner(database, other)).state == PartnerState.PENDING
