@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.billing.providers.test_providers import adyen_at, fake_adyen, fake_stripe, stripe_at
 from tests.fakes.psp import ADYEN_API_KEY, ADYEN_MERCHANT, FakeAdyen, FakeStripe
@@ -30,7 +30,9 @@ from voltlane.billing.sandbox import TEST_CARDS, StoredCard
 from voltlane.billing.sandbox.cards import EnteredCardData
 from voltlane.billing.sandbox.stripe_objects import method_object
 from voltlane.core.db import Database
-from voltlane.models.tenant import StoredPaymentMethod
+from voltlane.identity.drivers import deletion
+from voltlane.identity.drivers.schemas import DriverIdentity
+from voltlane.models.tenant import DriverLogin, StoredPaymentMethod
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import JobContext, outbox
@@ -221,3 +223,37 @@ async def test_the_job_deletes_an_adyen_token_unless_the_card_was_saved_again(
     assert kept
     assert token not in fake.account.adyen.stored
     assert fake.detaches == {token: 1}
+
+
+async def test_deleting_an_account_detaches_every_saved_card_at_its_psp(
+    database: Database, make_brand: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The jobs are read from the outbox here instead of being relayed to the broker.
+    monkeypatch.setattr(outbox, "_relay", None)
+    brand = await make_brand(payments="stripe")
+    other = await make_brand(payments="stripe")
+    account_id, _ = await add_driver(database, brand)
+    kept_id, _ = await add_driver(database, other)
+    await add_card(database, brand, account_id, payment_method="pm_first")
+    await add_card(database, brand, account_id, payment_method="pm_second", label="Visa •••• 1881")
+    await add_card(database, other, kept_id, payment_method="pm_other_brand")
+    async with database.tenant_transaction(brand.key) as db_session:
+        login = await db_session.scalar(
+            select(DriverLogin).where(DriverLogin.account_id == account_id)
+        )
+        assert login is not None
+        identity = DriverIdentity(login.id, account_id, login.email, "Lena Fischer", verified=True)
+        await deletion.delete_account(db_session, identity, password=None, reauthenticated=True)
+
+    assert sorted(
+        (job["payment_method"], job["provider"], job["customer"])
+        for job in await written_detaches(database, brand)
+    ) == [("pm_first", "stripe", "cus_lena"), ("pm_second", "stripe", "cus_lena")]
+    assert await written_detaches(database, other) == []
+    async with database.tenant_session(brand.key) as db_session:
+        left = await db_session.scalar(
+            select(func.count())
+            .select_from(StoredPaymentMethod)
+            .where(StoredPaymentMethod.account_id == account_id)
+        )
+    assert left == 0

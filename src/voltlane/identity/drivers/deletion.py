@@ -2,10 +2,13 @@
 
 Gone: the login (with its sessions and e-mail links), the name, address, e-mail and VAT id
 on the customer account, the browser push subscriptions, the saved payment methods, and the
-links in e-mails waiting in the outbox. The account's cards are unlinked, blocked and lose
-their labels. Kept, because the law requires it: the documents already issued (they stay as
-issued, with the name they printed), and the account row itself, anonymised, because those
-documents, payments and ledgers refer to it. The address is free to sign up again.
+links in e-mails waiting in the outbox. Each saved card is also detached at the PSP that
+stores it, by the billing job the driver's own removal of a card uses (enqueued by name:
+billing sits above identity), retried while the PSP is unreachable. The account's cards are
+unlinked, blocked and lose their labels. Kept, because the law requires it: the documents
+already issued (they stay as issued, with the name they printed), and the account row
+itself, anonymised, because those documents, payments and ledgers refer to it. The address
+is free to sign up again.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from voltlane.identity.drivers.schemas import DriverIdentity
 from voltlane.identity.passwords import verify_password
 from voltlane.identity.service import audit
 from voltlane.models.tenant import IdTokenStatus
+from voltlane.worker import enqueue
 
 DELETED_NAME = "Deleted account"
+# billing.payment_methods.DETACH_PAYMENT_METHOD_TASK (a job name: the upward signal).
+DETACH_PAYMENT_METHOD_TASK = "billing.detach_payment_method"
 
 
 async def delete_account(
@@ -52,6 +58,15 @@ async def delete_account(
             card.status = IdTokenStatus.BLOCKED
         card.label = card.driver_name = card.vehicle = card.cost_centre = None
     await repo.delete_push_subscriptions(account.id)
+    for method in await repo.payment_methods_of(account.id):
+        enqueue(
+            db_session,
+            DETACH_PAYMENT_METHOD_TASK,
+            tenant=db_session.info["tenant_key"],
+            provider=method.provider,
+            payment_method=method.payment_method_ref,
+            customer=method.customer_ref,
+        )
     await repo.delete_payment_methods(account.id)
     account.name = DELETED_NAME
     account.email = None

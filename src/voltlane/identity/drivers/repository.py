@@ -190,6 +190,12 @@ class DriverRepository:
         )
         return bool(found)
 
+    async def payment_methods_of(self, account_id: uuid.UUID) -> list[StoredPaymentMethod]:
+        rows = await self.db_session.scalars(
+            select(StoredPaymentMethod).where(StoredPaymentMethod.account_id == account_id)
+        )
+        return list(rows)
+
     async def delete_payment_methods(self, account_id: uuid.UUID) -> None:
         await self.db_session.execute(
             delete(StoredPaymentMethod).where(StoredPaymentMethod.account_id == account_id)
