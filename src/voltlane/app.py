@@ -75,6 +75,7 @@ TASK_MODULES = (
     "voltlane.monitoring.tasks",
     "voltlane.pwa.tasks",
     "voltlane.ocpi.tasks",
+    "voltlane.ocpi.location_tasks",
     "voltlane.ocpi.cdr_tasks",
 )
 
