@@ -40,9 +40,11 @@ async def _presented_token(request: Request[Any, Any, Any]) -> str:
     """The candidate of the Authorization header that is a live token (the guard has
     already found one)."""
     database = web_state(request).database
+    tenant_key = current_tenant(request).key
     async with database.platform_transaction() as platform:
         for candidate in header_candidates(request.headers.get("authorization")):
-            if await platform.get(OcpiCredential, token_digest(candidate)) is not None:
+            row = await platform.get(OcpiCredential, token_digest(candidate))
+            if row is not None and row.tenant_key == tenant_key:
                 return candidate
     raise OcpiError(Status.CLIENT_ERROR, "The credentials token is not valid.", http_status=401)
 
