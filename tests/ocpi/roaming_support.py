@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -159,11 +159,12 @@ async def charge(
     wh: int = 12_000,
     stop: bool = True,
     authorization_reference: str | None = "AUTH-1",
+    start: datetime = T0,
 ) -> uuid.UUID:
-    """A 1.6 session at connector 1 from T0: ``wh`` over an hour, stopped when ``stop``;
-    roaming with ``roaming_token_id`` as the OCPP authorization would mark it."""
+    """A 1.6 session at connector 1 from ``start``: ``wh`` over an hour, stopped when
+    ``stop``; roaming with ``roaming_token_id`` as the OCPP authorization would mark it."""
     # Each session its own register start: a 1.6 start's natural key includes it.
-    start = next(_REGISTERS)
+    register = next(_REGISTERS)
     async with database.tenant_transaction(brand.key) as db_session:
         # Until the OCPP authorization asks partners, the card must be known to be accepted.
         await ensure_id_token(db_session, id_token=id_tag, token_type="ISO14443", label=None)
@@ -171,10 +172,10 @@ async def charge(
             db_session,
             site.station,
             id_tag=id_tag,
-            started_at=T0,
-            meter_start_wh=start,
-            readings=((T0.replace(minute=30), start + wh // 2, None),),
-            stop=(T0.replace(hour=11), start + wh, "Local") if stop else None,
+            started_at=start,
+            meter_start_wh=register,
+            readings=((start + timedelta(minutes=30), register + wh // 2, None),),
+            stop=(start + timedelta(hours=1), register + wh, "Local") if stop else None,
         )
         await db_session.execute(
             update(ChargingSession)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.models.tenant import (
     Cdr,
     CdrKind,
+    ChargingSession,
     CustomerAccount,
     IdToken,
     Invoice,
@@ -23,6 +24,8 @@ from voltlane.models.tenant import (
     InvoiceKind,
     Invoicing,
     Location,
+    OcpiPartner,
+    OcpiToken,
     Payment,
 )
 
@@ -42,6 +45,20 @@ class BilledCdr:
 
 
 _TOKEN_JOIN = and_(IdToken.id_token == Cdr.id_token, IdToken.type == Cdr.id_token_type)
+# Who pays for a CDR: the settlement account of the roaming partner whose token authorized
+# the session, else the account of the card.
+_PAYER = func.coalesce(OcpiPartner.account_id, IdToken.account_id)
+
+
+def _with_payer(stmt: Any) -> Any:
+    """``stmt`` (over Cdr) joined to the CDR's card, roaming partner and paying account."""
+    return (
+        stmt.outerjoin(IdToken, _TOKEN_JOIN)
+        .outerjoin(ChargingSession, ChargingSession.id == Cdr.session_id)
+        .outerjoin(OcpiToken, OcpiToken.id == ChargingSession.roaming_token_id)
+        .outerjoin(OcpiPartner, OcpiPartner.id == OcpiToken.partner_id)
+        .outerjoin(CustomerAccount, CustomerAccount.id == _PAYER)
+    )
 
 
 class InvoiceRepository:
@@ -78,10 +95,7 @@ class InvoiceRepository:
     async def monthly_accounts_with_unbilled(self, before: datetime) -> list[uuid.UUID]:
         """Monthly-invoiced accounts that have CDRs ended before ``before`` not billed yet."""
         rows = await self.db_session.scalars(
-            select(IdToken.account_id)
-            .distinct()
-            .join(Cdr, _TOKEN_JOIN)
-            .join(CustomerAccount, CustomerAccount.id == IdToken.account_id)
+            _with_payer(select(_PAYER).distinct().select_from(Cdr))
             .outerjoin(InvoiceCdr, InvoiceCdr.cdr_id == Cdr.id)
             .where(
                 InvoiceCdr.cdr_id.is_(None),
@@ -94,18 +108,18 @@ class InvoiceRepository:
     # -- CDRs to bill ----------------------------------------------------------------------
     def _billed_cdrs(self) -> Any:
         return (
-            select(
-                Cdr,
-                IdToken.account_id,
-                CustomerAccount.invoicing,
-                IdToken.label,
-                IdToken.driver_name,
-                IdToken.vehicle,
-                IdToken.cost_centre,
-                Location.name,
+            _with_payer(
+                select(
+                    Cdr,
+                    _PAYER,
+                    CustomerAccount.invoicing,
+                    IdToken.label,
+                    IdToken.driver_name,
+                    IdToken.vehicle,
+                    IdToken.cost_centre,
+                    Location.name,
+                )
             )
-            .outerjoin(IdToken, _TOKEN_JOIN)
-            .outerjoin(CustomerAccount, CustomerAccount.id == IdToken.account_id)
             .outerjoin(Location, Location.id == Cdr.location_id)
             .outerjoin(InvoiceCdr, InvoiceCdr.cdr_id == Cdr.id)
             .where(InvoiceCdr.cdr_id.is_(None))
@@ -126,7 +140,10 @@ class InvoiceRepository:
                 or_(
                     CustomerAccount.invoicing.is_(None),
                     CustomerAccount.invoicing != Invoicing.MONTHLY,
-                )
+                ),
+                # A roaming driver's session is settled with the partner, never the driver:
+                # it waits for the partner's settlement account.
+                ChargingSession.roaming_token_id.is_(None),
             )
         stmt = stmt.order_by(Cdr.number).limit(limit).with_for_update(of=Cdr, skip_locked=True)
         return self._rows(await self.db_session.execute(stmt))
@@ -142,7 +159,7 @@ class InvoiceRepository:
         included: nothing is left behind), locked for this invoice."""
         stmt = (
             self._billed_cdrs()
-            .where(IdToken.account_id == account_id, Cdr.end_date_time < before)
+            .where(account_id == _PAYER, Cdr.end_date_time < before)
             .order_by(Cdr.start_date_time, Cdr.number)
             .with_for_update(of=Cdr)
         )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.billing.jobs import brand_info, for_each_brand
 from voltlane.core.clock import utcnow
 from voltlane.ocpi.roaming_pushes import queue_cdr_posts, queue_session_pushes
+from voltlane.ocpi.settlement import open_settlement_accounts
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import JobContext, task
 from voltlane.worker.schedule import every
@@ -34,6 +35,12 @@ async def _queue(jobs: JobContext, tenant: str, queue: _Queue) -> None:
         await queue(db_session, brand, now=utcnow())
 
 
+async def _cdrs_owed(db_session: AsyncSession, brand: TenantInfo, *, now: datetime) -> int:
+    """A partner's first roaming CDR opens its settlement account; each CDR is POSTed."""
+    await open_settlement_accounts(db_session)
+    return await queue_cdr_posts(db_session, brand, now=now)
+
+
 @task(PUSH_CDRS, queue="ocpi", max_retries=0, time_limit_ms=60_000)
 async def push_cdrs(jobs: JobContext) -> None:
     await for_each_brand(jobs, PUSH_CDRS_BRAND)
@@ -41,8 +48,8 @@ async def push_cdrs(jobs: JobContext) -> None:
 
 @task(PUSH_CDRS_BRAND, queue="ocpi", max_retries=0, time_limit_ms=5 * 60_000)
 async def push_cdrs_brand(jobs: JobContext, *, tenant: str) -> None:
-    """POST each roaming CDR to its partner once."""
-    await _queue(jobs, tenant, queue_cdr_posts)
+    """Open partners' settlement accounts; POST each roaming CDR to its partner once."""
+    await _queue(jobs, tenant, _cdrs_owed)
 
 
 @task(PUSH_SESSIONS, queue="ocpi", max_retries=0, time_limit_ms=60_000)
