@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,8 @@ from tests.ocpi.conftest import OcpiClientFactory, data_of
 from tests.ocpi.roaming_support import (
     MSP_CDR_TOKEN,
     T0,
+    add_roaming_token,
+    charge,
     rate,
     read_meter,
     roaming_scene,
@@ -25,8 +28,9 @@ from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
 from voltlane.models.tenant import OcpiPush
 from voltlane.ocpi.cdr_tasks import push_cdrs_brand, push_sessions_brand
-from voltlane.ocpi.pushes import deliver
+from voltlane.ocpi.pushes import deliver, queue_push
 from voltlane.ocpi.roaming_pushes import queue_cdr_posts, queue_session_pushes
+from voltlane.ocpi.session_objects import sessions_to_push
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import JobContext
@@ -198,3 +202,50 @@ async def test_a_roaming_session_is_put_patched_while_it_runs_and_put_completed_
     assert len(httpserver.log) == 3
     # Only the session of the partner with a sessions receiver was pushed.
     assert {row[1] for row in await _pushes(database, cpo)} == {str(session_id)}
+
+
+async def test_a_batch_of_sessions_starts_with_those_told_longest_ago(
+    database: Database, settings: Settings, cpo: TenantInfo, httpserver: HTTPServer
+) -> None:
+    scene = await roaming_scene(
+        database,
+        settings.secret_key,
+        cpo,
+        "CP-PUSH-3",
+        receiver_base=httpserver.url_for("/emsp"),
+        stop=False,
+    )
+    second = await charge(
+        database,
+        cpo,
+        scene.site,
+        id_tag="04EEFF",
+        roaming_token_id=await add_roaming_token(database, cpo, scene.msp, "04EEFF"),
+        stop=False,
+    )
+
+    async def first_due() -> uuid.UUID:
+        async with database.tenant_transaction(cpo.key) as db_session:
+            [row] = await sessions_to_push(
+                db_session, scene.msp.id, since=utcnow() - timedelta(days=1), limit=1
+            )
+            return row.session.id
+
+    async def tell(session_id: uuid.UUID) -> None:
+        async with database.tenant_transaction(cpo.key) as db_session:
+            await queue_push(
+                db_session,
+                cpo.key,
+                partner_id=scene.msp.id,
+                module="sessions",
+                object_id=str(session_id),
+                method="PUT",
+                path=f"/DE/VLT/{session_id}",
+                body={"status": "ACTIVE"},
+            )
+
+    assert await first_due() == scene.mine  # neither told: the older first
+    await tell(scene.mine)
+    assert await first_due() == second  # never told before told
+    await tell(second)
+    assert await first_due() == scene.mine  # told longest ago

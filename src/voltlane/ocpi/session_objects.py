@@ -157,14 +157,22 @@ async def sessions_to_push(
     db_session: AsyncSession, partner_id: uuid.UUID, *, since: datetime, limit: int
 ) -> list[RoamingSession]:
     """The partner's sessions it may not know as they are: ongoing ones, and those that
-    ended (updated from ``since``) without a COMPLETED Session put to it yet."""
-    completed = select(OcpiPush.id).where(
+    ended (updated from ``since``) without a COMPLETED Session put to it yet; those it was
+    told of longest ago (or never) first, so that a batch never starves the rest."""
+    pushes = select(OcpiPush.id).where(
         OcpiPush.partner_id == partner_id,
         OcpiPush.module == Module.SESSIONS.value,
         OcpiPush.object_id == cast(ChargingSession.id, String),
+    )
+    completed = pushes.where(
         OcpiPush.method == "PUT",
         OcpiPush.state != PushState.SUPERSEDED,
         OcpiPush.body["status"].astext == SESSION_STATUS[SessionStatus.FINISHED],
+    )
+    last_told = (
+        pushes.with_only_columns(func.max(OcpiPush.created_at))
+        .where(OcpiPush.state != PushState.SUPERSEDED)
+        .scalar_subquery()
     )
     statement = (
         _roaming()
@@ -175,7 +183,7 @@ async def sessions_to_push(
             ),
             ~completed.exists(),
         )
-        .order_by(ChargingSession.created_at, ChargingSession.id)
+        .order_by(last_told.asc().nulls_first(), ChargingSession.created_at, ChargingSession.id)
         .limit(limit)
     )
     return _rows((await db_session.execute(statement)).all())
