@@ -99,6 +99,8 @@ class Location(UuidPk, Timestamps, TenantBase):
         Index("ix_locations_search", text(LOCATION_SEARCH_DOCUMENT), postgresql_using="gin"),
         Index("ix_locations_name", "name", "id"),
         Index("ix_locations_ocpi_last_updated", "ocpi_last_updated", "id"),
+        # The OCPI locations module's pages (creation order).
+        Index("ix_locations_created_at_id", "created_at", "id"),
     )
 
     name: Mapped[str] = mapped_column(String(255), nullable=False)
