@@ -30,6 +30,8 @@ from voltlane.models.tenant import (
     PaymentStatus,
     RegistrationStatus,
     SessionSettlement,
+    SessionStatus,
+    StationCommand,
     Subscription,
     SubscriptionPlan,
 )
@@ -255,6 +257,32 @@ class ChargeRequestRepository:
             .where(Payment.charge_request_id == request_id)
             .execution_options(populate_existing=True)
         )
+
+    async def charging_on_holds(self) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
+        """Charges running on a hold on the driver's card: (request, session, amount held)."""
+        rows = await self.db_session.execute(
+            select(ChargeRequest.id, ChargeRequest.session_id, Payment.amount_authorized)
+            .join(Payment, Payment.charge_request_id == ChargeRequest.id)
+            .join(ChargingSession, ChargingSession.id == ChargeRequest.session_id)
+            .where(
+                ChargeRequest.status == ChargeRequestStatus.CHARGING,
+                Payment.status == PaymentStatus.AUTHORIZED,
+                Payment.amount_authorized > 0,
+                ChargingSession.status == SessionStatus.ACTIVE,
+            )
+            .order_by(ChargeRequest.created_at)
+            .limit(1000)
+        )
+        return [(request, session, held) for request, session, held in rows if session]
+
+    async def stop_asked_since(self, requested_by: str, since: datetime) -> bool:
+        """Whether a stop was asked for by ``requested_by`` since ``since``."""
+        found = await self.db_session.scalar(
+            select(StationCommand.id)
+            .where(StationCommand.requested_by == requested_by, StationCommand.created_at >= since)
+            .limit(1)
+        )
+        return found is not None
 
     async def holds_left(self, failed_before: datetime) -> list[uuid.UUID]:
         """Failed or cancelled requests whose hold is still on the card (their release did

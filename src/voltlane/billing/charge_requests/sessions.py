@@ -196,6 +196,7 @@ async def stop(
     request_id: uuid.UUID,
     *,
     commands: StationCommands,
+    requested_by: str = "driver app",
 ) -> CommandResult | None:
     """Ask the charger to end the request's session (RemoteStop through the command path);
     its definite answer, or None when the session is not running any more."""
@@ -221,5 +222,5 @@ async def stop(
         action,
         payload,
         deadline_seconds=STOP_DEADLINE_SECONDS,
-        requested_by="driver app",
+        requested_by=requested_by,
     )
