@@ -27,13 +27,19 @@ from voltlane import billing
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
 from voltlane.models.tenant import OcpiPush
-from voltlane.ocpi.cdr_tasks import push_cdrs_brand, push_sessions_brand
+from voltlane.ocpi.cdr_tasks import (
+    PUSH_CDRS,
+    PUSH_SESSIONS,
+    push_cdrs_brand,
+    push_sessions_brand,
+)
 from voltlane.ocpi.pushes import deliver, queue_push
 from voltlane.ocpi.roaming_pushes import queue_cdr_posts, queue_session_pushes
 from voltlane.ocpi.session_objects import sessions_to_push
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import JobContext
+from voltlane.worker.schedule import SCHEDULES
 
 OK = {"status_code": 1000, "timestamp": "2026-11-25T03:00:00Z"}
 
@@ -249,3 +255,8 @@ async def test_a_batch_of_sessions_starts_with_those_told_longest_ago(
     assert await first_due() == second  # never told before told
     await tell(second)
     assert await first_due() == scene.mine  # told longest ago
+
+
+def test_both_reconciliations_run_every_30_seconds() -> None:
+    assert SCHEDULES[PUSH_CDRS].every == timedelta(seconds=30)
+    assert SCHEDULES[PUSH_SESSIONS].every == timedelta(seconds=30)
