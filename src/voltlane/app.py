@@ -77,6 +77,7 @@ TASK_MODULES = (
     "voltlane.ocpi.tasks",
     "voltlane.ocpi.location_tasks",
     "voltlane.ocpi.cdr_tasks",
+    "voltlane.ocpi.command_tasks",
 )
 
 STATIC_MAX_AGE = 365 * 24 * 3600

@@ -27,4 +27,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(Module.TARIFFS, InterfaceRole.SENDER, "/tariffs"),
     Endpoint(Module.TOKENS, InterfaceRole.RECEIVER, "/tokens"),
     Endpoint(Module.HUB_CLIENT_INFO, InterfaceRole.RECEIVER, "/clientinfo"),
+    Endpoint(Module.COMMANDS, InterfaceRole.RECEIVER, "/commands"),
 )

@@ -19,6 +19,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,20 +27,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.ports import RoamingDecision, RoamingRequest
 from voltlane.charging.schemas import AuthorizationStatus
+from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
-from voltlane.models.tenant import ChargingStation, Evse, OcpiPartner, OcpiToken, PartnerState
+from voltlane.models.tenant import (
+    ChargingStation,
+    Evse,
+    OcpiCommand,
+    OcpiPartner,
+    OcpiToken,
+    PartnerState,
+)
 from voltlane.ocpi import checks
 from voltlane.ocpi.client import PartnerError, PartnerRefusedError
 from voltlane.ocpi.envelope import OcpiError
 from voltlane.ocpi.protocol import InterfaceRole, Module, Status
 from voltlane.ocpi.pushes import endpoint_url, partner_client
-from voltlane.ocpi.tokens import token_values, upsert_token
+from voltlane.ocpi.tokens import find_token, token_values, upsert_token
 from voltlane.tenancy import TenantInfo, TenantRegistry
 
 log = logging.getLogger(__name__)
 
 # How long an eMSP's ALLOWED is reused for the same token at the same station.
 REMEMBER_SECONDS = 120.0
+# A token an eMSP started or reserved with is not asked about for this long.
+COMMANDED_FOR = timedelta(minutes=15)
 _ALLOWED_TYPES = frozenset({"ALLOWED", "BLOCKED", "EXPIRED", "NO_CREDIT", "NOT_ALLOWED"})
 _STATUS_OF_ALLOWED = {
     "ALLOWED": AuthorizationStatus.ACCEPTED,
@@ -115,6 +126,9 @@ class OcpiRoamingAuthorizer:
         # The token of the type the station read, else any of that uid (1.6 sends no type).
         pushed = sorted(rows, key=lambda row: row[0].type != wanted)
         location = await _location_references(db_session, request)
+        commanded = await _commanded(db_session, request.id_token, location)
+        if commanded is not None:
+            return commanded
         if not pushed:
             return await self._ask_everyone(
                 db_session, tenant_key, request.id_token, wanted, location
@@ -247,3 +261,36 @@ async def _location_references(
         if evse_pk is not None:
             references["evse_uids"] = [str(evse_pk)]
     return references
+
+
+async def _commanded(
+    db_session: AsyncSession, uid: str, location: dict[str, Any] | None
+) -> RoamingDecision | None:
+    """An eMSP's START_SESSION or RESERVE_NOW of this token at this location in the last
+    15 minutes: the eMSP authorized it already, so it is not asked again (mod_commands:
+    StartSession, ReserveNow); the session takes that command's authorization_reference."""
+    since = utcnow() - COMMANDED_FOR
+    commands = (
+        await db_session.scalars(
+            select(OcpiCommand)
+            .where(
+                OcpiCommand.command.in_(("START_SESSION", "RESERVE_NOW")),
+                OcpiCommand.response == "ACCEPTED",
+                OcpiCommand.created_at >= since,
+                OcpiCommand.request["token"]["uid"].astext == uid,
+            )
+            .order_by(OcpiCommand.created_at.desc())
+        )
+    ).all()
+    for command in commands:
+        if location is not None and command.request.get("location_id") != location["location_id"]:
+            continue
+        token = command.request["token"]
+        row = await find_token(
+            db_session, token["country_code"], token["party_id"], token["uid"], token["type"]
+        )
+        if row is None or row.partner_id != command.partner_id:
+            continue
+        reference = command.request.get("authorization_reference")
+        return RoamingDecision(AuthorizationStatus.ACCEPTED, row.id, reference)
+    return None
