@@ -10,7 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Uuid, any_, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.tenant import (
@@ -157,7 +158,8 @@ class LocationRepository:
             .join(Evse, Evse.charging_station_id == ChargingStation.id)
             .join(Connector, Connector.evse_pk == Evse.id)
             .where(
-                ChargingStation.location_id.in_(location_ids),
+                # One array parameter: a page's 1,000 ids as separate ones cost more to send.
+                ChargingStation.location_id == any_(literal(list(location_ids), ARRAY(Uuid()))),
                 ChargingStation.registration_status == RegistrationStatus.ACCEPTED,
             )
             .order_by(
