@@ -24,18 +24,23 @@ from tests.ocpp.conftest import PASSWORD, add_ocpp_station, basic, gateway, url
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
 from voltlane.models.tenant import ChargingSession, ChargingStation, Evse, OcpiCommand
-from voltlane.ocpi.command_tasks import run_command
+from voltlane.ocpi.command_tasks import run_command, run_command_job
+from voltlane.ocpi.commands import reservation_number
 from voltlane.ocpi.pushes import deliver
 from voltlane.ocpp.server import Gateway
 from voltlane.settings import Settings
 from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
 from voltlane.tenancy import TenantInfo
+from voltlane.worker import JobContext
 
 __all__ = ["gateway"]
 
 
 class EmspCharger(ChargePoint):  # type: ignore[misc]
-    """A 1.6 charger that starts, stops and unlocks when asked."""
+    """A 1.6 charger that starts, stops and reserves when asked (a second reservation
+    finds the EVSE occupied) and fails to unlock."""
+
+    reservations: list[int]
 
     @on("RemoteStartTransaction")
     async def on_start(self, id_tag: str, **kwargs: Any) -> Any:
@@ -44,6 +49,16 @@ class EmspCharger(ChargePoint):  # type: ignore[misc]
     @on("RemoteStopTransaction")
     async def on_stop(self, transaction_id: int, **kwargs: Any) -> Any:
         return call_result.RemoteStopTransaction(status="Accepted")
+
+    @on("ReserveNow")
+    async def on_reserve(self, reservation_id: int, **kwargs: Any) -> Any:
+        self.reservations.append(reservation_id)
+        return call_result.ReserveNow(status="Occupied" if self.reservations[1:] else "Accepted")
+
+    @on("CancelReservation")
+    async def on_cancel(self, reservation_id: int, **kwargs: Any) -> Any:
+        known = reservation_id in self.reservations
+        return call_result.CancelReservation(status="Accepted" if known else "Rejected")
 
     @on("UnlockConnector")
     async def on_unlock(self, connector_id: int, **kwargs: Any) -> Any:
@@ -69,6 +84,7 @@ async def charger(gateway: Gateway, brand: TenantInfo, station_id: str) -> Async
         compression=None,
     )
     cp = EmspCharger(station_id, ws, response_timeout=10)
+    cp.reservations = []
     task = asyncio.create_task(cp.start())
     await cp.call(
         call.BootNotification(charge_point_vendor="Acme", charge_point_model="AC22"),
@@ -295,3 +311,55 @@ async def test_bad_commands_are_refused_before_anything_is_sent(
     commands = await _commands(database, cpo)
     assert [(c.command, c.response) for c in commands] == [("START_SESSION", "REJECTED")]
     assert httpserver.log == []
+
+
+async def test_a_reservation_is_made_replaced_and_cancelled_by_the_job(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    gateway: Gateway,
+    httpserver: HTTPServer,
+) -> None:
+    emsp, location_id, evse_uid = await _emsp_and_station(
+        database, settings, cpo, httpserver, "CMD-4", "/cmd/r"
+    )
+    reserve = {
+        "response_url": httpserver.url_for("/cmd/r"),
+        "token": rfid_token("EE01"),
+        "expiry_date": "2026-11-25T11:00:00Z",
+        "reservation_id": "R-1",
+        "location_id": location_id,
+        "evse_uid": evse_uid,
+    }
+    jobs = JobContext(database=database, settings=settings)
+    async with charger(gateway, cpo, "CMD-4") as cp, ocpi_for(cpo, emsp.token) as client:
+        answers = [
+            await client.post("/ocpi/2.2.1/commands/RESERVE_NOW", json=reserve),
+            await client.post("/ocpi/2.2.1/commands/RESERVE_NOW", json=reserve),
+            await client.post(
+                "/ocpi/2.2.1/commands/CANCEL_RESERVATION",
+                json={"response_url": reserve["response_url"], "reservation_id": "r-1"},
+            ),
+            await client.post(
+                "/ocpi/2.2.1/commands/CANCEL_RESERVATION",
+                json={"response_url": reserve["response_url"], "reservation_id": "R-2"},
+            ),
+        ]
+        for command in await _commands(database, cpo):
+            if command.response == "ACCEPTED":
+                await run_command_job(jobs, tenant=cpo.key, command_id=str(command.id))
+    number = reservation_number(emsp.partner_id, "R-1")
+    assert [data_of(a)["result"] for a in answers] == [
+        "ACCEPTED",
+        "ACCEPTED",
+        "ACCEPTED",
+        "REJECTED",
+    ]
+    assert cp.reservations == [number, number]
+    assert [(c.command, c.result) for c in await _commands(database, cpo)] == [
+        ("RESERVE_NOW", "ACCEPTED"),
+        ("RESERVE_NOW", "EVSE_OCCUPIED"),
+        ("CANCEL_RESERVATION", "ACCEPTED"),
+        ("CANCEL_RESERVATION", None),
+    ]

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 # How long an eMSP's ALLOWED is reused for the same token at the same station.
 REMEMBER_SECONDS = 120.0
+REMEMBER_AT_MOST = 10_000  # then the expired answers are dropped
 # A token an eMSP started or reserved with is not asked about for this long.
 COMMANDED_FOR = timedelta(minutes=15)
 _ALLOWED_TYPES = frozenset({"ALLOWED", "BLOCKED", "EXPIRED", "NO_CREDIT", "NOT_ALLOWED"})
@@ -105,7 +106,10 @@ class OcpiRoamingAuthorizer:
             return remembered[1]
         decision = await self._decide(db_session, tenant_key, request)
         if decision.status is AuthorizationStatus.ACCEPTED and decision.authorization_reference:
-            self._remembered[key] = (time.monotonic() + REMEMBER_SECONDS, decision)
+            now = time.monotonic()
+            if len(self._remembered) >= REMEMBER_AT_MOST:
+                self._remembered = {k: v for k, v in self._remembered.items() if v[0] > now}
+            self._remembered[key] = (now + REMEMBER_SECONDS, decision)
         return decision
 
     async def _decide(
