@@ -168,8 +168,18 @@ async def test_a_never_whitelisted_token_is_asked_once_and_its_reference_reaches
         ),
         suppress=False,
     )
+    stopped = await charger.cp.call(
+        call16.StopTransaction(
+            transaction_id=started.transaction_id,
+            id_tag="CAFE0001",
+            meter_stop=9000,
+            timestamp="2026-11-25T11:00:00Z",
+        ),
+        suppress=False,
+    )
     assert authorized.id_tag_info == {"status": "Accepted"}
     assert started.id_tag_info == {"status": "Accepted"}
+    assert stopped.id_tag_info == {"status": "Accepted"}
     assert len(httpserver.log) == 1
     request = httpserver.log[0][0]
     assert (

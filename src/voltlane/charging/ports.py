@@ -19,6 +19,8 @@ class RoamingRequest:
 
     id_token: str
     token_type: str | None  # the OCPP IdTokenType; None from OCPP 1.6
+    # The station the token was presented at to charge; None when nothing is to start
+    # (the idTag of a stop): then only what is stored decides, nobody is asked.
     station_pk: uuid.UUID | None
     evse_id: int | None  # the OCPP evseId, when the message named one
 

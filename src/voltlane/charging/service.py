@@ -451,7 +451,8 @@ async def transaction_event(
             token_type=event.id_token_type,
             for_session=session.id,
             check_concurrent=event.event_type == "Started",
-            station=station.pk,
+            # An Ended event's token is not asked about: the session is over.
+            station=station.pk if event.event_type != "Ended" else None,
             evse_id=session.evse_id,
         )
         session.id_token = event.id_token

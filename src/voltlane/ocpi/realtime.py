@@ -133,15 +133,16 @@ class OcpiRoamingAuthorizer:
         commanded = await _commanded(db_session, request.id_token, location)
         if commanded is not None:
             return commanded
+        if request.station_pk is None:
+            # A stop's idTag: the session is ending, no eMSP is asked about it.
+            return _stored(pushed[0][0] if pushed else None)
         if not pushed:
             return await self._ask_everyone(
                 db_session, tenant_key, request.id_token, wanted, location
             )
         token, partner = pushed[0]
-        if not token.valid:
-            return RoamingDecision(AuthorizationStatus.INVALID, token.id)
-        if token.whitelist == "ALWAYS":
-            return RoamingDecision(AuthorizationStatus.ACCEPTED, token.id)
+        if not token.valid or token.whitelist == "ALWAYS":
+            return _stored(token)
         brand = await self._brand(db_session, tenant_key)
         try:
             answer = await self._ask(brand, partner, token.uid, token.type, location)
@@ -241,6 +242,14 @@ class OcpiRoamingAuthorizer:
         if brand is None:
             raise RuntimeError(f"no active brand {tenant_key}")
         return brand
+
+
+def _stored(token: OcpiToken | None) -> RoamingDecision:
+    """What the pushed token alone says (its valid flag)."""
+    if token is None:
+        return RoamingDecision(AuthorizationStatus.UNKNOWN)
+    status = AuthorizationStatus.ACCEPTED if token.valid else AuthorizationStatus.INVALID
+    return RoamingDecision(status, token.id)
 
 
 async def _location_references(
