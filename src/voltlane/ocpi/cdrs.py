@@ -216,8 +216,9 @@ def cdr_object(row: CdrRow, party: tuple[str, str]) -> dict[str, Any]:
             body[name] = price(excl, incl, cdr.currency)
     body |= {
         "total_energy": number(cdr.total_energy_kwh.normalize()),
-        "total_time": number(cdr.total_time_hours.normalize()),
-        "total_parking_time": number(cdr.total_parking_time_hours.normalize()),
+        # types.asciidoc: numbers use 4 decimals; hours are stored with 6.
+        "total_time": number(cdr.total_time_hours.quantize(Decimal("0.0001"))),
+        "total_parking_time": number(cdr.total_parking_time_hours.quantize(Decimal("0.0001"))),
     }
     if cdr.remark:
         body["remark"] = cdr.remark[:255]

@@ -42,6 +42,8 @@ from voltlane.tariff.rounding import from_minor
 # Session.status of our session states (mod_sessions SessionStatus).
 SESSION_STATUS = {SessionStatus.ACTIVE: "ACTIVE", SessionStatus.FINISHED: "COMPLETED"}
 _KWH = Decimal(1000)
+# types.asciidoc: "numbers use 4 decimals" (a period's hours and kW have more).
+_DECIMALS = Decimal("0.0001")
 
 
 def number(value: Decimal | int | str) -> int | float:
@@ -83,7 +85,8 @@ def charging_periods(priced: dict[str, Any]) -> list[dict[str, Any]]:
     periods = []
     for period in priced.get("charging_periods", []):
         dimensions = [
-            {"type": d["type"], "volume": number(d["volume"])} for d in period["dimensions"]
+            {"type": d["type"], "volume": number(Decimal(d["volume"]).quantize(_DECIMALS))}
+            for d in period["dimensions"]
         ]
         if dimensions:
             periods.append(
