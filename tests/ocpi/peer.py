@@ -2,8 +2,12 @@
 in both directions and for anything else that needs a partner's API.
 
 The peer serves its versions, its 2.2.1 endpoints and its credentials module, accepts only
-the tokens in ``accepted``, and remembers the credentials the CPO gave it. Its module
-endpoints besides credentials are listed, not served.
+the tokens in ``accepted``, and remembers the credentials the CPO gave it. Its RECEIVER
+modules (locations, tariffs, sessions, cdrs) and the command results under ``commands``
+take what the CPO sends and keep it in ``pushes``; every request the CPO makes to it is
+checked against the specification's field rules (``spec_rules``, not our own models),
+and every violation is kept in ``violations``. As a client, ``pull`` reads a module of
+the CPO page by page, checking envelopes, objects and pagination headers likewise.
 """
 
 from __future__ import annotations
@@ -11,11 +15,16 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+from tests.ocpi.spec_rules import validate, validate_envelope
 
 TIMESTAMP = "2026-03-02T10:00:00Z"
 PEER_MODULES = (("tokens", "SENDER"), ("locations", "RECEIVER"), ("sessions", "RECEIVER"))
@@ -37,6 +46,40 @@ def _presented(request: Request) -> str | None:
     return base64.b64decode(value).decode()
 
 
+_NEXT = re.compile(r'<([^>]+)>; rel="next"')
+# A receiver's path parameters after the module (mod_*.asciidoc "Request Parameters").
+_PUSHED = {
+    "locations": ("Location", "EVSE", "Connector"),
+    "tariffs": ("Tariff",),
+    "sessions": ("Session",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """A request the CPO made to one of the peer's receivers."""
+
+    method: str
+    module: str
+    path: tuple[str, ...]  # the path parameters after the module
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a paginated GET, as the peer read it."""
+
+    ids: list[str]
+    total: int | None
+    x_limit: int | None
+    next_url: str | None
+
+
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name)
+    return int(value) if value is not None and value.isdigit() else None
+
+
 @dataclass
 class EmspPeer:
     """A partner platform with the eMSP role NL*EXA (unless told otherwise)."""
@@ -50,14 +93,20 @@ class EmspPeer:
     # What the CPO told us: each credentials object it POSTed or PUT, in order.
     received: list[dict[str, Any]] = field(default_factory=list)
     deleted: int = 0
+    # The first path segment of all its URLs: two peers can share one server.
+    root: str = "ocpi"
+    # What the CPO pushed to its receivers and posted as command results, in order.
+    pushes: list[Pushed] = field(default_factory=list)
+    # Every breach of the specification the peer saw, in what it received or read.
+    violations: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
     def versions_url(self) -> str:
-        return self.server.url_for("/ocpi/versions")
+        return self.url("versions")
 
     def url(self, path: str) -> str:
-        return self.server.url_for(f"/ocpi/{path}")
+        return self.server.url_for(f"/{self.root}/{path}")
 
     def credentials(self, token: str) -> dict[str, Any]:
         return {
@@ -77,17 +126,142 @@ class EmspPeer:
         }
 
     def serve(self) -> EmspPeer:
-        self.server.expect_request("/ocpi/versions").respond_with_handler(self._versions)
-        self.server.expect_request("/ocpi/2.2.1").respond_with_handler(self._details)
-        self.server.expect_request("/ocpi/2.2.1/credentials").respond_with_handler(
+        root = f"/{self.root}"
+        self.server.expect_request(f"{root}/versions").respond_with_handler(self._versions)
+        self.server.expect_request(f"{root}/2.2.1").respond_with_handler(self._details)
+        self.server.expect_request(f"{root}/2.2.1/credentials").respond_with_handler(
             self._credentials
         )
+        receivers = re.compile(
+            rf"{re.escape(root)}/2\.2\.1/(locations|tariffs|sessions|cdrs|commands)(/.*)?"
+        )
+        self.server.expect_request(receivers).respond_with_handler(self._receive)
         return self
 
     def _refuse(self, request: Request) -> Response | None:
+        for header in ("X-Request-ID", "X-Correlation-ID"):
+            if not request.headers.get(header):
+                self.violations.append(f"{request.method} {request.path}: no {header} header")
         if _presented(request) in self.accepted:
             return None
         return Response(ocpi_body(status_code=2000, message="unknown token"), 401)
+
+    def _receive(self, request: Request) -> Response:
+        """A receiver interface: check the request against the spec, keep it, answer 1000."""
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        module, *params = request.path.split("/2.2.1/", 1)[1].split("/")
+        body = json.loads(request.data) if request.data else None
+        self.pushes.append(Pushed(request.method, module, tuple(params), body))
+        where = f"{request.method} {request.path}"
+        self.violations += [f"{where}: {problem}" for problem in self._check(request, module)]
+        headers = {}
+        if module == "cdrs" and request.method == "POST" and isinstance(body, dict):
+            # mod_cdrs POST: the response carries the CDR's URL at the eMSP.
+            headers["Location"] = self.url(f"2.2.1/cdrs/{body.get('id')}")
+        return Response(ocpi_body(), 200, headers, content_type="application/json")
+
+    def _check(self, request: Request, module: str) -> list[str]:
+        params = request.path.split("/2.2.1/", 1)[1].split("/")[1:]
+        body = json.loads(request.data) if request.data else None
+        method = request.method
+        if module == "cdrs":
+            if method != "POST" or params:
+                return [f"the cdrs receiver takes POST without parameters, not {method}"]
+            return validate(body, "CDR")
+        if module == "commands":
+            # The response_url the peer gave: /commands/{command}/{uid}, a CommandResult.
+            return validate(body, "CommandResult") if method == "POST" else [f"{method}?"]
+        kinds = _PUSHED[module]
+        # {country_code}/{party_id}/{id}[/{evse_uid}[/{connector_id}]]
+        if not 3 <= len(params) <= 2 + len(kinds):
+            return [f"{len(params)} path parameters"]
+        problems = [
+            f"path {name} {value!r} is longer than {size}"
+            for name, value, size in zip(
+                ("country_code", "party_id", "id", "evse_uid", "connector_id"),
+                params,
+                (2, 3, 36, 36, 36),
+                strict=False,
+            )
+            if len(value) > size
+        ]
+        kind = kinds[len(params) - 3]
+        if method == "PUT":
+            problems += validate(body, kind)
+            if kind in ("Location", "Tariff", "Session") and isinstance(body, dict):
+                # The path names the object the body is.
+                named = (body.get("country_code"), body.get("party_id"), body.get("id"))
+                if named != tuple(params):
+                    problems.append(f"the body is {named}, the path {tuple(params)}")
+        elif method == "PATCH" and module in ("locations", "sessions"):
+            problems += validate(body, kind, partial=True)
+            if not isinstance(body, dict) or "last_updated" not in body:
+                problems.append("a PATCH without last_updated")
+        elif not (method == "DELETE" and module == "tariffs"):
+            problems.append(f"{method} is no method of the {module} receiver")
+        return problems
+
+    async def get(self, client: httpx.AsyncClient, url: str, kind: str, *, many: bool) -> Any:
+        """One GET of the CPO as this peer makes it; its data (checked)."""
+        response = await self._get(client, url, kind, many=many)
+        return response.json().get("data")
+
+    async def _get(
+        self, client: httpx.AsyncClient, url: str, kind: str | None = None, *, many: bool = False
+    ) -> httpx.Response:
+        ids = {"X-Request-ID": str(uuid.uuid4()), "X-Correlation-ID": str(uuid.uuid4())}
+        response = await client.get(url, headers=ids)
+        where = f"GET {url}"
+        if response.status_code != 200:
+            self.violations.append(f"{where}: HTTP {response.status_code}")
+        for name, value in ids.items():
+            if response.headers.get(name) != value:
+                self.violations.append(f"{where}: {name} not echoed")
+        body = response.json()
+        self.violations += [f"{where}: {p}" for p in validate_envelope(body, kind, many=many)]
+        if body.get("status_code") != 1000:
+            self.violations.append(f"{where}: status_code {body.get('status_code')}")
+        return response
+
+    async def pull(
+        self, client: httpx.AsyncClient, url: str, kind: str, *, limit: int, **params: str
+    ) -> list[Page]:
+        """Every page of a sender's GET list with ``limit``, following the Link headers
+        (transport_and_format "Pagination"); each object and header is checked."""
+        first = httpx.URL(url).copy_merge_params({**params, "limit": str(limit)})
+        pages: list[Page] = []
+        next_url: str | None = str(first)
+        while next_url is not None:
+            response = await self._get(client, next_url, kind, many=True)
+            where = f"GET {next_url}"
+            link = response.headers.get("Link")
+            found = _NEXT.fullmatch(link) if link else None
+            if link and found is None:
+                self.violations.append(f"{where}: Link {link!r} is not <url>; rel=\"next\"")
+            data = response.json().get("data") or []
+            page = Page(
+                [str(item.get("id", item.get("uid"))) for item in data],
+                _int_header(response, "X-Total-Count"),
+                _int_header(response, "X-Limit"),
+                found.group(1) if found else None,
+            )
+            if page.total is None or page.x_limit is None:
+                self.violations.append(f"{where}: X-Total-Count or X-Limit missing")
+            if len(data) > limit:
+                self.violations.append(f"{where}: {len(data)} objects, more than limit={limit}")
+            if page.next_url is not None:
+                kept = httpx.URL(page.next_url).params
+                for name, value in params.items():
+                    if kept.get(name) != value:
+                        self.violations.append(f"{where}: the next Link drops {name}")
+            pages.append(page)
+            next_url = page.next_url
+            if len(pages) > 100:
+                self.violations.append(f"{where}: more than 100 pages")
+                break
+        return pages
 
     def _versions(self, request: Request) -> Response:
         refused = self._refuse(request)
@@ -121,6 +295,10 @@ class EmspPeer:
             self.accepted.clear()
             return Response(ocpi_body(), 200, content_type="application/json")
         self.received.append(json.loads(request.data))
+        self.violations += [
+            f"{request.method} {request.path}: {problem}"
+            for problem in validate(self.received[-1], "Credentials")
+        ]
         # The token it used dies; the CPO uses the new token C from now on.
         token_c = f"peer-token-c-{next(self._counter)}"
         self.accepted = {token_c}
