@@ -20,18 +20,23 @@ from tests.ocpi.peer import EmspPeer, Page
 from tests.ocpi.roaming_support import (
     T0,
     Partner,
+    Site,
     add_roaming_token,
     add_site,
     add_tariff,
     charge,
     rate,
+    read_meter,
     stop_charge,
 )
 from tests.ocpi.spec_rules import validate_envelope
+from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
 from voltlane.ocpi.cdr_tasks import push_cdrs_brand, push_sessions_brand
 from voltlane.ocpi.pushes import deliver
+from voltlane.ocpi.roaming_pushes import queue_session_pushes
 from voltlane.settings import Settings
+from voltlane.station import operations
 from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.spec import Ocpi
@@ -122,6 +127,7 @@ def shape(pages: list[Page]) -> list[tuple[int, int | None, int | None, bool]]:
 
 @dataclass(frozen=True, slots=True)
 class Network:
+    site: Site  # the first location, where the sessions charge
     locations: list[str]  # in creation order
     finished: uuid.UUID  # the peer's driver's session, rated
     running: uuid.UUID  # the peer's driver's session, still charging
@@ -177,7 +183,7 @@ async def build_network(
     )
     cdr = await rate(database, brand, finished)
     await rate(database, brand, own)
-    return Network(locations, finished, running, own, cdr)
+    return Network(site, locations, finished, running, own, cdr)
 
 
 @pytest.fixture
@@ -341,3 +347,74 @@ async def test_partners_see_nothing_of_another_partners_or_another_brands_object
     assert {p.path[2] for p in stranger.peer.pushes} == {str(location.id)}
     for connected in (first, second, stranger):
         assert connected.peer.violations == []
+
+
+async def test_the_peer_takes_our_patches_and_reads_our_refusals_in_the_specs_format(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    httpserver: HTTPServer,
+    jobs: JobContext,
+) -> None:
+    peer = new_peer(httpserver, "exa", "EXA")
+    connected = await connect(database, ocpi_for, cpo, peer)
+    partner = Partner(connected.partner_id, connected.token, "NL", "EXA")
+    network = await build_network(database, cpo, partner, "ROAM-EXA")
+    await push_sessions_brand(jobs, tenant=cpo.key)
+    await deliver(database, cpo, connected.partner_id, settings.secret_key)
+    told = len(peer.pushes)
+
+    # The charger reports a fault, and energy flows in the running session a minute later:
+    # a PATCH of the EVSE's status and one of the session.
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await operations.record_status(
+            db_session,
+            network.site.station.id,
+            evse_id=1,
+            connector_id=1,
+            status="Faulted",
+            at=utcnow(),
+            error_code="GroundFailure",
+            payload={},
+        )
+    running_at = T0 + timedelta(hours=2, minutes=45)
+    await read_meter(database, cpo, network.site, network.running, running_at, 9_000)
+    async with database.tenant_transaction(cpo.key) as db_session:
+        later = utcnow() + timedelta(seconds=61)
+        assert await queue_session_pushes(db_session, cpo, now=later) == 1
+    await deliver(database, cpo, connected.partner_id, settings.secret_key)
+    assert peer.violations == []
+    patches = [(p.method, p.module, p.path, p.body) for p in peer.pushes[told:]]
+    assert [(method, module, path[2]) for method, module, path, _ in patches] == [
+        ("PATCH", "locations", network.locations[0]),
+        ("PATCH", "sessions", str(network.running)),
+    ]
+    assert set(patches[0][3]) == {"status", "last_updated"}
+    assert patches[0][3]["status"] == "OUTOFORDER"
+    assert patches[1][3]["kwh"] == 9
+
+    # Its mistakes come back in the spec's envelope: 2001 naming the fault, 2003 for an
+    # unknown location (HTTP 404), 2004 for an unknown token.
+    url = connected.endpoints
+    async with ocpi_for(cpo, connected.token) as client:
+        refusals = [
+            await client.get(url["sessions", "SENDER"]),
+            await client.get(url["locations", "SENDER"], params={"limit": "many"}),
+            await client.get(f"{url['locations', 'SENDER']}/{uuid.uuid4()}"),
+            await client.put(
+                f"{url['tokens', 'RECEIVER']}/NL/EXA/04FF00",
+                json={"uid": "04FF00", "whitelist": "SOMETIMES"},
+            ),
+            await client.get(f"{url['tokens', 'RECEIVER']}/NL/EXA/04FF00"),
+        ]
+    for response in refusals:
+        assert validate_envelope(response.json()) == [], response.json()
+    assert [(r.status_code, r.json()["status_code"]) for r in refusals] == [
+        (200, 2001),
+        (200, 2001),
+        (404, 2003),
+        (200, 2001),
+        (404, 2004),
+    ]
+    assert refusals[0].json()["status_message"] == "date_from is required."
