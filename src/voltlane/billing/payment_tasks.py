@@ -6,6 +6,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from voltlane.billing.credit_refunds import REFUND_CREDITED_TASK
 from voltlane.billing.dunning import DUNNING_RUN_TASK, claim_due, open_dunning, retry_payment
 from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS
 from voltlane.billing.jobs import brand_info, for_each_brand
@@ -17,8 +18,14 @@ from voltlane.billing.payments import (
     capture_cdr,
     capture_top_up,
     process_webhook_event,
+    refund_credited,
 )
-from voltlane.billing.providers import PaymentsNotConfiguredError, provider_for
+from voltlane.billing.providers import (
+    PaymentsNotConfiguredError,
+    ProviderDeclinedError,
+    ProviderUnavailableError,
+    provider_for,
+)
 from voltlane.billing.settlement import amount_due
 from voltlane.core.clock import utcnow
 from voltlane.core.errors import VoltlaneError
@@ -93,6 +100,28 @@ async def detach_payment_method(
     )
     if not done:
         raise RetryLaterError(f"detach of {provider} card: the provider is unreachable")
+
+
+@task(REFUND_CREDITED_TASK, queue="billing", max_retries=30, max_backoff_ms=60 * 60 * 1000)
+async def refund_credited_payment(jobs: JobContext, *, tenant: str, payment_id: str) -> None:
+    """Give a credited session's card money back; retried with backoff while the PSP is
+    unreachable (with the same idempotency key). A refusal is left on the payment's
+    operations for finance to see."""
+    info = await brand_info(jobs, tenant)
+    try:
+        provider = provider_for(info)
+    except PaymentsNotConfiguredError:
+        log.warning("credited session not refunded: the brand has no payment provider")
+        return
+    try:
+        await refund_credited(jobs.database, tenant, uuid.UUID(payment_id), provider=provider)
+    except ProviderUnavailableError as exc:
+        raise RetryLaterError(f"refund of payment {payment_id}: {exc.detail}") from exc
+    except ProviderDeclinedError as exc:
+        log.warning(
+            "credited session not refunded: the provider declined",
+            extra={"payment_id": payment_id, "error": exc.detail},
+        )
 
 
 @task(PROCESS_WEBHOOK_TASK, queue="billing", max_retries=10)

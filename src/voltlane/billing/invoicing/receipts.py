@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.cdrs import credit_cdr
+from voltlane.billing.credit_refunds import queue_refund_of_credit
 from voltlane.billing.documents.model import DocumentLine
 from voltlane.billing.documents.stored import document_from_json
 from voltlane.billing.documents.text import DocumentText
@@ -162,6 +163,7 @@ async def _credit_notes(
         credit_of = item.cdr.credit_of
         assert credit_of is not None
         await reverse_settlement(repo.db_session, item.cdr)
+        await queue_refund_of_credit(repo.db_session, item.cdr)
         if credit_of not in originals:
             # Credited before it was billed: both are settled, with no document.
             await repo.mark_billed([credit_of, item.cdr.id], None)

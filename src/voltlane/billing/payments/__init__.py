@@ -28,6 +28,7 @@ from voltlane.billing.payments.sessions import (
     get_payment,
     list_payments,
     pre_authorize_session,
+    refund_credited,
     refund_payment,
 )
 from voltlane.billing.payments.top_ups import CAPTURE_TOP_UP_TASK, capture_top_up, top_up_wallet
@@ -50,6 +51,7 @@ __all__ = [
     "pre_authorize_session",
     "process_webhook_event",
     "record_webhook",
+    "refund_credited",
     "refund_payment",
     "release_charge",
     "top_up_wallet",

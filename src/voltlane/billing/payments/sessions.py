@@ -217,6 +217,30 @@ async def refund_payment(
         return payment
 
 
+async def refund_credited(
+    database: Database, tenant: str, payment_id: uuid.UUID, *, provider: PaymentProvider
+) -> Payment | None:
+    """Refund what is left of a credited session's card payment (captured and not refunded
+    yet, e.g. after a partial refund by hand); None when nothing is left. Repeating it after
+    an unknown outcome repeats the same refund with its key; after a success it finds
+    nothing left."""
+    for _ in range(2):
+        async with database.tenant_transaction(tenant) as db_session:
+            payment = await PaymentRepository(db_session).payment(payment_id)
+            if payment is None or payment.status is not PaymentStatus.CAPTURED:
+                return None
+            refundable = payment.amount_captured - payment.amount_refunded
+        if refundable <= 0:
+            return None
+        try:
+            return await refund_payment(
+                database, tenant, payment_id, amount=refundable, provider=provider
+            )
+        except ValidationError:
+            continue  # a refund by hand got there in between: read what is left again
+    return None
+
+
 async def list_payments(
     db_session: AsyncSession, *, status: PaymentStatus | None, limit: int, offset: int
 ) -> tuple[list[Payment], int]:
