@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from werkzeug import Request, Response
@@ -15,15 +16,17 @@ from voltlane.core.db import Database
 from voltlane.models.tenant import OcpiPartner, OcpiPush, PartnerInitiator, PartnerState
 from voltlane.ocpi.auth import authorization_header
 from voltlane.ocpi.partners import seal_partner_token
-from voltlane.ocpi.pushes import deliver, queue_push, retry_delay, retry_now
+from voltlane.ocpi.pushes import DELIVER, deliver, queue_push, retry_delay, retry_now
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
+from voltlane.worker import outbox
+from voltlane.worker.models import OutboxMessage
 
 OK = {"status_code": 1000, "timestamp": "2026-11-25T03:00:00Z"}
 
 
 async def _partner(
-    database: Database, brand: TenantInfo, settings: Settings, url: str
+    database: Database, brand: TenantInfo, settings: Settings, url: str, party: str = "EMS"
 ) -> OcpiPartner:
     async with database.tenant_transaction(brand.key) as db_session:
         partner = OcpiPartner(
@@ -31,7 +34,7 @@ async def _partner(
             state=PartnerState.REGISTERED,
             initiated_by=PartnerInitiator.THEM,
             country_code="NL",
-            party_id="EMS",
+            party_id=party,
             endpoints=[{"identifier": "locations", "role": "RECEIVER", "url": url}],
             token_sealed=seal_partner_token(settings.secret_key, "their-token-b"),
         )
@@ -193,3 +196,46 @@ async def test_a_refusal_is_not_retried_and_a_newer_put_supersedes_an_unsent_one
         assert bad is not None
         assert bad.last_ocpi_status == 2001
         assert "missing name" in (bad.last_error or "")
+
+
+async def test_many_pushes_in_one_transaction_write_one_delivery_job_per_partner(
+    database: Database, cpo: TenantInfo, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "_relay", None)  # the jobs are read from the outbox
+    first = await _partner(database, cpo, settings, "http://127.0.0.1:9/a")
+    second = await _partner(database, cpo, settings, "http://127.0.0.1:9/b", "TWO")
+    async with database.tenant_transaction(cpo.key) as db_session:
+        for partner in (first, second, first, first, second):
+            await queue_push(
+                db_session,
+                cpo.key,
+                partner_id=partner.id,
+                module="locations",
+                object_id="LOC1",
+                method="PATCH",
+                path="/DE/VLT/LOC1",
+                body={"n": 1},
+            )
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await queue_push(
+            db_session,
+            cpo.key,
+            partner_id=first.id,
+            module="locations",
+            object_id="LOC1",
+            method="PATCH",
+            path="/DE/VLT/LOC1",
+            body={"n": 2},
+        )
+    async with database.platform_session() as db_session:
+        jobs = (
+            await db_session.scalars(
+                select(OutboxMessage).where(OutboxMessage.actor_name == DELIVER)
+            )
+        ).all()
+    partners = sorted(
+        job.message["kwargs"]["partner_id"]
+        for job in jobs
+        if job.message["kwargs"]["tenant"] == cpo.key
+    )
+    assert partners == sorted([str(first.id), str(second.id), str(first.id)])

@@ -88,7 +88,12 @@ async def queue_push(
     )
     db_session.add(push)
     await db_session.flush()
-    enqueue(db_session, DELIVER, tenant=tenant_key, partner_id=str(partner_id))
+    # One delivery job per partner and transaction: it sends every push then due.
+    transaction = db_session.sync_session.get_transaction()
+    queued: set[tuple[int, uuid.UUID]] = db_session.info.setdefault("ocpi_deliveries", set())
+    if (id(transaction), partner_id) not in queued:
+        queued.add((id(transaction), partner_id))
+        enqueue(db_session, DELIVER, tenant=tenant_key, partner_id=str(partner_id))
     return push.id
 
 
