@@ -24,7 +24,10 @@ import httpx
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.ocpi.conftest import OcpiClientFactory, registration_token
 from tests.ocpi.spec_rules import validate, validate_envelope
+from voltlane.core.db import Database
+from voltlane.tenancy import TenantInfo
 
 TIMESTAMP = "2026-03-02T10:00:00Z"
 PEER_MODULES = (("tokens", "SENDER"), ("locations", "RECEIVER"), ("sessions", "RECEIVER"))
@@ -239,7 +242,7 @@ class EmspPeer:
             link = response.headers.get("Link")
             found = _NEXT.fullmatch(link) if link else None
             if link and found is None:
-                self.violations.append(f"{where}: Link {link!r} is not <url>; rel=\"next\"")
+                self.violations.append(f'{where}: Link {link!r} is not <url>; rel="next"')
             data = response.json().get("data") or []
             page = Page(
                 [str(item.get("id", item.get("uid"))) for item in data],
@@ -303,3 +306,56 @@ class EmspPeer:
         token_c = f"peer-token-c-{next(self._counter)}"
         self.accepted = {token_c}
         return Response(ocpi_body(self.credentials(token_c)), 200, content_type="application/json")
+
+
+# A full eMSP: it sends tokens and commands, receives the rest.
+EMSP_MODULES = (
+    ("tokens", "SENDER"),
+    ("commands", "SENDER"),
+    ("locations", "RECEIVER"),
+    ("tariffs", "RECEIVER"),
+    ("sessions", "RECEIVER"),
+    ("cdrs", "RECEIVER"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    peer: EmspPeer
+    partner_id: uuid.UUID
+    token: str  # the token C we gave it
+    endpoints: dict[tuple[str, str], str]  # ours, as it read them: (module, role) -> URL
+
+
+def new_peer(server: HTTPServer, root: str, party_id: str) -> EmspPeer:
+    token_b = f"{root}-token-b"
+    return EmspPeer(
+        server, accepted={token_b}, party_id=party_id, modules=EMSP_MODULES, root=root
+    ).serve()
+
+
+async def connect(
+    database: Database, ocpi_for: OcpiClientFactory, brand: TenantInfo, peer: EmspPeer
+) -> Connected:
+    """Staff issue token A; the peer reads our versions with it, registers, and reads our
+    versions and endpoints again with its token C."""
+    issued = await registration_token(database, brand, f"{peer.party_id} Mobility")
+    (token_b,) = peer.accepted
+    async with ocpi_for(brand, issued.token) as client:
+        versions = await peer.get(client, "/ocpi/versions", "Version", many=True)
+        (v221,) = [v["url"] for v in versions if v["version"] == "2.2.1"]
+        details = await peer.get(client, v221, "VersionDetails", many=False)
+        (credentials,) = [
+            e["url"] for e in details["endpoints"] if e["identifier"] == "credentials"
+        ]
+        response = await client.post(credentials, json=peer.credentials(token_b))
+    assert response.status_code == 200
+    assert validate_envelope(response.json(), "Credentials") == []
+    ours = response.json()["data"]
+    assert ours["roles"][0]["role"] == "CPO"
+    async with ocpi_for(brand, ours["token"]) as client:
+        versions = await peer.get(client, ours["url"], "Version", many=True)
+        (v221,) = [v["url"] for v in versions if v["version"] == "2.2.1"]
+        details = await peer.get(client, v221, "VersionDetails", many=False)
+    endpoints = {(e["identifier"], e["role"]): e["url"] for e in details["endpoints"]}
+    return Connected(peer, issued.partner_id, ours["token"], endpoints)

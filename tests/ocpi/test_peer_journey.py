@@ -15,8 +15,8 @@ from pytest_httpserver import HTTPServer
 
 from tests.conftest import MakeBrand
 from tests.factories import add_location, add_station
-from tests.ocpi.conftest import OcpiClientFactory, registration_token
-from tests.ocpi.peer import EmspPeer, Page
+from tests.ocpi.conftest import OcpiClientFactory
+from tests.ocpi.peer import Connected, Page, connect, new_peer
 from tests.ocpi.roaming_support import (
     T0,
     Partner,
@@ -42,60 +42,9 @@ from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.spec import Ocpi
 from voltlane.worker import JobContext
 
-# What the peer serves besides credentials: it sends tokens and commands, receives the rest.
-MODULES = (
-    ("tokens", "SENDER"),
-    ("commands", "SENDER"),
-    ("locations", "RECEIVER"),
-    ("tariffs", "RECEIVER"),
-    ("sessions", "RECEIVER"),
-    ("cdrs", "RECEIVER"),
-)
 SINCE = "2026-01-01T00:00:00Z"
 FINISHED_AFTER = timedelta(minutes=37, seconds=13)
 OWN_AFTER = timedelta(hours=4)
-
-
-@dataclass(frozen=True, slots=True)
-class Connected:
-    peer: EmspPeer
-    partner_id: uuid.UUID
-    token: str  # the token C we gave it
-    endpoints: dict[tuple[str, str], str]  # ours, as it read them: (module, role) -> URL
-
-
-def new_peer(server: HTTPServer, root: str, party_id: str) -> EmspPeer:
-    token_b = f"{root}-token-b"
-    return EmspPeer(
-        server, accepted={token_b}, party_id=party_id, modules=MODULES, root=root
-    ).serve()
-
-
-async def connect(
-    database: Database, ocpi_for: OcpiClientFactory, brand: TenantInfo, peer: EmspPeer
-) -> Connected:
-    """Staff issue token A; the peer reads our versions with it, registers, and reads our
-    versions and endpoints again with its token C."""
-    issued = await registration_token(database, brand, f"{peer.party_id} Mobility")
-    (token_b,) = peer.accepted
-    async with ocpi_for(brand, issued.token) as client:
-        versions = await peer.get(client, "/ocpi/versions", "Version", many=True)
-        (v221,) = [v["url"] for v in versions if v["version"] == "2.2.1"]
-        details = await peer.get(client, v221, "VersionDetails", many=False)
-        (credentials,) = [
-            e["url"] for e in details["endpoints"] if e["identifier"] == "credentials"
-        ]
-        response = await client.post(credentials, json=peer.credentials(token_b))
-    assert response.status_code == 200
-    assert validate_envelope(response.json(), "Credentials") == []
-    ours = response.json()["data"]
-    assert ours["roles"][0]["role"] == "CPO"
-    async with ocpi_for(brand, ours["token"]) as client:
-        versions = await peer.get(client, ours["url"], "Version", many=True)
-        (v221,) = [v["url"] for v in versions if v["version"] == "2.2.1"]
-        details = await peer.get(client, v221, "VersionDetails", many=False)
-    endpoints = {(e["identifier"], e["role"]): e["url"] for e in details["endpoints"]}
-    return Connected(peer, issued.partner_id, ours["token"], endpoints)
 
 
 async def pull_all(
