@@ -6,7 +6,11 @@ every REGISTERED partner that listed a locations RECEIVER endpoint is told of ch
   path runs one statement per batch that compares each touched EVSE's status before and
   after the batch, writes the pushes and the delivery jobs. A brand with no such partner
   (or that is no OCPI party) adds nothing to the batch; that answer is cached a few
-  seconds per brand, so the hot path does not ask for every report.
+  seconds per brand, so the hot path does not ask for every report. Reports taken in the
+  seconds after a brand's first such partner registers may therefore go untold (a batch
+  that mixes reports from before and after the cache turned runs this statement after
+  the update, which then sees no change); the partner's first pull or the resync covers
+  them.
 - Staff's changes to a location, its stations, EVSEs or connectors queue a PUT of the
   whole location (superseding what was not sent yet): published locations, and a location
   just withdrawn from publication once more (with ``publish`` false) so partners hide it.
