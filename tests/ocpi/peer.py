@@ -76,6 +76,7 @@ class Page:
     total: int | None
     x_limit: int | None
     next_url: str | None
+    objects: list[Any]
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
@@ -249,6 +250,7 @@ class EmspPeer:
                 _int_header(response, "X-Total-Count"),
                 _int_header(response, "X-Limit"),
                 found.group(1) if found else None,
+                data,
             )
             if page.total is None or page.x_limit is None:
                 self.violations.append(f"{where}: X-Total-Count or X-Limit missing")
