@@ -30,7 +30,13 @@ from voltlane.settings import Settings
 from voltlane.station import operations
 from voltlane.station import service as stations
 from voltlane.station.ports import location_changes, set_location_changes
-from voltlane.station.schemas import ConnectorUpdate, EvseUpdate, LocationCreate, LocationUpdate
+from voltlane.station.schemas import (
+    ConnectorUpdate,
+    EvseUpdate,
+    LocationCreate,
+    LocationUpdate,
+    StationUpdate,
+)
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.spec import Ocpi
 from voltlane.worker.models import OutboxMessage
@@ -328,3 +334,20 @@ async def test_a_withdrawn_location_is_put_once_more_unpublished_then_no_longer(
         ("Hafen", "2", True, "superseded"),
         ("Hafen", "2", False, "pending"),
     ]
+
+
+async def test_a_station_moved_to_another_location_owes_a_put_of_both(
+    database: Database, settings: Settings, cpo: TenantInfo
+) -> None:
+    here, station, _evse = await _site(database, cpo)
+    async with database.tenant_transaction(cpo.key) as db_session:
+        there = (await add_location(db_session, "Kai")).id
+    await registered_emsp(database, settings.secret_key, cpo, receiver_base="http://x.invalid")
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await stations.update_station(db_session, station, StationUpdate(location_id=there))
+    puts = {
+        path: (body["name"], len(body["evses"]))
+        for method, path, body, _state in await _pushes(database, cpo)
+        if method == "PUT"
+    }
+    assert puts == {f"/DE/VLT/{here}": ("Hafen", 0), f"/DE/VLT/{there}": ("Kai", 2)}
