@@ -25,7 +25,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.ocpi.conftest import OcpiClientFactory, registration_token
-from tests.ocpi.spec_rules import validate, validate_envelope
+from tests.ocpi.spec_rules import ENUMS, validate, validate_envelope
 from voltlane.core.db import Database
 from voltlane.tenancy import TenantInfo
 
@@ -101,6 +101,8 @@ class EmspPeer:
     root: str = "ocpi"
     # What the CPO pushed to its receivers and posted as command results, in order.
     pushes: list[Pushed] = field(default_factory=list)
+    # The tokens of its drivers, by uid: what it answers real-time authorizations from.
+    issued: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every breach of the specification the peer saw, in what it received or read.
     violations: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
@@ -137,7 +139,7 @@ class EmspPeer:
             self._credentials
         )
         receivers = re.compile(
-            rf"{re.escape(root)}/2\.2\.1/(locations|tariffs|sessions|cdrs|commands)(/.*)?"
+            rf"{re.escape(root)}/2\.2\.1/(locations|tariffs|sessions|cdrs|commands|tokens)(/.*)?"
         )
         self.server.expect_request(receivers).respond_with_handler(self._receive)
         return self
@@ -160,16 +162,46 @@ class EmspPeer:
         self.pushes.append(Pushed(request.method, module, tuple(params), body))
         where = f"{request.method} {request.path}"
         self.violations += [f"{where}: {problem}" for problem in self._check(request, module)]
+        if module == "tokens":
+            return self._authorize(params[0] if params else "")
         headers = {}
         if module == "cdrs" and request.method == "POST" and isinstance(body, dict):
             # mod_cdrs POST: the response carries the CDR's URL at the eMSP.
             headers["Location"] = self.url(f"2.2.1/cdrs/{body.get('id')}")
         return Response(ocpi_body(), 200, headers, content_type="application/json")
 
+    def _authorize(self, uid: str) -> Response:
+        """mod_tokens real-time authorization: AuthorizationInfo of a token it issued (with
+        a reference of its own), 2004 for one it does not know."""
+        token = self.issued.get(uid)
+        if token is None:
+            return Response(
+                ocpi_body(status_code=2004, message="Unknown Token"),
+                200,
+                content_type="application/json",
+            )
+        info = {
+            "allowed": "ALLOWED" if token["valid"] else "BLOCKED",
+            "token": token,
+            "authorization_reference": f"{self.party_id}-AUTH-{next(self._counter)}",
+        }
+        return Response(ocpi_body(info), 200, content_type="application/json")
+
     def _check(self, request: Request, module: str) -> list[str]:
         params = request.path.split("/2.2.1/", 1)[1].split("/")[1:]
         body = json.loads(request.data) if request.data else None
         method = request.method
+        if module == "tokens":
+            # POST {tokens}/{token_uid}/authorize[?type=], a LocationReferences body or none.
+            problems = [] if method == "POST" else [f"{method} is no method of authorize"]
+            if len(params) != 2 or params[1] != "authorize" or len(params[0]) > 36:
+                problems.append(f"the path parameters {params} are not {{token_uid}}/authorize")
+            kind = request.args.get("type", "RFID")
+            if kind not in ENUMS["TokenType"]:
+                problems.append(f"type={kind!r} is not a TokenType")
+            if body is not None:
+                problems += validate(body, "LocationReferences")
+            return problems
         if module == "cdrs":
             if method != "POST" or params:
                 return [f"the cdrs receiver takes POST without parameters, not {method}"]
