@@ -602,7 +602,8 @@ def validate(obj: Any, name: str, path: str = "$", *, partial: bool = False) -> 
 
 def validate_envelope(body: Any, data: str | None = None, *, many: bool = False) -> list[str]:
     """Violations of the response format; ``data`` names the type of its data field (an
-    object of OBJECTS, or None when the response carries no data), ``many`` a list."""
+    object of OBJECTS or an enum of ENUMS, or None when the response carries no data),
+    ``many`` a list."""
     if not isinstance(body, dict):
         return [f"$: {body!r} is not a response object"]
     allowed = {*ENVELOPE, "data"}
@@ -627,4 +628,6 @@ def validate_envelope(body: Any, data: str | None = None, *, many: bool = False)
         for index, item in enumerate(payload):
             problems += validate(item, data, f"$.data[{index}]")
         return problems
+    if data in ENUMS:
+        return problems + _check_scalar(payload, data, "$.data", None)
     return problems + validate(payload, data, "$.data")

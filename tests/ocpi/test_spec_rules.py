@@ -174,3 +174,7 @@ def test_lists_coordinates_urls_and_envelopes_are_checked() -> None:
     assert validate_envelope({"status_code": 999, "timestamp": "2026-11-25T03:00:00Z"}) == [
         "$.status_code: 999 is outside the 1xxx-4xxx ranges"
     ]
+    preferences = {"status_code": 1000, "timestamp": "2026-11-25T03:00:00Z", "data": "MAYBE"}
+    assert validate_envelope(preferences, "ChargingPreferencesResponse") == [
+        "$.data: 'MAYBE' is not a ChargingPreferencesResponse"
+    ]
