@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 from pathlib import Path
 
@@ -107,6 +108,7 @@ def create_app(
     broker: dramatiq.Broker | None = None,
     demo_password: str | None = None,
     registry_ttl: float = 5.0,
+    freeze_heap: bool = False,
 ) -> Litestar:
     """The Litestar app serving every brand: portal, driver app, brand assets, probes."""
     wire(settings, demo_password=demo_password)
@@ -127,6 +129,12 @@ def create_app(
 
     async def listen() -> None:
         await hub.start([RESULTS_CHANNEL])
+        if freeze_heap:
+            # What exists once the app has started (modules, templates, caches) lives as long
+            # as the process: keep it out of the interpreter's full collections, which would
+            # otherwise walk it on every third large response (bench.ocpi_locations).
+            gc.collect()
+            gc.freeze()
 
     async def dispose() -> None:
         await hub.stop()

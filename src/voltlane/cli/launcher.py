@@ -257,7 +257,13 @@ def run_all(settings: Settings, *, worker_threads: int = 2) -> int:
         runtime = WorkerRuntime(settings, url, broker)
         try:
             runtime.start(threads=worker_threads, relay=OutboxRelay(BrokerSink(broker)))
-            app = create_app(settings, database_url=url, broker=broker, demo_password=password)
+            app = create_app(
+                settings,
+                database_url=url,
+                broker=broker,
+                demo_password=password,
+                freeze_heap=True,
+            )
             server = stop.server = _web_server(app, settings)
             if stop.is_requested():
                 return 0
@@ -304,7 +310,9 @@ def run_web(settings: Settings) -> int:
     stop = StopSignal()
     stop.install()
     with database_url(settings.database_url, settings.data_dir) as url:
-        app = create_app(settings, database_url=url, demo_password=demo_password(settings))
+        app = create_app(
+            settings, database_url=url, demo_password=demo_password(settings), freeze_heap=True
+        )
         server = stop.server = _web_server(app, settings)
         if not stop.is_requested():
             server.run()

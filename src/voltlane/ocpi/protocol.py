@@ -62,7 +62,8 @@ def ocpi_datetime(value: datetime) -> str:
     """An OCPI DateTime: UTC, whole seconds, ``Z`` (types.asciidoc DateTime)."""
     if value.tzinfo is None:
         raise ValueError("naive datetime: OCPI times are UTC")
-    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is about twice as fast as strftime (every EVSE and connector has one).
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def parse_ocpi_datetime(value: str) -> datetime:
