@@ -10,9 +10,13 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.db import Database
+from voltlane.models.tenant import OcpiPartner, PartnerState
 from voltlane.ocpi import pushes, registration, urls
+from voltlane.ocpi.location_tasks import RESYNC_PARTNER
 from voltlane.ocpi.partners import issue_registration_token
+from voltlane.ocpi.protocol import InterfaceRole, Module
 from voltlane.tenancy import TenantInfo
+from voltlane.worker import enqueue
 
 
 class OcpiRoamingAdmin:
@@ -79,3 +83,16 @@ class OcpiRoamingAdmin:
 
     async def retry(self, db_session: AsyncSession, tenant_key: str, push_id: uuid.UUID) -> bool:
         return await pushes.retry_now(db_session, tenant_key, push_id)
+
+    async def resync(
+        self, db_session: AsyncSession, tenant_key: str, partner_id: uuid.UUID
+    ) -> bool:
+        partner = await db_session.get(OcpiPartner, partner_id)
+        if (
+            partner is None
+            or partner.state != PartnerState.REGISTERED
+            or pushes.endpoint_url(partner, Module.LOCATIONS.value, InterfaceRole.RECEIVER) is None
+        ):
+            return False
+        enqueue(db_session, RESYNC_PARTNER, tenant=tenant_key, partner_id=str(partner_id))
+        return True

@@ -103,6 +103,13 @@ class RoamingAdmin(Protocol):
         self, db_session: AsyncSession, tenant_key: str, push_id: uuid.UUID
     ) -> bool: ...
 
+    async def resync(
+        self, db_session: AsyncSession, tenant_key: str, partner_id: uuid.UUID
+    ) -> bool:
+        """Send every published location to the partner again (a job); False when the
+        partner takes no location pushes."""
+        ...
+
 
 _admin: RoamingAdmin | None = None
 
@@ -348,6 +355,7 @@ class RoamingController(Controller):
                 "push_states": PUSH_LABELS,
                 "retryable": (PushState.PENDING, PushState.FAILED),
                 "notice": notice,
+                "resync_queued": request.query_params.get("resync") == "1",
             },
             status_code=status_code,
         )
@@ -456,6 +464,37 @@ class RoamingController(Controller):
             detail={"name": partner.name, "partner_refused": problem},
         )
         return Redirect(f"{ROAMING}/{partner_id}", status_code=303)
+
+    @post("/{partner_id:uuid}/resync", status_code=303)
+    async def resync(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        operator: NamedDependency[StaffIdentity],
+        partner_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        partner = await _partner(db_session, partner_id)
+        if not await roaming_admin().resync(db_session, current_tenant(request).key, partner.id):
+            return await self._show(
+                request,
+                db_session,
+                operator,
+                partner_id,
+                notice=N_(
+                    "This partner takes no location pushes (it needs to be registered, with a"
+                    " locations receiver)."
+                ),
+                status_code=409,
+            )
+        await self._audit(
+            request,
+            db_session,
+            operator,
+            "resync",
+            partner_id=partner_id,
+            detail={"name": partner.name},
+        )
+        return Redirect(f"{ROAMING}/{partner_id}?resync=1", status_code=303)
 
     @post("/{partner_id:uuid}/pushes/{push_id:uuid}/retry", status_code=303)
     async def retry(
