@@ -18,6 +18,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -77,6 +78,28 @@ class Page:
     x_limit: int | None
     next_url: str | None
     objects: list[Any]
+
+
+def _when(value: str) -> datetime:
+    # types.asciidoc: a DateTime without a time zone designator is UTC.
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _outside(data: list[Any], params: dict[str, str]) -> list[str]:
+    """Objects of a page outside the request's date_from (inclusive) and date_to
+    (exclusive), by their last_updated (transport_and_format "Pagination")."""
+    since, until = params.get("date_from"), params.get("date_to")
+    problems = []
+    for index, item in enumerate(data):
+        stamp = item.get("last_updated") if isinstance(item, dict) else None
+        if not isinstance(stamp, str):
+            continue
+        if since is not None and _when(stamp) < _when(since):
+            problems.append(f"$.data[{index}].last_updated {stamp} is before date_from")
+        if until is not None and _when(stamp) >= _when(until):
+            problems.append(f"$.data[{index}].last_updated {stamp} is not before date_to")
+    return problems
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
@@ -288,6 +311,7 @@ class EmspPeer:
                 self.violations.append(f"{where}: X-Total-Count or X-Limit missing")
             if len(data) > limit:
                 self.violations.append(f"{where}: {len(data)} objects, more than limit={limit}")
+            self.violations += [f"{where}: {problem}" for problem in _outside(data, params)]
             if page.next_url is not None:
                 kept = httpx.URL(page.next_url).params
                 for name, value in params.items():

@@ -179,6 +179,22 @@ async def test_an_emsp_peer_registers_pulls_every_module_receives_pushes_and_sen
     )
     assert shape(pulled["cdrs"]) == [(1, 1, 1000, False)]
     assert ids_of(pulled["cdrs"]) == [str(network.cdr)]
+    # A window of last_updated: each page within it, each next Link keeping it.
+    first_update = min(o["last_updated"] for p in pulled["locations"] for o in p.objects)
+    async with ocpi_for(cpo, connected.token) as client:
+        window = await peer.pull(
+            client,
+            connected.endpoints["locations", "SENDER"],
+            "Location",
+            limit=2,
+            date_from=first_update,
+            date_to="2099-01-01T00:00:00Z",
+        )
+        before = await peer.pull(
+            client, connected.endpoints["locations", "SENDER"], "Location", limit=2, date_to=SINCE
+        )
+    assert ids_of(window) == network.locations
+    assert shape(before) == [(0, 0, 1000, False)]
     # A page of one follows the Link through both sessions.
     single = await pull_all(ocpi_for, cpo, connected, limit=1)
     assert shape(single["sessions"]) == [(1, 2, 1000, True), (1, 2, 1000, False)]
