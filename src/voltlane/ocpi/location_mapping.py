@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+
+import msgspec
 
 from voltlane.ocpi.location_repository import ConnectorRow, LocationRow
 from voltlane.ocpi.protocol import ocpi_datetime
@@ -94,48 +95,89 @@ def opening_times(hours: dict[str, Any]) -> dict[str, Any]:
     return shaped
 
 
-def connector_object(row: ConnectorRow, offer: TariffOffer) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": str(row.connector_id),
-        "standard": str(row.standard),
-        "format": str(row.format),
-        "power_type": str(row.power_type),
-        "max_voltage": row.max_voltage,
-        "max_amperage": row.max_amperage,
-    }
-    if row.max_electric_power is not None:
-        body["max_electric_power"] = row.max_electric_power
-    tariff_ids = offer.tariff_ids(row.location_id, row.evse_pk, row.connector_pk)
-    if tariff_ids:
-        body["tariff_ids"] = tariff_ids
-    body["last_updated"] = ocpi_datetime(row.updated_at)
-    return body
+class ConnectorObject(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    id: str
+    standard: str
+    format: str
+    power_type: str
+    max_voltage: int
+    max_amperage: int
+    max_electric_power: int | None = None
+    tariff_ids: tuple[str, ...] | None = None
+    last_updated: str
 
 
-def evse_object(rows: Sequence[ConnectorRow], offer: TariffOffer) -> dict[str, Any] | None:
+class EvseObject(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    uid: str
+    evse_id: str | None = None
+    status: str
+    capabilities: tuple[str, ...]
+    connectors: tuple[ConnectorObject, ...]
+    physical_reference: str | None = None
+    last_updated: str
+
+
+class GeoLocation(msgspec.Struct, gc=False):
+    latitude: str
+    longitude: str
+
+
+class LocationObject(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """An OCPI Location. The objects of a page are not tracked by the garbage collector:
+    thousands of dicts per page set off full collections of the whole process's heap."""
+
+    country_code: str
+    party_id: str
+    id: str
+    publish: bool
+    name: str
+    address: str
+    city: str
+    postal_code: str | None = None
+    state: str | None = None
+    country: str
+    coordinates: GeoLocation
+    evses: tuple[EvseObject, ...]
+    time_zone: str
+    opening_times: dict[str, Any]
+    last_updated: str
+
+
+def connector_object(row: ConnectorRow, offer: TariffOffer) -> ConnectorObject:
+    return ConnectorObject(
+        id=str(row.connector_id),
+        standard=str(row.standard),
+        format=str(row.format),
+        power_type=str(row.power_type),
+        max_voltage=row.max_voltage,
+        max_amperage=row.max_amperage,
+        max_electric_power=row.max_electric_power,
+        tariff_ids=tuple(offer.tariff_ids(row.location_id, row.evse_pk, row.connector_pk)) or None,
+        last_updated=ocpi_datetime(row.updated_at),
+    )
+
+
+def evse_object(rows: Sequence[ConnectorRow], offer: TariffOffer) -> EvseObject | None:
     """The EVSE of ``rows`` (its connectors); None when none of them is an OCPI 2.2.1
     connector type (an EVSE must have at least one)."""
     shown = [row for row in rows if str(row.standard) in CONNECTOR_TYPES]
     if not shown:
         return None
     first = rows[0]
-    body: dict[str, Any] = {"uid": str(first.evse_pk)}
-    if first.emi3_id:
-        body["evse_id"] = first.emi3_id
-    body["status"] = evse_status(row.status for row in rows)
-    body["capabilities"] = list(CAPABILITIES)
-    body["connectors"] = [connector_object(row, offer) for row in shown]
-    if first.physical_reference:
-        body["physical_reference"] = first.physical_reference
-    body["last_updated"] = ocpi_datetime(
-        max([first.evse_updated_at, *(row.updated_at for row in rows)])
+    return EvseObject(
+        uid=first.evse_pk,
+        evse_id=first.emi3_id or None,
+        status=evse_status(row.status for row in rows),
+        capabilities=CAPABILITIES,
+        connectors=tuple(connector_object(row, offer) for row in shown),
+        physical_reference=first.physical_reference or None,
+        last_updated=ocpi_datetime(max([first.evse_updated_at, *(row.updated_at for row in rows)])),
     )
-    return body
 
 
-def evses_of(rows: Sequence[ConnectorRow], offer: TariffOffer) -> list[dict[str, Any]]:
+def evses_of(rows: Sequence[ConnectorRow], offer: TariffOffer) -> tuple[EvseObject, ...]:
     """EVSE objects of connector rows ordered by EVSE (as the repository reads them)."""
-    evses: list[dict[str, Any]] = []
+    evses: list[EvseObject] = []
     group: list[ConnectorRow] = []
     for row in rows:
         if group and group[0].evse_pk != row.evse_pk:
@@ -145,7 +187,7 @@ def evses_of(rows: Sequence[ConnectorRow], offer: TariffOffer) -> list[dict[str,
         group.append(row)
     if group and (evse := evse_object(group, offer)) is not None:
         evses.append(evse)
-    return evses
+    return tuple(evses)
 
 
 def location_object(
@@ -153,30 +195,26 @@ def location_object(
     rows: Sequence[ConnectorRow],
     offer: TariffOffer,
     party: tuple[str, str],
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "country_code": party[0],
-        "party_id": party[1],
-        "id": str(location.id),
-        "publish": location.publish,
-        "name": location.name,
-        "address": location.address,
-        "city": location.city,
-    }
-    if location.postal_code:
-        body["postal_code"] = location.postal_code
-    if location.state:
-        body["state"] = location.state
-    body["country"] = location.country
-    body["coordinates"] = {
-        "latitude": coordinate(location.latitude, 10),
-        "longitude": coordinate(location.longitude, 11),
-    }
-    body["evses"] = evses_of(rows, offer)
-    body["time_zone"] = location.timezone
-    body["opening_times"] = opening_times(location.opening_hours)
-    body["last_updated"] = ocpi_datetime(location.last_updated)
-    return body
+) -> LocationObject:
+    return LocationObject(
+        country_code=party[0],
+        party_id=party[1],
+        id=str(location.id),
+        publish=location.publish,
+        name=location.name,
+        address=location.address,
+        city=location.city,
+        postal_code=location.postal_code or None,
+        state=location.state or None,
+        country=location.country,
+        coordinates=GeoLocation(
+            coordinate(location.latitude, 10), coordinate(location.longitude, 11)
+        ),
+        evses=evses_of(rows, offer),
+        time_zone=location.timezone,
+        opening_times=opening_times(location.opening_hours),
+        last_updated=ocpi_datetime(location.last_updated),
+    )
 
 
 def locations_of(
@@ -184,11 +222,11 @@ def locations_of(
     rows: Sequence[ConnectorRow],
     offer: TariffOffer,
     party: tuple[str, str],
-) -> list[dict[str, Any]]:
-    by_location: dict[uuid.UUID, list[ConnectorRow]] = {}
+) -> list[LocationObject]:
+    by_location: dict[str, list[ConnectorRow]] = {}
     for row in rows:
         by_location.setdefault(row.location_id, []).append(row)
     return [
-        location_object(location, by_location.get(location.id, ()), offer, party)
+        location_object(location, by_location.get(str(location.id), ()), offer, party)
         for location in locations
     ]

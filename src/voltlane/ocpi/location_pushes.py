@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
@@ -162,7 +163,9 @@ async def queue_location_puts(
         offer = await tariff_offer(
             db_session, partner_segment(partner.country_code, partner.party_id), now
         )
-        objects = locations_of(locations, rows, offer, party)
+        objects = [
+            msgspec.to_builtins(body) for body in locations_of(locations, rows, offer, party)
+        ]
         await db_session.execute(
             update(OcpiPush)
             .where(

@@ -3,14 +3,15 @@ read as plain rows (a page of 1,000 locations must not build ORM objects)."""
 
 from __future__ import annotations
 
+import typing
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Uuid, any_, func, literal, select
+import msgspec
+from sqlalchemy import Select, String, Uuid, any_, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,8 +24,9 @@ from voltlane.models.tenant import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class LocationRow:
+# Plain rows, untracked by the garbage collector (gc=False): a page holds thousands, and
+# tracked objects by the thousand set off full collections of the whole process's heap.
+class LocationRow(msgspec.Struct, frozen=True, gc=False):
     id: uuid.UUID
     name: str
     address: str
@@ -40,14 +42,15 @@ class LocationRow:
     last_updated: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectorRow:
-    location_id: uuid.UUID
-    evse_pk: uuid.UUID
+class ConnectorRow(msgspec.Struct, frozen=True, gc=False):
+    """A connector with its EVSE; ids as text (uuid objects are tracked, text is not)."""
+
+    location_id: str
+    evse_pk: str
     emi3_id: str | None
     physical_reference: str | None
     evse_updated_at: datetime
-    connector_pk: uuid.UUID
+    connector_pk: str
     connector_id: int
     standard: str
     format: str
@@ -76,12 +79,12 @@ _LOCATION_COLUMNS = (
 )
 
 _CONNECTOR_COLUMNS = (
-    ChargingStation.location_id,
-    Evse.id,
+    cast(ChargingStation.location_id, String).label("location_id"),
+    cast(Evse.id, String).label("evse_pk"),
     Evse.emi3_id,
     Evse.physical_reference,
     Evse.updated_at,
-    Connector.id,
+    cast(Connector.id, String).label("connector_pk"),
     Connector.connector_id,
     Connector.standard,
     Connector.format,
@@ -170,4 +173,4 @@ class LocationRepository:
             )
         )
         # The join keeps stations with a location: location_id is never None here.
-        return [ConnectorRow(*cast(tuple[Any, ...], row)) for row in rows]
+        return [ConnectorRow(*typing.cast(tuple[Any, ...], row)) for row in rows]

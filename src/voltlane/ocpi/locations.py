@@ -14,7 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.core.clock import utcnow
 from voltlane.ocpi.auth import OcpiCaller, provide_ocpi_caller
 from voltlane.ocpi.envelope import OcpiError, invalid, not_found, ocpi_response
-from voltlane.ocpi.location_mapping import evse_object, locations_of
+from voltlane.ocpi.location_mapping import (
+    EvseObject,
+    LocationObject,
+    evse_object,
+    locations_of,
+)
 from voltlane.ocpi.location_repository import ConnectorRow, LocationRepository
 from voltlane.ocpi.pagination import page_request, page_response
 from voltlane.ocpi.protocol import VERSION_PATH, Status
@@ -73,7 +78,7 @@ async def list_locations(request: Request[Any, Any, Any]) -> Response[Any]:
 
 async def _location_parts(
     request: Request[Any, Any, Any], location_id: str
-) -> tuple[list[dict[str, Any]], list[ConnectorRow], TariffOffer]:
+) -> tuple[list[LocationObject], list[ConnectorRow], TariffOffer]:
     caller = provide_ocpi_caller(request)
     tenant = current_tenant(request)
     party = brand_party(tenant)
@@ -96,9 +101,9 @@ async def get_location(
     return ocpi_response(objects[0])
 
 
-def _evse(rows: list[ConnectorRow], evse_uid: str, offer: TariffOffer) -> dict[str, Any]:
-    key = _uuid(evse_uid, "evse_uid")
-    evse = evse_object([row for row in rows if row.evse_pk == key], offer) or None
+def _evse(rows: list[ConnectorRow], evse_uid: str, offer: TariffOffer) -> EvseObject:
+    key = str(_uuid(evse_uid, "evse_uid"))
+    evse = evse_object([row for row in rows if row.evse_pk == key], offer)
     if evse is None:
         raise _unknown("evse_uid")
     return evse
@@ -123,8 +128,8 @@ async def get_connector(
     if len(connector_id) > MAX_ID:
         raise invalid(f"connector_id is longer than {MAX_ID} characters.")
     evse = _evse(rows, evse_uid, offer)
-    for connector in evse["connectors"]:
-        if connector["id"] == connector_id:
+    for connector in evse.connectors:
+        if connector.id == connector_id:
             return ocpi_response(connector)
     raise _unknown("connector_id")
 

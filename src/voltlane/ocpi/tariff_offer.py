@@ -8,7 +8,6 @@ connector's ``tariff_ids``, so a partner never sees an id it cannot fetch.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,11 +55,10 @@ class Assignments:
     """Tariff codes by scope: the brand, and per location, EVSE and connector."""
 
     brand: tuple[str, ...] = ()
-    scoped: dict[tuple[str, uuid.UUID], tuple[str, ...]] = field(default_factory=dict)
+    # By scope and the id (as text) of the location, EVSE or connector.
+    scoped: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
-    def codes_at(
-        self, location_id: uuid.UUID, evse_pk: uuid.UUID, connector_pk: uuid.UUID
-    ) -> tuple[str, ...]:
+    def codes_at(self, location_id: str, evse_pk: str, connector_pk: str) -> tuple[str, ...]:
         """The codes of the most specific scope that has any (billing's rule)."""
         for scope, key in zip(SCOPES, (connector_pk, evse_pk, location_id), strict=False):
             codes = self.scoped.get((scope, key))
@@ -76,9 +74,7 @@ class TariffOffer:
     tariffs: dict[str, OfferedTariff]
     assignments: Assignments
 
-    def tariff_ids(
-        self, location_id: uuid.UUID, evse_pk: uuid.UUID, connector_pk: uuid.UUID
-    ) -> list[str]:
+    def tariff_ids(self, location_id: str, evse_pk: str, connector_pk: str) -> list[str]:
         codes = self.assignments.codes_at(location_id, evse_pk, connector_pk)
         return sorted(code for code in set(codes) if code in self.tariffs)
 
@@ -111,7 +107,7 @@ async def tariff_offer(db_session: AsyncSession, segment: Segment, at: datetime)
     )
     tariffs = _in_force(versions, segment, at)
     brand: list[str] = []
-    scoped: dict[tuple[str, uuid.UUID], list[str]] = {}
+    scoped: dict[tuple[str, str], list[str]] = {}
     rows = await db_session.execute(
         select(
             TariffAssignment.code,
@@ -122,11 +118,11 @@ async def tariff_offer(db_session: AsyncSession, segment: Segment, at: datetime)
     )
     for code, location_id, evse_pk, connector_pk in rows:
         if connector_pk is not None:
-            scoped.setdefault(("connector", connector_pk), []).append(code)
+            scoped.setdefault(("connector", str(connector_pk)), []).append(code)
         elif evse_pk is not None:
-            scoped.setdefault(("evse", evse_pk), []).append(code)
+            scoped.setdefault(("evse", str(evse_pk)), []).append(code)
         elif location_id is not None:
-            scoped.setdefault(("location", location_id), []).append(code)
+            scoped.setdefault(("location", str(location_id)), []).append(code)
         else:
             brand.append(code)
     assignments = Assignments(tuple(brand), {k: tuple(v) for k, v in scoped.items()})
