@@ -80,6 +80,20 @@ class Page:
     objects: list[Any]
 
 
+_ROUTING_HEADERS = (
+    "OCPI-to-country-code",
+    "OCPI-to-party-id",
+    "OCPI-from-country-code",
+    "OCPI-from-party-id",
+)
+
+
+def _functional(path: str) -> bool:
+    """Whether ``path`` is a functional module's (routed), not versions or credentials."""
+    tail = path.rstrip("/").rsplit("/", 1)[-1]
+    return tail not in ("versions", "2.2.1", "credentials")
+
+
 def _when(value: str) -> datetime:
     # types.asciidoc: a DateTime without a time zone designator is UTC.
     moment = datetime.fromisoformat(value)
@@ -124,6 +138,8 @@ class EmspPeer:
     root: str = "ocpi"
     # What the CPO pushed to its receivers and posted as command results, in order.
     pushes: list[Pushed] = field(default_factory=list)
+    # The CPO's party once it registered (its CredentialsRole), for routing headers.
+    cpo_party: tuple[str, str] | None = None
     # The tokens of its drivers, by uid: what it answers real-time authorizations from.
     issued: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every breach of the specification the peer saw, in what it received or read.
@@ -167,10 +183,38 @@ class EmspPeer:
         self.server.expect_request(receivers).respond_with_handler(self._receive)
         return self
 
+    def _routing(self, functional: bool, *, to_us: bool) -> dict[str, str]:
+        """The routing headers a message between the CPO and this peer carries
+        (transport_and_format "Party to Party (without Hub)"): none for the configuration
+        modules (versions, credentials); else TO the receiving party, FROM the sender."""
+        if not functional or self.cpo_party is None:
+            return {}
+        ours, theirs = (self.country_code, self.party_id), self.cpo_party
+        to, sender = (ours, theirs) if to_us else (theirs, ours)
+        return {
+            "OCPI-to-country-code": to[0],
+            "OCPI-to-party-id": to[1],
+            "OCPI-from-country-code": sender[0],
+            "OCPI-from-party-id": sender[1],
+        }
+
+    def _misrouted(self, headers: Any, expected: dict[str, str]) -> list[str]:
+        return [
+            f"{name}: {headers.get(name)!r} where {expected.get(name)!r} is due"
+            for name in _ROUTING_HEADERS
+            if headers.get(name) != expected.get(name)
+        ]
+
     def _refuse(self, request: Request) -> Response | None:
+        where = f"{request.method} {request.path}"
         for header in ("X-Request-ID", "X-Correlation-ID"):
             if not request.headers.get(header):
-                self.violations.append(f"{request.method} {request.path}: no {header} header")
+                self.violations.append(f"{where}: no {header} header")
+        functional = _functional(request.path)
+        due = self._routing(functional, to_us=True)
+        if functional and self.cpo_party is None:
+            self.violations.append(f"{where}: a module request before the CPO registered")
+        self.violations += [f"{where}: {p}" for p in self._misrouted(request.headers, due)]
         if _presented(request) in self.accepted:
             return None
         return Response(ocpi_body(status_code=2000, message="unknown token"), 401)
@@ -271,8 +315,13 @@ class EmspPeer:
         self, client: httpx.AsyncClient, url: str, kind: str | None = None, *, many: bool = False
     ) -> httpx.Response:
         ids = {"X-Request-ID": str(uuid.uuid4()), "X-Correlation-ID": str(uuid.uuid4())}
-        response = await client.get(url, headers=ids)
+        functional = _functional(httpx.URL(url).path)
+        routing = self._routing(functional, to_us=False)
+        response = await client.get(url, headers=ids | routing)
         where = f"GET {url}"
+        # The response goes back: TO the peer, FROM the CPO.
+        due = self._routing(functional, to_us=True)
+        self.violations += [f"{where}: {p}" for p in self._misrouted(response.headers, due)]
         if response.status_code != 200:
             self.violations.append(f"{where}: HTTP {response.status_code}")
         for name, value in ids.items():
@@ -356,6 +405,8 @@ class EmspPeer:
             self.accepted.clear()
             return Response(ocpi_body(), 200, content_type="application/json")
         self.received.append(json.loads(request.data))
+        roles = self.received[-1].get("roles") or [{}]
+        self.cpo_party = (roles[0].get("country_code"), roles[0].get("party_id"))
         self.violations += [
             f"{request.method} {request.path}: {problem}"
             for problem in validate(self.received[-1], "Credentials")
@@ -411,6 +462,7 @@ async def connect(
     assert validate_envelope(response.json(), "Credentials") == []
     ours = response.json()["data"]
     assert ours["roles"][0]["role"] == "CPO"
+    peer.cpo_party = (ours["roles"][0]["country_code"], ours["roles"][0]["party_id"])
     async with ocpi_for(brand, ours["token"]) as client:
         versions = await peer.get(client, ours["url"], "Version", many=True)
         (v221,) = [v["url"] for v in versions if v["version"] == "2.2.1"]
