@@ -15,10 +15,9 @@ partner's tariff offer, JSON):
 
 Prints wall-clock percentiles and the CPU time of the app process plus the database's
 backends per request (see ``bench.pwa_search``: the wall clock on a shared machine also
-measures the queue for its cores). A page of 1,000 locations allocates enough to set off
-the interpreter's full collections, whose cost is the whole process's heap: ``--gc-freeze``
-measures what freezing the started app's heap (``gc.freeze()``, as the OCPP gateway does)
-gives.
+measures the queue for its cores). ``--gc-freeze`` is an experiment: it freezes the
+started app's heap (``gc.freeze()``, as the OCPP gateway does) to show what the
+interpreter's full collections, whose cost is the whole process's heap, still add to a page.
 
     .venv/bin/python -m bench.ocpi_locations [--locations 10000] [--rounds 5] [--deltas 100]
         [--gc-freeze]
