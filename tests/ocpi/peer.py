@@ -469,3 +469,35 @@ async def connect(
         details = await peer.get(client, v221, "VersionDetails", many=False)
     endpoints = {(e["identifier"], e["role"]): e["url"] for e in details["endpoints"]}
     return Connected(peer, issued.partner_id, ours["token"], endpoints)
+
+
+def inconsistencies(
+    locations: list[Any], tariffs: list[Any], sessions: list[Any], cdrs: list[Any]
+) -> list[str]:
+    """What the objects a peer pulled say of each other that is not so: a connector's
+    tariff, a session's or CDR's location, EVSE, connector or tariff it cannot find."""
+    known_tariffs = {t["id"] for t in tariffs}
+    places = {
+        (location["id"], evse["uid"], connector["id"])
+        for location in locations
+        for evse in location.get("evses", [])
+        for connector in evse["connectors"]
+    }
+    problems = [
+        f"location {location['id']} connector {connector['id']}: no tariff {tariff_id}"
+        for location in locations
+        for evse in location.get("evses", [])
+        for connector in evse["connectors"]
+        for tariff_id in connector.get("tariff_ids", [])
+        if tariff_id not in known_tariffs
+    ]
+    for kind, items in (("session", sessions), ("cdr", cdrs)):
+        for item in items:
+            where = item.get("cdr_location", item)
+            place = (where["location_id" if kind == "session" else "id"], where["evse_uid"])
+            if (*place, where["connector_id"]) not in places:
+                problems.append(f"{kind} {item['id']}: no connector at {place}")
+            for period in item.get("charging_periods", []):
+                if period.get("tariff_id") not in (None, *known_tariffs):
+                    problems.append(f"{kind} {item['id']}: no tariff {period['tariff_id']}")
+    return problems

@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 from tests.conftest import MakeBrand
 from tests.factories import add_location, add_station
 from tests.ocpi.conftest import OcpiClientFactory
-from tests.ocpi.peer import Connected, Page, connect, new_peer
+from tests.ocpi.peer import Connected, Page, connect, inconsistencies, new_peer
 from tests.ocpi.roaming_support import (
     T0,
     Partner,
@@ -179,6 +179,11 @@ async def test_an_emsp_peer_registers_pulls_every_module_receives_pushes_and_sen
     )
     assert shape(pulled["cdrs"]) == [(1, 1, 1000, False)]
     assert ids_of(pulled["cdrs"]) == [str(network.cdr)]
+    # What the objects say of each other holds: tariffs, locations, EVSEs, connectors.
+    objects = {
+        module: [o for page in pages for o in page.objects] for module, pages in pulled.items()
+    }
+    assert inconsistencies(**objects) == []
     # A window of last_updated: each page within it, each next Link keeping it.
     first_update = min(o["last_updated"] for p in pulled["locations"] for o in p.objects)
     async with ocpi_for(cpo, connected.token) as client:
