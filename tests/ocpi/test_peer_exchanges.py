@@ -28,6 +28,8 @@ from voltlane.ocpi.cdr_tasks import push_cdrs_brand
 from voltlane.ocpi.pushes import deliver
 from voltlane.ocpi.registration import register_with_partner, rotate_our_token, unregister_partner
 from voltlane.settings import Settings
+from voltlane.station import service as stations
+from voltlane.station.schemas import LocationUpdate
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import JobContext
 
@@ -135,3 +137,34 @@ async def test_the_peer_takes_a_cdr_and_its_credit_and_asks_for_charging_prefere
     assert page.objects == posted
     assert validate_envelope(preferences.json(), "ChargingPreferencesResponse") == []
     assert preferences.json()["data"] == "NOT_POSSIBLE"
+
+
+async def test_a_withdrawn_location_reaches_the_peer_unpublished_and_leaves_its_pulls(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    httpserver: HTTPServer,
+) -> None:
+    peer = new_peer(httpserver, "exa", "EXA")
+    connected = await connect(database, ocpi_for, cpo, peer)
+    kept, withdrawn = (
+        await add_site(database, cpo, "KEPT-1"),
+        await add_site(database, cpo, "GONE-1"),
+    )
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await stations.update_location(
+            db_session, withdrawn.location_id, LocationUpdate(publish=False)
+        )
+    await deliver(database, cpo, connected.partner_id, settings.secret_key)
+    async with ocpi_for(cpo, connected.token) as client:
+        (page,) = await peer.pull(
+            client, connected.endpoints["locations", "SENDER"], "Location", limit=10
+        )
+    assert peer.violations == []
+    last = {p.path[2]: p.body for p in peer.pushes if p.module == "locations"}
+    assert {key: body["publish"] for key, body in last.items()} == {
+        str(kept.location_id): True,
+        str(withdrawn.location_id): False,
+    }
+    assert page.ids == [str(kept.location_id)]
