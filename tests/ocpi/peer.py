@@ -4,10 +4,13 @@ in both directions and for anything else that needs a partner's API.
 The peer serves its versions, its 2.2.1 endpoints and its credentials module, accepts only
 the tokens in ``accepted``, and remembers the credentials the CPO gave it. Its RECEIVER
 modules (locations, tariffs, sessions, cdrs) and the command results under ``commands``
-take what the CPO sends and keep it in ``pushes``; every request the CPO makes to it is
-checked against the specification's field rules (``spec_rules``, not our own models),
-and every violation is kept in ``violations``. As a client, ``pull`` reads a module of
-the CPO page by page, checking envelopes, objects and pagination headers likewise.
+take what the CPO sends and keep it in ``pushes``; its tokens SENDER answers real-time
+authorizations of the tokens in ``issued``. Every request the CPO makes to it is checked
+against the specification's field rules (``spec_rules``, not our own models) and its
+request ids and routing headers, and every violation is kept in ``violations``. As a
+client, ``get`` and ``pull`` read the CPO's modules (``pull`` page by page), checking
+envelopes, objects, pagination and echoed headers likewise; ``connect`` registers a
+peer with a brand from its token A.
 """
 
 from __future__ import annotations
