@@ -36,15 +36,18 @@ from voltlane.ocpi.handshake import (
     our_credentials,
     parse_credentials,
 )
+from voltlane.ocpi.location_tasks import RESYNC_PARTNER
 from voltlane.ocpi.partners import (
     add_credential,
     partner_token,
     revoke_credentials,
     seal_partner_token,
 )
-from voltlane.ocpi.protocol import Module, Status
+from voltlane.ocpi.protocol import InterfaceRole, Module, Status
+from voltlane.ocpi.pushes import endpoint_url
 from voltlane.tenancy import TenantInfo
 from voltlane.web.i18n import N_
+from voltlane.worker import enqueue
 
 LIVE = (PartnerState.REGISTERED, PartnerState.SUSPENDED)
 
@@ -104,6 +107,15 @@ async def _store(
         partner.state = PartnerState.REGISTERED
         partner.registered_at = utcnow()
         partner.unregistered_at = None
+        if endpoint_url(partner, Module.LOCATIONS.value, InterfaceRole.RECEIVER) is not None:
+            # A new partner that takes location pushes gets the whole network once; from
+            # then on, pushes keep it current.
+            enqueue(
+                db_session,
+                RESYNC_PARTNER,
+                tenant=db_session.info["tenant_key"],
+                partner_id=str(partner.id),
+            )
     try:
         await db_session.flush()
     except IntegrityError:
