@@ -1,0 +1,264 @@
+"""The allocator: pure functions that divide a site's current among its charging sessions.
+
+No database, no clock, no I/O: callers (the rebalancing loop) read the site tree, the latest
+readings, the schedule in force and the active sessions, call these functions and send the
+result as charging profiles. Everything is ``Decimal`` amperes per phase; results are
+multiples of ``STEP`` (0.1 A, the resolution OCPP charging profiles carry).
+
+Inputs
+------
+``Node``
+    One node of a site tree (the site itself or a nested circuit): ``id``, ``parent_id``
+    (None at the root) and ``available_a``, the current each of its phases L1, L2, L3 may
+    carry *now*. Build it with ``available_current`` from the node's rating, its readings
+    (building load, solar, battery), its stale rule and safe limit, and the schedule limit
+    in force (``schedule_limit``). A single-phase node has 0 on L2 and L3.
+``Demand``
+    One active session: ``key`` (any hashable, e.g. the session id), ``node_id`` (the node
+    its EVSE hangs under), ``phases`` (which of L1..L3 the car draws on: (1,), (2,), (1, 2, 3)
+    ...), ``min_a`` (below this the car cannot charge: 6 A per IEC 61851 unless the EVSE or
+    car says more), ``max_a`` (the least of the EVSE's, the site's override and the car's
+    maximum), ``priority`` (higher is served first: segment/fleet/EVSE weights folded into one
+    int by the caller) and ``target_a`` (the current its departure target needs, from
+    ``needed_current``; None without a target).
+
+Output
+------
+``allocate`` returns ``{key: limit_a}``: the per-phase current limit for each demand, on each
+of its phases. Guarantees (tested with hypothesis in tests/smart_charging/test_allocator.py):
+
+- at every node and on every phase, the sum of the limits of the sessions under it (on that
+  phase) never exceeds the node's ``available_a``;
+- a limit is either 0 (paused) or between the demand's ``min_a`` and ``max_a``: never in
+  (0, min_a);
+- demands are admitted at their minimum in priority order (then input order: pass them
+  oldest first): a demand is paused only when its minimum does not fit beside the minimums
+  of the demands admitted before it;
+- what is left is shared out tier by tier, highest priority first: first up to each
+  demand's departure ``target_a``, then up to each ``max_a``, by water filling (equal raises
+  for all, a demand stopping when it reaches its cap or a node it draws through is full).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import TypeAlias
+
+STEP = Decimal("0.1")
+ZERO = Decimal(0)
+PHASES = (1, 2, 3)
+
+PhaseCurrents: TypeAlias = tuple[Decimal, Decimal, Decimal]
+
+
+def floor_step(value: Decimal) -> Decimal:
+    """``value`` rounded down to a multiple of ``STEP`` (never above what was allowed)."""
+    return value.quantize(STEP, rounding=ROUND_FLOOR)
+
+
+def ceil_step(value: Decimal) -> Decimal:
+    """``value`` rounded up to a multiple of ``STEP``."""
+    return value.quantize(STEP, rounding=ROUND_CEILING)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An external input per phase (A) and when it was measured (UTC)."""
+
+    per_phase_a: PhaseCurrents
+    measured_at: datetime
+
+
+@dataclass(frozen=True)
+class Readings:
+    """The latest external inputs of a node; any may be missing."""
+
+    building_load: Reading | None = None  # unmanaged load behind the same connection
+    solar: Reading | None = None  # local production, offsets the building load
+    battery_discharge: Reading | None = None  # negative while the battery charges
+
+
+def available_current(
+    capacity_a: PhaseCurrents,
+    *,
+    readings: Readings,
+    safe_limit_a: Decimal,
+    stale_after: timedelta,
+    now: datetime,
+    schedule_limit_a: Decimal | None = None,
+) -> PhaseCurrents:
+    """The current each phase of a node may give its chargers now.
+
+    ``capacity - building load + solar + battery discharge``, bounded to ``[0, capacity]``:
+    the rating of the connection or circuit is a physical limit that local production never
+    lifts. A building load reading older than ``stale_after`` means nobody knows the load:
+    the node falls back to ``safe_limit_a`` per phase. A stale solar or battery reading
+    counts as 0 (it could only have added). No building load reading at all means the site
+    has no meter: the rating is available. ``schedule_limit_a`` (time-of-use window, peak
+    shaving) caps every phase.
+    """
+
+    def fresh(reading: Reading | None) -> bool:
+        return reading is not None and now - reading.measured_at <= stale_after
+
+    load = readings.building_load
+    if load is not None and not fresh(load):
+        result = tuple(min(safe_limit_a, cap) for cap in capacity_a)
+    else:
+        extra = [ZERO, ZERO, ZERO]
+        for reading, sign in (
+            (load, -1),
+            (readings.solar, 1),
+            (readings.battery_discharge, 1),
+        ):
+            if reading is not None and fresh(reading):
+                for i in range(3):
+                    extra[i] += sign * reading.per_phase_a[i]
+        result = tuple(max(ZERO, min(cap, cap + extra[i])) for i, cap in enumerate(capacity_a))
+    if schedule_limit_a is not None:
+        result = tuple(min(value, max(ZERO, schedule_limit_a)) for value in result)
+    return (floor_step(result[0]), floor_step(result[1]), floor_step(result[2]))
+
+
+def needed_current(
+    energy_wh: int, *, departure_at: datetime, now: datetime, voltage_v: int, phase_count: int
+) -> Decimal | None:
+    """The per-phase current that delivers ``energy_wh`` by ``departure_at``.
+
+    None when nothing is needed; past the departure time the whole remainder is urgent, so
+    the answer is effectively "as much as possible" (``Decimal('Infinity')``).
+    """
+    if energy_wh <= 0:
+        return None
+    seconds = Decimal((departure_at - now).total_seconds())
+    if seconds <= 0:
+        return Decimal("Infinity")
+    watts = Decimal(energy_wh) * 3600 / seconds
+    return ceil_step(watts / (voltage_v * phase_count))
+
+
+@dataclass(frozen=True)
+class Node:
+    """A site or circuit with the current each phase may carry now (see the module doc)."""
+
+    id: Hashable
+    parent_id: Hashable | None
+    available_a: PhaseCurrents
+
+
+@dataclass(frozen=True)
+class Demand:
+    """An active session asking for current (see the module doc)."""
+
+    key: Hashable
+    node_id: Hashable
+    phases: tuple[int, ...]
+    min_a: Decimal
+    max_a: Decimal
+    priority: int = 0
+    target_a: Decimal | None = None
+
+
+@dataclass
+class _State:
+    headroom: dict[tuple[Hashable, int], Decimal]
+    # The (node, phase) constraints each demand draws through.
+    constraints: dict[Hashable, list[tuple[Hashable, int]]] = field(default_factory=dict)
+    limits: dict[Hashable, Decimal] = field(default_factory=dict)
+
+    def fits(self, key: Hashable, amount: Decimal) -> bool:
+        return all(self.headroom[c] >= amount for c in self.constraints[key])
+
+    def add(self, key: Hashable, amount: Decimal) -> None:
+        for c in self.constraints[key]:
+            self.headroom[c] -= amount
+        self.limits[key] += amount
+
+
+def _ancestors(nodes: Mapping[Hashable, Node], node_id: Hashable) -> list[Hashable]:
+    chain: list[Hashable] = []
+    current: Hashable | None = node_id
+    while current is not None:
+        if current in chain:
+            raise ValueError(f"site tree has a cycle through {current!r}")
+        if current not in nodes:
+            raise ValueError(f"unknown node {current!r}")
+        chain.append(current)
+        current = nodes[current].parent_id
+    return chain
+
+
+def _fill(state: _State, demands: Sequence[Demand], caps: Mapping[Hashable, Decimal]) -> None:
+    """Raise ``demands`` together, step by equal step, towards their ``caps``."""
+    active = [
+        d.key for d in demands if state.limits[d.key] > 0 and caps[d.key] > state.limits[d.key]
+    ]
+    while active:
+        users: dict[tuple[Hashable, int], int] = {}
+        for key in active:
+            for c in state.constraints[key]:
+                users[c] = users.get(c, 0) + 1
+        raise_by = min(caps[key] - state.limits[key] for key in active)
+        for c, count in users.items():
+            raise_by = min(raise_by, floor_step(state.headroom[c] / count))
+        if raise_by > 0:
+            for key in active:
+                state.add(key, raise_by)
+        # Stop the demands at their cap or behind a constraint that cannot give all its
+        # users one more step; the others go on. Each round stops at least one demand (the
+        # one whose cap or constraint set ``raise_by``), so the loop ends.
+        full = {c for c, count in users.items() if state.headroom[c] < STEP * count}
+        still = [
+            key
+            for key in active
+            if state.limits[key] < caps[key] and not full.intersection(state.constraints[key])
+        ]
+        active = still
+
+
+def _target_cap(target_a: Decimal, max_a: Decimal) -> Decimal:
+    if not target_a.is_finite():
+        return floor_step(max_a)
+    return min(floor_step(max_a), ceil_step(target_a))
+
+
+def allocate(nodes: Iterable[Node], demands: Sequence[Demand]) -> dict[Hashable, Decimal]:
+    """Per-phase limit (A) for each demand's key: see the module doc for the guarantees."""
+    by_id = {node.id: node for node in nodes}
+    state = _State(
+        headroom={
+            (node.id, phase): max(ZERO, node.available_a[phase - 1])
+            for node in by_id.values()
+            for phase in PHASES
+        }
+    )
+    for demand in demands:
+        if not demand.phases or any(p not in PHASES for p in demand.phases):
+            raise ValueError(f"demand {demand.key!r}: phases must be among 1, 2, 3")
+        state.constraints[demand.key] = [
+            (node_id, phase)
+            for node_id in _ancestors(by_id, demand.node_id)
+            for phase in sorted(set(demand.phases))
+        ]
+        state.limits[demand.key] = ZERO
+
+    # Admission at the minimum, by priority (stable: input order among equals).
+    ordered = sorted(demands, key=lambda d: -d.priority)
+    for demand in ordered:
+        minimum = ceil_step(max(demand.min_a, STEP))
+        if minimum <= floor_step(demand.max_a) and state.fits(demand.key, minimum):
+            state.add(demand.key, minimum)
+
+    tiers: dict[int, list[Demand]] = {}
+    for demand in ordered:
+        tiers.setdefault(demand.priority, []).append(demand)
+    for priority in sorted(tiers, reverse=True):
+        tier = tiers[priority]
+        targets = {d.key: _target_cap(d.target_a, d.max_a) for d in tier if d.target_a is not None}
+        if targets:
+            _fill(state, [d for d in tier if d.key in targets], targets)
+        _fill(state, tier, {d.key: floor_step(d.max_a) for d in tier})
+    return dict(state.limits)
