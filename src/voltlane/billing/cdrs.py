@@ -77,8 +77,10 @@ def priced_json(priced: PricedSession) -> dict[str, Any]:
     }
 
 
-def _auth_method(session: ChargingSession) -> str:
-    """OCPI AuthMethod: started by the platform, checked online, or from the local list."""
+def auth_method(session: ChargingSession) -> str:
+    """OCPI AuthMethod: started by a command (the session keeps the remoteStartId it was
+    started with, stored by charging for a 1.6 charger that does not report it), checked
+    online, or from the local list."""
     if session.remote_start_id is not None:
         return "COMMAND"
     return "WHITELIST" if session.offline else "AUTH_REQUEST"
@@ -149,7 +151,7 @@ async def _cdr_values(
         "connector_id": session.connector_id,
         "id_token": session.id_token,
         "id_token_type": session.id_token_type,
-        "auth_method": _auth_method(session),
+        "auth_method": auth_method(session),
         "segment": str(found.segment),
         "tariff_version_id": found.version.id,
         "tariff_code": found.version.code,

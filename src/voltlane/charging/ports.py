@@ -33,6 +33,9 @@ class RoamingDecision:
     status: AuthorizationStatus
     roaming_token_id: uuid.UUID | None = None
     authorization_reference: str | None = None
+    # The eMSP started this charge by command (OCPI START_SESSION): the remoteStartId the
+    # charger was given, stored on a session whose charger does not report it (OCPP 1.6).
+    remote_start_id: int | None = None
 
 
 class RoamingAuthorizer(Protocol):

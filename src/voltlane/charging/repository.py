@@ -36,12 +36,12 @@ WITH number AS (
         id, seq, transaction_id, charging_station_id, evse_pk, evse_id, connector_id,
         protocol, start_key, id_token, id_token_type, group_id_token, reservation_id,
         started_at, meter_start_wh, energy_wh, status, offline, start_response,
-        roaming_token_id, authorization_reference
+        roaming_token_id, authorization_reference, remote_start_id
     )
     SELECT :id, number.seq, number.seq::text, :station, :evse_pk, :evse_id, 1,
         :protocol, :start_key, :id_token, :id_token_type, :group_id_token, :reservation_id,
         :started_at, :meter_start_wh, 0, 'active', false, :start_response,
-        :roaming_token_id, :authorization_reference
+        :roaming_token_id, :authorization_reference, :remote_start_id
     FROM number
     ON CONFLICT (charging_station_id, start_key) DO NOTHING
     RETURNING id, seq
@@ -185,6 +185,7 @@ class ChargingRepository:
         start_response: dict[str, Any],
         roaming_token_id: uuid.UUID | None = None,
         authorization_reference: str | None = None,
+        remote_start_id: int | None = None,
     ) -> int | None:
         """Insert a started 1.6 session with its start reading; its number (the 1.6
         transactionId), or None when the start key exists already."""
@@ -207,6 +208,7 @@ class ChargingRepository:
                 "start_response": start_response,
                 "roaming_token_id": roaming_token_id,
                 "authorization_reference": authorization_reference,
+                "remote_start_id": remote_start_id,
             },
         )
         return seq

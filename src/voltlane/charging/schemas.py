@@ -33,6 +33,8 @@ class Authorization:
     # the eMSP's authorization reference, stored on the session it starts.
     roaming_token_id: uuid.UUID | None = None
     authorization_reference: str | None = None
+    # Set when the eMSP started the charge by command (RoamingDecision.remote_start_id).
+    remote_start_id: int | None = None
 
     def as_v16(self) -> dict[str, Any]:
         """idTagInfo of OCPP 1.6."""

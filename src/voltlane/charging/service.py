@@ -83,6 +83,7 @@ async def authorize(
             roaming.status,
             roaming_token_id=roaming.roaming_token_id,
             authorization_reference=roaming.authorization_reference,
+            remote_start_id=roaming.remote_start_id,
         )
     status, expires_at, group, busy = found
     if status is IdTokenStatus.BLOCKED:
@@ -206,6 +207,7 @@ async def start_transaction_v16(
         start_response=answer,
         roaming_token_id=decision.roaming_token_id,
         authorization_reference=decision.authorization_reference,
+        remote_start_id=decision.remote_start_id,
     )
     if seq is None:
         # A retry, or the same start twice at once (an old and a new socket): the first
@@ -461,6 +463,12 @@ async def transaction_event(
         if decision.roaming_token_id is not None:
             session.roaming_token_id = decision.roaming_token_id
             session.authorization_reference = decision.authorization_reference
+        if (
+            decision.remote_start_id is not None
+            and session.remote_start_id is None
+            and event.event_type != "Ended"
+        ):
+            session.remote_start_id = decision.remote_start_id
         response["idTokenInfo"] = decision.as_v2()
     if event.event_type == "Ended":
         _end(db_session, session, event)

@@ -19,6 +19,7 @@ from litestar.di import NamedDependency
 from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voltlane.billing.cdrs import auth_method
 from voltlane.billing.pricing import tariff_of
 from voltlane.models.tenant import (
     Cdr,
@@ -36,7 +37,6 @@ from voltlane.ocpi.location_mapping import coordinate
 from voltlane.ocpi.pagination import PageRequest, page_request, page_response
 from voltlane.ocpi.protocol import VERSION_PATH, Module, ocpi_datetime
 from voltlane.ocpi.session_objects import (
-    auth_method,
     cdr_token,
     charging_periods,
     connector_id,

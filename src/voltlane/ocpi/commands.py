@@ -56,6 +56,12 @@ DEADLINE_SECONDS = 30.0
 RESPONSE_TIMEOUT = 60
 
 
+def remote_start_id(command_id: uuid.UUID) -> int:
+    """The remoteStartId a START_SESSION gives the charger; the session it starts keeps
+    it, which is how its Session and CDR say auth_method COMMAND."""
+    return command_id.int % 2**31
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """The charger (and EVSE, connector) a command is for."""

@@ -39,6 +39,7 @@ from voltlane.models.tenant import (
 )
 from voltlane.ocpi import checks
 from voltlane.ocpi.client import PartnerError, PartnerRefusedError
+from voltlane.ocpi.commands import remote_start_id
 from voltlane.ocpi.envelope import OcpiError
 from voltlane.ocpi.protocol import InterfaceRole, Module, Status
 from voltlane.ocpi.pushes import endpoint_url, partner_client
@@ -305,5 +306,8 @@ async def _commanded(
         if row is None or row.partner_id != command.partner_id:
             continue
         reference = command.request.get("authorization_reference")
-        return RoamingDecision(AuthorizationStatus.ACCEPTED, row.id, reference)
+        started = remote_start_id(command.id) if command.command == "START_SESSION" else None
+        return RoamingDecision(
+            AuthorizationStatus.ACCEPTED, row.id, reference, remote_start_id=started
+        )
     return None

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voltlane.billing.cdrs import priced_json
+from voltlane.billing.cdrs import auth_method, priced_json
 from voltlane.billing.errors import NoTariffError
 from voltlane.billing.pricing import PricingCache, price_stored_session
 from voltlane.billing.repository import BillingRepository
@@ -69,14 +69,6 @@ def cdr_token(token: OcpiToken) -> dict[str, Any]:
         "type": token.type,
         "contract_id": token.contract_id,
     }
-
-
-def auth_method(session: ChargingSession) -> str:
-    """AuthMethod: started by a command, or a token checked with the eMSP (real-time) or on
-    the whitelist while offline."""
-    if session.remote_start_id is not None:
-        return "COMMAND"
-    return "WHITELIST" if session.offline else "AUTH_REQUEST"
 
 
 def charging_periods(priced: dict[str, Any]) -> list[dict[str, Any]]:
