@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
@@ -15,10 +19,12 @@ from voltlane.models.tenant import CommandStatus, OcpiCommand
 from voltlane.ocpi import checks
 from voltlane.ocpi.commands import (
     DEADLINE_SECONDS,
+    RESPONSE_TIMEOUT,
     RUN_COMMAND,
     Refused,
     Target,
     check_command,
+    remote_start_id,
     reservation_number,
 )
 from voltlane.ocpi.envelope import OcpiError
@@ -49,6 +55,10 @@ _RESULT_OF_STATUS = {
     "NotSupported": "NOT_SUPPORTED",
     "Rejected": "REJECTED",
 }
+# A command still without a result this long after it was accepted is owed FAILED: by then
+# the timeout we promised has passed and its job (time limit 180 s) cannot be running.
+RESULT_OWED_AFTER = timedelta(seconds=RESPONSE_TIMEOUT) + timedelta(minutes=2)
+OVERDUE_BATCH = 100
 # OCPI TokenType -> the OCPP IdTokenType the charger is given.
 _OCPP_TOKEN_TYPE = {"RFID": "ISO14443"}
 
@@ -77,7 +87,7 @@ def typed_command(row: OcpiCommand, target: Target) -> object:
                 id_token=token["uid"],
                 id_token_type=_OCPP_TOKEN_TYPE.get(token["type"], "Central"),
                 evse_id=target.evse_id,
-                remote_start_id=row.id.int % 2**31,
+                remote_start_id=remote_start_id(row.id),
             )
         case "STOP_SESSION":
             return tc.RemoteStop(transaction_id=target.transaction_id or "")
@@ -135,21 +145,58 @@ async def run_command(
         row = await db_session.get(OcpiCommand, command_id, with_for_update=True)
         if row is None or row.result is not None:
             return None
-        row.result = result
         row.station_command_id = station_command_id
-        row.result_sent_at = utcnow()
-        await queue_push(
-            db_session,
-            tenant_key,
-            partner_id=row.partner_id,
-            module="commands",
-            object_id=str(row.id),
-            method="POST",
-            path=row.response_url,
-            body={"result": result},
-        )
+        await _send_result(db_session, tenant_key, row, result)
     log.info("ocpi command done", extra={"ocpi_command": str(command_id), "result": result})
     return result
+
+
+async def _send_result(
+    db_session: AsyncSession, tenant_key: str, row: OcpiCommand, result: str
+) -> None:
+    """Record the command's CommandResult and queue its POST to the eMSP's response_url."""
+    row.result = result
+    row.result_sent_at = utcnow()
+    await queue_push(
+        db_session,
+        tenant_key,
+        partner_id=row.partner_id,
+        module="commands",
+        object_id=str(row.id),
+        method="POST",
+        path=row.response_url,
+        body={"result": result},
+    )
+
+
+async def fail_overdue_commands(
+    db_session: AsyncSession, tenant_key: str, *, now: datetime | None = None
+) -> int:
+    """Commands accepted long ago whose job never reported (it raised, or was lost): the
+    eMSP is sent CommandResult FAILED, once (the result column is set under the row lock
+    that ``run_command`` takes too). How many were failed."""
+    before = (now or utcnow()) - RESULT_OWED_AFTER
+    overdue = (
+        await db_session.scalars(
+            select(OcpiCommand)
+            .where(
+                OcpiCommand.module == "commands",
+                OcpiCommand.response == "ACCEPTED",
+                OcpiCommand.result.is_(None),
+                OcpiCommand.created_at < before,
+            )
+            .order_by(OcpiCommand.created_at, OcpiCommand.id)
+            .limit(OVERDUE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for row in overdue:
+        await _send_result(db_session, tenant_key, row, "FAILED")
+        log.warning(
+            "ocpi command without a result: FAILED sent",
+            extra={"ocpi_command": str(row.id), "command": row.command},
+        )
+    return len(overdue)
 
 
 @task(RUN_COMMAND, queue="ocpi", max_retries=0, time_limit_ms=180_000)

@@ -1,5 +1,5 @@
 """Jobs of OCPI roaming: delivering pushes, and the sweep that picks up retries that
-came due and pushes whose first job was lost."""
+came due, pushes whose first job was lost, and commands whose result was never sent."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from voltlane.billing.jobs import brand_info, for_each_brand
 from voltlane.core.clock import utcnow
 from voltlane.models.tenant import OcpiPartner, OcpiPush, PartnerState, PushState
+from voltlane.ocpi.command_tasks import fail_overdue_commands
 from voltlane.ocpi.pushes import DELIVER, deliver
 from voltlane.worker import JobContext, enqueue, task
 from voltlane.worker.schedule import every
@@ -34,8 +35,10 @@ async def sweep(jobs: JobContext) -> None:
 
 @task(SWEEP_BRAND, queue="ocpi", max_retries=0, time_limit_ms=60_000)
 async def sweep_brand(jobs: JobContext, *, tenant: str) -> None:
-    """A delivery job for every registered partner with a push due now."""
+    """A delivery job for every registered partner with a push due now; CommandResult
+    FAILED for commands whose job never reported."""
     async with jobs.database.tenant_transaction(tenant) as db_session:
+        await fail_overdue_commands(db_session, tenant)
         partners = (
             await db_session.scalars(
                 select(OcpiPush.partner_id)
