@@ -1,0 +1,203 @@
+"""Allocations as OCPP charging profiles, sent through the command path.
+
+A session's allocated limit becomes a typed ``SetChargingProfile`` (the gateway's translator
+spells it for 1.6 or 2.x); its answer is read into a :class:`ProfileOutcome`.
+
+Conventions, so that every profile Voltlane sends replaces its own previous one and never
+another source's (a station's vendor defaults live at stack level 0; an operator's manual
+profiles sent from the portal should use other ids):
+
+======================== ======== ======================== =========== ==========================
+purpose                  EVSE     profile id               stack level sent
+======================== ======== ======================== =========== ==========================
+TxDefaultProfile         each     ``7_100_000 + evse_id``  1           to every EVSE of a site,
+                                                                       at the site's minimum
+                                                                       current: a car that plugs
+                                                                       in starts at the minimum
+                                                                       before any rebalance
+TxProfile                its EVSE ``7_200_000 + evse_id``  1           each changed allocation,
+                                                                       with the transactionId;
+                                                                       the same id replaces the
+                                                                       previous limit
+ChargingStationMaxProfile 0       ``7_000_000``            1           fallback when a station
+                                                                       refuses TxProfiles: the
+                                                                       whole station held at its
+                                                                       safe static limit
+======================== ======== ======================== =========== ==========================
+
+Limits are in amperes per phase (``chargingRateUnit`` A) with ``numberPhases`` the phases
+the car charges on; they are rounded down to the 0.1 A that OCPP 1.6 allows, so a sum of
+allocations under a capacity stays under it. TxProfile and TxDefaultProfile are
+``Relative`` (they apply from the start of the transaction, whatever the station's clock
+says); the station maximum is ``Absolute`` from a minute ago, as 2.0.1 wants for that
+purpose.
+
+OCPP 1.6 stations are sent whole amperes (rounded down): the gateway's 1.6 validation turns
+decimal limits into ``Decimal`` objects it then cannot write as JSON (ocpp/connection.py),
+and many 1.6 chargers only honour whole amperes anyway.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Literal
+
+from voltlane.core.clock import utcnow
+from voltlane.models.tenant import CommandStatus
+from voltlane.station import typed_commands as tc
+from voltlane.station.ports import (
+    CommandResult,
+    StationCommands,
+    UnsupportedCommandError,
+    get_translator,
+)
+
+STATION_MAX_PROFILE_ID = 7_000_000
+TX_DEFAULT_PROFILE_BASE = 7_100_000
+TX_PROFILE_BASE = 7_200_000
+STACK_LEVEL = 1
+# The command path's deadline for a profile: long enough for a slow station, short enough
+# that a rebalance of a site with a few silent stations ends well within its period.
+DEADLINE_SECONDS = 10.0
+REQUESTED_BY = "smart_charging"
+_TENTH = Decimal("0.1")
+# CALLERROR codes of a station that has no charging profiles at all.
+_UNSUPPORTED_ERRORS = ("NotImplemented", "NotSupported")
+
+
+class ProfileOutcome(enum.StrEnum):
+    """What became of a profile sent to a station."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    NOT_SUPPORTED = "not_supported"
+    TIMEOUT = "timeout"
+    OFFLINE = "offline"
+
+    @property
+    def refused(self) -> bool:
+        """The station answered and will not apply profiles (flag it, fall back)."""
+        return self in (ProfileOutcome.REJECTED, ProfileOutcome.NOT_SUPPORTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    outcome: ProfileOutcome
+    command_id: uuid.UUID | None  # None when nothing reached the command path
+
+
+def tx_profile_id(evse_id: int) -> int:
+    return TX_PROFILE_BASE + evse_id
+
+
+def tx_default_profile_id(evse_id: int) -> int:
+    return TX_DEFAULT_PROFILE_BASE + evse_id
+
+
+def amperes(limit_a: Decimal | int) -> float:
+    """``limit_a`` as OCPP carries it: a number of tenths of an ampere, rounded down."""
+    return float(Decimal(limit_a).quantize(_TENTH, rounding=ROUND_DOWN))
+
+
+def _profile(
+    evse_id: int,
+    profile_id: int,
+    purpose: Literal["ChargingStationMaxProfile", "TxDefaultProfile", "TxProfile"],
+    limit_a: Decimal | int,
+    phases: int | None,
+    *,
+    transaction_id: str | None = None,
+) -> tc.SetChargingProfile:
+    absolute = purpose == "ChargingStationMaxProfile"
+    return tc.SetChargingProfile(
+        evse_id=evse_id,
+        profile_id=profile_id,
+        stack_level=STACK_LEVEL,
+        purpose=purpose,
+        kind="Absolute" if absolute else "Relative",
+        rate_unit="A",
+        periods=(tc.SchedulePeriod(0, amperes(limit_a), phases),),
+        start_schedule=(utcnow() - timedelta(minutes=1)).replace(microsecond=0)
+        if absolute
+        else None,
+        transaction_id=transaction_id,
+    )
+
+
+def tx_profile(
+    evse_id: int, transaction_id: str, limit_a: Decimal | int, phases: int | None
+) -> tc.SetChargingProfile:
+    """The TxProfile that holds one transaction at ``limit_a`` per phase."""
+    return _profile(
+        evse_id, tx_profile_id(evse_id), "TxProfile", limit_a, phases, transaction_id=transaction_id
+    )
+
+
+def tx_default_profile(
+    evse_id: int, limit_a: Decimal | int, phases: int | None
+) -> tc.SetChargingProfile:
+    """The TxDefaultProfile every new transaction on the EVSE starts under."""
+    return _profile(evse_id, tx_default_profile_id(evse_id), "TxDefaultProfile", limit_a, phases)
+
+
+def station_max_profile(limit_a: Decimal | int, phases: int | None) -> tc.SetChargingProfile:
+    """The ChargingStationMaxProfile that caps the whole station (EVSE 0)."""
+    return _profile(0, STATION_MAX_PROFILE_ID, "ChargingStationMaxProfile", limit_a, phases)
+
+
+def clear_tx_profile(evse_id: int) -> tc.ClearChargingProfile:
+    """Removes the TxProfile of the EVSE (by its id: nothing else is touched)."""
+    return tc.ClearChargingProfile(profile_id=tx_profile_id(evse_id))
+
+
+def _whole_amperes(command: tc.SetChargingProfile) -> tc.SetChargingProfile:
+    periods = tuple(replace(p, limit=math.floor(p.limit)) for p in command.periods)
+    return replace(command, periods=periods)
+
+
+def outcome_of(result: CommandResult) -> ProfileOutcome:
+    """The command path's definite answer in a profile's terms."""
+    match result.status:
+        case CommandStatus.ACCEPTED:
+            return ProfileOutcome.ACCEPTED
+        case CommandStatus.TIMEOUT | CommandStatus.PENDING | CommandStatus.SENT:
+            return ProfileOutcome.TIMEOUT
+        case CommandStatus.OFFLINE:
+            return ProfileOutcome.OFFLINE
+    status = (result.response or {}).get("status")
+    if status == "NotSupported" or (result.error or "").startswith(_UNSUPPORTED_ERRORS):
+        return ProfileOutcome.NOT_SUPPORTED
+    return ProfileOutcome.REJECTED
+
+
+async def send_profile(
+    commands: StationCommands,
+    tenant_key: str,
+    station_id: str,
+    protocol: str | None,
+    command: tc.SetChargingProfile | tc.ClearChargingProfile,
+) -> Sent:
+    """Send ``command`` to the station and wait for its definite outcome."""
+    if not protocol:
+        # The station never connected: its version, and so the payload, is unknown.
+        return Sent(ProfileOutcome.OFFLINE, None)
+    if protocol == "ocpp1.6" and isinstance(command, tc.SetChargingProfile):
+        command = _whole_amperes(command)
+    try:
+        action, payload = get_translator().translate(protocol, command)
+    except UnsupportedCommandError:
+        return Sent(ProfileOutcome.NOT_SUPPORTED, None)
+    result = await commands.send(
+        tenant_key,
+        station_id,
+        action,
+        payload,
+        deadline_seconds=DEADLINE_SECONDS,
+        requested_by=REQUESTED_BY,
+    )
+    return Sent(outcome_of(result), result.command_id)
