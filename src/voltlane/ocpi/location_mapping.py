@@ -152,7 +152,7 @@ def connector_object(row: ConnectorRow, offer: TariffOffer) -> ConnectorObject:
         max_voltage=row.max_voltage,
         max_amperage=row.max_amperage,
         max_electric_power=row.max_electric_power,
-        tariff_ids=tuple(offer.tariff_ids(row.location_id, row.evse_pk, row.connector_pk)) or None,
+        tariff_ids=offer.tariff_ids(row.location_id, row.evse_pk, row.connector_pk) or None,
         last_updated=ocpi_datetime(row.updated_at),
     )
 

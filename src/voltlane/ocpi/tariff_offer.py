@@ -67,32 +67,65 @@ class Assignments:
         return self.brand
 
 
+Pairs = tuple[tuple[Tariff, TariffVersion], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class TariffOffer:
     """What one partner is offered now."""
 
     tariffs: dict[str, OfferedTariff]
     assignments: Assignments
+    segment: Segment
+    at: datetime
+    # Every version of each code (as billing reads them), and the choice per set of codes.
+    versions: dict[str, Pairs]
+    _chosen: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
 
-    def tariff_ids(self, location_id: str, evse_pk: str, connector_pk: str) -> list[str]:
+    def tariff_ids(self, location_id: str, evse_pk: str, connector_pk: str) -> tuple[str, ...]:
+        """The code of the tariff billing prices the partner's sessions at this connector
+        with: the segment's version in force among all versions of the codes assigned at
+        the most specific scope (billing.pricing), none when nothing is in force."""
         codes = self.assignments.codes_at(location_id, evse_pk, connector_pk)
-        return sorted(code for code in set(codes) if code in self.tariffs)
+        if codes not in self._chosen:
+            self._chosen[codes] = self._choose(codes)
+        return self._chosen[codes]
+
+    def _choose(self, codes: tuple[str, ...]) -> tuple[str, ...]:
+        pairs = [pair for code in dict.fromkeys(codes) for pair in self.versions.get(code, ())]
+        pairs.sort(key=lambda pair: (pair[1].created_at, pair[1].id))
+        if not pairs:
+            return ()
+        try:
+            chosen = select_tariff(_tariff_set(pairs), self.segment, at=self.at)
+        except TariffError:
+            return ()
+        code = next(v.code for t, v in pairs if t is chosen)
+        return (code,) if code in self.tariffs else ()
+
+
+def _tariff_set(pairs: Iterable[tuple[Tariff, TariffVersion]]) -> TariffSet:
+    sets: dict[Segment, tuple[Tariff, ...]] = {}
+    for tariff, version in pairs:
+        key = Segment(SegmentKind(version.segment), version.segment_ref)
+        sets[key] = (*sets.get(key, ()), tariff)
+    return TariffSet(sets)
+
+
+def _by_code(versions: Iterable[TariffVersion]) -> dict[str, Pairs]:
+    by_code: dict[str, Pairs] = {}
+    for version in versions:
+        by_code[version.code] = (*by_code.get(version.code, ()), (tariff_of(version), version))
+    return by_code
 
 
 def _in_force(
-    versions: Iterable[TariffVersion], segment: Segment, at: datetime
+    by_code: dict[str, Pairs], segment: Segment, at: datetime
 ) -> dict[str, OfferedTariff]:
-    by_code: dict[str, list[tuple[Tariff, TariffVersion]]] = {}
-    for version in versions:
-        by_code.setdefault(version.code, []).append((tariff_of(version), version))
     offered: dict[str, OfferedTariff] = {}
     for code, pairs in by_code.items():
-        sets: dict[Segment, tuple[Tariff, ...]] = {}
-        for tariff, version in pairs:
-            key = Segment(SegmentKind(version.segment), version.segment_ref)
-            sets[key] = (*sets.get(key, ()), tariff)
         try:
-            chosen = select_tariff(TariffSet(sets), segment, at=at)
+            chosen = select_tariff(_tariff_set(pairs), segment, at=at)
         except TariffError:
             continue  # nothing in force for this partner under this code
         version = next(v for t, v in pairs if t is chosen)
@@ -105,7 +138,8 @@ async def tariff_offer(db_session: AsyncSession, segment: Segment, at: datetime)
     versions = await db_session.scalars(
         select(TariffVersion).order_by(TariffVersion.created_at, TariffVersion.id)
     )
-    tariffs = _in_force(versions, segment, at)
+    by_code = _by_code(versions)
+    tariffs = _in_force(by_code, segment, at)
     brand: list[str] = []
     scoped: dict[tuple[str, str], list[str]] = {}
     rows = await db_session.execute(
@@ -126,7 +160,7 @@ async def tariff_offer(db_session: AsyncSession, segment: Segment, at: datetime)
         else:
             brand.append(code)
     assignments = Assignments(tuple(brand), {k: tuple(v) for k, v in scoped.items()})
-    return TariffOffer(tariffs, assignments)
+    return TariffOffer(tariffs, assignments, segment, at, by_code)
 
 
 def json_numbers(value: Any) -> Any:
