@@ -11,8 +11,9 @@ Inputs
     One node of a site tree (the site itself or a nested circuit): ``id``, ``parent_id``
     (None at the root) and ``available_a``, the current each of its phases L1, L2, L3 may
     carry *now*. Build it with ``available_current`` from the node's rating, its readings
-    (building load, solar, battery), its stale rule and safe limit, and the schedule limit
-    in force (``schedule_limit``). A single-phase node has 0 on L2 and L3.
+    (building load, solar, battery), its stale rule and safe limit, and the cap of its
+    schedule windows in force (``schedule_limit`` over ``Window``s, in the site's local
+    time). A single-phase node has 0 on L2 and L3.
 ``Demand``
     One active session: ``key`` (any hashable, e.g. the session id), ``node_id`` (the node
     its EVSE hangs under), ``phases`` (which of L1..L3 the car draws on: (1,), (2,), (1, 2, 3)
@@ -35,15 +36,16 @@ of its phases. Guarantees (tested with hypothesis in tests/smart_charging/test_a
   oldest first): a demand is paused only when its minimum does not fit beside the minimums
   of the demands admitted before it;
 - what is left is shared out tier by tier, highest priority first: first up to each
-  demand's departure ``target_a``, then up to each ``max_a``, by water filling (equal raises
-  for all, a demand stopping when it reaches its cap or a node it draws through is full).
+  demand's departure ``target_a``, then up to each ``max_a``, by water filling (the lowest
+  limits rise first, in equal steps, so demands of a tier end level unless a cap or a full
+  node they draw through stops them; nothing is left that one more step could use).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TypeAlias
 
@@ -123,6 +125,40 @@ def available_current(
     return (floor_step(result[0]), floor_step(result[1]), floor_step(result[2]))
 
 
+@dataclass(frozen=True)
+class Window:
+    """A schedule window: weekdays (bit 0 Monday .. bit 6 Sunday) it starts on, local times.
+
+    ``ends_at`` before ``starts_at`` runs past midnight into the next day.
+    """
+
+    weekdays: int
+    starts_at: time
+    ends_at: time
+    limit_a: Decimal
+
+
+def schedule_limit(windows: Iterable[Window], local_now: datetime) -> Decimal | None:
+    """The cap in force at ``local_now`` (the site's local time): the lowest of the windows
+    that cover it, None when none does."""
+    today = local_now.weekday()
+    yesterday = (today - 1) % 7
+    clock = local_now.time().replace(tzinfo=None)
+    limits = []
+    for window in windows:
+        if window.starts_at < window.ends_at:
+            covers = bool(window.weekdays >> today & 1) and (
+                window.starts_at <= clock < window.ends_at
+            )
+        else:
+            covers = (bool(window.weekdays >> today & 1) and clock >= window.starts_at) or (
+                bool(window.weekdays >> yesterday & 1) and clock < window.ends_at
+            )
+        if covers:
+            limits.append(window.limit_a)
+    return min(limits, default=None)
+
+
 def needed_current(
     energy_wh: int, *, departure_at: datetime, now: datetime, voltage_v: int, phase_count: int
 ) -> Decimal | None:
@@ -192,31 +228,47 @@ def _ancestors(nodes: Mapping[Hashable, Node], node_id: Hashable) -> list[Hashab
 
 
 def _fill(state: _State, demands: Sequence[Demand], caps: Mapping[Hashable, Decimal]) -> None:
-    """Raise ``demands`` together, step by equal step, towards their ``caps``."""
+    """Water filling: raise the lowest of ``demands`` (equal steps) towards their ``caps``.
+
+    Each round lifts the demands at the lowest level together, up to the next level, a cap,
+    or what a node-phase they draw through can give each of them. A demand stops at its cap
+    or behind a node-phase that cannot give its lowest users one more step (everyone behind
+    it stops: nobody overtakes the level there). Each round stops a demand or merges a
+    level, so the loop ends.
+    """
     active = [
         d.key for d in demands if state.limits[d.key] > 0 and caps[d.key] > state.limits[d.key]
     ]
     while active:
+        level = min(state.limits[key] for key in active)
+        lowest = [key for key in active if state.limits[key] == level]
         users: dict[tuple[Hashable, int], int] = {}
-        for key in active:
+        for key in lowest:
             for c in state.constraints[key]:
                 users[c] = users.get(c, 0) + 1
-        raise_by = min(caps[key] - state.limits[key] for key in active)
-        for c, count in users.items():
-            raise_by = min(raise_by, floor_step(state.headroom[c] / count))
+        raise_by = min(
+            [caps[key] - level for key in lowest]
+            + [state.limits[key] - level for key in active if state.limits[key] > level]
+            + [floor_step(state.headroom[c] / count) for c, count in users.items()]
+        )
         if raise_by > 0:
-            for key in active:
+            for key in lowest:
                 state.add(key, raise_by)
-        # Stop the demands at their cap or behind a constraint that cannot give all its
-        # users one more step; the others go on. Each round stops at least one demand (the
-        # one whose cap or constraint set ``raise_by``), so the loop ends.
         full = {c for c, count in users.items() if state.headroom[c] < STEP * count}
-        still = [
+        # What a full node-phase has left (less than a step each) goes one step at a time
+        # to its lowest users in input order, rather than to a lower tier.
+        for key in lowest:
+            if (
+                full.intersection(state.constraints[key])
+                and caps[key] - state.limits[key] >= STEP
+                and state.fits(key, STEP)
+            ):
+                state.add(key, STEP)
+        active = [
             key
             for key in active
             if state.limits[key] < caps[key] and not full.intersection(state.constraints[key])
         ]
-        active = still
 
 
 def _target_cap(target_a: Decimal, max_a: Decimal) -> Decimal:
