@@ -33,7 +33,7 @@ from voltlane.models.tenant import (
     TariffVersion,
 )
 from voltlane.ocpi.auth import provide_ocpi_caller
-from voltlane.ocpi.location_mapping import coordinate
+from voltlane.ocpi.location_mapping import coordinate, printable
 from voltlane.ocpi.pagination import PageRequest, page_request, page_response
 from voltlane.ocpi.protocol import VERSION_PATH, Module, ocpi_datetime
 from voltlane.ocpi.session_objects import (
@@ -155,14 +155,14 @@ def cdr_location(row: CdrRow) -> dict[str, Any]:
     location = row.location
     shaped: dict[str, Any] = {
         "id": str(location.id),
-        "name": location.name,
-        "address": location.address,
-        "city": location.city,
+        "name": printable(location.name),
+        "address": printable(location.address),
+        "city": printable(location.city),
     }
     if location.postal_code:
-        shaped["postal_code"] = location.postal_code
+        shaped["postal_code"] = printable(location.postal_code)
     if location.state:
-        shaped["state"] = location.state
+        shaped["state"] = printable(location.state)
     shaped |= {
         "country": location.country,
         "coordinates": {

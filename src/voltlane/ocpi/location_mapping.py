@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -41,6 +42,8 @@ STATUS_RULES: tuple[tuple[frozenset[str], str], ...] = (
     (frozenset({"Faulted"}), "OUTOFORDER"),
     (frozenset({"Unavailable"}), "INOPERATIVE"),
 )
+# Unicode Cc (tabs, line breaks, ...) and lone surrogates: OCPI strings are printable only.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
 _HOURS_KEYS = ("twentyfourseven", "regular_hours", "exceptional_openings", "exceptional_closings")
 
 
@@ -72,6 +75,14 @@ def shown_sql(standard: str) -> str:
     """Whether an EVSE is shown (see :func:`evse_object`), as an SQL aggregate over the
     connectors' column ``standard``."""
     return f"bool_or({standard} IN ({_sql_strings(CONNECTOR_TYPES)}))"
+
+
+def printable(text: str) -> str:
+    """``text`` as an OCPI string: each run of control characters (stored before the
+    station checks refused them) becomes one space, none at either end."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(" ", text).strip()
 
 
 def coordinate(value: Decimal, max_length: int) -> str:
@@ -201,11 +212,11 @@ def location_object(
         party_id=party[1],
         id=str(location.id),
         publish=location.publish,
-        name=location.name,
-        address=location.address,
-        city=location.city,
-        postal_code=location.postal_code or None,
-        state=location.state or None,
+        name=printable(location.name),
+        address=printable(location.address),
+        city=printable(location.city),
+        postal_code=printable(location.postal_code) if location.postal_code else None,
+        state=printable(location.state) if location.state else None,
         country=location.country,
         coordinates=GeoLocation(
             coordinate(location.latitude, 10), coordinate(location.longitude, 11)

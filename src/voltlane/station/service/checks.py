@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,9 @@ STATION_ID_RE = re.compile(r"^[A-Za-z0-9*_.:+|@-]{1,48}$")
 COUNTRY_RE = re.compile(r"[A-Z]{3}")
 # OCPI 2.2.1 Location field lengths.
 LOCATION_LENGTHS = {"name": 255, "address": 45, "city": 45, "postal_code": 10}
+_PRINTABLE_ONLY = N_(
+    "Use printable characters only: no tabs, line breaks or other control characters."
+)
 
 
 def check_timezone(value: str) -> None:
@@ -48,11 +52,19 @@ def check_country(value: str) -> None:
         )
 
 
+def has_control_characters(value: str) -> bool:
+    """Whether ``value`` holds a tab, line break or other control character (Unicode Cc,
+    or a lone surrogate): OCPI's string type is printable text only."""
+    return any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
+
+
 def check_location_text(values: dict[str, object]) -> None:
     for field, limit in LOCATION_LENGTHS.items():
         value = values.get(field)
         if isinstance(value, str) and not 0 < len(value.strip()) <= limit:
             raise InvalidStationError(f"{field} must be 1 to {limit} characters.", field=field)
+        if isinstance(value, str) and has_control_characters(value):
+            raise InvalidStationError(_PRINTABLE_ONLY, field=field)
 
 
 def check_connector_ratings(values: dict[str, object]) -> None:
