@@ -43,7 +43,7 @@ BATCH = 500
 COMPLETED = "COMPLETED"
 
 
-async def _receivers(
+async def receivers(
     db_session: AsyncSession, brand: TenantInfo, module: Module
 ) -> tuple[tuple[str, str], list[OcpiPartner]]:
     """The brand's party and its registered partners with a receiver endpoint of
@@ -67,7 +67,7 @@ async def _receivers(
 async def queue_cdr_posts(db_session: AsyncSession, brand: TenantInfo, *, now: datetime) -> int:
     """Queue a POST of every roaming CDR (and credit CDR) its partner has not been sent;
     returns how many."""
-    party, partners = await _receivers(db_session, brand, Module.CDRS)
+    party, partners = await receivers(db_session, brand, Module.CDRS)
     queued = 0
     for partner in partners:
         for row in await unpushed_cdrs(db_session, partner.id, since=now - LOOKBACK, limit=BATCH):
@@ -154,7 +154,7 @@ async def queue_session_pushes(
     db_session: AsyncSession, brand: TenantInfo, *, now: datetime
 ) -> int:
     """Queue the Session pushes that are due (see ``session_push``); returns how many."""
-    party, partners = await _receivers(db_session, brand, Module.SESSIONS)
+    party, partners = await receivers(db_session, brand, Module.SESSIONS)
     queued = 0
     for partner in partners:
         rows = await sessions_to_push(db_session, partner.id, since=now - LOOKBACK, limit=BATCH)
