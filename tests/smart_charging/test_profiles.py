@@ -42,7 +42,14 @@ class Profiles:
 
     def __init__(self) -> None:
         self.answer = "Accepted"
+        self.answers: dict[str, str] = {}  # by purpose (1.6 spelling), else ``answer``
         self.received: list[tuple[str, dict[str, Any]]] = []
+
+    def set(self, profile: dict[str, Any]) -> str:
+        """Record a SetChargingProfile and choose its answer."""
+        self.received.append(("SetChargingProfile", profile))
+        inner = profile.get("cs_charging_profiles") or profile["charging_profile"]
+        return self.answers.get(inner["charging_profile_purpose"], self.answer)
 
 
 class ProfileStation16(Cp16):  # type: ignore[misc]
@@ -50,8 +57,7 @@ class ProfileStation16(Cp16):  # type: ignore[misc]
 
     @on("SetChargingProfile")
     async def on_set(self, **payload: Any) -> Any:
-        self.profiles.received.append(("SetChargingProfile", payload))
-        return result16.SetChargingProfile(status=self.profiles.answer)
+        return result16.SetChargingProfile(status=self.profiles.set(payload))
 
     @on("ClearChargingProfile")
     async def on_clear(self, **payload: Any) -> Any:
@@ -64,8 +70,7 @@ class ProfileStation201(Cp201):  # type: ignore[misc]
 
     @on("SetChargingProfile")
     async def on_set(self, **payload: Any) -> Any:
-        self.profiles.received.append(("SetChargingProfile", payload))
-        return result201.SetChargingProfile(status=self.profiles.answer)
+        return result201.SetChargingProfile(status=self.profiles.set(payload))
 
     @on("ClearChargingProfile")
     async def on_clear(self, **payload: Any) -> Any:

@@ -66,8 +66,8 @@ STACK_LEVEL = 1
 DEADLINE_SECONDS = 10.0
 REQUESTED_BY = "smart_charging"
 _TENTH = Decimal("0.1")
-# CALLERROR codes of a station that has no charging profiles at all.
-_UNSUPPORTED_ERRORS = ("NotImplemented", "NotSupported")
+# Answers (a status, or a CALLERROR code) of a station that has no charging profiles.
+_UNSUPPORTED_ANSWERS = frozenset({"NotSupported", "NotImplemented"})
 
 
 class ProfileOutcome(enum.StrEnum):
@@ -89,6 +89,17 @@ class ProfileOutcome(enum.StrEnum):
 class Sent:
     outcome: ProfileOutcome
     command_id: uuid.UUID | None  # None when nothing reached the command path
+    answer: str | None = None  # the reply's status or the CALLERROR's code
+
+
+def answer_of(result: CommandResult) -> str | None:
+    """What the station said: its reply's status, or the code of its CALLERROR."""
+    status = (result.response or {}).get("status")
+    if isinstance(status, str):
+        return status
+    if result.status is CommandStatus.REJECTED and result.error:
+        return result.error.split(":", 1)[0]
+    return None
 
 
 def tx_profile_id(evse_id: int) -> int:
@@ -169,8 +180,7 @@ def outcome_of(result: CommandResult) -> ProfileOutcome:
             return ProfileOutcome.TIMEOUT
         case CommandStatus.OFFLINE:
             return ProfileOutcome.OFFLINE
-    status = (result.response or {}).get("status")
-    if status == "NotSupported" or (result.error or "").startswith(_UNSUPPORTED_ERRORS):
+    if answer_of(result) in _UNSUPPORTED_ANSWERS:
         return ProfileOutcome.NOT_SUPPORTED
     return ProfileOutcome.REJECTED
 
@@ -200,4 +210,4 @@ async def send_profile(
         deadline_seconds=DEADLINE_SECONDS,
         requested_by=REQUESTED_BY,
     )
-    return Sent(outcome_of(result), result.command_id)
+    return Sent(outcome_of(result), result.command_id, answer_of(result))
