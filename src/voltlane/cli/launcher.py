@@ -183,6 +183,9 @@ def demo_manifest(
                 "driver_url": f"{base}/",
                 "ocpp_base_url": ocpp_base,
                 "api_base_url": f"{base}/api/v1",
+                # OCPI: the versions URL partners start from (None: the brand does not roam).
+                "ocpi_versions_url": f"{base}/ocpi/versions" if brand.ocpi_party else None,
+                "ocpi_party": "*".join(brand.ocpi_party) if brand.ocpi_party else None,
                 "api_key": (
                     key_for_secret(demo_api_key_secret(password, brand.key))
                     if password is not None
@@ -221,6 +224,11 @@ def _print_banner(manifest: dict[str, Any], failures: dict[str, str], manifest_p
         lines.append(f"    driver app      : {brand['driver_url']}")
         if brand["api_key"]:
             lines.append(f"    REST API        : {brand['api_base_url']}  key {brand['api_key']}")
+        if brand["ocpi_versions_url"]:
+            lines.append(
+                f"    OCPI CPO {brand['ocpi_party']}: {brand['ocpi_versions_url']}"
+                "  (tokens: portal, Roaming)"
+            )
         lines.extend(
             f"    login           : {login['email']} / {login['password']} ({login['role']})"
             for login in brand["logins"]
