@@ -161,9 +161,9 @@ def test_available_current_applies_readings_and_falls_back_when_stale() -> None:
         building_load=Reading(three(40), fresh),
         solar=Reading(three(30), NOW - timedelta(hours=1)),
     )
-    assert available_current(
-        three(63), readings=old_sun, schedule_limit_a=D(16), **args
-    ) == three("16.0")
+    assert available_current(three(63), readings=old_sun, schedule_limit_a=D(16), **args) == three(
+        "16.0"
+    )
     assert available_current(three(63), readings=old_sun, **args) == three("23.0")
 
 
@@ -172,9 +172,12 @@ def test_needed_current_for_a_departure_target() -> None:
     assert needed_current(
         22_000, departure_at=NOW + timedelta(hours=2), now=NOW, voltage_v=230, phase_count=3
     ) == D("16.0")
-    assert needed_current(
-        0, departure_at=NOW + timedelta(hours=2), now=NOW, voltage_v=230, phase_count=3
-    ) is None
+    assert (
+        needed_current(
+            0, departure_at=NOW + timedelta(hours=2), now=NOW, voltage_v=230, phase_count=3
+        )
+        is None
+    )
     late = needed_current(1, departure_at=NOW, now=NOW, voltage_v=230, phase_count=1)
     assert late is not None
     assert not late.is_finite()
@@ -255,6 +258,11 @@ def _load(
     )
 
 
+def _path(nodes: list[Node], demand: Demand) -> list[tuple[Node, int]]:
+    """The node-phases a demand draws through."""
+    return [(n, p) for n in nodes if _subtree(nodes, n.id, demand) for p in demand.phases]
+
+
 @settings(max_examples=400, deadline=None)
 @given(scenarios())
 def test_sums_never_exceed_any_node_on_any_phase(
@@ -299,9 +307,7 @@ def test_a_paused_car_did_not_fit_beside_those_served_before_it(
         at_min = {d.key: d.min_a for d in [*before, demand]}
         overflows = any(
             _load(nodes, [*before, demand], at_min, node, phase) > node.available_a[phase - 1]
-            for node in nodes
-            if _subtree(nodes, node.id, demand)
-            for phase in demand.phases
+            for node, phase in _path(nodes, demand)
         )
         assert overflows, demand
 
@@ -321,9 +327,7 @@ def test_no_car_can_be_raised_while_its_path_has_room(
             continue
         headroom = min(
             node.available_a[phase - 1] - _load(nodes, demands, limits, node, phase)
-            for node in nodes
-            if _subtree(nodes, node.id, demand)
-            for phase in demand.phases
+            for node, phase in _path(nodes, demand)
         )
         users = max(
             sum(
@@ -331,9 +335,7 @@ def test_no_car_can_be_raised_while_its_path_has_room(
                 for d in demands
                 if limits[d.key] > 0 and p in d.phases and _subtree(nodes, n.id, d)
             )
-            for n in nodes
-            if _subtree(nodes, n.id, demand)
-            for p in demand.phases
+            for n, p in _path(nodes, demand)
         )
         assert headroom < STEP * users, demand
 
