@@ -79,6 +79,7 @@ TASK_MODULES = (
     "voltlane.ocpi.location_tasks",
     "voltlane.ocpi.cdr_tasks",
     "voltlane.ocpi.command_tasks",
+    "voltlane.smart_charging.tasks",
 )
 
 STATIC_MAX_AGE = 365 * 24 * 3600

@@ -1,0 +1,402 @@
+"""The rebalancing loop: one pass over one site (a grid connection and its circuits).
+
+A pass, under a per-site advisory lock so two passes never interleave:
+
+1. **Defaults.** Every station with an EVSE in the site gets a TxDefaultProfile at the
+   site's minimum current on each of those EVSEs, once after each boot (and again an hour
+   after it refused). A car that plugs in therefore starts at the minimum before any pass
+   sees its session: the seconds after a new car arrives never push the site over. A
+   station that accepts is ``supported``; one that refuses is flagged (``rejected`` /
+   ``unsupported``) and is asked for a ChargingStationMaxProfile at the minimum of each of
+   its EVSEs instead, whose limit becomes its ``fallback_limit_a``.
+2. **Allocation.** Available current per node (readings, stale rule, safe limit, schedule
+   window in force; a ``static`` site uses its safe limit), minus what the sessions of
+   uncontrolled stations may draw (their fallback limit, else the EVSE's maximum); the
+   allocator divides the rest among the sessions of controlled stations.
+3. **Lower first, then raise.** Each session has a *believed* limit: the most its station
+   may be applying now (the last accepted limit, or any later one whose answer is not
+   known to be a refusal; the minimum of the default before any). Limits that go down or
+   stay are sent first. Raises are then granted only within what the believed limits leave
+   free at every node and phase, so the sum stays under the capacity while the change
+   travels, even when a lower timed out; what is not granted now is granted by the next
+   pass.
+4. **Clears.** A session that ended has its TxProfile cleared (a station that answers
+   ``Unknown`` had dropped it already).
+
+Every limit sent is a ``charging_allocations`` row (``sent`` before the call, then its
+answer), so a pass that dies mid-way leaves believed limits that are on the safe side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import aliased
+
+from voltlane.core.clock import utcnow
+from voltlane.core.db import Database
+from voltlane.models.tenant import (
+    AllocationStatus,
+    ChargingAllocation,
+    ChargingSession,
+    ChargingStation,
+    ProfileSupport,
+    SessionStatus,
+    StationProfileSupport,
+)
+from voltlane.smart_charging import allocator as alloc
+from voltlane.smart_charging import profiles
+from voltlane.smart_charging import site_state as state_of
+from voltlane.smart_charging.profiles import ProfileOutcome, Sent
+from voltlane.smart_charging.site_state import Live, SiteState, Slot
+from voltlane.station import typed_commands as tc
+from voltlane.station.ports import StationCommands
+from voltlane.station.service import connected_stations
+
+log = logging.getLogger(__name__)
+
+_SUPPORT_OF = {
+    ProfileOutcome.ACCEPTED: ProfileSupport.SUPPORTED,
+    ProfileOutcome.REJECTED: ProfileSupport.REJECTED,
+    ProfileOutcome.NOT_SUPPORTED: ProfileSupport.UNSUPPORTED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One profile command for one station."""
+
+    station_id: str
+    protocol: str | None
+    command: tc.SetChargingProfile | tc.ClearChargingProfile
+
+
+@dataclass(slots=True)
+class Pass:
+    """What one pass decided and what the stations answered."""
+
+    limits: dict[uuid.UUID, Decimal] = field(default_factory=dict)  # session -> decided
+    sent: dict[uuid.UUID, Decimal] = field(default_factory=dict)  # session -> limit sent
+    outcomes: dict[uuid.UUID, ProfileOutcome] = field(default_factory=dict)
+    believed: dict[uuid.UUID, Decimal] = field(default_factory=dict)  # after the pass
+    cleared: list[uuid.UUID] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)  # station ids
+
+
+async def send_all(commands: StationCommands, tenant_key: str, calls: Sequence[Call]) -> list[Sent]:
+    """Send ``calls`` in order per station (one call at a time, as OCPP wants), stations
+    side by side."""
+    results: list[Sent] = [Sent(ProfileOutcome.TIMEOUT, None)] * len(calls)
+    queues: dict[str, list[int]] = {}
+    for index, call in enumerate(calls):
+        queues.setdefault(call.station_id, []).append(index)
+
+    async def run(indexes: list[int]) -> None:
+        for index in indexes:
+            call = calls[index]
+            results[index] = await profiles.send_profile(
+                commands, tenant_key, call.station_id, call.protocol, call.command
+            )
+
+    await asyncio.gather(*(run(indexes) for indexes in queues.values()))
+    return results
+
+
+async def rebalance(
+    database: Database, commands: StationCommands, tenant_key: str, site_id: uuid.UUID
+) -> Pass | None:
+    """One pass over the site ``site_id`` (a grid connection, not a circuit); None when
+    another pass holds the site, or it is gone, a circuit or ``off``."""
+    async with database.tenant_transaction(tenant_key) as lock:
+        key = f"smart_charging:{tenant_key}:{site_id}"
+        if not await lock.scalar(
+            select(func.pg_try_advisory_xact_lock(func.hashtextextended(key, 0)))
+        ):
+            return None
+        run = _Run(database, commands, tenant_key, site_id)
+        async with database.tenant_session(tenant_key) as db_session:
+            state = await state_of.load(db_session, site_id)
+        if state is None:
+            return None
+        await run.install_defaults(state)
+        await run.allocate()
+        await run.clear_ended()
+        return run.done
+
+
+@dataclass
+class _Run:
+    database: Database
+    commands: StationCommands
+    tenant_key: str
+    site_id: uuid.UUID
+    done: Pass = field(default_factory=Pass)
+
+    async def send(self, calls: Sequence[Call]) -> list[Sent]:
+        """Send ``calls``, leaving out those to stations that are not connected now (they
+        are tried again by a later pass; a row per offline attempt would be noise)."""
+        online = await self.online({c.station_id for c in calls})
+        reachable = [c for c in calls if c.station_id in online]
+        answers = iter(await send_all(self.commands, self.tenant_key, reachable))
+        return [
+            next(answers) if c.station_id in online else Sent(ProfileOutcome.OFFLINE, None)
+            for c in calls
+        ]
+
+    async def online(self, station_ids: set[str]) -> set[str]:
+        if not station_ids:
+            return set()
+        async with self.database.platform_session() as platform:
+            return await connected_stations(platform, self.tenant_key, sorted(station_ids))
+
+    async def install_defaults(self, state: SiteState) -> None:
+        """A TxDefaultProfile at the minimum on each EVSE of the stations that need one."""
+        now = utcnow()
+        stations: dict[uuid.UUID, list[Slot]] = {}
+        for slot in state.slots:
+            if state_of.needs_defaults(state.support.get(slot.station_pk), slot, now):
+                stations.setdefault(slot.station_pk, []).append(slot)
+        results = iter(
+            await self.send(
+                [
+                    Call(
+                        s.station_id,
+                        s.protocol,
+                        profiles.tx_default_profile(s.evse_id, s.min_a, len(s.phases)),
+                    )
+                    for group in stations.values()
+                    for s in group
+                ]
+            )
+        )
+        for station_pk, group in stations.items():
+            answers = [next(results) for _ in group]
+            refusal = next((a for a in answers if a.outcome.refused), None)
+            if refusal is not None:
+                await self.flag(group, refusal, "TxDefaultProfile")
+            elif all(a.outcome is ProfileOutcome.ACCEPTED for a in answers):
+                await self.record_support(station_pk, ProfileSupport.SUPPORTED)
+
+    async def allocate(self) -> None:
+        """Allocate, send what went down or is unsure, then the raises that fit."""
+        now = utcnow()
+        async with self.database.tenant_session(self.tenant_key) as db_session:
+            state = await state_of.load(db_session, self.site_id, now)
+        if state is None:
+            return
+        nodes, demands, live, available = state_of.demands(state, self.site_id, now)
+        order = [live[d.key] for d in demands]  # type: ignore[index]
+        limits = alloc.allocate(nodes, demands)
+        for item in order:
+            item.limit = limits[item.session.id]
+        self.done.limits.update({item.session.id: item.limit for item in order})
+        # Lowers (and limits whose answer is not known) first: they never add to the sum.
+        await self.send_limits(
+            [
+                item
+                for item in order
+                if item.limit <= item.believed and not (item.known == item.limit == item.believed)
+            ]
+        )
+        await self.send_limits(_raises(state, order, available))
+        self.done.believed.update({key: item.believed for key, item in live.items()})
+
+    async def send_limits(self, items: Sequence[Live]) -> None:
+        """Send each item's limit as its TxProfile: rows ``sent`` first, then their answers;
+        a station that refuses is flagged. Stations not connected now are left for a
+        later pass (their believed limits stand)."""
+        online = await self.online({item.slot.station_id for item in items})
+        items = [item for item in items if item.slot.station_id in online]
+        if not items:
+            return
+        decided_at = utcnow()
+        rows = [
+            ChargingAllocation(
+                id=uuid.uuid4(),
+                session_id=item.session.id,
+                site_id=self.site_id,
+                limit_a=item.limit,
+                phases=len(item.slot.phases),
+                decided_at=decided_at,
+                profile_id=profiles.tx_profile_id(item.slot.evse_id),
+                status=AllocationStatus.SENT,
+                status_at=decided_at,
+            )
+            for item in items
+        ]
+        async with self.database.tenant_transaction(self.tenant_key) as db_session:
+            db_session.add_all(rows)
+        results = await self.send(
+            [
+                Call(
+                    item.slot.station_id,
+                    item.session.protocol,
+                    profiles.tx_profile(
+                        item.slot.evse_id,
+                        item.session.transaction_id,
+                        item.limit,
+                        len(item.slot.phases),
+                    ),
+                )
+                for item in items
+            ]
+        )
+        answered_at = utcnow()
+        async with self.database.tenant_transaction(self.tenant_key) as db_session:
+            for row, result in zip(rows, results, strict=True):
+                accepted = result.outcome is ProfileOutcome.ACCEPTED
+                await db_session.execute(
+                    update(ChargingAllocation)
+                    .where(ChargingAllocation.id == row.id)
+                    .values(
+                        status=AllocationStatus.ACCEPTED if accepted else AllocationStatus.REJECTED,
+                        command_id=result.command_id,
+                        status_at=answered_at,
+                    )
+                )
+        refused: dict[uuid.UUID, Sent] = {}
+        for item, result in zip(items, results, strict=True):
+            self.done.sent[item.session.id] = item.limit
+            self.done.outcomes[item.session.id] = result.outcome
+            if result.outcome is ProfileOutcome.ACCEPTED:
+                item.known = item.believed = item.limit
+            else:
+                item.believed = max(item.believed, item.limit)
+                if result.outcome.refused:
+                    refused.setdefault(item.slot.station_pk, result)
+        for station_pk, refusal in refused.items():
+            group = [i.slot for i in items if i.slot.station_pk == station_pk]
+            await self.flag(group, refusal, "TxProfile")
+
+    async def flag(self, slots: Sequence[Slot], refusal: Sent, what: str) -> None:
+        """Flag a station that refused ``what`` and ask it for the fallback: a station
+        maximum at the minimum of each of its EVSEs in the site."""
+        slot = slots[0]
+        limit = sum((s.min_a for s in slots), Decimal(0))
+        phases = max(len(s.phases) for s in slots)
+        [fallback] = await self.send(
+            [Call(slot.station_id, slot.protocol, profiles.station_max_profile(limit, phases))]
+        )
+        accepted = fallback.outcome is ProfileOutcome.ACCEPTED
+        await self.record_support(
+            slot.station_pk,
+            _SUPPORT_OF[refusal.outcome],
+            reason=f"{what}: {refusal.answer or refusal.outcome.value}",
+            fallback_limit_a=limit if accepted else None,
+        )
+        self.done.flagged.append(slot.station_id)
+        log.warning(
+            "station refuses charging profiles",
+            extra={"station_id": slot.station_id, "answer": refusal.answer, "fallback": accepted},
+        )
+
+    async def record_support(
+        self,
+        station_pk: uuid.UUID,
+        status: ProfileSupport,
+        *,
+        reason: str = "",
+        fallback_limit_a: Decimal | None = None,
+    ) -> None:
+        values = {
+            "status": status,
+            "reason": reason[:200],
+            "fallback_limit_a": fallback_limit_a,
+            "checked_at": utcnow(),
+        }
+        async with self.database.tenant_transaction(self.tenant_key) as db_session:
+            await db_session.execute(
+                insert(StationProfileSupport)
+                .values(charging_station_id=station_pk, **values)
+                .on_conflict_do_update(
+                    index_elements=[StationProfileSupport.charging_station_id], set_=values
+                )
+            )
+
+    async def clear_ended(self) -> None:
+        """Clear the TxProfile of each session of the site that ended after it was sent one."""
+        clear = aliased(ChargingAllocation)
+        cleared = (
+            select(clear.id)
+            .where(clear.session_id == ChargingSession.id, clear.status == AllocationStatus.CLEARED)
+            .exists()
+        )
+        async with self.database.tenant_session(self.tenant_key) as db_session:
+            ended = (
+                await db_session.execute(
+                    select(
+                        ChargingSession.id,
+                        ChargingSession.evse_id,
+                        ChargingSession.protocol,
+                        ChargingStation.station_id,
+                        func.max(ChargingAllocation.phases),
+                    )
+                    .join(ChargingAllocation, ChargingAllocation.session_id == ChargingSession.id)
+                    .join(
+                        ChargingStation, ChargingStation.id == ChargingSession.charging_station_id
+                    )
+                    .where(
+                        ChargingAllocation.site_id == self.site_id,
+                        ChargingSession.status == SessionStatus.FINISHED,
+                        ~cleared,
+                    )
+                    .group_by(ChargingSession.id, ChargingStation.station_id)
+                )
+            ).all()
+        results = await self.send(
+            [
+                Call(station_id, protocol, profiles.clear_tx_profile(evse_id or 1))
+                for _, evse_id, protocol, station_id, _ in ended
+            ]
+        )
+        now = utcnow()
+        async with self.database.tenant_transaction(self.tenant_key) as db_session:
+            for (session_id, evse_id, _, _, phases), result in zip(ended, results, strict=True):
+                # "Unknown": the station dropped the profile itself when the transaction ended.
+                if result.outcome is ProfileOutcome.ACCEPTED or result.answer == "Unknown":
+                    db_session.add(
+                        ChargingAllocation(
+                            id=uuid.uuid4(),
+                            session_id=session_id,
+                            site_id=self.site_id,
+                            limit_a=alloc.ZERO,
+                            phases=phases,
+                            decided_at=now,
+                            profile_id=profiles.tx_profile_id(evse_id or 1),
+                            command_id=result.command_id,
+                            status=AllocationStatus.CLEARED,
+                            status_at=now,
+                        )
+                    )
+                    self.done.cleared.append(session_id)
+
+
+def _raises(state: SiteState, order: Sequence[Live], available: state_of.Available) -> list[Live]:
+    """The raises that fit beside every believed limit, highest priority first; a raise
+    that does not fit whole is granted in part (never between 0 and the minimum)."""
+    headroom = {key: list(values) for key, values in available.items()}
+    for item in order:
+        state_of.reserve(headroom, state.tree, item.slot, item.believed)
+    granted = []
+    for item in order:
+        if item.limit <= item.believed:
+            continue
+        room = min(
+            headroom[node][phase - 1]
+            for node in state_of.chain(state.tree, item.slot.node_id)
+            for phase in item.slot.phases
+        )
+        grant = alloc.floor_step(min(item.limit, item.believed + max(room, alloc.ZERO)))
+        if grant <= item.believed or grant < item.slot.min_a:
+            continue
+        state_of.reserve(headroom, state.tree, item.slot, grant - item.believed)
+        item.limit = grant
+        granted.append(item)
+    return granted
