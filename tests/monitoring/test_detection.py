@@ -128,6 +128,16 @@ async def test_a_faulted_connector_and_a_stuck_session_are_alerted_with_what_the
         ("faulted", "CS-1", "EVSE 1 connector 1: GroundFailure", "open", 1),
         ("stuck_session", "CS-1", stuck.transaction_id, "open", 1),
     ]
+    async with database.tenant_session(brand.key) as db_session:
+        values = {
+            alert.kind.value: alert.detail_values
+            for alert in await db_session.scalars(select(Alert))
+        }
+    # The portal says these in the reader's language (portal/alerts/_macros.html detail).
+    assert values == {
+        "faulted": {"evse": 1, "connector": 1, "error": "GroundFailure"},
+        "stuck_session": None,
+    }
     async with database.tenant_transaction(brand.key) as db_session:
         await set_status(db_session, station, "Available", utcnow())
     assert await detect(database, brand, minutes=4) == DetectionResult(opened=1, resolved=1)

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from voltlane.models.tenant import AlertKind
 
@@ -35,6 +36,8 @@ class Condition:
     detail: str
     since: datetime
     occurrences: int = 1
+    # ``detail`` as values (see Alert.detail_values), for the portal's words.
+    values: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,9 +250,14 @@ async def detect(
             alert.resolved_at = now
             resolved += 1
             await deliver(db_session, brand, alert, rules.get(alert.kind), "resolved")
-        elif current.occurrences != alert.occurrences or current.detail != alert.detail:
+        elif (
+            current.occurrences != alert.occurrences
+            or current.detail != alert.detail
+            or current.values != alert.detail_values
+        ):
             alert.occurrences = current.occurrences
             alert.detail = current.detail[:200]
+            alert.detail_values = current.values
     for key, condition in found.items():
         if key in live:
             continue
@@ -263,6 +268,7 @@ async def detect(
             charging_station_id=condition.station_pk,
             station_id=condition.station_id,
             detail=condition.detail[:200],
+            detail_values=condition.values,
             occurrences=condition.occurrences,
             status=AlertStatus.OPEN,
             since=condition.since,
@@ -327,9 +333,18 @@ async def _conditions(
             if now - since >= threshold:
                 where = f"EVSE {evse} connector {number}"
                 detail = f"{where}: {error}" if error and error != "NoError" else where
+                values = {"evse": evse, "connector": number, "error": None}
+                if error and error != "NoError":
+                    values["error"] = error
                 conditions.append(
                     Condition(
-                        f"faulted:{connector_pk}", rule.kind, station_pk, station_id, detail, since
+                        f"faulted:{connector_pk}",
+                        rule.kind,
+                        station_pk,
+                        station_id,
+                        detail,
+                        since,
+                        values=values,
                     )
                 )
         return conditions

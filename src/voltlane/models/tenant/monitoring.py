@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -82,6 +83,9 @@ class Alert(UuidPk, TenantBase):
     station_id: Mapped[str] = mapped_column(String(48), nullable=False)
     # The specifics people read: a connector and its error code, a transaction, an event.
     detail: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    # The same specifics as values, so the portal says them in the reader's language
+    # (faulted: {"evse", "connector", "error"}); None for alerts stored before t0020.
+    detail_values: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     occurrences: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     status: Mapped[AlertStatus] = mapped_column(
         str_enum(AlertStatus, 16), nullable=False, default=AlertStatus.OPEN
