@@ -5,11 +5,13 @@ their fallback."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests.ocpp.conftest import add_ocpp_station, add_token, gateway
@@ -25,7 +27,7 @@ from voltlane.models.tenant import (
     StationCommand,
     StationProfileSupport,
 )
-from voltlane.smart_charging import sites
+from voltlane.smart_charging import profiles, sites
 from voltlane.smart_charging.loop import Pass, rebalance
 from voltlane.smart_charging.profiles import ProfileOutcome
 from voltlane.smart_charging.sites import SiteInput
@@ -53,6 +55,19 @@ async def _site(database: Database, brand: TenantInfo, *station_ids: str) -> uui
             assert evse_pk is not None
             await sites.assign_evse(db_session, site.id, evse_pk)
         return site.id
+
+
+async def _stations(
+    database: Database, brand: TenantInfo, open_station: OpenStation, **protocols: str
+) -> list[Station]:
+    """Stations (``station_id=protocol``) with one EVSE, connected and booted, and a card
+    ``CARD-<station id>`` each."""
+    opened = []
+    for station_id, protocol in protocols.items():
+        await add_ocpp_station(database, brand, station_id)
+        await add_token(database, brand, f"CARD-{station_id}")
+        opened.append(await open_station(brand, station_id, protocol))
+    return opened
 
 
 def _limit(payload: dict[str, Any]) -> tuple[str, int, str | int | None, float]:
@@ -89,12 +104,20 @@ async def _session_id(database: Database, brand: TenantInfo, transaction: str) -
 
 
 async def _pass(
-    database: Database, commands: DatabaseStationCommands, brand: TenantInfo, site: uuid.UUID
+    database: Database,
+    commands: DatabaseStationCommands,
+    brand: TenantInfo,
+    site: uuid.UUID,
+    *,
+    within: bool = True,
 ) -> Pass:
     done = await rebalance(database, commands, brand.key, site)
     assert done is not None
-    # What every station may be applying after the pass stays within the 32 A site.
-    assert sum(done.believed.values(), D(0)) <= 32
+    if within:
+        # What every station may be applying after the pass, with the default of each idle
+        # EVSE, stays within the 32 A site.
+        assert sum(done.believed.values(), D(0)) <= 32
+        assert done.spare is None or done.spare >= 0
     return done
 
 
@@ -105,13 +128,8 @@ async def test_cars_arrive_share_the_site_and_leave(
     commands: DatabaseStationCommands,
 ) -> None:
     brand = await make_brand()
-    await add_ocpp_station(database, brand, "SITE-A")
-    await add_ocpp_station(database, brand, "SITE-B")
-    await add_token(database, brand, "CARD-A")
-    await add_token(database, brand, "CARD-B")
-    a = await open_station(brand, "SITE-A", "ocpp1.6")
-    b = await open_station(brand, "SITE-B", "ocpp2.0.1")
-    site = await _site(database, brand, "SITE-A", "SITE-B")
+    a, b = await _stations(database, brand, open_station, A="ocpp1.6", B="ocpp2.0.1")
+    site = await _site(database, brand, "A", "B")
 
     # No car yet: each EVSE gets its default at the minimum, once.
     empty = await _pass(database, commands, brand, site)
@@ -123,13 +141,14 @@ async def test_cars_arrive_share_the_site_and_leave(
         support = list(await db_session.scalars(select(StationProfileSupport.status)))
     assert support == [ProfileSupport.SUPPORTED, ProfileSupport.SUPPORTED]
 
-    # One car: the whole site (the EVSE's 32 A), in its transaction.
+    # One car: the site but the 6 A a car at the idle EVSE would start at, in its
+    # transaction.
     tx_a = await a.start(1, "CARD-A", "")
     session_a = await _session_id(database, brand, tx_a)
     alone = await _pass(database, commands, brand, site)
-    assert alone.limits == {session_a: D(32)}
+    assert (alone.limits, alone.spare) == ({session_a: D(26)}, D(0))
     assert alone.outcomes == {session_a: ProfileOutcome.ACCEPTED}
-    assert _sets(a)[1:] == [("TxProfile", 7_200_001, int(tx_a), 32)]
+    assert _sets(a)[1:] == [("TxProfile", 7_200_001, int(tx_a), 26)]
 
     # A second car: A comes down to 16 A before B goes up from its default 6 A to 16 A.
     await b.start(1, "CARD-B", "tx-B")
@@ -145,17 +164,17 @@ async def test_cars_arrive_share_the_site_and_leave(
                 select(StationCommand.station_id).order_by(StationCommand.created_at)
             )
         )
-    assert order[-2:] == ["SITE-A", "SITE-B"]  # the lower went out before the raise
+    assert order[-2:] == ["A", "B"]  # the lower went out before the raise
     steady = await _pass(database, commands, brand, site)
     assert steady.sent == {}
 
-    # A leaves: its profile is cleared, B gets the site.
+    # A leaves: its profile is cleared, B gets the site but A's idle minimum.
     await a.stop(tx_a)
     after = await _pass(database, commands, brand, site)
-    assert after.limits == {session_b: D(32)}
+    assert after.limits == {session_b: D(26)}
     assert after.cleared == [session_a]
     assert a.sent("ClearChargingProfile") == [{"id": 7_200_001}]
-    assert _sets(b)[2:] == [("TxProfile", 7_200_001, "tx-B", 32.0)]
+    assert _sets(b)[2:] == [("TxProfile", 7_200_001, "tx-B", 26.0)]
     last = await _pass(database, commands, brand, site)
     assert (last.cleared, last.sent) == ([], {})
     async with database.tenant_session(brand.key) as db_session:
@@ -169,10 +188,10 @@ async def test_cars_arrive_share_the_site_and_leave(
             )
         ).all()
     assert [(r.session_id == session_a, r.limit_a, r.status) for r in rows] == [
-        (True, D(32), AllocationStatus.ACCEPTED),
+        (True, D(26), AllocationStatus.ACCEPTED),
         (True, D(16), AllocationStatus.ACCEPTED),
         (False, D(16), AllocationStatus.ACCEPTED),
-        (False, D(32), AllocationStatus.ACCEPTED),
+        (False, D(26), AllocationStatus.ACCEPTED),
         (True, D(0), AllocationStatus.CLEARED),
     ]
 
@@ -235,7 +254,7 @@ async def test_stations_that_refuse_are_flagged_and_held_by_their_fallback(
         assert evse_pk is not None
         await sites.assign_evse(db_session, site, evse_pk)
     await plain.start(1, "CARD-PLAIN", "tx-plain")
-    paused = await _pass(database, commands, brand, site)
+    paused = await _pass(database, commands, brand, site, within=False)
     assert paused.flagged == ["PLAIN"]
     assert paused.limits == {good_session: D(0)}
     assert _sets(good)[2:] == [("TxProfile", 7_200_001, "tx-good", 0.0)]
@@ -254,3 +273,43 @@ async def test_stations_that_refuse_are_flagged_and_held_by_their_fallback(
         plain_support.reason,
         plain_support.fallback_limit_a,
     ) == (ProfileSupport.UNSUPPORTED, "TxDefaultProfile: NotImplemented", None)
+
+
+async def test_a_raise_waits_while_a_lower_is_unanswered(
+    database: Database,
+    make_brand: MakeBrand,
+    open_station: OpenStation,
+    commands: DatabaseStationCommands,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(profiles, "DEADLINE_SECONDS", 1.0)
+    brand = await make_brand()
+    slow, new = await _stations(database, brand, open_station, SLOW="ocpp2.0.1", NEW="ocpp2.0.1")
+    site = await _site(database, brand, "SLOW", "NEW")
+    await _pass(database, commands, brand, site)
+    await slow.start(1, "CARD-SLOW", "tx-slow")
+    slow_session = await _session_id(database, brand, "tx-slow")
+    assert (await _pass(database, commands, brand, site)).limits == {slow_session: D(26)}
+
+    # The slow station does not answer its lower in time: it may still apply 26 A, so the
+    # new car stays at its default 6 A.
+    slow.profiles.hold = asyncio.Event()
+    await new.start(1, "CARD-NEW", "tx-new")
+    new_session = await _session_id(database, brand, "tx-new")
+    held = await _pass(database, commands, brand, site)
+    assert held.limits == {slow_session: D(16), new_session: D(16)}
+    assert held.outcomes == {slow_session: ProfileOutcome.TIMEOUT}
+    assert held.believed == {slow_session: D(26), new_session: D(6)}
+    assert _sets(new) == [("TxDefaultProfile", 7_100_001, None, 6.0)]
+
+    # Once it answers again the lower is sent anew, then the raise.
+    slow.profiles.hold.set()
+    slow.profiles.hold = None
+    settled = await _pass(database, commands, brand, site)
+    assert settled.outcomes == {
+        slow_session: ProfileOutcome.ACCEPTED,
+        new_session: ProfileOutcome.ACCEPTED,
+    }
+    assert settled.believed == {slow_session: D(16), new_session: D(16)}
+    assert _sets(slow)[-1] == ("TxProfile", 7_200_001, "tx-slow", 16.0)
+    assert _sets(new)[-1] == ("TxProfile", 7_200_001, "tx-new", 16.0)

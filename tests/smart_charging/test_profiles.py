@@ -43,6 +43,7 @@ class Profiles:
     def __init__(self) -> None:
         self.answer = "Accepted"
         self.answers: dict[str, str] = {}  # by purpose (1.6 spelling), else ``answer``
+        self.hold: asyncio.Event | None = None  # while set and not released: no answer
         self.received: list[tuple[str, dict[str, Any]]] = []
 
     def set(self, profile: dict[str, Any]) -> str:
@@ -57,7 +58,10 @@ class ProfileStation16(Cp16):  # type: ignore[misc]
 
     @on("SetChargingProfile")
     async def on_set(self, **payload: Any) -> Any:
-        return result16.SetChargingProfile(status=self.profiles.set(payload))
+        status = self.profiles.set(payload)
+        if self.profiles.hold is not None:
+            await self.profiles.hold.wait()
+        return result16.SetChargingProfile(status=status)
 
     @on("ClearChargingProfile")
     async def on_clear(self, **payload: Any) -> Any:
@@ -70,7 +74,10 @@ class ProfileStation201(Cp201):  # type: ignore[misc]
 
     @on("SetChargingProfile")
     async def on_set(self, **payload: Any) -> Any:
-        return result201.SetChargingProfile(status=self.profiles.set(payload))
+        status = self.profiles.set(payload)
+        if self.profiles.hold is not None:
+            await self.profiles.hold.wait()
+        return result201.SetChargingProfile(status=status)
 
     @on("ClearChargingProfile")
     async def on_clear(self, **payload: Any) -> Any:

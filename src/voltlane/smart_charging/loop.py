@@ -10,8 +10,9 @@ A pass, under a per-site advisory lock so two passes never interleave:
    ``unsupported``) and is asked for a ChargingStationMaxProfile at the minimum of each of
    its EVSEs instead, whose limit becomes its ``fallback_limit_a``.
 2. **Allocation.** Available current per node (readings, stale rule, safe limit, schedule
-   window in force; a ``static`` site uses its safe limit), minus what the sessions of
-   uncontrolled stations may draw (their fallback limit, else the EVSE's maximum); the
+   window in force; a ``static`` site uses its safe limit), minus the minimum of each idle
+   EVSE (a car may plug in there any second and start at its default) and what each EVSE
+   of an uncontrolled station may draw (its fallback limit, else the EVSE's maximum); the
    allocator divides the rest among the sessions of controlled stations.
 3. **Lower first, then raise.** Each session has a *believed* limit: the most its station
    may be applying now (the last accepted limit, or any later one whose answer is not
@@ -86,6 +87,9 @@ class Pass:
     sent: dict[uuid.UUID, Decimal] = field(default_factory=dict)  # session -> limit sent
     outcomes: dict[uuid.UUID, ProfileOutcome] = field(default_factory=dict)
     believed: dict[uuid.UUID, Decimal] = field(default_factory=dict)  # after the pass
+    # The least current left at any node and phase beside every believed limit, idle
+    # EVSE's default and uncontrolled draw (negative: more is connected than the site has).
+    spare: Decimal | None = None
     cleared: list[uuid.UUID] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)  # station ids
 
@@ -205,7 +209,9 @@ class _Run:
                 if item.limit <= item.believed and not (item.known == item.limit == item.believed)
             ]
         )
-        await self.send_limits(_raises(state, order, available))
+        raises, headroom = _raises(state, order, available)
+        await self.send_limits(raises)
+        self.done.spare = min((v for values in headroom.values() for v in values), default=None)
         self.done.believed.update({key: item.believed for key, item in live.items()})
 
     async def send_limits(self, items: Sequence[Live]) -> None:
@@ -378,9 +384,12 @@ class _Run:
                     self.done.cleared.append(session_id)
 
 
-def _raises(state: SiteState, order: Sequence[Live], available: state_of.Available) -> list[Live]:
-    """The raises that fit beside every believed limit, highest priority first; a raise
-    that does not fit whole is granted in part (never between 0 and the minimum)."""
+def _raises(
+    state: SiteState, order: Sequence[Live], available: state_of.Available
+) -> tuple[list[Live], state_of.Available]:
+    """The raises that fit beside every believed limit, highest priority first, and the
+    headroom they leave; a raise that does not fit whole is granted in part (never between
+    0 and the minimum)."""
     headroom = {key: list(values) for key, values in available.items()}
     for item in order:
         state_of.reserve(headroom, state.tree, item.slot, item.believed)
@@ -399,4 +408,4 @@ def _raises(state: SiteState, order: Sequence[Live], available: state_of.Availab
         state_of.reserve(headroom, state.tree, item.slot, grant - item.believed)
         item.limit = grant
         granted.append(item)
-    return granted
+    return granted, headroom

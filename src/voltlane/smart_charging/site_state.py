@@ -268,22 +268,32 @@ async def load(
 def demands(
     state: SiteState, site_id: uuid.UUID, now: datetime
 ) -> tuple[list[alloc.Node], list[alloc.Demand], dict[uuid.UUID, Live], Available]:
-    """The allocator's input: nodes with what uncontrolled stations may draw taken off,
-    and a demand per session of a controlled station, highest priority first; with the
-    sessions as the pass deals with them and the current left per node and phase."""
+    """The allocator's input: nodes with what no allocation governs taken off, and a demand
+    per session of a controlled station, highest priority first; with the sessions as the
+    pass deals with them and the current left per node and phase.
+
+    Taken off: each idle EVSE's default (the minimum a car that plugs in starts at, before
+    any pass sees it), and what an uncontrolled station's EVSE may draw (its fallback,
+    else the EVSE's maximum), busy or idle: a car may plug in there at any moment.
+    """
     available = {node_id: list(node.available_a) for node_id, node in state.nodes.items()}
     weights = state.tree[site_id].segment_priorities
     by_evse = {s.evse_pk: s for s in state.slots}
+    busy = {session.evse_pk for session in state.sessions}
+    for slot in state.slots:
+        held = state.support.get(slot.station_pk)
+        if held is None or not controlled(held, slot):
+            fallback = held.fallback_limit_a if held is not None else None
+            draw = slot.max_a if fallback is None else min(slot.max_a, fallback)
+            reserve(available, state.tree, slot, draw)
+        elif slot.evse_pk not in busy:
+            reserve(available, state.tree, slot, slot.min_a)
     found: list[alloc.Demand] = []
     live: dict[uuid.UUID, Live] = {}
     for session in state.sessions:
         slot = by_evse[session.evse_pk]  # type: ignore[index]
         held = state.support.get(slot.station_pk)
         if held is None or not controlled(held, slot):
-            # Nothing holds this car but the fallback, if the station took it.
-            fallback = held.fallback_limit_a if held is not None else None
-            draw = slot.max_a if fallback is None else min(slot.max_a, fallback)
-            reserve(available, state.tree, slot, draw)
             continue
         # A session older than the defaults on its EVSE may draw up to the EVSE's maximum.
         base = slot.min_a if session.created_at >= held.checked_at else slot.max_a
