@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from tests.ocpp.conftest import add_ocpp_station, add_token, gateway
 from tests.smart_charging.test_profiles import OpenStation, Station, commands, open_station
+from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
 from voltlane.models.tenant import (
     AllocationStatus,
@@ -313,3 +315,39 @@ async def test_a_raise_waits_while_a_lower_is_unanswered(
     assert settled.believed == {slow_session: D(16), new_session: D(16)}
     assert _sets(slow)[-1] == ("TxProfile", 7_200_001, "tx-slow", 16.0)
     assert _sets(new)[-1] == ("TxProfile", 7_200_001, "tx-new", 16.0)
+
+
+async def test_the_building_load_and_its_staleness_move_the_limit(
+    database: Database,
+    make_brand: MakeBrand,
+    open_station: OpenStation,
+    commands: DatabaseStationCommands,
+) -> None:
+    brand = await make_brand()
+    [station] = await _stations(database, brand, open_station, SOLO="ocpp2.0.1")
+    site = await _site(database, brand, "SOLO")
+    await _pass(database, commands, brand, site)
+    await station.start(1, "CARD-SOLO", "tx-solo")
+
+    async def reading(amperes: int, age: timedelta) -> Pass:
+        async with database.tenant_transaction(brand.key) as db_session:
+            await sites.record_reading(
+                db_session,
+                site,
+                kind="building_load",
+                per_phase_a=[D(amperes)] * 3,
+                measured_at=utcnow() - age,
+            )
+        return await _pass(database, commands, brand, site)
+
+    unmetered = await _pass(database, commands, brand, site)
+    stale = await reading(4, timedelta(minutes=6))  # older than the site's 300 s
+    metered = await reading(10, timedelta(0))
+
+    session = await _session_id(database, brand, "tx-solo")
+    assert [p.sent for p in (unmetered, stale, metered)] == [
+        {session: D(32)},
+        {session: D(16)},  # nobody knows the building's load: the safe limit
+        {session: D(22)},  # 32 A less the building's 10 A
+    ]
+    assert [limit for *_, limit in _sets(station)] == [6.0, 32.0, 16.0, 22.0]
