@@ -16,6 +16,7 @@ from voltlane.api.invoices import InvoiceController, InvoiceRunController
 from voltlane.api.locations import LocationController
 from voltlane.api.notifications import NotificationController
 from voltlane.api.payments import PaymentController
+from voltlane.api.sites import DepartureTargetController, SiteController
 from voltlane.api.stations import StationController
 from voltlane.api.subscriptions import SubscriptionController
 from voltlane.api.tokens import IdTokenController
@@ -54,6 +55,8 @@ def api_router() -> Router:
             InvoiceRunController,
             SubscriptionController,
             NotificationController,
+            SiteController,
+            DepartureTargetController,
             command_router(),
         ],
         guards=[require_api_key],
