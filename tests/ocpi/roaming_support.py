@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from tests.factories import add_location, add_session_16, add_station
+from tests.factories import add_location, add_session_16
+from tests.ocpi.emi3_support import add_roaming_station
 from voltlane import billing
 from voltlane.charging import service as charging
 from voltlane.charging.schemas import Sample, StationRef
@@ -145,7 +146,7 @@ class Site:
 async def add_site(database: Database, brand: TenantInfo, station_id: str) -> Site:
     async with database.tenant_transaction(brand.key) as db_session:
         location = await add_location(db_session, "Hafen")
-        station = await add_station(db_session, location, station_id)
+        station = await add_roaming_station(db_session, brand, location, station_id)
         return Site(location.id, station)
 
 

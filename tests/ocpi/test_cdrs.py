@@ -54,7 +54,7 @@ async def test_a_partner_reads_its_drivers_cdrs_and_their_credits_and_no_others(
             "country": "DEU",
             "coordinates": {"latitude": "53.54610", "longitude": "9.96610"},
             "evse_uid": str(evse.id),
-            "evse_id": evse.emi3_id or "#NA",
+            "evse_id": "DE*VLT*ECPCDR1*1",
             "connector_id": "1",
             "connector_standard": "IEC_62196_T2",
             "connector_format": "SOCKET",

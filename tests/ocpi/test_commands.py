@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect
 
 from tests.conftest import MakeBrand
 from tests.ocpi.conftest import OcpiClientFactory, data_of
+from tests.ocpi.emi3_support import roamable
 from tests.ocpi.h6_support import Registered, registered_partner, rfid_token
 from tests.ocpp.conftest import PASSWORD, add_ocpp_station, basic, gateway, url
 from voltlane.core.db import Database
@@ -136,6 +137,7 @@ async def _emsp_and_station(
         endpoints=[{"identifier": "commands", "role": "SENDER", "url": httpserver.url_for("/cmd")}],
     )
     await add_ocpp_station(database, brand, station_id)
+    await roamable(database, brand)
     httpserver.expect_request(result_path, method="POST").respond_with_json(
         {"status_code": 1000, "timestamp": "2026-11-25T10:00:00Z"}
     )
@@ -269,9 +271,11 @@ async def test_bad_commands_are_refused_before_anything_is_sent(
 ) -> None:
     emsp = await registered_partner(database, settings, cpo)
     await add_ocpp_station(database, cpo, "CMD-3")
+    await roamable(database, cpo)
     location_id, evse_uid = await _ids(database, cpo, "CMD-3")
     other_brand = await make_brand()
     await add_ocpp_station(database, other_brand, "CMD-OTHER")
+    await roamable(database, other_brand)
     foreign_location, _ = await _ids(database, other_brand, "CMD-OTHER")
     response_url = httpserver.url_for("/cmd/y")
     start = {"response_url": response_url, "token": rfid_token("DD01"), "location_id": location_id}

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from tests.conftest import MakeBrand
 from tests.factories import add_location, add_station
 from tests.ocpi.conftest import OcpiClientFactory, data_of
+from tests.ocpi.emi3_support import add_roaming_station
 from tests.ocpi.h4_support import registered_emsp
 from voltlane.core.db import Database
 from voltlane.core.group_commit import GroupCommit
@@ -62,7 +63,9 @@ async def _site(database: Database, brand: TenantInfo) -> tuple[uuid.UUID, uuid.
     """A published location with one station of two EVSEs (one connector each)."""
     async with database.tenant_transaction(brand.key) as db_session:
         location = await add_location(db_session, "Hafen")
-        station = await add_station(db_session, location, f"ST-{uuid.uuid4().hex[:8]}", evses=2)
+        station = await add_roaming_station(
+            db_session, brand, location, f"ST-{uuid.uuid4().hex[:8]}", evses=2
+        )
         evse = await db_session.scalar(
             select(Evse.id).where(Evse.charging_station_id == station.id, Evse.evse_id == 1)
         )

@@ -10,6 +10,7 @@ from ocpp.v16 import call as call16
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
+from tests.ocpi.emi3_support import roamable
 from tests.ocpi.h4_support import registered_emsp
 from tests.ocpi.test_location_pushes import partners_hear  # noqa: F401 - autouse wiring
 from tests.ocpp.conftest import add_ocpp_station, gateway, open_charger  # noqa: F401
@@ -31,6 +32,7 @@ async def test_a_chargers_status_reaches_the_partner_as_a_patch_of_the_evse(
     open_charger: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
     await add_ocpp_station(database, cpo, "ROAM-1")
+    await roamable(database, cpo)
     emsp = await registered_emsp(
         database, settings.secret_key, cpo, receiver_base=httpserver.url_for("/emsp")
     )

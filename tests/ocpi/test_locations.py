@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from tests.conftest import MakeBrand
-from tests.factories import add_location, add_station
+from tests.factories import add_location
 from tests.ocpi.conftest import OcpiClientFactory, data_of
+from tests.ocpi.emi3_support import add_roaming_station
 from tests.ocpi.h4_support import registered_emsp
 from voltlane.billing.tariffs import assign_tariff, create_tariff_version
 from voltlane.core.db import Database
@@ -28,7 +29,9 @@ from voltlane.tenancy.spec import Ocpi
 async def _seed(database: Database, brand: TenantInfo, name: str = "Hafen") -> uuid.UUID:
     async with database.tenant_transaction(brand.key) as db_session:
         location = await add_location(db_session, name)
-        await add_station(db_session, location, f"ST-{uuid.uuid4().hex[:8]}", evses=2)
+        await add_roaming_station(
+            db_session, brand, location, f"ST-{uuid.uuid4().hex[:8]}", evses=2
+        )
         return location.id
 
 
@@ -73,6 +76,7 @@ async def test_a_location_is_the_exact_ocpi_object_with_its_evses_and_connectors
     evses = [
         {
             "uid": str(evse.id),
+            "evse_id": evse.emi3_id,
             "status": "CHARGING",
             "capabilities": ["REMOTE_START_STOP_CAPABLE", "UNLOCK_CAPABLE"],
             "connectors": [

@@ -11,6 +11,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
 from tests.ocpi.conftest import OcpiClientFactory
+from tests.ocpi.emi3_support import roamable
 from tests.ocpi.peer import Pushed, connect, new_peer
 from tests.ocpi.spec_rules import validate_envelope
 from tests.ocpi.test_commands import charger, station_commands
@@ -60,6 +61,7 @@ async def test_the_peer_starts_and_stops_a_charge_by_commands_checked_against_th
     peer = new_peer(httpserver, "exa", "EXA")
     connected = await connect(database, ocpi_for, cpo, peer)
     await add_ocpp_station(database, cpo, "PEER-CMD-1")
+    await roamable(database, cpo)
     commands = connected.endpoints["commands", "RECEIVER"]
     started_url = peer.url("2.2.1/commands/START_SESSION/1")
     stopped_url = peer.url("2.2.1/commands/STOP_SESSION/2")

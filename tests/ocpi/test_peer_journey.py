@@ -14,8 +14,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import MakeBrand
-from tests.factories import add_location, add_station
+from tests.factories import add_location
 from tests.ocpi.conftest import OcpiClientFactory
+from tests.ocpi.emi3_support import add_roaming_station
 from tests.ocpi.peer import Connected, Page, connect, inconsistencies, new_peer
 from tests.ocpi.roaming_support import (
     T0,
@@ -94,7 +95,7 @@ async def build_network(
     for number in range(2, 6):
         async with database.tenant_transaction(brand.key) as db_session:
             location = await add_location(db_session, f"Platz {number}")
-            await add_station(db_session, location, f"JOURNEY-{number}")
+            await add_roaming_station(db_session, brand, location, f"JOURNEY-{number}")
             locations.append(str(location.id))
     await add_tariff(database, brand, "PUBLIC-049", "0.49")
     await add_tariff(database, brand, "PUBLIC-DC", "0.69")
@@ -275,7 +276,7 @@ async def test_partners_see_nothing_of_another_partners_or_another_brands_object
     stranger = await connect(database, ocpi_for, other_brand, new_peer(httpserver, "xyz", "XYZ"))
     async with database.tenant_transaction(other_brand.key) as db_session:
         location = await add_location(db_session, "Anderswo")
-        await add_station(db_session, location, "ELSEWHERE-1")
+        await add_roaming_station(db_session, other_brand, location, "ELSEWHERE-1")
 
     # The second partner of the brand sees its locations and public tariffs, none of the
     # first partner's sessions, CDRs or roaming tariff.

@@ -12,8 +12,9 @@ from typing import Any
 
 from pytest_httpserver import HTTPServer
 
-from tests.factories import add_location, add_station
+from tests.factories import add_location
 from tests.ocpi.conftest import OcpiClientFactory
+from tests.ocpi.emi3_support import add_roaming_station
 from tests.ocpi.peer import connect, new_peer
 from tests.ocpi.spec_rules import validate
 from voltlane.billing.tariffs import assign_tariff, create_tariff_version
@@ -94,7 +95,7 @@ async def test_a_location_with_opening_hours_and_coordinates_at_their_longest_is
             longitude=Decimal("-179.1234567"),
             opening_hours=hours,
         )
-        await add_station(db_session, location, "EDGE-1", evses=2)
+        await add_roaming_station(db_session, cpo, location, "EDGE-1", evses=2)
     url = f"{connected.endpoints['locations', 'SENDER']}/{location.id}"
     async with ocpi_for(cpo, connected.token) as client:
         read = await peer.get(client, url, "Location", many=False)

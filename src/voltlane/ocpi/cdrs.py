@@ -64,7 +64,7 @@ class CdrRow:
     session: ChargingSession
     token: OcpiToken
     location: Location
-    evse: Evse | None
+    evse: Evse
     connector: Connector | None
     tariff: TariffVersion
 
@@ -76,7 +76,11 @@ def _roaming_cdrs() -> Select[Cdr, ChargingSession, OcpiToken, Location, Evse, T
         .join(OcpiToken, OcpiToken.id == ChargingSession.roaming_token_id)
         .join(Location, Location.id == Cdr.location_id)
         .join(TariffVersion, TariffVersion.id == Cdr.tariff_version_id)
-        .outerjoin(Evse, Evse.id == ChargingSession.evse_pk)
+        # CdrLocation.evse_id is the EVSE's eMI3 id (#NA only for a reservation that never
+        # became a session): a CDR at an EVSE without one is held back until staff give the
+        # EVSE its id (such an EVSE is not published, so it cannot roam by OCPI).
+        .join(Evse, Evse.id == ChargingSession.evse_pk)
+        .where(func.coalesce(Evse.emi3_id, "") != "")
     )
 
 
@@ -118,7 +122,7 @@ async def unpushed_cdrs(
 
 
 async def _with_connectors(db_session: AsyncSession, rows: Any) -> list[CdrRow]:
-    evse_ids = {evse.id for *_, evse, _ in rows if evse is not None}
+    evse_ids = {evse.id for *_, evse, _ in rows}
     connectors: dict[tuple[uuid.UUID, int], Connector] = {}
     if evse_ids:
         for found_connector in await db_session.scalars(
@@ -127,9 +131,7 @@ async def _with_connectors(db_session: AsyncSession, rows: Any) -> list[CdrRow]:
             connectors[(found_connector.evse_pk, found_connector.connector_id)] = found_connector
     found = []
     for cdr, session, token, location, evse, tariff in rows:
-        connector = (
-            connectors.get((evse.id, int(connector_id(session)))) if evse is not None else None
-        )
+        connector = connectors.get((evse.id, int(connector_id(session))))
         found.append(CdrRow(cdr, session, token, location, evse, connector, tariff))
     return found
 
@@ -169,8 +171,8 @@ def cdr_location(row: CdrRow) -> dict[str, Any]:
             "latitude": coordinate(location.latitude, 10),
             "longitude": coordinate(location.longitude, 11),
         },
-        "evse_uid": str(row.evse.id) if row.evse is not None else "#NA",
-        "evse_id": (row.evse.emi3_id or "#NA") if row.evse is not None else "#NA",
+        "evse_uid": str(row.evse.id),
+        "evse_id": row.evse.emi3_id,
         "connector_id": connector_id(row.session),
     }
     connector = row.connector

@@ -19,7 +19,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
@@ -128,7 +128,10 @@ async def resolve_target(
             select(Evse.id, Evse.evse_id, ChargingStation)
             .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
             .where(
-                Evse.id == _uuid(evse_uid, unknown_evse), ChargingStation.location_id == location.id
+                Evse.id == _uuid(evse_uid, unknown_evse),
+                ChargingStation.location_id == location.id,
+                # An EVSE without an eMI3 id is not published (location_mapping.evse_object).
+                func.coalesce(Evse.emi3_id, "") != "",
             )
         )
     ).first()

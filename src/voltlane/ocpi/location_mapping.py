@@ -71,10 +71,13 @@ def evse_status_sql(status: str) -> str:
     return f"CASE {cases} ELSE 'UNKNOWN' END"
 
 
-def shown_sql(standard: str) -> str:
+def shown_sql(standard: str, emi3_id: str) -> str:
     """Whether an EVSE is shown (see :func:`evse_object`), as an SQL aggregate over the
-    connectors' column ``standard``."""
-    return f"bool_or({standard} IN ({_sql_strings(CONNECTOR_TYPES)}))"
+    connectors' column ``standard`` and the EVSE's ``emi3_id``."""
+    return (
+        f"(bool_or({standard} IN ({_sql_strings(CONNECTOR_TYPES)}))"
+        f" AND coalesce(min({emi3_id}), '') <> '')"
+    )
 
 
 def printable(text: str) -> str:
@@ -170,14 +173,16 @@ def connector_object(row: ConnectorRow, offer: TariffOffer) -> ConnectorObject:
 
 def evse_object(rows: Sequence[ConnectorRow], offer: TariffOffer) -> EvseObject | None:
     """The EVSE of ``rows`` (its connectors); None when none of them is an OCPI 2.2.1
-    connector type (an EVSE must have at least one)."""
+    connector type (an EVSE must have at least one), or when the EVSE has no eMI3 id: a
+    CDR must name the EVSE by it (mod_cdrs CdrLocation.evse_id), so an EVSE without one
+    cannot roam and is not shown."""
     shown = [row for row in rows if str(row.standard) in CONNECTOR_TYPES]
-    if not shown:
+    first = rows[0] if rows else None
+    if not shown or first is None or not first.emi3_id:
         return None
-    first = rows[0]
     return EvseObject(
         uid=first.evse_pk,
-        evse_id=first.emi3_id or None,
+        evse_id=first.emi3_id,
         status=evse_status(row.status for row in rows),
         capabilities=CAPABILITIES,
         connectors=tuple(connector_object(row, offer) for row in shown),

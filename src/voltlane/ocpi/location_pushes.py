@@ -66,7 +66,8 @@ WITH reported AS (
     SELECT DISTINCT ON (b_station, b_evse, b_connector) * FROM reported
     ORDER BY b_station, b_evse, b_connector, b_at DESC
 ), touched AS (
-    SELECT DISTINCT e.id AS evse_pk, e.charging_station_id, e.evse_id, cs.location_id
+    SELECT DISTINCT e.id AS evse_pk, e.charging_station_id, e.evse_id, e.emi3_id,
+        cs.location_id
     FROM latest r
     JOIN {schema}.evses e ON e.charging_station_id = r.b_station AND e.evse_id = r.b_evse
     JOIN {schema}.charging_stations cs ON cs.id = e.charging_station_id
@@ -121,7 +122,7 @@ def _status_sql() -> str:
     return (
         _STATUS_SQL.replace("{old_status}", evse_status_sql("c.status"))
         .replace("{new_status}", evse_status_sql("coalesce(r.b_status, c.status)"))
-        .replace("{shown}", shown_sql("c.standard"))
+        .replace("{shown}", shown_sql("c.standard", "t.emi3_id"))
         .replace("{receiver}", json.dumps(_RECEIVER))
     )
 
