@@ -4,9 +4,13 @@ reaches partners without them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import update
 
+from tests.api.conftest import LOCATION, api_for, create_location, issue_key
+from tests.conftest import MakeBrand
 from tests.factories import add_location
 from tests.ocpi.conftest import OcpiClientFactory, data_of
 from tests.ocpi.h4_support import registered_emsp
@@ -17,6 +21,8 @@ from voltlane.station.errors import InvalidStationError
 from voltlane.station.schemas import LocationUpdate
 from voltlane.station.service import update_location
 from voltlane.tenancy import TenantInfo
+
+__all__ = ["api_for"]
 
 
 async def test_control_characters_in_location_text_are_refused_beside_the_field(
@@ -64,3 +70,18 @@ async def test_a_location_stored_with_control_characters_reaches_partners_withou
         "Hamburg",
         "20 359",
     )
+
+
+async def test_the_api_answers_422_naming_the_field_with_a_control_character(
+    database: Database, make_brand: MakeBrand, api_for: Any
+) -> None:
+    brand = await make_brand()
+    key = await issue_key(database, brand, name="erp")
+    async with api_for(brand, key) as client:
+        created = await client.post("/api/v1/locations", json={**LOCATION, "name": "Kai\n1"})
+        location = await create_location(client)
+        patched = await client.patch(
+            f"/api/v1/locations/{location['id']}", json={"address": "Kai\t1"}
+        )
+    assert (created.status_code, created.json()["field"]) == (422, "name")
+    assert (patched.status_code, patched.json()["field"]) == (422, "address")
