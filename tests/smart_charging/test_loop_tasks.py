@@ -18,7 +18,13 @@ from voltlane.ocpp.translate import OcppTranslator
 from voltlane.settings import Settings
 from voltlane.smart_charging import sites
 from voltlane.smart_charging.sites import SiteInput
-from voltlane.smart_charging.tasks import REBALANCE, rebalance_site, sweep_brand
+from voltlane.smart_charging.tasks import (
+    REBALANCE,
+    RELEASE,
+    rebalance_site,
+    release,
+    sweep_brand,
+)
 from voltlane.station.ports import set_translator
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import JobContext, outbox
@@ -72,9 +78,14 @@ async def test_the_sweep_enqueues_a_pass_per_grid_connection_with_evses(
     assert jobs == [{"tenant": brand.key, "site_id": str(depot.id)}]
 
 
-async def test_the_pass_job_reaches_the_charger(
-    database: Database, settings: Settings, make_brand: MakeBrand, open_station: OpenStation
+async def test_the_pass_job_reaches_the_charger_and_a_station_that_leaves_is_released(
+    database: Database,
+    settings: Settings,
+    make_brand: MakeBrand,
+    open_station: OpenStation,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(outbox, "_relay", None)
     set_translator(OcppTranslator())
     brand = await make_brand()
     await add_ocpp_station(database, brand, "JOB-1")
@@ -104,3 +115,26 @@ async def test_the_pass_job_reaches_the_charger(
     async with database.tenant_session(brand.key) as db_session:
         status = await db_session.scalar(select(StationProfileSupport.status))
     assert status is ProfileSupport.SUPPORTED
+
+    # The EVSE leaves the site: the sweep asks for a release, which clears the default
+    # and the fallback and forgets the station's support row.
+    async with database.tenant_transaction(brand.key) as db_session:
+        assert await sites.unassign_evse(db_session, evse_pk)
+    jobs = JobContext(database=database, settings=settings)
+    await sweep_brand(jobs, tenant=brand.key)
+    async with database.platform_session() as db_session:
+        [release_job] = [
+            message["kwargs"]
+            for message in await db_session.scalars(
+                select(OutboxMessage.message).where(OutboxMessage.actor_name == RELEASE)
+            )
+            if message["kwargs"]["tenant"] == brand.key
+        ]
+    await release(jobs, **release_job)
+
+    assert charger.sent("ClearChargingProfile") == [
+        {"charging_profile_id": 7_100_001},
+        {"charging_profile_id": 7_000_000},
+    ]
+    async with database.tenant_session(brand.key) as db_session:
+        assert await db_session.scalar(select(StationProfileSupport)) is None

@@ -30,14 +30,13 @@ answer), so a pass that dies mid-way leaves believed limits that are on the safe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
@@ -48,18 +47,19 @@ from voltlane.models.tenant import (
     ChargingAllocation,
     ChargingSession,
     ChargingStation,
+    Evse,
     ProfileSupport,
     SessionStatus,
+    SiteEvse,
     StationProfileSupport,
 )
 from voltlane.smart_charging import allocator as alloc
 from voltlane.smart_charging import profiles
 from voltlane.smart_charging import site_state as state_of
-from voltlane.smart_charging.profiles import ProfileOutcome, Sent
+from voltlane.smart_charging.profiles import Call, ProfileOutcome, Sent
 from voltlane.smart_charging.site_state import Live, SiteState, Slot
 from voltlane.station import typed_commands as tc
 from voltlane.station.ports import StationCommands
-from voltlane.station.service import connected_stations
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +68,6 @@ _SUPPORT_OF = {
     ProfileOutcome.REJECTED: ProfileSupport.REJECTED,
     ProfileOutcome.NOT_SUPPORTED: ProfileSupport.UNSUPPORTED,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One profile command for one station."""
-
-    station_id: str
-    protocol: str | None
-    command: tc.SetChargingProfile | tc.ClearChargingProfile
 
 
 @dataclass(slots=True)
@@ -92,25 +83,6 @@ class Pass:
     spare: Decimal | None = None
     cleared: list[uuid.UUID] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)  # station ids
-
-
-async def send_all(commands: StationCommands, tenant_key: str, calls: Sequence[Call]) -> list[Sent]:
-    """Send ``calls`` in order per station (one call at a time, as OCPP wants), stations
-    side by side."""
-    results: list[Sent] = [Sent(ProfileOutcome.TIMEOUT, None)] * len(calls)
-    queues: dict[str, list[int]] = {}
-    for index, call in enumerate(calls):
-        queues.setdefault(call.station_id, []).append(index)
-
-    async def run(indexes: list[int]) -> None:
-        for index in indexes:
-            call = calls[index]
-            results[index] = await profiles.send_profile(
-                commands, tenant_key, call.station_id, call.protocol, call.command
-            )
-
-    await asyncio.gather(*(run(indexes) for indexes in queues.values()))
-    return results
 
 
 async def rebalance(
@@ -144,21 +116,10 @@ class _Run:
     done: Pass = field(default_factory=Pass)
 
     async def send(self, calls: Sequence[Call]) -> list[Sent]:
-        """Send ``calls``, leaving out those to stations that are not connected now (they
-        are tried again by a later pass; a row per offline attempt would be noise)."""
-        online = await self.online({c.station_id for c in calls})
-        reachable = [c for c in calls if c.station_id in online]
-        answers = iter(await send_all(self.commands, self.tenant_key, reachable))
-        return [
-            next(answers) if c.station_id in online else Sent(ProfileOutcome.OFFLINE, None)
-            for c in calls
-        ]
+        return await profiles.send_all(self.database, self.commands, self.tenant_key, calls)
 
     async def online(self, station_ids: set[str]) -> set[str]:
-        if not station_ids:
-            return set()
-        async with self.database.platform_session() as platform:
-            return await connected_stations(platform, self.tenant_key, sorted(station_ids))
+        return await profiles.connected(self.database, self.tenant_key, station_ids)
 
     async def install_defaults(self, state: SiteState) -> None:
         """A TxDefaultProfile at the minimum on each EVSE of the stations that need one."""
@@ -409,3 +370,48 @@ def _raises(
         item.limit = grant
         granted.append(item)
     return granted, headroom
+
+
+async def release_station(
+    database: Database, commands: StationCommands, tenant_key: str, station_pk: uuid.UUID
+) -> bool:
+    """Take Voltlane's defaults and fallback off a station none of whose EVSEs is in a site
+    any more, then forget its support row; False when it is in a site, or did not answer
+    every clear (a later sweep tries again)."""
+    async with database.tenant_session(tenant_key) as db_session:
+        station = await db_session.get(ChargingStation, station_pk)
+        evse_ids = list(
+            await db_session.scalars(
+                select(Evse.evse_id)
+                .where(Evse.charging_station_id == station_pk)
+                .order_by(Evse.evse_id)
+            )
+        )
+        in_site = await db_session.scalar(
+            select(SiteEvse.evse_pk)
+            .join(Evse, Evse.id == SiteEvse.evse_pk)
+            .where(Evse.charging_station_id == station_pk)
+            .limit(1)
+        )
+    if station is None or in_site is not None:
+        return False
+    ids = [profiles.tx_default_profile_id(e) for e in evse_ids] + [profiles.STATION_MAX_PROFILE_ID]
+    results = await profiles.send_all(
+        database,
+        commands,
+        tenant_key,
+        [
+            Call(station.station_id, station.protocol, tc.ClearChargingProfile(profile_id=i))
+            for i in ids
+        ],
+    )
+    # "Unknown": the station held no such profile.
+    if not all(r.outcome is ProfileOutcome.ACCEPTED or r.answer == "Unknown" for r in results):
+        return False
+    async with database.tenant_transaction(tenant_key) as db_session:
+        await db_session.execute(
+            delete(StationProfileSupport).where(
+                StationProfileSupport.charging_station_id == station_pk
+            )
+        )
+    return True

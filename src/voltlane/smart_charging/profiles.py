@@ -39,15 +39,18 @@ and many 1.6 chargers only honour whole amperes anyway.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Literal
 
 from voltlane.core.clock import utcnow
+from voltlane.core.db import Database
 from voltlane.models.tenant import CommandStatus
 from voltlane.station import typed_commands as tc
 from voltlane.station.ports import (
@@ -56,6 +59,7 @@ from voltlane.station.ports import (
     UnsupportedCommandError,
     get_translator,
 )
+from voltlane.station.service import connected_stations
 
 STATION_MAX_PROFILE_ID = 7_000_000
 TX_DEFAULT_PROFILE_BASE = 7_100_000
@@ -211,3 +215,44 @@ async def send_profile(
         requested_by=REQUESTED_BY,
     )
     return Sent(outcome_of(result), result.command_id, answer_of(result))
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One profile command for one station."""
+
+    station_id: str
+    protocol: str | None
+    command: tc.SetChargingProfile | tc.ClearChargingProfile
+
+
+async def connected(database: Database, tenant_key: str, station_ids: set[str]) -> set[str]:
+    """Which of the brand's ``station_ids`` are connected to a live gateway node now."""
+    if not station_ids:
+        return set()
+    async with database.platform_session() as platform:
+        return await connected_stations(platform, tenant_key, sorted(station_ids))
+
+
+async def send_all(
+    database: Database, commands: StationCommands, tenant_key: str, calls: Sequence[Call]
+) -> list[Sent]:
+    """Send ``calls`` in order per station (one call at a time, as OCPP wants), stations
+    side by side. Calls to stations not connected now are answered ``offline`` without a
+    command (a later pass tries again; a command row per attempt would only be noise)."""
+    online = await connected(database, tenant_key, {c.station_id for c in calls})
+    results = [Sent(ProfileOutcome.OFFLINE, None)] * len(calls)
+    queues: dict[str, list[int]] = {}
+    for index, call in enumerate(calls):
+        if call.station_id in online:
+            queues.setdefault(call.station_id, []).append(index)
+
+    async def run(indexes: list[int]) -> None:
+        for index in indexes:
+            call = calls[index]
+            results[index] = await send_profile(
+                commands, tenant_key, call.station_id, call.protocol, call.command
+            )
+
+    await asyncio.gather(*(run(indexes) for indexes in queues.values()))
+    return results
