@@ -36,7 +36,7 @@ class Depot:
     session_id: uuid.UUID
 
 
-async def _depot(database: Database, brand: TenantInfo) -> Depot:
+async def make_depot(database: Database, brand: TenantInfo) -> Depot:
     """A 3-phase 100 A site with one EVSE of CP1 and an active session charging there."""
     now = utcnow()
     async with database.tenant_transaction(brand.key) as db_session:
@@ -94,7 +94,7 @@ async def test_readings_are_stored_and_lower_the_available_current(
     database: Database, make_brand, api_for
 ) -> None:
     brand = await make_brand()
-    depot = await _depot(database, brand)
+    depot = await make_depot(database, brand)
     key = await issue_key(database, brand, name="ems")
     measured = (utcnow() - timedelta(seconds=30)).replace(microsecond=0)
     async with api_for(brand, key) as client:
@@ -146,7 +146,7 @@ async def test_a_bad_reading_is_refused_naming_its_field_and_nothing_is_stored(
     database: Database, make_brand, api_for
 ) -> None:
     brand = await make_brand()
-    depot = await _depot(database, brand)
+    depot = await make_depot(database, brand)
     key = await issue_key(database, brand)
     now = utcnow()
     cases = [
@@ -201,7 +201,7 @@ async def test_sites_list_and_detail_with_evses_and_current_allocations(
     database: Database, make_brand, api_for
 ) -> None:
     brand = await make_brand()
-    depot = await _depot(database, brand)
+    depot = await make_depot(database, brand)
     key = await issue_key(database, brand)
     async with api_for(brand, key) as client:
         listing = (await client.get("/api/v1/sites")).json()
@@ -247,7 +247,7 @@ async def test_departure_target_is_set_and_refused_beside_its_field(
     database: Database, make_brand, api_for
 ) -> None:
     brand = await make_brand()
-    depot = await _depot(database, brand)
+    depot = await make_depot(database, brand)
     key = await issue_key(database, brand)
     departure = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
     async with api_for(brand, key) as client:
@@ -281,7 +281,7 @@ async def test_another_brands_site_and_session_are_not_found(
     database: Database, make_brand, api_for
 ) -> None:
     mine, theirs = await make_brand(), await make_brand()
-    depot = await _depot(database, theirs)
+    depot = await make_depot(database, theirs)
     key = await issue_key(database, mine)
     now = utcnow()
     async with api_for(mine, key) as client:

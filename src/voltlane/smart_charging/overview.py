@@ -255,3 +255,13 @@ async def site_view(db_session: AsyncSession, site_id: uuid.UUID, *, now: dateti
         ],
         profiles=[_allocation(row, sid, eid, {}) for row, sid, eid in recent.tuples()],
     )
+
+
+async def evse_choices(db_session: AsyncSession) -> list[tuple[uuid.UUID, str, int]]:
+    """Every EVSE of the brand as (id, station id, EVSE number), for an assignment form."""
+    rows = await db_session.execute(
+        select(Evse.id, ChargingStation.station_id, Evse.evse_id)
+        .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
+        .order_by(ChargingStation.station_id, Evse.evse_id)
+    )
+    return [(pk, station_id, evse_id) for pk, station_id, evse_id in rows]
