@@ -42,6 +42,7 @@ from voltlane.portal.sessions import SessionsController
 from voltlane.portal.settings import ApiKeysController
 from voltlane.portal.settings_brand import BrandSettingsController
 from voltlane.portal.settings_users import UsersController
+from voltlane.portal.sites import SitesController
 from voltlane.portal.stations import stations_router
 from voltlane.portal.tariffs import TariffPortalController
 from voltlane.pwa import TEMPLATES as PWA_TEMPLATES
@@ -154,6 +155,7 @@ def create_app(
             FleetsController,
             SessionsController,
             stations_router,
+            SitesController,
             TariffPortalController,
             FleetPortalController,
             FleetCardsController,

@@ -49,6 +49,7 @@ class MenuItem:
 MENU: tuple[MenuItem, ...] = (
     MenuItem("/portal/", N_("Dashboard"), Permission.STATIONS_READ),
     MenuItem("/portal/stations", N_("Stations"), Permission.STATIONS_READ),
+    MenuItem("/portal/sites", N_("Sites"), Permission.STATIONS_READ),
     MenuItem("/portal/sessions", N_("Sessions"), Permission.STATIONS_READ),
     MenuItem("/portal/tariffs", N_("Tariffs"), Permission.FINANCE_READ),
     MenuItem("/portal/drivers", N_("Drivers"), Permission.DRIVERS_READ),
