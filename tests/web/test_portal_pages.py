@@ -42,6 +42,7 @@ async def test_the_menu_lists_what_the_role_opens(database: Database, make_brand
     network = [
         ("/portal/", "Dashboard"),
         ("/portal/stations", "Stations"),
+        ("/portal/sites", "Sites"),
         ("/portal/sessions", "Sessions"),
         ("/portal/tariffs", "Tariffs"),
         ("/portal/drivers", "Drivers"),
@@ -92,6 +93,7 @@ async def test_staff_switch_to_another_of_the_brands_languages(
     assert [label for _, label in menu(german.text)] == [
         "Übersicht",
         "Stationen",
+        "Lastbereiche",
         "Ladevorgänge",
         "Tarife",
         "Fahrer",
