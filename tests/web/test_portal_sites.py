@@ -318,3 +318,42 @@ async def test_read_only_staff_cannot_edit_and_another_brands_site_is_not_found(
         [site] = list(await db_session.scalars(select(Site)))
     assert site.name == "Depot Nord"
     assert await _audit(database, brand) == []
+
+
+async def test_a_site_is_edited_and_an_evse_removed_both_audited(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await make_brand()
+    await _staff(database, brand)
+    depot = await make_depot(database, brand)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "ops@example.com", PASSWORD)
+        form = await client.get(f"/portal/sites/{depot.site_id}/edit", headers=HTML)
+        token = csrf_token(form.text)
+        saved = await client.post(
+            f"/portal/sites/{depot.site_id}/edit",
+            data={**SITE_FORM, "name": "Depot Nord II", "capacity_a": "80.5", "_csrf_token": token},
+            headers=HTML,
+        )
+        removed = await client.post(
+            f"/portal/sites/{depot.site_id}/evses/{depot.evse_pk}/remove",
+            data={"_csrf_token": token},
+            headers=HTML,
+        )
+        page = await client.get(f"/portal/sites/{depot.site_id}", headers=HTML)
+    assert form.status_code == 200
+    assert 'id="capacity_a" name="capacity_a" type="text" value="100.0"' in form.text
+    assert "fleet=10</textarea>" in form.text
+    assert (saved.status_code, removed.status_code) == (303, 303)
+    async with database.tenant_session(brand.key) as db_session:
+        site = await db_session.get(Site, depot.site_id)
+        evses = list(await db_session.scalars(select(SiteEvse)))
+    assert site is not None
+    assert (site.name, site.capacity_a, site.segment_priorities) == (
+        "Depot Nord II",
+        D("80.5"),
+        {"fleet": 10, "member": 5},
+    )
+    assert evses == []
+    assert "No EVSEs in this site yet." in page.text
+    assert await _audit(database, brand) == ["site.update", "site.evse.remove"]
