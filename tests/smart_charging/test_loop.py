@@ -351,3 +351,29 @@ async def test_the_building_load_and_its_staleness_move_the_limit(
         {session: D(22)},  # 32 A less the building's 10 A
     ]
     assert [limit for *_, limit in _sets(station)] == [6.0, 32.0, 16.0, 22.0]
+
+
+async def test_a_departure_target_raises_its_share(
+    database: Database,
+    make_brand: MakeBrand,
+    open_station: OpenStation,
+    commands: DatabaseStationCommands,
+) -> None:
+    brand = await make_brand()
+    a, b = await _stations(database, brand, open_station, EASY="ocpp2.0.1", DUE="ocpp2.0.1")
+    site = await _site(database, brand, "EASY", "DUE")
+    await _pass(database, commands, brand, site)
+    await a.start(1, "CARD-EASY", "tx-easy")
+    await b.start(1, "CARD-DUE", "tx-due")
+    easy = await _session_id(database, brand, "tx-easy")
+    due = await _session_id(database, brand, "tx-due")
+    async with database.tenant_transaction(brand.key) as db_session:
+        # 22 kWh within the hour on three phases at 230 V needs 31.9 A.
+        await sites.set_target(
+            db_session, due, energy_wh=22_000, departure_at=utcnow() + timedelta(hours=1)
+        )
+
+    done = await _pass(database, commands, brand, site)
+
+    assert done.limits == {easy: D(6), due: D(26)}
+    assert _sets(b)[-1] == ("TxProfile", 7_200_001, "tx-due", 26.0)
