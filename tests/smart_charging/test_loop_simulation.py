@@ -55,16 +55,18 @@ STEPS: list[tuple[range | list[int], list[int], tuple[int, int, int]]] = [
 ]
 
 
-def _in_force(station: Station, transaction: str | None) -> float:
+def _in_force(station: Station, transaction: str | None) -> Decimal:
     """The limit the charger applies: its transaction's last TxProfile, else the default."""
-    limit: float = MINIMUM
+    limit = D(MINIMUM)
     for payload in station.sent():
         profile = payload.get("cs_charging_profiles") or payload["charging_profile"]
         if transaction is not None and str(profile.get("transaction_id")) == transaction:
             schedule = profile["charging_schedule"]
             if isinstance(schedule, list):
                 schedule = schedule[0]
-            limit = schedule["charging_schedule_period"][0]["limit"]
+            # Exact sums: a 1.6 charger's ocpp library reads the limit as a Decimal, a
+            # 2.0.1 charger's as a float.
+            limit = D(str(schedule["charging_schedule_period"][0]["limit"]))
     return limit
 
 

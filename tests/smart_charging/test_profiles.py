@@ -319,10 +319,10 @@ async def test_a_charger_receives_its_tx_profile_with_limit_and_transaction(
         [schedule] = profile["charging_schedule"]
     assert (profile["charging_profile_purpose"], profile["stack_level"]) == ("TxProfile", 1)
     assert schedule["charging_rate_unit"] == "A"
-    # 1.6 stations get whole amperes, rounded down (see profiles' module doc).
-    limit = 10 if protocol == "ocpp1.6" else 10.5
+    # A tenth of an ampere reaches 1.6 stations too (the gateway writes the payload as
+    # given, not the Decimal copy its 1.6 validation makes).
     assert schedule["charging_schedule_period"] == [
-        {"start_period": 0, "limit": limit, "number_phases": 3}
+        {"start_period": 0, "limit": 10.5, "number_phases": 3}
     ]
     async with database.tenant_session(brand.key) as db_session:
         command = await db_session.get_one(StationCommand, sent.command_id)

@@ -325,8 +325,10 @@ class StationConnection:
             async with self._call_lock:
                 future: asyncio.Future[CallOutcome] = asyncio.get_running_loop().create_future()
                 self._pending[message_id] = future
-                raw = json.dumps([CALL, message_id, action, call.payload], separators=(",", ":"))
-                hidden = redact(action, call.payload)
+                # The payload as given: validation may have replaced call.payload with a copy
+                # whose numbers are Decimals (1.6 charging profiles), which json cannot write.
+                raw = json.dumps([CALL, message_id, action, payload], separators=(",", ":"))
+                hidden = redact(action, payload)
                 logged = (
                     json.dumps([CALL, message_id, action, hidden], separators=(",", ":"))
                     if hidden is not None

@@ -31,20 +31,15 @@ allocations under a capacity stays under it. TxProfile and TxDefaultProfile are
 ``Relative`` (they apply from the start of the transaction, whatever the station's clock
 says); the station maximum is ``Absolute`` from a minute ago, as 2.0.1 wants for that
 purpose.
-
-OCPP 1.6 stations are sent whole amperes (rounded down): the gateway's 1.6 validation turns
-decimal limits into ``Decimal`` objects it then cannot write as JSON (ocpp/connection.py),
-and many 1.6 chargers only honour whole amperes anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Literal
@@ -170,11 +165,6 @@ def clear_tx_profile(evse_id: int) -> tc.ClearChargingProfile:
     return tc.ClearChargingProfile(profile_id=tx_profile_id(evse_id))
 
 
-def _whole_amperes(command: tc.SetChargingProfile) -> tc.SetChargingProfile:
-    periods = tuple(replace(p, limit=math.floor(p.limit)) for p in command.periods)
-    return replace(command, periods=periods)
-
-
 def outcome_of(result: CommandResult) -> ProfileOutcome:
     """The command path's definite answer in a profile's terms."""
     match result.status:
@@ -200,8 +190,6 @@ async def send_profile(
     if not protocol:
         # The station never connected: its version, and so the payload, is unknown.
         return Sent(ProfileOutcome.OFFLINE, None)
-    if protocol == "ocpp1.6" and isinstance(command, tc.SetChargingProfile):
-        command = _whole_amperes(command)
     try:
         action, payload = get_translator().translate(protocol, command)
     except UnsupportedCommandError:
