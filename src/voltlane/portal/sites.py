@@ -360,3 +360,31 @@ class SitesController(Controller):
             },
         )
         return Redirect(f"/portal/sites/{site_id}", status_code=303)
+
+    @post(
+        "/{site_id:uuid}/schedules/{schedule_id:uuid}/remove",
+        dependencies=WRITE,
+        status_code=303,
+    )
+    async def remove_schedule(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        writer: NamedDependency[StaffIdentity],
+        site_id: FromPath[uuid.UUID],
+        schedule_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        """Delete a schedule window (another site's window is left alone)."""
+        await service.get_site(db_session, site_id)
+        if await service.remove_schedule(db_session, site_id, schedule_id):
+            await audit(
+                db_session,
+                request,
+                writer,
+                action="site.schedule.remove",
+                entity="site",
+                entity_id=site_id,
+                detail={"schedule_id": str(schedule_id)},
+            )
+        return Redirect(f"/portal/sites/{site_id}", status_code=303)

@@ -112,6 +112,14 @@ class SmartChargingRepository:
     async def schedule(self, schedule_id: uuid.UUID) -> SiteSchedule | None:
         return await self.db_session.get(SiteSchedule, schedule_id)
 
+    async def remove_schedule(self, site_id: uuid.UUID, schedule_id: uuid.UUID) -> bool:
+        result = await self.db_session.execute(
+            delete(SiteSchedule)
+            .where(SiteSchedule.id == schedule_id, SiteSchedule.site_id == site_id)
+            .returning(SiteSchedule.id)
+        )
+        return result.first() is not None
+
     async def readings(self, site_ids: Iterable[uuid.UUID]) -> list[SiteReading]:
         rows = await self.db_session.scalars(
             select(SiteReading)

@@ -338,6 +338,13 @@ async def add_schedule(
     return schedule
 
 
+async def remove_schedule(
+    db_session: AsyncSession, site_id: uuid.UUID, schedule_id: uuid.UUID
+) -> bool:
+    """Delete a schedule window of the site; False when the site has no such window."""
+    return await SmartChargingRepository(db_session).remove_schedule(site_id, schedule_id)
+
+
 # -- readings and targets ------------------------------------------------------------------
 
 
