@@ -53,6 +53,14 @@ class Slot:
     priority: int
     min_a: Decimal
     max_a: Decimal
+    # False under a circuit in mode ``off`` (or one of its circuits): no profile is sent
+    # there, and the EVSE counts at its maximum against the circuits above.
+    managed: bool = True
+
+
+def switched_off(tree: dict[uuid.UUID, Site], node_id: uuid.UUID) -> bool:
+    """The node or a circuit above it is in mode ``off``."""
+    return any(tree[i].mode is SiteMode.OFF for i in chain(tree, node_id))
 
 
 async def tree(db_session: AsyncSession, root_id: uuid.UUID) -> dict[uuid.UUID, Site]:
@@ -105,6 +113,7 @@ async def slots(db_session: AsyncSession, tree: dict[uuid.UUID, Site]) -> list[S
                 site_evse.priority,
                 node.min_current_a,
                 Decimal(min(limits)),
+                not switched_off(tree, node.id),
             )
         )
     return slots
@@ -129,15 +138,18 @@ async def nodes(
 
 
 def controlled(support: StationProfileSupport | None, slot: Slot) -> bool:
-    """The station took the defaults since its last boot."""
+    """The EVSE is managed and its station took the defaults since its last boot."""
     return (
-        support is not None
+        slot.managed
+        and support is not None
         and support.status is ProfileSupport.SUPPORTED
         and (slot.last_boot_at is None or support.checked_at >= slot.last_boot_at)
     )
 
 
 def needs_defaults(support: StationProfileSupport | None, slot: Slot, now: datetime) -> bool:
+    if not slot.managed:
+        return False
     if support is None or support.status is ProfileSupport.UNKNOWN:
         return True
     if slot.last_boot_at is not None and support.checked_at < slot.last_boot_at:
@@ -283,7 +295,7 @@ def demands(
     for slot in state.slots:
         held = state.support.get(slot.station_pk)
         if held is None or not controlled(held, slot):
-            fallback = held.fallback_limit_a if held is not None else None
+            fallback = held.fallback_limit_a if held is not None and slot.managed else None
             draw = slot.max_a if fallback is None else min(slot.max_a, fallback)
             reserve(available, state.tree, slot, draw)
         elif slot.evse_pk not in busy:
