@@ -82,7 +82,7 @@ async def test_an_off_circuit_gets_no_profiles_and_counts_at_its_maximum(
         for s in state.slots
         if site_state.needs_defaults(state.support.get(s.station_pk), s, now)
     ] == []
-    nodes, demands, live, available = site_state.demands(state, root, now)
+    _, demands, live, available = site_state.demands(state, root, now)
     # Only the root's car is allocated; the off circuit's EVSE takes its 16 A off the root.
     assert [live[d.key].slot.station_id for d in demands] == ["CP-R"]  # type: ignore[index]
     assert available[root] == [D(47), D(47), D(47)]
