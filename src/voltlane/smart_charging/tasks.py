@@ -1,10 +1,14 @@
 """Jobs of smart charging: the rebalancing pass of a site, and the sweep that runs it.
 
-The sweep runs every 15 seconds (the scheduler's tick): each brand's sites with EVSEs get a
-pass, which sends nothing when nothing changed. A session that starts or ends is picked
-up by the next sweep rather than by a hook in the OCPP hot path (as ocpi/roaming_pushes.py
-explains for pushes): the TxDefaultProfile every EVSE of a site carries holds a new car at
-the minimum until then, and a car that leaves only frees current.
+The sweep runs every 15 seconds (the scheduler's tick) and is the loop's only clock. A site
+(grid connection) with EVSEs gets a pass on the first tick after each multiple of its
+``allocation_period_s`` (so a 60 s site is passed every fourth tick, a 5 s site on every
+tick), and on any tick where something waits for it: a session of its EVSEs with no
+allocation yet, an ended one whose profile was not cleared, or a station that has not
+taken its defaults since it booted. A session that starts or ends is thus picked up by the
+next sweep rather than by a hook in the OCPP hot path (as ocpi/roaming_pushes.py explains
+for pushes): the TxDefaultProfile every EVSE of a site carries holds a new car at the
+minimum until then, and a car that leaves only frees current.
 """
 
 from __future__ import annotations
@@ -12,13 +16,26 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import aliased
 
 from voltlane.billing.jobs import for_each_brand
+from voltlane.core.clock import utcnow
 from voltlane.core.notify import NotificationHub
-from voltlane.models.tenant import Evse, Site, SiteEvse, SiteMode, StationProfileSupport
+from voltlane.models.tenant import (
+    AllocationStatus,
+    ChargingAllocation,
+    ChargingSession,
+    ChargingStation,
+    Evse,
+    SessionStatus,
+    Site,
+    SiteEvse,
+    SiteMode,
+    StationProfileSupport,
+)
 from voltlane.smart_charging.loop import rebalance, release_station
 from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
 from voltlane.worker import JobContext, enqueue, task
@@ -61,22 +78,88 @@ async def sweep(jobs: JobContext) -> None:
     await for_each_brand(jobs, SWEEP_BRAND)
 
 
+def period_due(period_s: int, now: datetime, tick: timedelta = SWEEP_EVERY) -> bool:
+    """A multiple of ``period_s`` (counted from the epoch) fell within the last tick."""
+    end = int(now.timestamp())
+    return end // period_s != (end - int(tick.total_seconds())) // period_s
+
+
+def _waiting() -> Select[uuid.UUID]:
+    """The sites (as wired) of EVSEs where something waits for a pass: a session with no
+    allocation yet, an ended session whose profile was never cleared, a station that has
+    not taken its defaults since it booted."""
+    allocation = aliased(ChargingAllocation)
+    cleared = aliased(ChargingAllocation)
+    allocated = select(allocation.id).where(allocation.session_id == ChargingSession.id).exists()
+    session_waits = (
+        select(ChargingSession.id)
+        .where(
+            ChargingSession.evse_pk == SiteEvse.evse_pk,
+            or_(
+                and_(
+                    ChargingSession.status == SessionStatus.ACTIVE,
+                    ~allocated,
+                ),
+                and_(
+                    ChargingSession.status == SessionStatus.FINISHED,
+                    allocated,
+                    ~select(cleared.id)
+                    .where(
+                        cleared.session_id == ChargingSession.id,
+                        cleared.status == AllocationStatus.CLEARED,
+                    )
+                    .exists(),
+                ),
+            ),
+        )
+        .exists()
+    )
+    station_waits = (
+        select(ChargingStation.id)
+        .join(Evse, Evse.charging_station_id == ChargingStation.id)
+        .outerjoin(
+            StationProfileSupport,
+            StationProfileSupport.charging_station_id == ChargingStation.id,
+        )
+        .where(
+            Evse.id == SiteEvse.evse_pk,
+            or_(
+                StationProfileSupport.charging_station_id.is_(None),
+                StationProfileSupport.checked_at < ChargingStation.last_boot_at,
+            ),
+        )
+        .exists()
+    )
+    return select(SiteEvse.site_id).where(or_(session_waits, station_waits)).distinct()
+
+
 @task(SWEEP_BRAND, queue="smart_charging", max_retries=0, time_limit_ms=60_000)
 async def sweep_brand(jobs: JobContext, *, tenant: str) -> None:
-    """A pass for each of the brand's sites (grid connections) with an EVSE in its tree,
-    and a release for each station that took defaults and is in no site any more."""
+    """A pass for each of the brand's sites (grid connections) with an EVSE in its tree
+    whose period came round or for which something waits (see the module), and a release
+    for each station that took defaults and is in no site any more."""
+    now = utcnow()
     async with jobs.database.tenant_transaction(tenant) as db_session:
-        sites = (await db_session.execute(select(Site.id, Site.parent_id, Site.mode))).all()
+        sites = (
+            await db_session.execute(
+                select(Site.id, Site.parent_id, Site.mode, Site.allocation_period_s)
+            )
+        ).all()
         with_evses = set(await db_session.scalars(select(SiteEvse.site_id).distinct()))
-        parent = {site_id: parent_id for site_id, parent_id, _ in sites}
-        roots = set()
-        for wired in with_evses:
-            node: uuid.UUID | None = wired
+        waiting = set(await db_session.scalars(_waiting()))
+        parent = {site_id: parent_id for site_id, parent_id, _, _ in sites}
+
+        def root_of(node: uuid.UUID | None) -> uuid.UUID | None:
             while node is not None and parent.get(node) is not None:
                 node = parent[node]
-            roots.add(node)
-        for site_id, parent_id, mode in sites:
-            if site_id in roots and parent_id is None and mode is not SiteMode.OFF:
+            return node
+
+        roots = {root_of(wired) for wired in with_evses}
+        urgent = {root_of(wired) for wired in waiting}
+        for site_id, parent_id, mode, period_s in sites:
+            if site_id not in roots or parent_id is not None or mode is SiteMode.OFF:
+                continue
+            if site_id in urgent or period_due(period_s, now):
                 enqueue(db_session, REBALANCE, tenant=tenant, site_id=str(site_id))
         in_sites = select(Evse.charging_station_id).join(SiteEvse, SiteEvse.evse_pk == Evse.id)
         for station_pk in await db_session.scalars(
