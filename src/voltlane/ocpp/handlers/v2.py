@@ -27,6 +27,7 @@ from voltlane.ocpp.handlers.base import (
     record_status_batched,
     recorder,
 )
+from voltlane.ocpp.handlers.ev_needs import notify_ev_charging_needs
 from voltlane.ocpp.protocol import timestamp
 from voltlane.station import operations
 from voltlane.tariff import TariffError, minor_unit_exponent
@@ -242,8 +243,7 @@ V2_HANDLERS: Handlers = {
     "NotifyChargingLimit": recorder("charging_limit", "NotifyChargingLimit"),
     "NotifyCustomerInformation": recorder("customer", "NotifyCustomerInformation"),
     "NotifyDisplayMessages": recorder("display", "NotifyDisplayMessages"),
-    # No charging schedule is computed for EVs yet: the EV keeps its own plan.
-    "NotifyEVChargingNeeds": recorder("ev", "NotifyEVChargingNeeds", {"status": "Rejected"}),
+    "NotifyEVChargingNeeds": notify_ev_charging_needs,
     "NotifyEVChargingSchedule": recorder("ev", "NotifyEVChargingSchedule", {"status": "Accepted"}),
     "NotifyEvent": recorder("event", "NotifyEvent"),
     "NotifyMonitoringReport": recorder("report", "NotifyMonitoringReport"),
