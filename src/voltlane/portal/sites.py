@@ -297,7 +297,7 @@ class SitesController(Controller):
     ) -> Redirect:
         view = await overview.site_view(db_session, site_id, now=utcnow())
         if any(evse.evse_pk == evse_pk for evse in view.evses):
-            await service.unassign_evse(db_session, evse_pk)
+            await service.unassign_evse(db_session, evse_pk, tenant_key=current_tenant(request).key)
             await audit(
                 db_session,
                 request,

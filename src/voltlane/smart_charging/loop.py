@@ -415,3 +415,29 @@ async def release_station(
             )
         )
     return True
+
+
+async def release_evse(
+    database: Database, commands: StationCommands, tenant_key: str, evse_pk: uuid.UUID
+) -> bool:
+    """Clear the TxDefaultProfile of an EVSE that left its site while its station stays
+    under Voltlane (another of its EVSEs is in a site); False when the EVSE is back in a
+    site, is gone, or the station did not answer the clear."""
+    async with database.tenant_session(tenant_key) as db_session:
+        found = (
+            await db_session.execute(
+                select(Evse.evse_id, ChargingStation.station_id, ChargingStation.protocol)
+                .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
+                .where(Evse.id == evse_pk)
+            )
+        ).first()
+        in_site = await db_session.get(SiteEvse, evse_pk)
+    if found is None or in_site is not None:
+        return False
+    evse_id, station_id, protocol = found
+    clear = tc.ClearChargingProfile(profile_id=profiles.tx_default_profile_id(evse_id))
+    [result] = await profiles.send_all(
+        database, commands, tenant_key, [Call(station_id, protocol, clear)]
+    )
+    # "Unknown": the station held no such profile.
+    return result.outcome is ProfileOutcome.ACCEPTED or result.answer == "Unknown"

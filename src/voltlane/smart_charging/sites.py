@@ -42,12 +42,15 @@ from voltlane.smart_charging.allocator import (
     schedule_limit,
 )
 from voltlane.smart_charging.repository import SmartChargingRepository
+from voltlane.worker.outbox import enqueue
 
 MAX_CURRENT_A = Decimal("99999.9")  # what Numeric(7, 1) holds
 MAX_READING_A = Decimal("99999.9")
 # A meter's clock may run a little ahead of ours; a reading further ahead is refused.
 CLOCK_SKEW = timedelta(minutes=2)
 PRIORITY_RANGE = (-1000, 1000)
+# The job that clears the default of an EVSE taken out of its site (see tasks.py).
+RELEASE_EVSE = "smart_charging.release_evse"
 
 
 class InvalidSiteError(ValidationError):
@@ -286,9 +289,16 @@ async def assign_evse(
     return row
 
 
-async def unassign_evse(db_session: AsyncSession, evse_pk: uuid.UUID) -> bool:
-    """Take an EVSE out of its site; False when it was in none."""
-    return await SmartChargingRepository(db_session).remove_site_evse(evse_pk)
+async def unassign_evse(
+    db_session: AsyncSession, evse_pk: uuid.UUID, *, tenant_key: str | None = None
+) -> bool:
+    """Take an EVSE out of its site; False when it was in none. With ``tenant_key``, a job
+    clears its TxDefaultProfile after the commit (a station none of whose EVSEs is left in
+    a site is released whole by the sweep)."""
+    removed = await SmartChargingRepository(db_session).remove_site_evse(evse_pk)
+    if removed and tenant_key is not None:
+        enqueue(db_session, RELEASE_EVSE, tenant=tenant_key, evse_pk=str(evse_pk))
+    return removed
 
 
 # -- schedules -----------------------------------------------------------------------------

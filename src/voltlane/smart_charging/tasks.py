@@ -36,7 +36,8 @@ from voltlane.models.tenant import (
     SiteMode,
     StationProfileSupport,
 )
-from voltlane.smart_charging.loop import rebalance, release_station
+from voltlane.smart_charging.loop import rebalance, release_evse, release_station
+from voltlane.smart_charging.sites import RELEASE_EVSE
 from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
 from voltlane.worker import JobContext, enqueue, task
 from voltlane.worker.schedule import every
@@ -71,6 +72,13 @@ async def release(jobs: JobContext, *, tenant: str, station_pk: str) -> None:
     """Take the defaults off a station that left every site (idempotent)."""
     async with station_commands(jobs) as commands:
         await release_station(jobs.database, commands, tenant, uuid.UUID(station_pk))
+
+
+@task(RELEASE_EVSE, queue="smart_charging", max_retries=0, time_limit_ms=60_000)
+async def release_one_evse(jobs: JobContext, *, tenant: str, evse_pk: str) -> None:
+    """Clear the default of an EVSE that left its site (idempotent)."""
+    async with station_commands(jobs) as commands:
+        await release_evse(jobs.database, commands, tenant, uuid.UUID(evse_pk))
 
 
 @task(SWEEP, queue="smart_charging", max_retries=0, time_limit_ms=60_000)
