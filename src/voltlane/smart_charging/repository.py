@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,11 +16,13 @@ from voltlane.models.tenant import (
     ChargingTarget,
     Evse,
     Location,
+    ProfileSupport,
     ReadingKind,
     Site,
     SiteEvse,
     SiteReading,
     SiteSchedule,
+    StationProfileSupport,
 )
 
 
@@ -98,6 +100,23 @@ class SmartChargingRepository:
             delete(SiteEvse).where(SiteEvse.evse_pk == evse_pk).returning(SiteEvse.evse_pk)
         )
         return result.first() is not None
+
+    async def forget_defaults(self, site_id: uuid.UUID) -> None:
+        """Mark the stations with an EVSE in the site as not holding its defaults (the next
+        pass sends them again)."""
+        stations = (
+            select(Evse.charging_station_id)
+            .join(SiteEvse, SiteEvse.evse_pk == Evse.id)
+            .where(SiteEvse.site_id == site_id)
+        )
+        await self.db_session.execute(
+            update(StationProfileSupport)
+            .where(
+                StationProfileSupport.charging_station_id.in_(stations),
+                StationProfileSupport.status == ProfileSupport.SUPPORTED,
+            )
+            .values(status=ProfileSupport.UNKNOWN)
+        )
 
     # -- schedules and readings ------------------------------------------------------
 

@@ -233,7 +233,8 @@ async def get_site(db_session: AsyncSession, site_id: uuid.UUID) -> Site:
 
 
 async def update_site(db_session: AsyncSession, site_id: uuid.UUID, data: SiteInput) -> Site:
-    """Replace every setting of a site (a circuit may move, never under itself)."""
+    """Replace every setting of a site (a circuit may move, never under itself); a new
+    minimum current is sent to the site's stations by the next pass."""
     repo = SmartChargingRepository(db_session)
     site = await repo.site(site_id, for_update=True)
     if site is None:
@@ -241,8 +242,12 @@ async def update_site(db_session: AsyncSession, site_id: uuid.UUID, data: SiteIn
     errors, timezone = await _check_site(repo, data, site_id)
     if errors:
         raise InvalidSiteError(errors)
+    new_minimum = site.min_current_a != data.min_current_a
     _apply(site, data, timezone)
     await repo.flush()
+    if new_minimum:
+        # Stations hold the minimum as their TxDefaultProfile: the next pass resends it.
+        await repo.forget_defaults(site.id)
     return site
 
 

@@ -5,10 +5,11 @@ The sweep runs every 15 seconds (the scheduler's tick) and is the loop's only cl
 ``allocation_period_s`` (so a 60 s site is passed every fourth tick, a 5 s site on every
 tick), and on any tick where something waits for it: a session of its EVSEs with no
 allocation yet, an ended one whose profile was not cleared, or a station that has not
-taken its defaults since it booted. A session that starts or ends is thus picked up by the
-next sweep rather than by a hook in the OCPP hot path (as ocpi/roaming_pushes.py explains
-for pushes): the TxDefaultProfile every EVSE of a site carries holds a new car at the
-minimum until then, and a car that leaves only frees current.
+taken its defaults since it booted (or since the site's minimum changed). A session that
+starts or ends is thus picked up by the next sweep rather than by a hook in the OCPP hot
+path (as ocpi/roaming_pushes.py explains for pushes): the TxDefaultProfile every EVSE of
+a site carries holds a new car at the minimum until then, and a car that leaves only frees
+current.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from voltlane.models.tenant import (
     ChargingSession,
     ChargingStation,
     Evse,
+    ProfileSupport,
     SessionStatus,
     Site,
     SiteEvse,
@@ -133,6 +135,7 @@ def _waiting() -> Select[uuid.UUID]:
             Evse.id == SiteEvse.evse_pk,
             or_(
                 StationProfileSupport.charging_station_id.is_(None),
+                StationProfileSupport.status == ProfileSupport.UNKNOWN,
                 StationProfileSupport.checked_at < ChargingStation.last_boot_at,
             ),
         )
