@@ -23,11 +23,13 @@ from voltlane.identity import api_keys
 from voltlane.identity import service as identity
 from voltlane.identity.drivers import accounts as drivers
 from voltlane.models.tenant import AccountKind, Invoicing, Role
+from voltlane.smart_charging import overview as smart_charging
+from voltlane.smart_charging import sites
 from voltlane.station import service as stations
 from voltlane.station.schemas import ConnectorCreate, EvseCreate, LocationCreate, StationCreate
 from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
-from voltlane.tenancy.spec import TenantSpec, load_specs
+from voltlane.tenancy.spec import DemoSite, TenantSpec, load_specs
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,46 @@ def demo_api_key_secret(demo_password: str, tenant_key: str) -> str:
     URL-safe characters, 256 bits), so demo.json can list the key on every start."""
     digest = hmac.new(demo_password.encode(), f"api/{tenant_key}".encode(), "sha256")
     return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+
+
+async def _seed_sites(db_session: AsyncSession, demo_sites: list[DemoSite]) -> None:
+    """Each demo site that does not exist yet (by name), with its EVSEs."""
+    existing = {site.name for site in await smart_charging.list_sites(db_session)}
+    for demo_site in demo_sites:
+        if demo_site.name in existing:
+            continue
+        location = (
+            None
+            if demo_site.location is None
+            else await stations.find_location(db_session, demo_site.location)
+        )
+        site = await sites.create_site(
+            db_session,
+            sites.SiteInput(
+                name=demo_site.name,
+                capacity_a=Decimal(demo_site.capacity_a),
+                safe_limit_a=Decimal(demo_site.safe_limit_a),
+                phases=demo_site.phases,
+                min_current_a=Decimal(demo_site.min_current_a),
+                allocation_period_s=demo_site.allocation_period_s,
+                location_id=None if location is None else location.id,
+                discharge_limit_a=None
+                if demo_site.discharge_limit_a is None
+                else Decimal(demo_site.discharge_limit_a),
+            ),
+        )
+        for demo_evse in demo_site.evses:
+            found = await stations.find_station(db_session, demo_evse.station_id)
+            assert found is not None, "checked with the tenant file: seeded above"
+            station = await stations.get_station(db_session, found.id)
+            evse = next(e for e in station.evses if e.evse_id == demo_evse.evse_id)
+            await sites.assign_evse(
+                db_session,
+                site.id,
+                evse.id,
+                priority=demo_evse.priority,
+                phases=demo_evse.phases,
+            )
 
 
 class TenantFileSeeder:
@@ -114,6 +156,7 @@ class TenantFileSeeder:
                 )
                 # A simulator station is known to speak this version before it connects.
                 station.protocol = st.protocol
+        await _seed_sites(db_session, spec.demo.sites)
         with contextlib.suppress(api_keys.DuplicateApiKeyError):  # seeded on an earlier run
             async with db_session.begin_nested():
                 await api_keys.create_api_key(

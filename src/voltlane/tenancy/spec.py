@@ -208,6 +208,30 @@ class DemoTariff(msgspec.Struct, forbid_unknown_fields=True):
     idle_fee: dict[str, Any] | None = None
 
 
+class DemoSiteEvse(msgspec.Struct, forbid_unknown_fields=True):
+    """An EVSE of a demo station under a demo site."""
+
+    station_id: str
+    evse_id: Annotated[int, msgspec.Meta(ge=1)] = 1
+    priority: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    phases: Annotated[str, msgspec.Meta(pattern=r"^[123]{1,3}$")] = "123"
+
+
+class DemoSite(msgspec.Struct, forbid_unknown_fields=True):
+    """A smart charging site (one grid connection) over demo stations; currents in whole
+    amperes per phase."""
+
+    name: str
+    capacity_a: Annotated[int, msgspec.Meta(gt=0)]
+    safe_limit_a: Annotated[int, msgspec.Meta(gt=0)]
+    evses: Annotated[list[DemoSiteEvse], msgspec.Meta(min_length=1)]
+    location: str | None = None  # a demo location's name: the site's timezone
+    phases: Literal[1, 3] = 3
+    min_current_a: Annotated[int, msgspec.Meta(gt=0)] = 6
+    allocation_period_s: Annotated[int, msgspec.Meta(gt=0)] = 60
+    discharge_limit_a: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
 class Demo(msgspec.Struct, forbid_unknown_fields=True):
     users: list[DemoUser] = []
     locations: list[DemoLocation] = []
@@ -215,6 +239,7 @@ class Demo(msgspec.Struct, forbid_unknown_fields=True):
     tariffs: list[DemoTariff] = []
     accounts: list[DemoAccount] = []
     drivers: list[DemoDriver] = []
+    sites: list[DemoSite] = []
 
 
 class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -308,6 +333,26 @@ def _check_demo(demo: Demo) -> None:
             raise TenantSpecError(
                 f"demo id_token {token.id_token}: no demo account named {token.account!r}"
             )
+    _check_demo_sites(demo)
+
+
+def _check_demo_sites(demo: Demo) -> None:
+    locations = {location.name for location in demo.locations}
+    evses = {
+        (station.station_id, evse_id)
+        for location in demo.locations
+        for station in location.stations
+        for evse_id in range(1, len(station.evses) + 1)
+    }
+    for site in demo.sites:
+        if site.location is not None and site.location not in locations:
+            raise TenantSpecError(f"demo site {site.name!r}: no demo location {site.location!r}")
+        for evse in site.evses:
+            if (evse.station_id, evse.evse_id) not in evses:
+                raise TenantSpecError(
+                    f"demo site {site.name!r}: no EVSE {evse.evse_id} on a demo station "
+                    f"{evse.station_id!r}"
+                )
 
 
 def _check_timezone(name: str, what: str) -> None:
