@@ -5,22 +5,27 @@ believed to apply (see loop.py for how a pass uses them)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.tenant import (
+    AccountKind,
     AllocationStatus,
+    ChargeRequest,
     ChargingAllocation,
     ChargingSession,
     ChargingStation,
     ChargingTarget,
     Connector,
+    CustomerAccount,
     Evse,
+    IdToken,
+    IdTokenType,
     ProfileSupport,
     SessionStatus,
     Site,
@@ -182,11 +187,63 @@ def chain(tree: dict[uuid.UUID, Site], node_id: uuid.UUID) -> list[uuid.UUID]:
     return chain
 
 
-def segment(session: ChargingSession) -> str:
-    """The session's customer segment as the site's priority weights name it."""
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What a card's account says about its driver's segment."""
+
+    fleet: bool
+    contract: str | None
+    guest: bool = False
+
+
+def segment(
+    session: ChargingSession, account: Account | None = None, weights: Mapping[str, int] = {}
+) -> str:
+    """The session's customer segment as the site's priority weights name it, read as
+    billing reads it (billing.pricing.segment_of): a partner's token is ``roaming``; no card
+    or a guest's charge from the app ``public``; a fleet account's card
+    ``fleet:<contract>`` when the site weighs that contract, else ``fleet``; any other
+    brand card ``member``."""
     if session.roaming_token_id is not None:
         return "roaming"
-    return "member" if session.id_token else "public"
+    if not session.id_token or session.id_token_type == IdTokenType.NO_AUTHORIZATION.value:
+        return "public"
+    if account is not None and account.guest:
+        return "public"
+    if account is not None and account.fleet:
+        contract = f"fleet:{account.contract}"
+        return contract if account.contract and contract in weights else "fleet"
+    return "member"
+
+
+async def accounts(
+    db_session: AsyncSession, sessions: Sequence[ChargingSession]
+) -> dict[tuple[str, str], Account]:
+    """The account of each session's card, by (card, type); cards without one left out."""
+    cards = sorted(
+        {(s.id_token, s.id_token_type) for s in sessions if s.id_token and s.id_token_type}
+    )
+    if not cards:
+        return {}
+    rows = await db_session.execute(
+        select(
+            IdToken.id_token,
+            IdToken.type,
+            CustomerAccount.kind,
+            CustomerAccount.contract,
+            ChargeRequest.guest_email.is_not(None),
+        )
+        .join(CustomerAccount, CustomerAccount.id == IdToken.account_id)
+        .outerjoin(ChargeRequest, ChargeRequest.id_token == IdToken.id_token)
+        .where(tuple_(IdToken.id_token, IdToken.type).in_(cards))
+    )
+    found: dict[tuple[str, str], Account] = {}
+    for value, kind, account_kind, contract, for_guest in rows:
+        key = (value, str(kind))
+        seen = found.get(key)
+        guest = bool(for_guest) or (seen is not None and seen.guest)
+        found[key] = Account(account_kind is AccountKind.FLEET, contract, guest)
+    return found
 
 
 async def support(
@@ -236,6 +293,7 @@ class SiteState:
     sessions: list[ChargingSession] = field(default_factory=list)
     targets: dict[uuid.UUID, ChargingTarget] = field(default_factory=dict)
     history: dict[uuid.UUID, list[ChargingAllocation]] = field(default_factory=dict)
+    accounts: dict[tuple[str, str], Account] = field(default_factory=dict)
 
 
 async def load(
@@ -262,6 +320,7 @@ async def load(
         )
     )
     ids = [s.id for s in state.sessions]
+    state.accounts = await accounts(db_session, state.sessions)
     state.targets = {
         t.session_id: t
         for t in await db_session.scalars(
@@ -321,7 +380,8 @@ def demands(
                 voltage_v=state.tree[slot.node_id].voltage_v,
                 phase_count=len(slot.phases),
             )
-        priority = slot.priority + int(weights.get(segment(session), 0))
+        account = state.accounts.get((session.id_token or "", session.id_token_type or ""))
+        priority = slot.priority + int(weights.get(segment(session, account, weights), 0))
         found.append(
             alloc.Demand(
                 session.id, slot.node_id, slot.phases, slot.min_a, slot.max_a, priority, target_a
