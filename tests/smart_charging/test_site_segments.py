@@ -76,7 +76,8 @@ async def _charging(database: Database, brand: TenantInfo) -> uuid.UUID:
                 meter_start_wh=0,
             )
             session = await db_session.get(ChargingSession, session_id)
-            assert session is not None and session.id_token_type is not None
+            assert session is not None
+            assert session.id_token_type is not None
             if account is not None:
                 db_session.add(
                     IdToken(
