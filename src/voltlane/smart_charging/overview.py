@@ -71,9 +71,22 @@ class AllocationView:
 class StationFlag:
     station_id: str
     status: str
+    # Stored as "<profile purpose>: <the station's answer>" (loop.py writes it); shown as a
+    # sentence in the reader's language from ``profile`` and ``status``.
     reason: str
     fallback_limit_a: Decimal | None
     checked_at: datetime
+
+    @property
+    def profile(self) -> str | None:
+        """The purpose of the profile the station refused (TxDefaultProfile, TxProfile)."""
+        purpose, colon, _ = self.reason.partition(": ")
+        return purpose if colon and purpose.isalnum() else None
+
+    @property
+    def answer(self) -> str:
+        """The station's own answer (Rejected, NotImplemented), untranslated OCPP words."""
+        return self.reason.partition(": ")[2] if self.profile else self.reason
 
 
 @dataclass(frozen=True)
