@@ -16,6 +16,7 @@ from voltlane.core.clock import utcnow
 from voltlane.identity.roles import Permission
 from voltlane.identity.schemas import StaffIdentity
 from voltlane.portal.pages import audit, read_form, render
+from voltlane.portal.sites_chart import sparkline
 from voltlane.portal.sites_forms import (
     MODES,
     SCHEDULE_KINDS,
@@ -190,7 +191,8 @@ class SitesController(Controller):
         schedule_form: tuple[dict[str, str], dict[str, str]] = ({}, {}),
         fragment: str | None = None,
     ) -> Response[str]:
-        view = await overview.site_view(db_session, site_id, now=utcnow())
+        now = utcnow()
+        view = await overview.site_view(db_session, site_id, now=now)
         evses = [
             (str(pk), f"{station_id} / {evse_id}")
             for pk, station_id, evse_id in await overview.evse_choices(db_session)
@@ -203,6 +205,7 @@ class SitesController(Controller):
             {
                 "view": view,
                 "site": view.site,
+                "sparklines": {key: sparkline(h, now) for key, h in view.history.items()},
                 "evse_choices": evses,
                 "evse_values": evse_form[0],
                 "evse_errors": evse_form[1],

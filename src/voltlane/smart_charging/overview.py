@@ -5,11 +5,11 @@ refuse profiles and the last profiles sent. Read-only; every query is here."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Result, Select, select
+from sqlalchemy import Result, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.tenant import (
@@ -26,12 +26,15 @@ from voltlane.models.tenant import (
     SiteSchedule,
     StationProfileSupport,
 )
+from voltlane.smart_charging.repository import SmartChargingRepository
 from voltlane.smart_charging.sites import allocator_nodes, get_site
 
 # Measurands a live view shows beside a session's limit.
 POWER = "Power.Active.Import"
 CURRENT = "Current.Import"
 LAST_PROFILES = 20
+# How far back a live view draws each session's limits and measured current.
+HISTORY = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,15 @@ class StationFlag:
 
 
 @dataclass(frozen=True)
+class SessionHistory:
+    """A session's limits (each one sent, as decided) and measured current (highest phase)
+    over the last ``HISTORY``, oldest first."""
+
+    limits: list[tuple[datetime, Decimal]]
+    currents: list[tuple[datetime, Decimal]]
+
+
+@dataclass(frozen=True)
 class SiteView:
     site: Site
     evses: list[SiteEvseView]
@@ -100,6 +112,8 @@ class SiteView:
     allocations: list[AllocationView]
     flags: list[StationFlag]
     profiles: list[AllocationView]
+    # By session, what it was allocated and drew over the last ``HISTORY``.
+    history: dict[uuid.UUID, SessionHistory] = field(default_factory=dict)
 
     @property
     def stale(self) -> bool:
@@ -219,7 +233,7 @@ async def site_view(db_session: AsyncSession, site_id: uuid.UUID, *, now: dateti
             .order_by(SiteSchedule.starts_at, SiteSchedule.id)
         )
     )
-    [node] = allocator_nodes([site], readings, schedules, now=now)
+    available = await _available(db_session, site, readings, schedules, now)
     current = (
         _allocation_query()
         .distinct(ChargingAllocation.session_id)
@@ -258,7 +272,7 @@ async def site_view(db_session: AsyncSession, site_id: uuid.UUID, *, now: dateti
         evses=await _evses(db_session, site.id),
         readings=[_reading(row, stale_after, now) for row in readings],
         schedules=schedules,
-        available_a=node.available_a,
+        available_a=available,
         allocations=allocations,
         flags=[
             StationFlag(
@@ -267,7 +281,72 @@ async def site_view(db_session: AsyncSession, site_id: uuid.UUID, *, now: dateti
             for row, station_id in flags
         ],
         profiles=[_allocation(row, sid, eid, {}) for row, sid, eid in recent.tuples()],
+        history=await _history(db_session, [a.session_id for a in allocations], now),
     )
+
+
+async def _available(
+    db_session: AsyncSession,
+    site: Site,
+    readings: list[SiteReading],
+    schedules: list[SiteSchedule],
+    now: datetime,
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Per phase, the least any node from the site up to its grid connection has now: a
+    circuit never has more than the circuits above it leave."""
+    above = [
+        i for i in await SmartChargingRepository(db_session).ancestor_ids(site.id) if i != site.id
+    ]
+    parents = list(await db_session.scalars(select(Site).where(Site.id.in_(above))))
+    ids = [p.id for p in parents]
+    parent_readings = await db_session.scalars(
+        select(SiteReading).where(SiteReading.site_id.in_(ids))
+    )
+    parent_schedules = await db_session.scalars(
+        select(SiteSchedule).where(SiteSchedule.site_id.in_(ids))
+    )
+    nodes = allocator_nodes(
+        [site, *parents],
+        [*readings, *parent_readings],
+        [*schedules, *parent_schedules],
+        now=now,
+    )
+    l1, l2, l3 = zip(*(node.available_a for node in nodes), strict=True)
+    return (min(l1), min(l2), min(l3))
+
+
+async def _history(
+    db_session: AsyncSession, session_ids: list[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, SessionHistory]:
+    """Each session's limits and measured current over the last ``HISTORY``."""
+    if not session_ids:
+        return {}
+    since = now - HISTORY
+    found = {session_id: SessionHistory([], []) for session_id in session_ids}
+    for row in await db_session.scalars(
+        select(ChargingAllocation)
+        .where(
+            ChargingAllocation.session_id.in_(session_ids),
+            ChargingAllocation.decided_at >= since,
+        )
+        .order_by(ChargingAllocation.decided_at, ChargingAllocation.id)
+    ):
+        found[row.session_id].limits.append((row.decided_at, row.limit_a))
+    currents = await db_session.execute(
+        select(MeterSample.session_id, MeterSample.sampled_at, func.max(MeterSample.value))
+        .where(
+            MeterSample.session_id.in_(session_ids),
+            MeterSample.measurand == CURRENT,
+            MeterSample.value.is_not(None),
+            MeterSample.sampled_at >= since,
+        )
+        .group_by(MeterSample.session_id, MeterSample.sampled_at)
+        .order_by(MeterSample.session_id, MeterSample.sampled_at)
+    )
+    for session_id, sampled_at, value in currents:
+        if session_id is not None and value is not None:
+            found[session_id].currents.append((sampled_at, value))
+    return found
 
 
 async def evse_choices(db_session: AsyncSession) -> list[tuple[uuid.UUID, str, int]]:
