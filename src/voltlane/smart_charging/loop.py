@@ -3,12 +3,14 @@
 A pass, under a per-site advisory lock so two passes never interleave:
 
 1. **Defaults.** Every station with an EVSE in the site gets a TxDefaultProfile at the
-   site's minimum current on each of those EVSEs, once after each boot (and again an hour
-   after it refused). A car that plugs in therefore starts at the minimum before any pass
-   sees its session: the seconds after a new car arrives never push the site over. A
-   station that accepts is ``supported``; one that refuses is flagged (``rejected`` /
-   ``unsupported``) and is asked for a ChargingStationMaxProfile at the minimum of each of
-   its EVSEs instead, whose limit becomes its ``fallback_limit_a``.
+   site's minimum current on each of those EVSEs, once after each boot and after each
+   change of the minimum (and again an hour after it refused); none under a circuit in
+   mode ``off``, and an EVSE that leaves the site has its own cleared (``release_evse``).
+   A car that plugs in therefore starts at the minimum before any pass sees its session:
+   the seconds after a new car arrives never push the site over. A station that accepts
+   is ``supported``; one that refuses is flagged (``rejected`` / ``unsupported``) and is
+   asked for a ChargingStationMaxProfile at the minimum of each of its EVSEs instead,
+   whose limit becomes its ``fallback_limit_a``.
 2. **Allocation.** Available current per node (readings, stale rule, safe limit, schedule
    window in force; a ``static`` site uses its safe limit), minus the minimum of each idle
    EVSE (a car may plug in there any second and start at its default) and what each EVSE
