@@ -38,7 +38,9 @@ PHASES = 3
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The station's clock to the millisecond: samples of one session are kept once per
+    timestamp, so two reports within a second must not share one."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
