@@ -213,3 +213,36 @@ async def test_needs_outside_any_site_or_session_store_nothing(
     )
     assert await _targets(database, brand.key) == []
     assert await _recorded(database, brand.key) == ["NotifyEVChargingNeeds"] * 3
+
+
+async def test_needs_without_a_future_departure_keep_the_equal_share(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await make_brand()
+    charger = await _charging_on_a_site(
+        database, brand, open_charger, "ocpp2.0.1", call201, register_wh=0, updated_wh=0
+    )
+    ac = {"ev_min_current": 6, "ev_max_current": 16, "ev_max_voltage": 400}
+    past = await charger.cp.call(
+        call201.NotifyEVChargingNeeds(
+            evse_id=1,
+            charging_needs={
+                "requested_energy_transfer": "AC_single_phase",
+                "departure_time": "2020-01-01T00:00:00Z",
+                "ac_charging_parameters": {"energy_amount": 5_000, **ac},
+            },
+        )
+    )
+    nothing_wanted = await charger.cp.call(
+        call201.NotifyEVChargingNeeds(
+            evse_id=1,
+            charging_needs={
+                "requested_energy_transfer": "AC_single_phase",
+                "departure_time": DEPARTURE,
+                "ac_charging_parameters": {"energy_amount": 0, **ac},
+            },
+        )
+    )
+
+    assert (past.status, nothing_wanted.status) == ("Accepted", "Accepted")
+    assert await _targets(database, brand.key) == []

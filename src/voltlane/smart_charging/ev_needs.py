@@ -101,9 +101,10 @@ async def ev_charging_needs(
     )
     if not managed:
         return NeedsOutcome(no_profile_answer, session.id)
-    if not needs.energy_wh or needs.departure_at is None or needs.departure_at <= now:
+    wanted = needs.energy_wh or 0
+    if wanted <= 0 or needs.departure_at is None or needs.departure_at <= now:
         return NeedsOutcome(NeedsAnswer.ACCEPTED, session.id)
-    total = min(int(session.energy_wh or 0) + needs.energy_wh, MAX_TARGET_WH)
+    total = min(int(session.energy_wh or 0) + wanted, MAX_TARGET_WH)
     target = await set_target(
         db_session, session.id, energy_wh=total, departure_at=needs.departure_at, now=now
     )
