@@ -243,6 +243,16 @@ async def test_needs_without_a_future_departure_keep_the_equal_share(
             },
         )
     )
+    negative = await charger.cp.call(
+        call201.NotifyEVChargingNeeds(
+            evse_id=1,
+            charging_needs={
+                "requested_energy_transfer": "AC_single_phase",
+                "departure_time": DEPARTURE,
+                "ac_charging_parameters": {"energy_amount": -5_000, **ac},
+            },
+        )
+    )
 
-    assert (past.status, nothing_wanted.status) == ("Accepted", "Accepted")
+    assert (past.status, nothing_wanted.status, negative.status) == ("Accepted",) * 3
     assert await _targets(database, brand.key) == []
