@@ -19,13 +19,29 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+# A worker holds a connection per queue and per delay queue while it consumes (seven queues
+# are 14), plus enqueues, heartbeats and maintenance: dramatiq-postgres's default pool of 16
+# ran out once the ocpi and smart_charging queues came, and consumers waited forever. The
+# pool opens connections on demand only.
+BROKER_POOL_SIZE = 48
+
+
+def _with_pool_size(url: str) -> str:
+    parsed = make_url(url)
+    if "maxconn" in parsed.query:
+        return url
+    return parsed.update_query_dict({"maxconn": str(BROKER_POOL_SIZE)}).render_as_string(
+        hide_password=False
+    )
+
+
 def build_broker(broker_url: str | None, database_url: str) -> dramatiq.Broker:
     """The broker named by ``VOLTLANE_BROKER_URL``, or the Postgres queue of the database."""
     if broker_url is None or broker_url.startswith(("postgres://", "postgresql")):
         from dramatiq_postgres import PostgresBroker  # noqa: PLC0415 - chosen at runtime
 
         broker: dramatiq.Broker = PostgresBroker(
-            url=libpq_url(broker_url or database_url),
+            url=_with_pool_size(libpq_url(broker_url or database_url)),
             schema=QUEUE_SCHEMA,
             prefix=QUEUE_PREFIX,
             results=False,
