@@ -2,11 +2,11 @@
 than the card holds.
 
 A PSP captures at most what it holds, so a charge that ran on past its hold would leave the
-difference unpaid. Every sweep (job ``billing.guard_holds``, every 30 s per brand) prices
-each running charge on a hold with the engine, exactly as its CDR would be priced if it
-ended now, and once the cost so far reaches ``HOLD_STOP_SHARE`` of the hold asks the
-charger to stop: a RemoteStop through the command path, as the driver's own stop button
-sends. The request keeps ``failure = "hold_reached"`` so that the live screen and the
+difference unpaid. Every sweep (in the job ``billing.check_charge_requests``, every 30 s
+per brand) prices each running charge on a hold with the engine, exactly as its CDR would
+be priced if it ended now, and once the cost so far reaches ``HOLD_STOP_SHARE`` of the
+hold asks the charger to stop: a RemoteStop through the command path, as the driver's own
+stop button sends. The request keeps ``failure = "hold_reached"`` so that the live screen and the
 receipt say why charging ended. A stop the charger did not carry out is asked again after
 ``RESEND_AFTER``. What the margin cannot cover (energy in the seconds until the charger
 stops, an idle fee after it) stays visible on the payment as not captured.

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 SWEEP = "billing.charge_request_sweep"
 CHECK = "billing.check_charge_requests"
-GUARD = "billing.guard_holds"
 # Well inside the time a driver has to plug in: a start nobody plugged in for ends (and
 # its hold is released) at most a quarter of that time late.
 SWEEP_EVERY = PLUG_IN_TIMEOUT / 4
@@ -30,8 +29,8 @@ SWEEP_EVERY = PLUG_IN_TIMEOUT / 4
 @task(SWEEP, queue="billing", max_retries=3)
 async def sweep(jobs: JobContext) -> None:
     """Every SWEEP_EVERY (30 seconds): each active brand checks its open charge requests
-    and guards its charges on holds."""
-    await for_each_brand(jobs, CHECK, GUARD)
+    and guards its charges on holds (one job per brand for both)."""
+    await for_each_brand(jobs, CHECK)
 
 
 @task(CHECK, queue="billing", max_retries=5)
@@ -46,9 +45,9 @@ async def check(jobs: JobContext, *, tenant: str) -> None:
     counts = await check_requests(jobs.database, tenant, provider=provider)
     if any(counts.values()):
         log.info("charge requests checked", extra={"tenant": tenant, **counts})
+    await guard(jobs, tenant=tenant)
 
 
-@task(GUARD, queue="billing", max_retries=0, time_limit_ms=120_000)
 async def guard(jobs: JobContext, *, tenant: str) -> None:
     """Stop the brand's charges whose cost reached their hold (the next sweep retries)."""
     now = utcnow()
