@@ -30,15 +30,22 @@ def _printable(value: str) -> bool:
     return all(ch.isprintable() for ch in value)
 
 
+def _given(body: Mapping[str, Any], field: str, *, required: bool, prefix: str) -> tuple[str, Any]:
+    """The field's name as errors say it and its value; 2001 when a required one is
+    missing (None when an optional one is)."""
+    name = prefix + field
+    value = body.get(field)
+    if value is None and required:
+        raise invalid(f"{name} is required")
+    return name, value
+
+
 def ci_string(
     body: Mapping[str, Any], field: str, length: int, *, required: bool = True, prefix: str = ""
 ) -> str | None:
     """A CiString(length): printable ASCII, at most ``length`` characters."""
-    value = body.get(field)
-    name = prefix + field
+    name, value = _given(body, field, required=required, prefix=prefix)
     if value is None:
-        if required:
-            raise invalid(f"{name} is required")
         return None
     if not isinstance(value, str) or not _printable_ascii(value):
         raise invalid(f"{name} must be a string of printable ASCII")
@@ -53,11 +60,8 @@ def string(
     body: Mapping[str, Any], field: str, length: int, *, required: bool = True, prefix: str = ""
 ) -> str | None:
     """A string(length): printable UTF-8, at most ``length`` characters."""
-    value = body.get(field)
-    name = prefix + field
+    name, value = _given(body, field, required=required, prefix=prefix)
     if value is None:
-        if required:
-            raise invalid(f"{name} is required")
         return None
     if not isinstance(value, str) or not _printable(value):
         raise invalid(f"{name} must be a string of printable characters")
@@ -81,11 +85,8 @@ def enum_value(
     required: bool = True,
     prefix: str = "",
 ) -> str | None:
-    value = body.get(field)
-    name = prefix + field
+    name, value = _given(body, field, required=required, prefix=prefix)
     if value is None:
-        if required:
-            raise invalid(f"{name} is required")
         return None
     values = sorted(allowed)
     if not isinstance(value, str) or value not in values:
@@ -103,11 +104,8 @@ def boolean(body: Mapping[str, Any], field: str, *, prefix: str = "") -> bool:
 def integer(
     body: Mapping[str, Any], field: str, *, required: bool = True, prefix: str = ""
 ) -> int | None:
-    value = body.get(field)
-    name = prefix + field
+    name, value = _given(body, field, required=required, prefix=prefix)
     if value is None:
-        if required:
-            raise invalid(f"{name} is required")
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
         raise invalid(f"{name} must be a non-negative integer")
@@ -117,11 +115,8 @@ def integer(
 def date_time(
     body: Mapping[str, Any], field: str, *, required: bool = True, prefix: str = ""
 ) -> datetime | None:
-    value = body.get(field)
-    name = prefix + field
+    name, value = _given(body, field, required=required, prefix=prefix)
     if value is None:
-        if required:
-            raise invalid(f"{name} is required")
         return None
     try:
         return parse_ocpi_datetime(value)
