@@ -194,8 +194,11 @@ async def test_a_refusal_is_not_retried_and_a_newer_put_supersedes_an_unsent_one
     async with database.tenant_transaction(cpo.key) as db_session:
         bad = await db_session.scalar(select(OcpiPush).where(OcpiPush.object_id == "BAD"))
         assert bad is not None
-        assert bad.last_ocpi_status == 2001
-        assert "missing name" in (bad.last_error or "")
+        assert (bad.last_http_status, bad.last_ocpi_status) == (200, 2001)
+        assert bad.last_error == (
+            f"PUT {httpserver.url_for('/emsp/locations')}/DE/VLT/BAD:"
+            " HTTP 200, OCPI 2001: missing name"
+        )
 
 
 async def test_many_pushes_in_one_transaction_write_one_delivery_job_per_partner(
