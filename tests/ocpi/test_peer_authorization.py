@@ -11,6 +11,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
 from tests.ocpi.conftest import OcpiClientFactory
+from tests.ocpi.emi3_support import roamable
 from tests.ocpi.peer import Pushed, connect, new_peer
 from tests.ocpi.test_realtime_auth import roaming
 from tests.ocpp.conftest import add_ocpp_station, gateway, open_charger
@@ -47,6 +48,7 @@ async def test_we_ask_the_peer_about_its_tokens_as_the_spec_says_and_follow_its_
     peer = new_peer(httpserver, "exa", "EXA")
     connected = await connect(database, ocpi_for, cpo, peer)
     await add_ocpp_station(database, cpo, "PEER-RT-1")
+    await roamable(database, cpo)
     async with database.tenant_session(cpo.key) as db_session:
         location_id = str(
             await db_session.scalar(

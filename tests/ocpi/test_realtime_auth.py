@@ -20,6 +20,7 @@ from sqlalchemy import select
 from werkzeug import Request, Response
 
 from tests.conftest import MakeBrand
+from tests.ocpi.emi3_support import roamable
 from tests.ocpi.h6_support import registered_partner
 from tests.ocpp.conftest import add_ocpp_station, gateway, open_charger
 from voltlane.charging.ports import RoamingAuthorizer, roaming_authorizer, set_roaming_authorizer
@@ -142,6 +143,7 @@ async def _charger16(open_charger: Any, brand: TenantInfo, station_id: str) -> A
 async def _authorize16(rig: Rig, brand: TenantInfo, station_id: str, *id_tags: str) -> list[str]:
     """A new 1.6 station of ``brand`` presents each id tag: the statuses it is answered."""
     await add_ocpp_station(rig.database, brand, station_id)
+    await roamable(rig.database, brand)
     charger = await _charger16(rig.open_charger, brand, station_id)
     statuses = []
     for id_tag in id_tags:
@@ -157,6 +159,7 @@ async def test_a_never_whitelisted_token_is_asked_once_and_its_reference_reaches
     partner_id = await _emsp(database, settings, cpo, httpserver)
     token_id = await _pushed(database, cpo, partner_id, _token("CAFE0001", "NEVER"))
     await add_ocpp_station(database, cpo, "RT-16")
+    await roamable(database, cpo)
     httpserver.expect_oneshot_request(
         "/emsp/tokens/CAFE0001/authorize", method="POST", query_string="type=RFID"
     ).respond_with_json(_authorization("ALLOWED", _token("CAFE0001", "NEVER"), "AUTH-REF-1"))
@@ -212,6 +215,7 @@ async def test_the_emsps_answer_maps_onto_ocpp_statuses_with_evse_references(
             _authorization(allowed, _token(uid, "ALLOWED"), None)
         )
     await add_ocpp_station(database, cpo, "RT-201")
+    await roamable(database, cpo)
     charger = await open_charger(cpo, "RT-201", "ocpp2.0.1")
     await charger.cp.call(
         call201.BootNotification(
@@ -263,6 +267,7 @@ async def test_without_an_answer_within_the_timeout_only_allowed_offline_charges
     httpserver.expect_request("/emsp/tokens/OFF1/authorize").respond_with_handler(slow)
     httpserver.expect_request("/emsp/tokens/NEV1/authorize").respond_with_handler(slow)
     await add_ocpp_station(database, cpo, "RT-SLOW")
+    await roamable(database, cpo)
     charger = await _charger16(open_charger, cpo, "RT-SLOW")
     began = time.monotonic()
     offline = await charger.cp.call(call16.Authorize(id_tag="OFF1"), suppress=False)

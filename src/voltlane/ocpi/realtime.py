@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.ports import RoamingDecision, RoamingRequest
@@ -102,10 +102,12 @@ class OcpiRoamingAuthorizer:
     async def authorize(self, db_session: AsyncSession, request: RoamingRequest) -> RoamingDecision:
         tenant_key: str = db_session.info["tenant_key"]
         key = (tenant_key, request.id_token, request.station_pk)
+        place = await _place(db_session, request)
         remembered = self._remembered.get(key)
         if remembered is not None and remembered[0] > time.monotonic():
-            return remembered[1]
-        decision = await self._decide(db_session, tenant_key, request)
+            # Remembered from an Authorize that named no EVSE: the start names one.
+            return remembered[1] if place.roamable else _unroamable(request, partner_token=True)
+        decision = await self._decide(db_session, tenant_key, request, place)
         if decision.status is AuthorizationStatus.ACCEPTED and decision.authorization_reference:
             now = time.monotonic()
             if len(self._remembered) >= REMEMBER_AT_MOST:
@@ -114,7 +116,7 @@ class OcpiRoamingAuthorizer:
         return decision
 
     async def _decide(
-        self, db_session: AsyncSession, tenant_key: str, request: RoamingRequest
+        self, db_session: AsyncSession, tenant_key: str, request: RoamingRequest, place: _Place
     ) -> RoamingDecision:
         rows = (
             await db_session.execute(
@@ -130,7 +132,9 @@ class OcpiRoamingAuthorizer:
         wanted = ocpi_token_type(request.token_type)
         # The token of the type the station read, else any of that uid (1.6 sends no type).
         pushed = sorted(rows, key=lambda row: row[0].type != wanted)
-        location = await _location_references(db_session, request)
+        if not place.roamable:
+            return _unroamable(request, partner_token=bool(pushed))
+        location = place.references
         commanded = await _commanded(db_session, request.id_token, location)
         if commanded is not None:
             return commanded
@@ -253,28 +257,56 @@ def _stored(token: OcpiToken | None) -> RoamingDecision:
     return RoamingDecision(status, token.id)
 
 
-async def _location_references(
-    db_session: AsyncSession, request: RoamingRequest
-) -> dict[str, Any] | None:
-    """LocationReferences of the station (and EVSE) the token was presented at, with the
-    ids the locations module publishes (location id, EVSE uid)."""
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a token was presented: the LocationReferences its eMSP is sent (the ids the
+    locations module publishes), and whether partners are told of that EVSE at all."""
+
+    references: dict[str, Any] | None
+    roamable: bool
+
+
+async def _place(db_session: AsyncSession, request: RoamingRequest) -> _Place:
+    """The place of a request to charge. An EVSE without an eMI3 id (or a connector the
+    station has no EVSE for) is not published: a partner's session there could never be
+    reported or billed to it. A message that names no EVSE (an Authorize) is judged by the
+    station: roamable when one of its EVSEs is published."""
     if request.station_pk is None:
-        return None
+        return _Place(None, roamable=True)
     location_id = await db_session.scalar(
         select(ChargingStation.location_id).where(ChargingStation.id == request.station_pk)
     )
     if location_id is None:
-        return None
-    references: dict[str, Any] = {"location_id": str(location_id)}
-    if request.evse_id is not None:
-        evse_pk = await db_session.scalar(
-            select(Evse.id).where(
-                Evse.charging_station_id == request.station_pk, Evse.evse_id == request.evse_id
+        return _Place(None, roamable=False)
+    published = {
+        number: pk
+        for pk, number in await db_session.execute(
+            select(Evse.id, Evse.evse_id).where(
+                Evse.charging_station_id == request.station_pk,
+                func.coalesce(Evse.emi3_id, "") != "",
             )
         )
-        if evse_pk is not None:
-            references["evse_uids"] = [str(evse_pk)]
-    return references
+    }
+    references: dict[str, Any] = {"location_id": str(location_id)}
+    if request.evse_id is None:
+        return _Place(references, roamable=bool(published))
+    if request.evse_id not in published:
+        return _Place(references, roamable=False)
+    references["evse_uids"] = [str(published[request.evse_id])]
+    return _Place(references, roamable=True)
+
+
+def _unroamable(request: RoamingRequest, *, partner_token: bool) -> RoamingDecision:
+    """A foreign token at an EVSE partners are not told of: no eMSP is asked, a partner's
+    token is Invalid there (and the session is not the partner's); a token no partner
+    pushed stays unknown."""
+    if not partner_token:
+        return RoamingDecision(AuthorizationStatus.UNKNOWN)
+    log.warning(
+        "ocpi partner token refused: the EVSE is not published to partners (no eMI3 EVSE id)",
+        extra={"station": str(request.station_pk), "evse": request.evse_id},
+    )
+    return RoamingDecision(AuthorizationStatus.INVALID)
 
 
 async def _commanded(

@@ -98,7 +98,7 @@ class RoamingSession:
     session: ChargingSession
     token: OcpiToken
     location_id: uuid.UUID
-    evse_uid: uuid.UUID | None
+    evse_uid: uuid.UUID
 
 
 def _roaming() -> Select[ChargingSession, OcpiToken, uuid.UUID | None, uuid.UUID]:
@@ -106,9 +106,17 @@ def _roaming() -> Select[ChargingSession, OcpiToken, uuid.UUID | None, uuid.UUID
         select(ChargingSession, OcpiToken, ChargingStation.location_id, Evse.id)
         .join(OcpiToken, OcpiToken.id == ChargingSession.roaming_token_id)
         .join(ChargingStation, ChargingStation.id == ChargingSession.charging_station_id)
-        .outerjoin(Evse, Evse.id == ChargingSession.evse_pk)
-        # A session needs a location to be an OCPI Session (location_id is required).
-        .where(ChargingStation.location_id.is_not(None), ChargingSession.started_at.is_not(None))
+        # Session.location_id and evse_uid are required and name what the locations module
+        # publishes: a session at no EVSE (a start on a connector the station has no EVSE
+        # for, a 2.x transaction whose events never named one) or at an EVSE without an
+        # eMI3 id is not reported (the authorization refuses partners' tokens there; a
+        # later event naming a published EVSE makes it reportable).
+        .join(Evse, Evse.id == ChargingSession.evse_pk)
+        .where(
+            ChargingStation.location_id.is_not(None),
+            ChargingSession.started_at.is_not(None),
+            func.coalesce(Evse.emi3_id, "") != "",
+        )
     )
 
 
@@ -243,7 +251,7 @@ def session_object(
         body["authorization_reference"] = session.authorization_reference
     body |= {
         "location_id": str(row.location_id),
-        "evse_uid": str(row.evse_uid) if row.evse_uid is not None else "#NA",
+        "evse_uid": str(row.evse_uid),
         "connector_id": connector_id(session),
         "currency": priced["currency"] if priced is not None else currency,
     }
