@@ -129,6 +129,10 @@ class OcpiPush(UuidPk, TenantBase):
     # absolute URL (a command's response_url).
     path: Mapped[str] = mapped_column(String(512), nullable=False)
     body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The party the push is for (its OCPI-to headers): a hub's party whose driver charged;
+    # None: the partner's own party.
+    to_country_code: Mapped[str | None] = mapped_column(String(2))
+    to_party_id: Mapped[str | None] = mapped_column(String(3))
     state: Mapped[PushState] = mapped_column(str_enum(PushState, 16), nullable=False)
     attempts: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
@@ -186,6 +190,10 @@ class OcpiCommand(UuidPk, TenantBase):
     command: Mapped[str] = mapped_column(String(32), nullable=False)  # START_SESSION, SET ...
     request: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     response_url: Mapped[str] = mapped_column(String(255), nullable=False)
+    # The party that sent it (its OCPI-from headers; None without them): its result goes
+    # back to that party.
+    from_country_code: Mapped[str | None] = mapped_column(String(2))
+    from_party_id: Mapped[str | None] = mapped_column(String(3))
     # The command we gave the charger (station command row), if any.
     station_command_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     session_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
