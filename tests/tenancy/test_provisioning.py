@@ -46,6 +46,8 @@ TENANT_TABLES = [
     "driver_email_links",
     "driver_logins",
     "driver_sessions",
+    "ev_discharge_offers",
+    "evse_profile_releases",
     "evses",
     "id_tokens",
     "invoice_cdrs",

@@ -194,12 +194,47 @@ class ChargingTarget(Timestamps, TenantBase):
     departure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
+class EvDischargeOffer(Timestamps, TenantBase):
+    """What a bidirectional car (OCPP 2.1 V2X) said it can feed back during a session."""
+
+    __tablename__ = "ev_discharge_offers"
+    __table_args__ = (
+        CheckConstraint(
+            "max_discharge_w IS NULL OR max_discharge_w >= 0", name="power_not_negative"
+        ),
+        CheckConstraint(
+            "max_discharge_a IS NULL OR max_discharge_a >= 0", name="current_not_negative"
+        ),
+    )
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenant.charging_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_discharge_w: Mapped[int | None] = mapped_column(Integer)
+    max_discharge_a: Mapped[Decimal | None] = mapped_column(AMPS)
+
+
+class EvseProfileRelease(TenantBase):
+    """An EVSE taken out of its site whose TxDefaultProfile the station has not yet been
+    seen to clear (its station was offline, or did not answer): the sweep tries again."""
+
+    __tablename__ = "evse_profile_releases"
+
+    evse_pk: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenant.evses.id", ondelete="CASCADE"), primary_key=True
+    )
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class ChargingAllocation(UuidPk, TenantBase):
     """A limit the allocator decided for a session and what became of its profile."""
 
     __tablename__ = "charging_allocations"
     __table_args__ = (
         CheckConstraint("limit_a >= 0", name="limit_not_negative"),
+        CheckConstraint(
+            "discharge_limit_a IS NULL OR discharge_limit_a >= 0", name="discharge_not_negative"
+        ),
         CheckConstraint("phases BETWEEN 1 AND 3", name="phases_range"),
         Index("ix_charging_allocations_session_decided", "session_id", "decided_at"),
         Index("ix_charging_allocations_site_decided", "site_id", "decided_at"),
@@ -212,6 +247,8 @@ class ChargingAllocation(UuidPk, TenantBase):
         Uuid, ForeignKey("tenant.sites.id", ondelete="CASCADE"), nullable=False
     )
     limit_a: Mapped[Decimal] = mapped_column(AMPS, nullable=False)  # per phase; 0 = paused
+    # OCPP 2.1 V2X: the most the car may feed back, per phase (None: no discharge).
+    discharge_limit_a: Mapped[Decimal | None] = mapped_column(AMPS)
     phases: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     profile_id: Mapped[int | None] = mapped_column(Integer)
