@@ -70,6 +70,7 @@ TENANT_TABLES = [
     "planned_downtimes",
     "push_deliveries",
     "push_subscriptions",
+    "session_limits",
     "session_settlements",
     "site_evses",
     "site_readings",

@@ -226,6 +226,31 @@ class EvseProfileRelease(TenantBase):
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
+class SessionLimit(TenantBase):
+    """A limit an outside party set for one session (a roaming partner's charging profile),
+    kept in neutral terms: ``unit`` A (per phase) or W (total), ``periods`` as
+    ``[[start offset s, limit], ...]`` with the limit as a decimal string, from
+    ``starts_at`` (None: from the start of the session) for ``duration_s`` (None: to its
+    end). Smart charging caps the session at the limit in force."""
+
+    __tablename__ = "session_limits"
+    __table_args__ = (
+        CheckConstraint("unit IN ('A', 'W')", name="unit"),
+        CheckConstraint("duration_s IS NULL OR duration_s > 0", name="duration"),
+        CheckConstraint("min_rate IS NULL OR min_rate >= 0", name="min_rate"),
+    )
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenant.charging_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit: Mapped[str] = mapped_column(String(1), nullable=False)
+    periods: Mapped[list[list[int | str]]] = mapped_column(JSONB, nullable=False)
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    min_rate: Mapped[Decimal | None] = mapped_column(Numeric(9, 1))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class ChargingAllocation(UuidPk, TenantBase):
     """A limit the allocator decided for a session and what became of its profile."""
 
