@@ -42,6 +42,7 @@ class OperationKind(enum.StrEnum):
     CAPTURE = "capture"
     CANCEL = "cancel"
     REFUND = "refund"
+    CHARGE = "charge"  # authorized and captured at once, off-session (a shortfall)
 
 
 class OperationState(enum.StrEnum):
@@ -54,6 +55,9 @@ class OperationState(enum.StrEnum):
 class PaymentPurpose(enum.StrEnum):
     SESSION = "session"  # a charging session, pre-authorized then captured from its CDR
     WALLET_TOPUP = "wallet_topup"  # money onto an account's prepaid wallet
+    # What a CDR cost above its session's hold: charged off-session to the stored card, or
+    # left open (a guest) for finance to collect.
+    SHORTFALL = "shortfall"
 
 
 class DunningState(enum.StrEnum):
@@ -66,7 +70,8 @@ class DunningState(enum.StrEnum):
 
 class Payment(UuidPk, Timestamps, TenantBase):
     """Money through the PSP: a charging session's (pre-authorized at start, captured from its
-    CDR) or a wallet top-up's (authorized and captured at once)."""
+    CDR), a wallet top-up's (authorized and captured at once) or a shortfall's (what the CDR
+    cost above the session's hold, charged at once; it names the CDR, not the session)."""
 
     __tablename__ = "payments"
     __table_args__ = (
@@ -87,8 +92,16 @@ class Payment(UuidPk, Timestamps, TenantBase):
         ),
         CheckConstraint(
             "(purpose = 'session' AND (session_id IS NOT NULL OR charge_request_id IS NOT NULL))"
-            " OR (purpose = 'wallet_topup' AND account_id IS NOT NULL AND session_id IS NULL)",
+            " OR (purpose = 'wallet_topup' AND account_id IS NOT NULL AND session_id IS NULL)"
+            " OR (purpose = 'shortfall' AND cdr_id IS NOT NULL AND session_id IS NULL"
+            " AND charge_request_id IS NULL AND account_id IS NULL)",
             name="purpose_refers",
+        ),
+        Index(
+            "uq_payments_shortfall_cdr_id",
+            "cdr_id",
+            unique=True,
+            postgresql_where=text("purpose = 'shortfall'"),
         ),
     )
 
