@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from voltlane.tariff.errors import TariffError
 from voltlane.tariff.model import Dimension, PriceComponent, Reservation, Tariff
 from voltlane.tariff.restrictions import Moment, holds
 from voltlane.tariff.result import (
@@ -114,6 +115,23 @@ def _parts(tariff: Tariff, timeline: Timeline) -> tuple[list[_Part], list[dict[L
                     flat_charged.add(kind)  # once per session, from the first element that fits
         uses.append(used)
     return parts, uses
+
+
+def _include_energy(parts: list[_Part], allowance_mwh: int) -> int:
+    """Take up to ``allowance_mwh`` off the ENERGY parts, the earliest slices first: the first
+    energy of the session is the included one. Returns the mWh taken.
+
+    Runs before step rounding, so step_size rounds only the energy still charged.
+    """
+    budget = allowance_mwh
+    for part in parts:
+        if budget <= 0:
+            break
+        if part.kind is LineKind.ENERGY:
+            taken = min(budget, part.billed)
+            part.billed -= taken
+            budget -= taken
+    return allowance_mwh - budget
 
 
 def _round_up(parts: list[_Part], kind: LineKind) -> int:
@@ -279,15 +297,23 @@ def _time_in(slices: tuple[Slice, ...], states: frozenset[ChargingState]) -> tim
     return timedelta(microseconds=sum(s.duration_us for s in slices if s.state in states))
 
 
-def price_session(tariff: Tariff, trace: SessionTrace, *, end: datetime) -> PricedSession:
+def price_session(
+    tariff: Tariff, trace: SessionTrace, *, end: datetime, free_energy_wh: int = 0
+) -> PricedSession:
     """Price ``trace`` from its start to ``end`` with ``tariff`` (see select_tariff).
 
     Nothing in the trace after ``end`` is used, so the live cost at ``end=now`` equals the
-    final price of a session that ends now. Raises TariffError for an unusable trace.
+    final price of a session that ends now. ``free_energy_wh`` is the plan allowance left:
+    the session's first energy priced by an ENERGY component, up to that many Wh, is not
+    charged (its ``included_energy_wh`` says how much, whole Wh rounded up); everything else
+    is priced as usual. Raises TariffError for an unusable trace.
     """
+    if free_energy_wh < 0:
+        raise TariffError("free energy cannot be negative", field="free_energy_wh")
     timeline = slice_session(tariff, trace, end)
     slices = timeline.slices
     parts, uses = _parts(tariff, timeline)
+    included_mwh = _include_energy(parts, free_energy_wh * 1000)
     _step_rounding(parts, slices)
     lines = _lines(tariff, parts)
     adjustments, cap = cap_lines(tariff, lines)
@@ -312,4 +338,5 @@ def price_session(tariff: Tariff, trace: SessionTrace, *, end: datetime) -> Pric
         total_excl_vat=total_excl,
         total_vat=total_vat,
         total_incl_vat=total_excl + total_vat,
+        included_energy_wh=-(-included_mwh // 1000),
     )

@@ -114,6 +114,8 @@ class PricedSession:
     total_excl_vat: int
     total_vat: int
     total_incl_vat: int
+    # Energy not charged because a plan includes it (free_energy_wh), whole Wh rounded up.
+    included_energy_wh: int = 0
 
     def cost(self, *kinds: LineKind) -> Cost:
         """The cost of the lines of ``kinds`` (an OCPI CDR's total_energy_cost and the like)."""
