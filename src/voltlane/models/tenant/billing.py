@@ -136,6 +136,11 @@ class Cdr(TenantBase):
     total_excl_vat: Mapped[int] = mapped_column(BigInteger, nullable=False)
     total_vat: Mapped[int] = mapped_column(BigInteger, nullable=False)
     total_incl_vat: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # Energy its plan included (not charged), whole Wh; negated on a CREDIT, which gives it
+    # back to the month's allowance.
+    included_energy_wh: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default=text("0")
+    )
     # The priced session: charging periods, lines, VAT breakdown, caps (see billing.cdrs).
     priced: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     # Signed meter values exactly as the charger sent them (Eichrecht, OCMF ...).

@@ -12,10 +12,12 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     Numeric,
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +34,7 @@ class SubscriptionPlan(UuidPk, Timestamps, TenantBase):
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint("monthly_fee >= 0", name="fee_not_negative"),
         CheckConstraint("vat_rate >= 0 AND vat_rate < 100", name="vat_rate"),
+        CheckConstraint("included_kwh >= 0", name="included_kwh"),
     )
 
     code: Mapped[str] = mapped_column(String(36), nullable=False)
@@ -40,6 +43,10 @@ class SubscriptionPlan(UuidPk, Timestamps, TenantBase):
     monthly_fee: Mapped[Decimal] = mapped_column(Numeric(12, 4), nullable=False)  # excl. VAT
     vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)  # percent
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Energy of the ENERGY component not charged per billing month (docs/tariffs.md); 0: none.
+    included_kwh: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
 
 
 class Subscription(UuidPk, Timestamps, TenantBase):
