@@ -202,7 +202,26 @@ def _evse(evse_id: int | None, connector_id: int | None = None) -> Payload | Non
     return _clean({"id": evse_id, "connectorId": connector_id})
 
 
-def _v2(command: object) -> tuple[str, Payload]:  # noqa: PLR0912 - one case per command
+def _period(period: tc.SchedulePeriod, version: Version) -> Payload:
+    payload = _clean(
+        {
+            "startPeriod": period.start_period,
+            "limit": period.limit,
+            "numberPhases": period.number_phases,
+        }
+    )
+    if version is Version.V21 and period.discharge_limit:
+        # 2.1 spells a discharge limit negative; ChargingOnly (the default mode) would
+        # forbid discharging, so the period says the car may charge and feed back within
+        # the limits (an EMS or the car chooses where; no setpoint is given).
+        payload["dischargeLimit"] = -period.discharge_limit
+        payload["operationMode"] = "ExternalLimits"
+    return payload
+
+
+def _v2(  # noqa: PLR0912 - one case per command
+    command: object, version: Version
+) -> tuple[str, Payload]:
     match command:
         case tc.RemoteStart():
             return "RequestStartTransaction", _clean(
@@ -322,14 +341,7 @@ def _v2(command: object) -> tuple[str, Payload]:  # noqa: PLR0912 - one case per
                                     "startSchedule": _when(command.start_schedule),
                                     "chargingRateUnit": command.rate_unit,
                                     "chargingSchedulePeriod": [
-                                        _clean(
-                                            {
-                                                "startPeriod": p.start_period,
-                                                "limit": p.limit,
-                                                "numberPhases": p.number_phases,
-                                            }
-                                        )
-                                        for p in command.periods
+                                        _period(p, version) for p in command.periods
                                     ],
                                 }
                             )
@@ -377,7 +389,7 @@ class OcppTranslator:
 
     def translate(self, protocol: str, command: object) -> tuple[str, Payload]:
         version = _version(protocol)
-        action, payload = _v16(command) if version is Version.V16 else _v2(command)
+        action, payload = _v16(command) if version is Version.V16 else _v2(command, version)
         self.validate(protocol, action, payload)
         return action, payload
 

@@ -314,3 +314,40 @@ def allocate(nodes: Iterable[Node], demands: Sequence[Demand]) -> dict[Hashable,
             _fill(state, [d for d in tier if d.key in targets], targets)
         _fill(state, tier, {d.key: floor_step(d.max_a) for d in tier})
     return dict(state.limits)
+
+
+@dataclass(frozen=True)
+class DischargeDemand:
+    """A bidirectional car (OCPP 2.1 V2X) that may feed back up to ``max_a`` per phase
+    (the least of its own maximum and its EVSE's)."""
+
+    key: Hashable
+    max_a: Decimal
+    priority: int = 0
+
+
+def share_discharge(
+    limit_a: Decimal, demands: Sequence[DischargeDemand]
+) -> dict[Hashable, Decimal]:
+    """Divide a site's discharge limit (per phase) among its bidirectional cars.
+
+    Tier by tier, highest priority first; within a tier equal shares, a car capped by its
+    maximum leaving the rest to the others (the tenths an equal split leaves go to the cars
+    with the highest maximum). The shares are multiples of ``STEP`` and
+    their sum never exceeds ``limit_a``, whatever phases the cars use, so the site's
+    feed-back stays within the limit on every phase.
+    """
+    left = floor_step(max(limit_a, ZERO))
+    shares: dict[Hashable, Decimal] = {d.key: ZERO for d in demands}
+    tiers: dict[int, list[DischargeDemand]] = {}
+    for demand in demands:
+        tiers.setdefault(demand.priority, []).append(demand)
+    for priority in sorted(tiers, reverse=True):
+        tier = tiers[priority]
+        caps = {d.key: floor_step(max(d.max_a, ZERO)) for d in tier}
+        waiting = sorted(tier, key=lambda d: caps[d.key])
+        for index, demand in enumerate(waiting):
+            share = min(caps[demand.key], floor_step(left / (len(waiting) - index)))
+            shares[demand.key] = share
+            left -= share
+    return shares

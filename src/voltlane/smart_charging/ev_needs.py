@@ -2,8 +2,9 @@
 
 A car that tells its departure time and the energy it still wants becomes its session's
 departure target, so the allocator raises that session's share. What a 2.1 car says about
-discharging (a bidirectional transfer mode, a maximum discharge power) is read and
-returned, so the gateway can keep it with the message; no discharge is commanded from it.
+discharging (a bidirectional transfer mode, a maximum discharge power or current) becomes
+its session's discharge offer, from which a pass gives it a share of the site's discharge
+limit (loop.py); a later message that is not bidirectional withdraws the offer.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import enum
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
-from voltlane.models.tenant import ChargingSession, SessionStatus
+from voltlane.models.tenant import ChargingSession, EvDischargeOffer, SessionStatus
 from voltlane.smart_charging.repository import SmartChargingRepository
 from voltlane.smart_charging.sites import set_target
 
@@ -46,6 +49,7 @@ class EvNeeds:
     energy_wh: int | None = None
     departure_at: datetime | None = None
     max_discharge_w: int | None = None
+    max_discharge_a: Decimal | None = None
 
     @property
     def bidirectional(self) -> bool:
@@ -101,6 +105,7 @@ async def ev_charging_needs(
     )
     if not managed:
         return NeedsOutcome(no_profile_answer, session.id)
+    await _store_offer(db_session, session.id, needs, now)
     wanted = needs.energy_wh or 0
     if wanted <= 0 or needs.departure_at is None or needs.departure_at <= now:
         return NeedsOutcome(NeedsAnswer.ACCEPTED, session.id)
@@ -109,3 +114,24 @@ async def ev_charging_needs(
         db_session, session.id, energy_wh=total, departure_at=needs.departure_at, now=now
     )
     return NeedsOutcome(NeedsAnswer.ACCEPTED, session.id, target.energy_wh, target.departure_at)
+
+
+async def _store_offer(
+    db_session: AsyncSession, session_id: uuid.UUID, needs: EvNeeds, now: datetime
+) -> None:
+    """Keep (or withdraw) the session's discharge offer as the latest needs say."""
+    if not needs.bidirectional:
+        await db_session.execute(
+            delete(EvDischargeOffer).where(EvDischargeOffer.session_id == session_id)
+        )
+        return
+    values = {
+        "max_discharge_w": needs.max_discharge_w,
+        "max_discharge_a": needs.max_discharge_a,
+        "updated_at": now,
+    }
+    await db_session.execute(
+        insert(EvDischargeOffer)
+        .values(session_id=session_id, created_at=now, **values)
+        .on_conflict_do_update(index_elements=[EvDischargeOffer.session_id], set_=values)
+    )

@@ -85,6 +85,8 @@ class Pass:
     spare: Decimal | None = None
     cleared: list[uuid.UUID] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)  # station ids
+    # V2X: session -> the discharge limit decided (bidirectional cars on 2.1 stations).
+    discharges: dict[uuid.UUID, Decimal] = field(default_factory=dict)
 
 
 async def rebalance(
@@ -164,13 +166,15 @@ class _Run:
         for item in order:
             item.limit = limits[item.session.id]
         self.done.limits.update({item.session.id: item.limit for item in order})
+        priorities = {item.session.id: d.priority for item, d in zip(order, demands, strict=True)}
+        state_of.discharges(state, self.site_id, live, priorities)
+        _grant_discharges(state.tree[self.site_id].discharge_limit_a, order)
+        self.done.discharges.update(
+            {item.session.id: item.discharge for item in order if item.discharge is not None}
+        )
         # Lowers (and limits whose answer is not known) first: they never add to the sum.
         await self.send_limits(
-            [
-                item
-                for item in order
-                if item.limit <= item.believed and not (item.known == item.limit == item.believed)
-            ]
+            [item for item in order if item.limit <= item.believed and not item.unchanged]
         )
         raises, headroom = _raises(state, order, available)
         await self.send_limits(raises)
@@ -192,6 +196,7 @@ class _Run:
                 session_id=item.session.id,
                 site_id=self.site_id,
                 limit_a=item.limit,
+                discharge_limit_a=item.discharge,
                 phases=len(item.slot.phases),
                 decided_at=decided_at,
                 profile_id=profiles.tx_profile_id(item.slot.evse_id),
@@ -212,6 +217,7 @@ class _Run:
                         item.session.transaction_id,
                         item.limit,
                         len(item.slot.phases),
+                        discharge_limit_a=item.discharge,
                     ),
                 )
                 for item in items
@@ -234,10 +240,13 @@ class _Run:
         for item, result in zip(items, results, strict=True):
             self.done.sent[item.session.id] = item.limit
             self.done.outcomes[item.session.id] = result.outcome
+            discharge = item.discharge or alloc.ZERO
             if result.outcome is ProfileOutcome.ACCEPTED:
                 item.known = item.believed = item.limit
+                item.known_discharge = item.believed_discharge = discharge
             else:
                 item.believed = max(item.believed, item.limit)
+                item.believed_discharge = max(item.believed_discharge, discharge)
                 if result.outcome.refused:
                     refused.setdefault(item.slot.station_pk, result)
         for station_pk, refusal in refused.items():
@@ -367,11 +376,29 @@ def _raises(
         )
         grant = alloc.floor_step(min(item.limit, item.believed + max(room, alloc.ZERO)))
         if grant <= item.believed or grant < item.slot.min_a:
+            if (item.discharge or alloc.ZERO) != item.known_discharge:
+                # The discharge limit changes all the same: it goes with the current kept.
+                item.limit = item.believed
+                granted.append(item)
             continue
         state_of.reserve(headroom, state.tree, item.slot, grant - item.believed)
         item.limit = grant
         granted.append(item)
     return granted, headroom
+
+
+def _grant_discharges(limit_a: Decimal | None, order: Sequence[Live]) -> None:
+    """Hold each discharge raise, highest priority first, to what the site's discharge
+    limit leaves beside the most every car may feed back now, so the sum stays within the
+    limit while the changes travel (the rest is granted by a later pass)."""
+    room = (limit_a or alloc.ZERO) - sum((i.believed_discharge for i in order), alloc.ZERO)
+    for item in order:
+        wanted = item.discharge or alloc.ZERO
+        if wanted <= item.believed_discharge:
+            continue
+        grant = alloc.floor_step(min(wanted, item.believed_discharge + max(room, alloc.ZERO)))
+        room -= grant - item.believed_discharge
+        item.discharge = max(grant, item.believed_discharge) or None
 
 
 async def release_station(

@@ -122,8 +122,10 @@ def _profile(
     phases: int | None,
     *,
     transaction_id: str | None = None,
+    discharge_limit_a: Decimal | None = None,
 ) -> tc.SetChargingProfile:
     absolute = purpose == "ChargingStationMaxProfile"
+    discharge = amperes(discharge_limit_a) if discharge_limit_a else None
     return tc.SetChargingProfile(
         evse_id=evse_id,
         profile_id=profile_id,
@@ -131,7 +133,7 @@ def _profile(
         purpose=purpose,
         kind="Absolute" if absolute else "Relative",
         rate_unit="A",
-        periods=(tc.SchedulePeriod(0, amperes(limit_a), phases),),
+        periods=(tc.SchedulePeriod(0, amperes(limit_a), phases, discharge or None),),
         start_schedule=(utcnow() - timedelta(minutes=1)).replace(microsecond=0)
         if absolute
         else None,
@@ -140,11 +142,24 @@ def _profile(
 
 
 def tx_profile(
-    evse_id: int, transaction_id: str, limit_a: Decimal | int, phases: int | None
+    evse_id: int,
+    transaction_id: str,
+    limit_a: Decimal | int,
+    phases: int | None,
+    *,
+    discharge_limit_a: Decimal | None = None,
 ) -> tc.SetChargingProfile:
-    """The TxProfile that holds one transaction at ``limit_a`` per phase."""
+    """The TxProfile that holds one transaction at ``limit_a`` per phase, and lets a
+    bidirectional car feed back up to ``discharge_limit_a`` per phase (OCPP 2.1 only: the
+    translator leaves it out for older versions; None or 0: no discharge)."""
     return _profile(
-        evse_id, tx_profile_id(evse_id), "TxProfile", limit_a, phases, transaction_id=transaction_id
+        evse_id,
+        tx_profile_id(evse_id),
+        "TxProfile",
+        limit_a,
+        phases,
+        transaction_id=transaction_id,
+        discharge_limit_a=discharge_limit_a,
     )
 
 

@@ -23,6 +23,7 @@ from voltlane.models.tenant import (
     ChargingTarget,
     Connector,
     CustomerAccount,
+    EvDischargeOffer,
     Evse,
     IdToken,
     IdTokenType,
@@ -38,6 +39,8 @@ from voltlane.models.tenant import (
 from voltlane.smart_charging import allocator as alloc
 from voltlane.smart_charging.sites import allocator_nodes, evse_phases
 
+# The only protocol whose charging profiles carry a discharge limit (OCPP 2.1 V2X).
+V2X_PROTOCOL = "ocpp2.1"
 # A station that refused profiles is asked again this long after (firmware changes).
 RETRY_REFUSED_AFTER = timedelta(hours=1)
 Available = dict[uuid.UUID, list[Decimal]]
@@ -282,6 +285,20 @@ class Live:
     known: Decimal | None  # the limit known to be in force (accepted, or the default)
     believed: Decimal  # the most the station may be applying now
     limit: Decimal = alloc.ZERO  # decided by this pass
+    # V2X: the discharge limit known to be in force, the most the car may feed back now,
+    # and this pass's (None: the profile carries no discharge limit; 0 A alike).
+    known_discharge: Decimal = alloc.ZERO
+    believed_discharge: Decimal = alloc.ZERO
+    discharge: Decimal | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """The station applies this pass's limits already, as far as is known."""
+        discharge = self.discharge or alloc.ZERO
+        return (
+            self.known == self.limit == self.believed
+            and self.known_discharge == discharge == self.believed_discharge
+        )
 
 
 @dataclass(slots=True)
@@ -294,6 +311,7 @@ class SiteState:
     targets: dict[uuid.UUID, ChargingTarget] = field(default_factory=dict)
     history: dict[uuid.UUID, list[ChargingAllocation]] = field(default_factory=dict)
     accounts: dict[tuple[str, str], Account] = field(default_factory=dict)
+    offers: dict[uuid.UUID, EvDischargeOffer] = field(default_factory=dict)
 
 
 async def load(
@@ -325,6 +343,12 @@ async def load(
         t.session_id: t
         for t in await db_session.scalars(
             select(ChargingTarget).where(ChargingTarget.session_id.in_(ids))
+        )
+    }
+    state.offers = {
+        o.session_id: o
+        for o in await db_session.scalars(
+            select(EvDischargeOffer).where(EvDischargeOffer.session_id.in_(ids))
         )
     }
     for row in await db_session.scalars(
@@ -394,3 +418,59 @@ def demands(
         for n in state.nodes.values()
     ]
     return node_list, found, live, available
+
+
+def believed_discharge(history: Sequence[ChargingAllocation]) -> tuple[Decimal, Decimal]:
+    """(the discharge limit known to be in force, the most the car may feed back now) from
+    a session's allocations, oldest first; none before a profile with one was accepted
+    (the defaults carry none)."""
+    accepted = most = alloc.ZERO
+    for row in history:
+        value = row.discharge_limit_a or alloc.ZERO
+        if row.status is AllocationStatus.ACCEPTED:
+            accepted = most = value
+        elif row.status is not AllocationStatus.CLEARED:
+            most = max(most, value)
+    return accepted, most
+
+
+def car_discharge_a(offer: EvDischargeOffer, slot: Slot, voltage_v: int) -> Decimal:
+    """The most a car may feed back per phase: its EVSE's maximum, and the car's maximum
+    discharge current or power (spread over the EVSE's phases) when it said them."""
+    caps = [slot.max_a]
+    if offer.max_discharge_a is not None:
+        caps.append(offer.max_discharge_a)
+    if offer.max_discharge_w is not None:
+        caps.append(
+            alloc.floor_step(Decimal(offer.max_discharge_w) / (voltage_v * len(slot.phases)))
+        )
+    return min(caps)
+
+
+def discharges(
+    state: SiteState,
+    site_id: uuid.UUID,
+    live: Mapping[uuid.UUID, Live],
+    priorities: Mapping[uuid.UUID, int],
+) -> None:
+    """Set each session's discharge limits: what its history says is in force, and this
+    pass's share of the site's discharge limit for each bidirectional car on an OCPP 2.1
+    station (``alloc.share_discharge``; none without a site discharge limit)."""
+    for item in live.values():
+        item.known_discharge, item.believed_discharge = believed_discharge(
+            state.history.get(item.session.id, ())
+        )
+    limit = state.tree[site_id].discharge_limit_a
+    if limit is None:
+        return
+    cars = [
+        alloc.DischargeDemand(
+            key,
+            car_discharge_a(state.offers[key], item.slot, state.tree[item.slot.node_id].voltage_v),
+            priorities.get(key, 0),
+        )
+        for key, item in live.items()
+        if key in state.offers and item.session.protocol == V2X_PROTOCOL
+    ]
+    for key, share in alloc.share_discharge(limit, cars).items():
+        live[key].discharge = share  # type: ignore[index]

@@ -165,6 +165,9 @@ class SchedulePeriod:
     start_period: int
     limit: float
     number_phases: int | None = None
+    # OCPP 2.1 V2X: the most the car may feed back, as a positive number in the schedule's
+    # unit (2.1 spells it negative; 2.0.1 and 1.6 have no such field and never get it).
+    discharge_limit: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from voltlane.ocpp.handlers.base import HandlerContext, Payload, record
 from voltlane.ocpp.protocol import Version, timestamp
 from voltlane.smart_charging.ev_needs import EvNeeds, NeedsAnswer, ev_charging_needs
 
+_TENTH = Decimal("0.1")
+
 
 def _whole(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _amperes(value: Any) -> Decimal | None:
+    # Tenths of an ampere, rounded down (the resolution allocations are kept in).
+    return None if value is None else Decimal(str(value)).quantize(_TENTH, rounding=ROUND_DOWN)
 
 
 def ev_needs(payload: Payload) -> EvNeeds:
@@ -29,6 +37,7 @@ def ev_needs(payload: Payload) -> EvNeeds:
         energy_wh=_whole(energy),
         departure_at=None if departure is None else timestamp(departure, "departureTime"),
         max_discharge_w=_whole(v2x.get("maxDischargePower")),
+        max_discharge_a=_amperes(v2x.get("maxDischargeCurrent")),
     )
 
 
