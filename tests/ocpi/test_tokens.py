@@ -142,11 +142,27 @@ async def test_a_hub_may_push_tokens_of_the_parties_behind_it_but_not_take_over_
     async with ocpi_for(cpo, emsp.token) as client:
         await client.put(URL, json=rfid_token())
     async with ocpi_for(cpo, hub.token) as client:
+        unreported = await client.put(
+            "/ocpi/2.2.1/tokens/FR/ABC/777",
+            json=rfid_token(uid="777", country_code="FR", party_id="ABC"),
+        )
+        # The parties behind a hub are those it reports (mod_hub_client_info).
+        await client.put(
+            "/ocpi/2.2.1/clientinfo/FR/ABC",
+            json={
+                "country_code": "FR",
+                "party_id": "ABC",
+                "role": "EMSP",
+                "status": "CONNECTED",
+                "last_updated": "2026-03-01T08:00:00Z",
+            },
+        )
         behind = await client.put(
             "/ocpi/2.2.1/tokens/FR/ABC/777",
             json=rfid_token(uid="777", country_code="FR", party_id="ABC"),
         )
         takeover = await client.put(URL, json=rfid_token(valid=False))
+    assert unreported.status_code == 404
     assert behind.status_code == 201
     assert takeover.status_code == 404
     async with ocpi_for(cpo, emsp.token) as client:

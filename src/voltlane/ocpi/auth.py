@@ -30,6 +30,7 @@ from voltlane.models.platform import CredentialKind, OcpiCredential
 from voltlane.models.tenant import OcpiPartner, PartnerState
 from voltlane.ocpi.envelope import OcpiError, unauthorized
 from voltlane.ocpi.protocol import Status
+from voltlane.ocpi.routing import Routing, request_routing, routed_path
 from voltlane.web.context import current_tenant, web_state
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,10 @@ class OcpiCaller:
     state: PartnerState
     country_code: str | None
     party_id: str | None
+    # The parties a functional module's request acts for, and the one its OCPI-from
+    # headers named (routing.py); empty and None for the configuration modules.
+    parties: frozenset[tuple[str, str]] = frozenset()
+    sender: tuple[str, str] | None = None
 
 
 async def require_ocpi_token(
@@ -115,6 +120,7 @@ async def require_ocpi_token(
                 break
     partner: OcpiPartner | None = None
     wait: int | None = None
+    routing = Routing(frozenset(), None)
     async with database.tenant_transaction(tenant.key) as db_session:
         if credential is None:
             wait = await throttle.retry_after(
@@ -129,6 +135,16 @@ async def require_ocpi_token(
             partner = await db_session.scalar(
                 select(OcpiPartner).where(OcpiPartner.id == credential.partner_id)
             )
+            # Refusals of the token itself (below) come first.
+            if (
+                partner is not None
+                and partner.state == PartnerState.REGISTERED
+                and credential.kind != CredentialKind.REGISTRATION
+                and routed_path(connection.url.path)
+            ):
+                routing = await request_routing(
+                    db_session, partner, connection.headers, tenant.ocpi_party
+                )
     if credential is None:
         log.warning(
             "ocpi credentials token refused",
@@ -157,6 +173,8 @@ async def require_ocpi_token(
         state=partner.state,
         country_code=partner.country_code,
         party_id=partner.party_id,
+        parties=routing.parties,
+        sender=routing.sender,
     )
 
 

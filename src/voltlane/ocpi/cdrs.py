@@ -41,9 +41,10 @@ from voltlane.ocpi.session_objects import (
     charging_periods,
     connector_id,
     number,
+    of_parties,
     price,
 )
-from voltlane.ocpi.sessions import brand_party
+from voltlane.ocpi.sessions import brand_party, narrowed
 from voltlane.tariff import tariff_to_ocpi
 from voltlane.web.context import current_tenant
 
@@ -85,10 +86,14 @@ def _roaming_cdrs() -> Select[Cdr, ChargingSession, OcpiToken, Location, Evse, T
 
 
 async def partner_cdrs(
-    db_session: AsyncSession, partner_id: uuid.UUID, page: PageRequest
+    db_session: AsyncSession,
+    partner_id: uuid.UUID,
+    page: PageRequest,
+    parties: frozenset[tuple[str, str]] | None = None,
 ) -> tuple[list[CdrRow], int]:
-    """The partner's CDRs (and credits) made in the page's window, by number."""
-    statement = _roaming_cdrs().where(OcpiToken.partner_id == partner_id)
+    """The partner's CDRs (and credits; of ``parties`` when given) made in the page's
+    window, by number."""
+    statement = _roaming_cdrs().where(OcpiToken.partner_id == partner_id, of_parties(parties))
     if page.date_from is not None:
         statement = statement.where(Cdr.created_at >= page.date_from)
     if page.date_to is not None:
@@ -239,7 +244,7 @@ async def list_cdrs(
     caller = provide_ocpi_caller(request)
     party = brand_party(current_tenant(request))
     page = page_request(request)
-    rows, total = await partner_cdrs(db_session, caller.partner_id, page)
+    rows, total = await partner_cdrs(db_session, caller.partner_id, page, narrowed(caller))
     return page_response(request, page, [cdr_object(row, party) for row in rows], total)
 
 

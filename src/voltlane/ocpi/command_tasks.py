@@ -166,6 +166,11 @@ async def _send_result(
         method="POST",
         path=row.response_url,
         body={"result": result},
+        to_party=(
+            (row.from_country_code, row.from_party_id)
+            if row.from_country_code and row.from_party_id
+            else None
+        ),
     )
 
 

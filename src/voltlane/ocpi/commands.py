@@ -30,15 +30,14 @@ from voltlane.models.tenant import (
     Evse,
     Location,
     OcpiCommand,
-    OcpiPartner,
     OcpiToken,
     SessionStatus,
 )
 from voltlane.ocpi import checks
-from voltlane.ocpi.auth import provide_ocpi_caller
+from voltlane.ocpi.auth import OcpiCaller, provide_ocpi_caller
 from voltlane.ocpi.envelope import OcpiError, invalid, ocpi_response
 from voltlane.ocpi.protocol import VERSION_PATH, Status
-from voltlane.ocpi.tokens import party_roles, token_values, upsert_token
+from voltlane.ocpi.tokens import token_values, upsert_token
 from voltlane.worker import enqueue
 
 COMMANDS_PATH = f"{VERSION_PATH}/commands"
@@ -152,17 +151,21 @@ async def resolve_target(
 
 
 async def session_target(
-    db_session: AsyncSession, partner_id: uuid.UUID, session_id: str
+    db_session: AsyncSession,
+    partner_id: uuid.UUID,
+    session_id: str,
+    parties: frozenset[tuple[str, str]] | None = None,
 ) -> Target:
-    """The charger of one of the partner's active sessions (UNKNOWN_SESSION otherwise:
-    another partner's session is not known to this one)."""
+    """The charger of one of the partner's active sessions, of one of ``parties`` when
+    given (UNKNOWN_SESSION otherwise: another partner's or party's session is not known to
+    this one)."""
     try:
         key = uuid.UUID(session_id)
     except ValueError:
         raise Refused("UNKNOWN_SESSION", f"Unknown session {session_id}.") from None
     row = (
         await db_session.execute(
-            select(ChargingSession, ChargingStation)
+            select(ChargingSession, ChargingStation, OcpiToken)
             .join(ChargingStation, ChargingStation.id == ChargingSession.charging_station_id)
             .join(OcpiToken, OcpiToken.id == ChargingSession.roaming_token_id)
             .where(ChargingSession.id == key, OcpiToken.partner_id == partner_id)
@@ -170,7 +173,9 @@ async def session_target(
     ).first()
     if row is None:
         raise Refused("UNKNOWN_SESSION", f"Unknown session {session_id}.")
-    session, station = row
+    session, station, token = row
+    if parties is not None and (token.country_code, token.party_id) not in parties:
+        raise Refused("UNKNOWN_SESSION", f"Unknown session {session_id}.")
     if session.status is not SessionStatus.ACTIVE:
         raise Refused("REJECTED", f"Session {session_id} has ended.")
     return Target(
@@ -183,9 +188,14 @@ async def session_target(
 
 
 async def check_command(
-    db_session: AsyncSession, partner_id: uuid.UUID, command: str, body: Mapping[str, Any]
+    db_session: AsyncSession,
+    partner_id: uuid.UUID,
+    command: str,
+    body: Mapping[str, Any],
+    parties: frozenset[tuple[str, str]] | None = None,
 ) -> Target:
-    """Every field of the command's object checked (2001 naming it) and its target found."""
+    """Every field of the command's object checked (2001 naming it) and its target found
+    (a session of one of ``parties``, when given)."""
     match command:
         case "START_SESSION":
             checks.ci_string(body, "authorization_reference", 36, required=False)
@@ -193,7 +203,7 @@ async def check_command(
             return await resolve_target(db_session, body, evse_required=False, connector=True)
         case "STOP_SESSION":
             session_id = checks.required_str(checks.ci_string(body, "session_id", 36))
-            return await session_target(db_session, partner_id, session_id)
+            return await session_target(db_session, partner_id, session_id, parties)
         case "RESERVE_NOW":
             checks.ci_string(body, "reservation_id", 36)
             checks.ci_string(body, "authorization_reference", 36, required=False)
@@ -202,15 +212,19 @@ async def check_command(
             return await resolve_target(db_session, body, evse_required=False, connector=False)
         case "CANCEL_RESERVATION":
             checks.ci_string(body, "reservation_id", 36)
-            return await _reservation_target(db_session, partner_id, body)
+            return await _reservation_target(db_session, partner_id, body, parties)
         case _:  # UNLOCK_CONNECTOR
             return await resolve_target(db_session, body, evse_required=True, connector=True)
 
 
 async def _reservation_target(
-    db_session: AsyncSession, partner_id: uuid.UUID, body: Mapping[str, Any]
+    db_session: AsyncSession,
+    partner_id: uuid.UUID,
+    body: Mapping[str, Any],
+    parties: frozenset[tuple[str, str]] | None,
 ) -> Target:
-    """The charger of the partner's accepted RESERVE_NOW with this reservation_id."""
+    """The charger of the partner's accepted RESERVE_NOW with this reservation_id (for a
+    token of one of ``parties``, when given)."""
     reservation_id = str(body["reservation_id"]).upper()
     reservations = (
         await db_session.scalars(
@@ -224,6 +238,11 @@ async def _reservation_target(
         )
     ).all()
     for reservation in reservations:
+        token = reservation.request.get("token") or {}
+        if parties is not None and (token.get("country_code"), token.get("party_id")) not in (
+            parties
+        ):
+            continue
         if str(reservation.request.get("reservation_id", "")).upper() == reservation_id:
             return await resolve_target(
                 db_session, reservation.request, evse_required=False, connector=False
@@ -231,18 +250,15 @@ async def _reservation_target(
     raise Refused("REJECTED", f"Unknown reservation {body['reservation_id']}.")
 
 
-async def _own_token(
-    db_session: AsyncSession, partner_id: uuid.UUID, body: Mapping[str, Any]
-) -> None:
-    """A START_SESSION / RESERVE_NOW token must be one of the eMSP's own; it is kept so
-    that the session it starts is the partner's (roaming, with its reference)."""
+async def _own_token(db_session: AsyncSession, caller: OcpiCaller, body: Mapping[str, Any]) -> None:
+    """A START_SESSION / RESERVE_NOW token must be of a party the request acts for (its
+    sender's, through a hub); it is kept so that the session it starts is the partner's
+    (roaming, with its reference)."""
     values = token_values(checks.body_object(body.get("token"), "token"), prefix="token.")
-    partner = await db_session.get(OcpiPartner, partner_id)
-    parties = {(cc, pid) for _, cc, pid in party_roles(partner)} if partner else set()
-    if (values["country_code"], values["party_id"]) not in parties:
+    if (values["country_code"], values["party_id"]) not in caller.parties:
         raise Refused("REJECTED", "The token is not one of this eMSP's.")
     try:
-        await upsert_token(db_session, partner_id, values)
+        await upsert_token(db_session, caller.partner_id, values)
     except OcpiError:
         raise Refused("REJECTED", "The token belongs to another connection.") from None
 
@@ -268,9 +284,9 @@ async def receive_command(
     body = checks.body_object(data)
     response_url = checks.url(body, "response_url")
     try:
-        await check_command(db_session, caller.partner_id, command, body)
+        await check_command(db_session, caller.partner_id, command, body, caller.parties)
         if command in ("START_SESSION", "RESERVE_NOW"):
-            await _own_token(db_session, caller.partner_id, body)
+            await _own_token(db_session, caller, body)
         result, message = "ACCEPTED", None
     except Refused as refused:
         result, message = refused.result, refused.message
@@ -280,6 +296,8 @@ async def receive_command(
         command=command,
         request=dict(body),
         response_url=response_url,
+        from_country_code=caller.sender[0] if caller.sender else None,
+        from_party_id=caller.sender[1] if caller.sender else None,
         response=result,
         created_at=utcnow(),
     )

@@ -55,11 +55,13 @@ async def queue_push(
     method: str,
     path: str,
     body: dict[str, Any] | None,
+    to_party: tuple[str, str] | None = None,
 ) -> uuid.UUID:
     """Owe ``partner_id`` one request, sent after the caller's transaction commits.
 
     ``path`` follows the partner's endpoint URL of ``module`` ("/DE/VLT/LOC1"), or is an
-    absolute URL (a command's response_url).
+    absolute URL (a command's response_url). ``to_party`` is the party the request is for
+    (its OCPI-to headers: a party behind a hub); None: the partner's own party.
     """
     now = utcnow()
     if method == "PUT":
@@ -81,6 +83,8 @@ async def queue_push(
         method=method,
         path=path,
         body=body,
+        to_country_code=to_party[0] if to_party else None,
+        to_party_id=to_party[1] if to_party else None,
         state=PushState.PENDING,
         attempts=0,
         next_attempt_at=now,
@@ -206,6 +210,8 @@ async def deliver(
                 continue
             if transport is not None:
                 client.transport = transport
+            if push.to_country_code and push.to_party_id:
+                client.to_party = Party(push.to_country_code, push.to_party_id)
             try:
                 reply = await client.request(push.method, url, json=push.body)
             except PartnerError as exc:

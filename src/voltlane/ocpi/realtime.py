@@ -38,11 +38,12 @@ from voltlane.models.tenant import (
     PartnerState,
 )
 from voltlane.ocpi import checks
-from voltlane.ocpi.client import PartnerError, PartnerRefusedError
+from voltlane.ocpi.client import PartnerError, PartnerRefusedError, Party
 from voltlane.ocpi.commands import remote_start_id
 from voltlane.ocpi.envelope import OcpiError
 from voltlane.ocpi.protocol import InterfaceRole, Module, Status
 from voltlane.ocpi.pushes import endpoint_url, partner_client
+from voltlane.ocpi.routing import role_parties, served_parties
 from voltlane.ocpi.tokens import find_token, token_values, upsert_token
 from voltlane.tenancy import TenantInfo, TenantRegistry
 
@@ -150,7 +151,8 @@ class OcpiRoamingAuthorizer:
             return _stored(token)
         brand = await self._brand(db_session, tenant_key)
         try:
-            answer = await self._ask(brand, partner, token.uid, token.type, location)
+            to = (token.country_code, token.party_id)
+            answer = await self._ask(brand, partner, token.uid, token.type, location, to=to)
         except PartnerError as exc:
             unknown = isinstance(exc, PartnerRefusedError) and (
                 exc.http_status == 404 or exc.ocpi_status == Status.UNKNOWN_TOKEN
@@ -193,12 +195,22 @@ class OcpiRoamingAuthorizer:
             return RoamingDecision(AuthorizationStatus.UNKNOWN)
         brand = await self._brand(db_session, tenant_key)
         answers = await asyncio.gather(
-            *(self._ask(brand, partner, uid, token_type, location) for partner in partners),
+            *(
+                self._ask(brand, partner, uid, token_type, location, to=_open_route(partner))
+                for partner in partners
+            ),
             return_exceptions=True,
         )
         refusals: list[_Answer] = []
         for partner, answer in zip(partners, answers, strict=True):
             if not isinstance(answer, _Answer):
+                continue
+            party = (answer.token["country_code"], answer.token["party_id"])
+            if party not in await served_parties(db_session, partner):
+                log.info(
+                    "ocpi real-time authorization answered for a party the partner does not serve",
+                    extra={"partner": str(partner.id), "party": "*".join(party)},
+                )
                 continue
             if answer.allowed != "ALLOWED":
                 refusals.append(answer)
@@ -221,13 +233,18 @@ class OcpiRoamingAuthorizer:
         uid: str,
         token_type: str,
         location: dict[str, Any] | None,
+        *,
+        to: tuple[str, str] | None,
     ) -> _Answer:
+        """The eMSP's AuthorizationInfo, the request addressed to the party ``to`` (the
+        token's; None: an Open Routing Request, the hub finds the party)."""
         base = endpoint_url(partner, Module.TOKENS, InterfaceRole.SENDER)
         seconds = partner.authorization_timeout_ms / 1000
         client = partner_client(brand, partner, self._secret_key, timeout=seconds)
         if base is None or client is None:
             raise PartnerRefusedError(f"{partner.name} has no tokens sender endpoint")
         client.transport = self.transport
+        client.to_party = Party(*to) if to is not None else None
         url = base.rstrip("/") + f"/{uid}/authorize"
         try:
             reply = await asyncio.wait_for(
@@ -247,6 +264,14 @@ class OcpiRoamingAuthorizer:
         if brand is None:
             raise RuntimeError(f"no active brand {tenant_key}")
         return brand
+
+
+def _open_route(partner: OcpiPartner) -> tuple[str, str] | None:
+    """Whom a token nobody pushed is asked of: a hub by an Open Routing Request (no OCPI-to
+    headers: transport_and_format "Open Routing Request"), an eMSP as its party."""
+    if role_parties(partner, hub=True) or not (partner.country_code and partner.party_id):
+        return None
+    return partner.country_code, partner.party_id
 
 
 def _stored(token: OcpiToken | None) -> RoamingDecision:

@@ -80,6 +80,7 @@ async def queue_cdr_posts(db_session: AsyncSession, brand: TenantInfo, *, now: d
                 method="POST",
                 path="",
                 body=cdr_object(row, party),
+                to_party=(row.token.country_code, row.token.party_id),
             )
             queued += 1
     return queued
@@ -182,6 +183,7 @@ async def queue_session_pushes(
                 method=method,
                 path=f"/{party[0]}/{party[1]}/{object_id}",
                 body=body,
+                to_party=(row.token.country_code, row.token.party_id),
             )
             queued += 1
     return queued

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.cdrs import auth_method, priced_json
@@ -124,12 +124,23 @@ def _rows(rows: Sequence[Any]) -> list[RoamingSession]:
     return [RoamingSession(s, t, loc, evse) for s, t, loc, evse in rows]
 
 
+def of_parties(parties: frozenset[tuple[str, str]] | None) -> ColumnElement[bool]:
+    """Tokens of ``parties`` (every token when None): what a request through a hub that
+    names its party in the OCPI-from headers may see."""
+    if parties is None:
+        return true()
+    return tuple_(OcpiToken.country_code, OcpiToken.party_id).in_(sorted(parties))
+
+
 async def partner_sessions(
-    db_session: AsyncSession, partner_id: uuid.UUID, page: PageRequest
+    db_session: AsyncSession,
+    partner_id: uuid.UUID,
+    page: PageRequest,
+    parties: frozenset[tuple[str, str]] | None = None,
 ) -> tuple[list[RoamingSession], int]:
-    """The partner's sessions last updated in the page's window, in a stable order, with
-    the count of all that match."""
-    statement = _roaming().where(OcpiToken.partner_id == partner_id)
+    """The partner's sessions (of ``parties`` when given) last updated in the page's
+    window, in a stable order, with the count of all that match."""
+    statement = _roaming().where(OcpiToken.partner_id == partner_id, of_parties(parties))
     if page.date_from is not None:
         statement = statement.where(ChargingSession.updated_at >= page.date_from)
     if page.date_to is not None:
@@ -146,10 +157,13 @@ async def partner_sessions(
 
 
 async def roaming_session(
-    db_session: AsyncSession, session_id: uuid.UUID, partner_id: uuid.UUID | None = None
+    db_session: AsyncSession,
+    session_id: uuid.UUID,
+    partner_id: uuid.UUID | None = None,
+    parties: frozenset[tuple[str, str]] | None = None,
 ) -> RoamingSession | None:
-    """One roaming session (of ``partner_id`` when given)."""
-    statement = _roaming().where(ChargingSession.id == session_id)
+    """One roaming session (of ``partner_id`` and ``parties`` when given)."""
+    statement = _roaming().where(ChargingSession.id == session_id, of_parties(parties))
     if partner_id is not None:
         statement = statement.where(OcpiToken.partner_id == partner_id)
     rows = _rows((await db_session.execute(statement)).all())

@@ -2,7 +2,8 @@
 its drivers charge at this CPO, and sets a driver's charging preferences.
 
 Only the calling partner's sessions (its tokens) exist for it: another partner's session,
-or a session of the brand's own drivers, is unknown (404).
+or a session of the brand's own drivers, is unknown (404); through a hub, a request whose
+OCPI-from headers name one party sees that party's sessions only.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ SESSIONS_PATH = f"{VERSION_PATH}/sessions"
 PROFILE_TYPES = frozenset({"CHEAP", "FAST", "GREEN", "REGULAR"})
 
 
+def narrowed(caller: OcpiCaller) -> frozenset[tuple[str, str]] | None:
+    """The parties whose objects a request may see when its OCPI-from headers named one
+    (through a hub, one party's only); None: the whole connection's."""
+    return caller.parties if caller.sender is not None else None
+
+
 def brand_party(brand: TenantInfo) -> tuple[str, str]:
     party = brand.ocpi_party
     if party is None:
@@ -52,7 +59,7 @@ async def list_sessions(
     page = page_request(request)
     if page.date_from is None:
         raise invalid("date_from is required.")
-    rows, total = await partner_sessions(db_session, caller.partner_id, page)
+    rows, total = await partner_sessions(db_session, caller.partner_id, page, narrowed(caller))
     priced = await priced_records(db_session, [row.session for row in rows])
     party = brand_party(brand)
     items = [session_object(row, party, brand.currency, priced.get(row.session.id)) for row in rows]
@@ -88,7 +95,9 @@ async def _caller_session(
         key = uuid.UUID(session_id)
     except ValueError:
         key = None
-    row = await roaming_session(db_session, key, caller.partner_id) if key else None
+    row = (
+        await roaming_session(db_session, key, caller.partner_id, narrowed(caller)) if key else None
+    )
     if row is None:
         raise not_found(f"Unknown session {session_id}.")
     return row.session.status

@@ -2,8 +2,9 @@
 with this CPO, stored per partner in ``ocpi_tokens`` for real-time authorization.
 
 ``/ocpi/2.2.1/tokens/{country_code}/{party_id}/{token_uid}[?type=]``: GET, PUT, PATCH. The
-party in the URL must be one the caller reported in the credentials handshake (a hub
-speaks for every party behind it); a token of one partner is invisible to every other.
+party in the URL must be one the request acts for (routing.py: a role the caller reported
+in the credentials handshake, a party its hub reports, narrowed by the OCPI-from headers);
+a token of one partner is invisible to every other, and of one party to the others.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from voltlane.models.tenant import OcpiPartner, OcpiToken
 from voltlane.ocpi import checks
 from voltlane.ocpi.auth import OcpiCaller, provide_ocpi_caller
 from voltlane.ocpi.envelope import invalid, not_found, ocpi_response
-from voltlane.ocpi.protocol import VERSION_PATH, Role, Status, ocpi_datetime
+from voltlane.ocpi.protocol import VERSION_PATH, Status, ocpi_datetime
 
 TOKENS_PATH = f"{VERSION_PATH}/tokens"
 _OBJECT_PATH = TOKENS_PATH + "/{country_code:str}/{party_id:str}/{token_uid:str}"
@@ -44,15 +45,14 @@ def party_roles(partner: OcpiPartner) -> list[tuple[str, str, str]]:
 async def require_party(
     db_session: AsyncSession, caller: OcpiCaller, country_code: str, party_id: str
 ) -> OcpiPartner:
-    """The caller's partner row when the URL's party is one of its roles (or the caller is
-    a hub); else 404, so objects of other parties stay out of reach (transport_and_format:
-    Client Owned Object errors)."""
+    """The caller's partner row when the URL's party is one the request acts for (one of
+    its roles, a party its hub reports, or the one its OCPI-from headers name: routing.py);
+    else 404, so objects of other parties stay out of reach (transport_and_format: Client
+    Owned Object errors)."""
     partner = await db_session.get(OcpiPartner, caller.partner_id)
     if partner is None:
         raise not_found("Unknown connection.")
-    roles = party_roles(partner)
-    wanted = (country_code.upper(), party_id.upper())
-    if not any(role == Role.HUB or (cc, pid) == wanted for role, cc, pid in roles):
+    if (country_code.upper(), party_id.upper()) not in caller.parties:
         raise not_found(f"{country_code}/{party_id} is not a party of this connection.")
     return partner
 
