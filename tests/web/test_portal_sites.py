@@ -14,7 +14,9 @@ from tests.web.helpers import HTML, csrf_token, sign_in
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
 from voltlane.models.tenant import (
+    AllocationStatus,
     AuditEntry,
+    ChargingAllocation,
     Evse,
     ProfileSupport,
     ReadingKind,
@@ -357,3 +359,34 @@ async def test_a_site_is_edited_and_an_evse_removed_both_audited(
     assert evses == []
     assert "No EVSEs in this site yet." in page.text
     assert await _audit(database, brand) == ["site.update", "site.evse.remove"]
+
+
+async def test_live_view_shows_the_discharge_limit_of_a_bidirectional_car(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await make_brand()
+    await _staff(database, brand)
+    depot = await make_depot(database, brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        db_session.add(
+            ChargingAllocation(
+                session_id=depot.session_id,
+                site_id=depot.site_id,
+                limit_a=D(16),
+                discharge_limit_a=D(8),
+                phases=3,
+                decided_at=utcnow(),
+                status=AllocationStatus.ACCEPTED,
+            )
+        )
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, "viewer@example.com", PASSWORD)
+        live = await client.get(
+            f"/portal/sites/{depot.site_id}/live", headers={**HTML, "HX-Request": "true"}
+        )
+    assert live.status_code == 200
+    assert (
+        '<td class="num">16.0 A \u00d7 3<br>'
+        '<span data-testid="discharge">Feeds back up to 8.0 A</span></td>'
+    ) in live.text
+    assert live.text.count('data-testid="discharge"') == 1

@@ -65,6 +65,8 @@ class AllocationView:
     phases: int
     status: str
     decided_at: datetime
+    # OCPP 2.1 V2X: the most the car may feed back, per phase (None: no discharge).
+    discharge_limit_a: Decimal | None = None
     # Latest samples of the session (None: none reported yet).
     power_w: Decimal | None = None
     current_a: Decimal | None = None
@@ -168,6 +170,7 @@ def _allocation(
         phases=row.phases,
         status=str(row.status),
         decided_at=row.decided_at,
+        discharge_limit_a=row.discharge_limit_a,
         power_w=samples.get(POWER),
         current_a=samples.get(CURRENT),
     )
