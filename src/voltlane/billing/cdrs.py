@@ -71,6 +71,7 @@ def priced_json(priced: PricedSession) -> dict[str, Any]:
         "price_cap": priced.price_cap.value if priced.price_cap is not None else None,
         "idle_seconds": priced.idle_time.total_seconds(),
         "total_energy_kwh": str(priced.total_energy_kwh),
+        "included_energy_wh": priced.included_energy_wh,
         "total_excl_vat": priced.total_excl_vat,
         "total_vat": priced.total_vat,
         "total_incl_vat": priced.total_incl_vat,
@@ -135,7 +136,9 @@ async def _cdr_values(
             extra={"session_id": str(session.id), "review": session.energy_review},
         )
         return None
-    found = await price_stored_session(repo, session, end=session.stopped_at, cache=cache)
+    found = await price_stored_session(
+        repo, session, end=session.stopped_at, cache=cache, rating=True
+    )
     priced = found.priced
     signed = [
         {"at": iso_utc(at), "measurand": measurand, "signed_data": data}
@@ -164,6 +167,7 @@ async def _cdr_values(
         "total_excl_vat": priced.total_excl_vat,
         "total_vat": priced.total_vat,
         "total_incl_vat": priced.total_incl_vat,
+        "included_energy_wh": priced.included_energy_wh,
         "priced": priced_json(priced),
         "signed_data": signed or None,
     }
@@ -212,6 +216,7 @@ async def credit_cdr(db_session: AsyncSession, cdr_id: uuid.UUID, *, reason: str
             "total_excl_vat": -original.total_excl_vat,
             "total_vat": -original.total_vat,
             "total_incl_vat": -original.total_incl_vat,
+            "included_energy_wh": -original.included_energy_wh,
             "remark": reason[:255],
         }
     )
@@ -241,6 +246,7 @@ async def rate_pending(db_session: AsyncSession, *, limit: int = 500) -> int:
     cache = PricingCache()
     sessions = await repo.sessions(await repo.unrated_sessions(limit))
     await cache.prefetch(repo, sessions)
+    await cache.lock_allowances(repo)
     rows: list[dict[str, Any]] = []
     for session in sessions:
         try:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from voltlane.billing.errors import NoTariffError
-from voltlane.billing.repository import CURRENT, POWER, BillingRepository, Customer
+from voltlane.billing.repository import CURRENT, POWER, BillingRepository, Customer, PlanPeriod
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
+from voltlane.core.clock import month_of
 from voltlane.models.tenant import ChargingSession, IdTokenType, MeterSample, TariffVersion
 from voltlane.tariff import (
     PUBLIC,
@@ -138,6 +139,22 @@ class PricingCache:
     customers: dict[tuple[str, str], Customer] | None = None
     # A roaming token's partner as a segment ref ("CC*PID"), per token.
     roaming: dict[uuid.UUID, str | None] = field(default_factory=dict)
+    # Plan allowances: the brand's timezone, the accounts locked for this run, and the Wh
+    # used per (account, billing month's first day) including the CDRs of this run.
+    brand_zone: ZoneInfo | None = None
+    locked: set[uuid.UUID] = field(default_factory=set)
+    included: dict[tuple[uuid.UUID, date], int] = field(default_factory=dict)
+
+    async def lock_allowances(self, repo: BillingRepository) -> None:
+        """Lock every prefetched account whose plan includes energy, in primary-key order
+        (before any is rated, so two runs never wait on each other in a circle)."""
+        accounts = {
+            c.account_id
+            for c in (self.customers or {}).values()
+            if c.account_id is not None and any(p.included_kwh for p in c.plans)
+        }
+        await repo.lock_accounts(accounts - self.locked)
+        self.locked |= accounts
 
     async def prefetch(self, repo: BillingRepository, sessions: list[ChargingSession]) -> None:
         """Read the samples, signed data, states and cards' accounts of ``sessions`` in five
@@ -241,14 +258,64 @@ def segment_of(
     if customer is not None:
         if customer.guest:
             return PUBLIC
-        if session.started_at is not None:
-            day = session.started_at.astimezone(zone).date()
-            for plan in customer.plans:
-                if plan.covers(day):
-                    return Segment(SegmentKind.SUBSCRIPTION, plan.code)
+        plan = plan_of(session, customer, zone)
+        if plan is not None:
+            return Segment(SegmentKind.SUBSCRIPTION, plan.code)
         if customer.fleet:
             return Segment(SegmentKind.FLEET, customer.contract)
     return Segment(SegmentKind.MEMBER)
+
+
+def plan_of(session: ChargingSession, customer: Customer, zone: ZoneInfo) -> PlanPeriod | None:
+    """The plan the card's account is subscribed to on the session's start day (at the
+    location)."""
+    if session.started_at is None:
+        return None
+    day = session.started_at.astimezone(zone).date()
+    return next((plan for plan in customer.plans if plan.covers(day)), None)
+
+
+def billing_month(end: datetime, zone: ZoneInfo) -> tuple[date, datetime, datetime]:
+    """The billing month (the calendar month in the brand's timezone, as monthly invoices
+    have it) holding ``end``: its first day, and its start and end in UTC."""
+    first, last = month_of(end.astimezone(zone).date())
+    start = datetime.combine(first, time(0), zone).astimezone(UTC)
+    return first, start, datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
+
+
+async def _free_energy_wh(
+    repo: BillingRepository,
+    session: ChargingSession,
+    plan: PlanPeriod | None,
+    account_id: uuid.UUID | None,
+    *,
+    end: datetime,
+    cache: PricingCache,
+    rating: bool,
+) -> tuple[tuple[uuid.UUID, date] | None, int]:
+    """The plan's allowance left for a session ending at ``end``: the month's included kWh
+    less what the account's CDRs of the month used (docs/tariffs.md, Included energy).
+
+    Rating locks the account and counts every CDR of the month (and those of this run);
+    the live cost counts those that ended before ``end``, which is the same while CDRs are
+    rated in the order their sessions end.
+    """
+    if plan is None or plan.included_kwh <= 0 or account_id is None:
+        return None, 0
+    if cache.brand_zone is None:
+        cache.brand_zone = _zone(await repo.brand_timezone())
+    first, since, until = billing_month(end, cache.brand_zone)
+    key = (account_id, first)
+    if rating:
+        if account_id not in cache.locked:
+            await repo.lock_accounts({account_id})
+            cache.locked.add(account_id)
+        if key not in cache.included:
+            cache.included[key] = await repo.included_used(account_id, since, until, session.id)
+        used = cache.included[key]
+    else:
+        used = await repo.included_used(account_id, since, min(end, until), session.id)
+    return key, max(0, plan.included_kwh * 1000 - used)
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -365,10 +432,13 @@ async def price_stored_session(
     *,
     end: datetime,
     cache: PricingCache | None = None,
+    rating: bool = False,
 ) -> Priced:
     """Price ``session`` as recorded, from its start to ``end`` (its stop for a CDR, now for
-    the live cost). Raises NoTariffError when nothing is assigned or in force. ``cache``
-    shares place and tariff lookups between the sessions of one billing run."""
+    the live cost), with what is left of its plan's included energy. Raises NoTariffError
+    when nothing is assigned or in force. ``cache`` shares place and tariff lookups between
+    the sessions of one billing run; ``rating`` (making CDRs) locks the accounts whose
+    allowance it uses and counts what this run's CDRs use."""
     if session.started_at is None:
         raise TariffError("the session has no start time", field="started_at")
     cache = cache or PricingCache()
@@ -383,11 +453,24 @@ async def price_stored_session(
     if session.evse_pk not in cache.max_power:
         cache.max_power[session.evse_pk] = await repo.max_power(session.evse_pk)
     zone = _zone(zone_name)
+    customer = await cache.customer_of(repo, session)
     segment = segment_of(
+        session, customer, zone, roaming_ref=await cache.roaming_ref_of(repo, session)
+    )
+    plan = (
+        plan_of(session, customer, zone)
+        if customer is not None and segment.kind is SegmentKind.SUBSCRIPTION
+        else None
+    )
+    end = max(end, session.started_at).astimezone(UTC)
+    allowance, free_wh = await _free_energy_wh(
+        repo,
         session,
-        await cache.customer_of(repo, session),
-        zone,
-        roaming_ref=await cache.roaming_ref_of(repo, session),
+        plan,
+        customer.account_id if customer is not None else None,
+        end=end,
+        cache=cache,
+        rating=rating,
     )
     try:
         tariff = select_tariff(tariffs, segment, at=session.started_at)
@@ -395,5 +478,7 @@ async def price_stored_session(
         raise NoTariffError(exc.message) from exc
     version = next(v for t, v in pairs if t is tariff)
     trace = await _trace(repo, session, zone, cache.max_power[session.evse_pk], cache)
-    priced = price_session(tariff, trace, end=max(end, session.started_at).astimezone(UTC))
+    priced = price_session(tariff, trace, end=end, free_energy_wh=free_wh)
+    if rating and allowance is not None:
+        cache.included[allowance] += priced.included_energy_wh
     return Priced(session, version, segment, location_id, priced)

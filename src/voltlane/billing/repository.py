@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.energy import REGISTER
+from voltlane.models.platform import Tenant
 from voltlane.models.tenant import (
     SIGNED_SAMPLE,
     AccountKind,
@@ -50,6 +51,7 @@ class Customer:
     # The card is a guest's charge from the app (a charge request with a guest's e-mail):
     # billed to an account made for the receipt, priced as anyone walking up.
     guest: bool = False
+    account_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class PlanPeriod:
     code: str
     starts_on: date
     ends_on: date | None
+    included_kwh: int = 0  # the plan's allowance per billing month
 
     def covers(self, day: date) -> bool:
         return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
@@ -101,6 +104,8 @@ class BillingRepository:
                 SubscriptionPlan.code,
                 Subscription.starts_on,
                 Subscription.ends_on,
+                SubscriptionPlan.included_kwh,
+                CustomerAccount.id,
             )
             .join(CustomerAccount, CustomerAccount.id == IdToken.account_id)
             .outerjoin(ChargeRequest, ChargeRequest.id_token == IdToken.id_token)
@@ -110,14 +115,70 @@ class BillingRepository:
             .order_by(Subscription.starts_on)
         )
         found: dict[tuple[str, str], Customer] = {}
-        for value, kind, account_kind, contract, guest, code, starts_on, ends_on in rows:
+        for (
+            value,
+            kind,
+            account_kind,
+            contract,
+            guest,
+            code,
+            starts_on,
+            ends_on,
+            kwh,
+            account,
+        ) in rows:
             customer = found.setdefault(
                 (value, str(kind)),
-                Customer(account_kind is AccountKind.FLEET, contract, [], guest=bool(guest)),
+                Customer(
+                    account_kind is AccountKind.FLEET,
+                    contract,
+                    [],
+                    guest=bool(guest),
+                    account_id=account,
+                ),
             )
             if code is not None:
-                customer.plans.append(PlanPeriod(code, starts_on, ends_on))
+                customer.plans.append(PlanPeriod(code, starts_on, ends_on, kwh))
         return found
+
+    # -- included energy -------------------------------------------------------------------
+    async def brand_timezone(self) -> str:
+        """The timezone of the brand this session's schema belongs to (its billing months)."""
+        key = self.db_session.info.get("tenant_key")
+        zone = await self.db_session.scalar(select(Tenant.timezone).where(Tenant.key == key))
+        return zone or "UTC"
+
+    async def lock_accounts(self, account_ids: set[uuid.UUID]) -> None:
+        """Lock the accounts' rows, in primary-key order, until the transaction ends: CDRs
+        rated meanwhile for one of them wait, so two never use the same allowance."""
+        if account_ids:
+            await self.db_session.execute(
+                select(CustomerAccount.id)
+                .where(CustomerAccount.id.in_(sorted(account_ids)))
+                .order_by(CustomerAccount.id)
+                .with_for_update()
+            )
+
+    async def included_used(
+        self, account_id: uuid.UUID, since: datetime, before: datetime, session_id: uuid.UUID
+    ) -> int:
+        """Wh of plan allowance the CDRs of the account's cards ended in [since, before) used,
+        but for session ``session_id``'s own; a credit (its included energy negated) gives
+        its CDR's back."""
+        used = await self.db_session.scalar(
+            select(func.coalesce(func.sum(Cdr.included_energy_wh), 0))
+            .join(
+                IdToken,
+                and_(IdToken.id_token == Cdr.id_token, IdToken.type == Cdr.id_token_type),
+            )
+            .where(
+                IdToken.account_id == account_id,
+                Cdr.session_id != session_id,
+                Cdr.end_date_time >= since,
+                Cdr.end_date_time < before,
+            )
+        )
+        return int(used or 0)
 
     # -- tariffs ---------------------------------------------------------------------------
     def add_tariff(self, version: TariffVersion) -> None:

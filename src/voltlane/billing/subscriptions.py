@@ -4,7 +4,8 @@ A plan's prices are tariffs of segment SUBSCRIPTION whose ``segment_ref`` is the
 the engine prices a subscriber's sessions with them (``pricing.segment_of``), falling back to
 the brand's member prices where the plan has none. The fee is billed per calendar month on
 the account's invoice, in proportion to the days subscribed, exactly once per subscription
-and month (``subscription_charges``).
+and month (``subscription_charges``). A plan may include energy: ``included_kwh`` per billing
+month not charged at the ENERGY price (``pricing._free_energy_wh``, docs/tariffs.md).
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ class PlanCreate:
     name: str
     monthly_fee: Decimal
     vat_rate: Decimal
+    included_kwh: int = 0
+
+
+# An allowance beyond any month's charging (about 1,400 kWh a day) is a typing error.
+MAX_INCLUDED_KWH = 1_000_000
 
 
 async def create_plan(
@@ -58,6 +64,10 @@ async def create_plan(
         raise ValidationError("monthly_fee: at least 0, at most 4 decimals", field="monthly_fee")
     if not Decimal(0) <= data.vat_rate < Decimal(100):
         raise ValidationError("vat_rate: a percentage from 0 to under 100", field="vat_rate")
+    if not 0 <= data.included_kwh <= MAX_INCLUDED_KWH:
+        raise ValidationError(
+            f"included_kwh: whole kWh from 0 to {MAX_INCLUDED_KWH:,}", field="included_kwh"
+        )
     repo = SubscriptionRepository(db_session)
     if await repo.plan_by_code(data.code) is not None:
         raise DuplicatePlanError(f"plan {data.code} exists", field="code")
@@ -67,6 +77,7 @@ async def create_plan(
         currency=currency,
         monthly_fee=data.monthly_fee,
         vat_rate=data.vat_rate,
+        included_kwh=data.included_kwh,
         active=True,
     )
     repo.add(plan)

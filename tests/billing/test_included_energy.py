@@ -1,0 +1,182 @@
+"""A plan's included kWh: the first energy of each billing month is free of the ENERGY price,
+used by CDRs in the order their sessions end, given back by a credit, fresh each month."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.billing.test_cdrs import add_tariff, ocpi_tariff
+from tests.billing.test_invoicing import Meter, charge, charging_brand, fleet_account, rate_all
+from tests.ocpp.conftest import add_token, gateway, open_charger
+from voltlane import billing
+from voltlane.billing import subscriptions
+from voltlane.core.db import Database
+from voltlane.core.errors import ValidationError
+from voltlane.models.tenant import Cdr, CdrKind, ChargingSession
+from voltlane.tariff import SegmentKind
+from voltlane.tenancy import TenantInfo
+
+__all__ = ["gateway", "open_charger"]
+
+# 0.29/kWh, VAT 19 %, no session fee.
+ENERGY_029 = {"type": "ENERGY", "price": "0.29", "vat": "19", "step_size": 1}
+
+
+async def plus_plan_with_15_kwh(database: Database, make_brand: Any) -> tuple[TenantInfo, Any]:
+    """A Berlin brand, plan PLUS (9.99 a month, 15 kWh included, 0.29/kWh), card FLEET01 of
+    an account on it from 1 October 2026, and station CP16 connected over OCPP 1.6."""
+    brand = await charging_brand(database, make_brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        await subscriptions.create_plan(
+            db_session,
+            subscriptions.PlanCreate("PLUS", "Plus", Decimal("9.99"), Decimal(19), 15),
+            currency="EUR",
+        )
+    await add_tariff(
+        database,
+        brand,
+        ocpi_tariff("AC-PLUS", ENERGY_029),
+        segment=SegmentKind.SUBSCRIPTION,
+        segment_ref="PLUS",
+    )
+    account = await fleet_account(database, brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        await subscriptions.subscribe(db_session, account, "PLUS", starts_on=date(2026, 10, 1))
+    await add_token(database, brand, "FLEET01", account_id=account)
+    return brand, account
+
+
+async def rated(database: Database, brand: TenantInfo) -> list[tuple[str, int, int, int]]:
+    """(kind, included Wh, net, gross) of every CDR by number."""
+    async with database.tenant_session(brand.key) as db_session:
+        rows = await db_session.scalars(select(Cdr).order_by(Cdr.number))
+        return [
+            (c.kind.value, c.included_energy_wh, c.total_excl_vat, c.total_incl_vat) for c in rows
+        ]
+
+
+async def sessions_by_start(database: Database, brand: TenantInfo) -> list[uuid.UUID]:
+    async with database.tenant_session(brand.key) as db_session:
+        return list(
+            await db_session.scalars(
+                select(ChargingSession.id).order_by(ChargingSession.started_at)
+            )
+        )
+
+
+async def test_sessions_use_the_allowance_in_the_order_they_end_and_a_month_starts_afresh(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand, _ = await plus_plan_with_15_kwh(database, make_brand)
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    meter = Meter()
+    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
+    await charge(cp, meter, "FLEET01", "2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 10_000)
+    await charge(cp, meter, "FLEET01", "2026-10-22T08:00:00Z", "2026-10-22T09:00:00Z", 10_000)
+    # Ends 1 November 00:30 in Berlin: November's allowance, though October in UTC.
+    await charge(cp, meter, "FLEET01", "2026-10-31T22:30:00Z", "2026-10-31T23:30:00Z", 10_000)
+    await rate_all(database, brand)
+
+    assert await rated(database, brand) == [
+        ("CDR", 10_000, 0, 0),  # all 10 kWh included
+        ("CDR", 5_000, 145, 173),  # 5 included, 5 x 0.29 = 1.45 + 0.28 VAT
+        ("CDR", 0, 290, 345),  # the allowance is used up
+        ("CDR", 10_000, 0, 0),  # November: 15 kWh again
+    ]
+
+
+async def test_two_sessions_rated_at_once_never_share_the_allowance(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand, _ = await plus_plan_with_15_kwh(database, make_brand)
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    meter = Meter()
+    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
+    await charge(cp, meter, "FLEET01", "2026-10-20T10:00:00Z", "2026-10-20T11:00:00Z", 10_000)
+    first, second = await sessions_by_start(database, brand)
+
+    async def rate(session_id: uuid.UUID) -> None:
+        async with database.tenant_transaction(brand.key) as db_session:
+            await billing.rate_session(db_session, session_id)
+
+    await asyncio.gather(rate(second), rate(first))
+
+    # Whichever was rated first took 10 kWh; the other the 5 kWh left, never 10 again.
+    found = sorted(await rated(database, brand))
+    assert found == [("CDR", 5_000, 145, 173), ("CDR", 10_000, 0, 0)]
+
+
+async def test_a_credit_gives_its_included_energy_back_to_the_month(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand, _ = await plus_plan_with_15_kwh(database, make_brand)
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    meter = Meter()
+    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
+    await rate_all(database, brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        (cdr,) = await db_session.scalars(select(Cdr))
+        await billing.credit_cdr(db_session, cdr.id, reason="charged twice")
+    await charge(cp, meter, "FLEET01", "2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 12_000)
+    await rate_all(database, brand)
+
+    assert await rated(database, brand) == [
+        ("CDR", 10_000, 0, 0),
+        ("CREDIT", -10_000, 0, 0),
+        ("CDR", 12_000, 0, 0),  # 12 of the 15 kWh: the credited session's 10 are back
+    ]
+
+
+async def test_the_live_cost_uses_the_allowance_left_and_equals_the_cdr(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand, _ = await plus_plan_with_15_kwh(database, make_brand)
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    meter = Meter()
+    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
+    await rate_all(database, brand)
+    await charge(cp, meter, "FLEET01", "2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 8_000)
+    _, second = await sessions_by_start(database, brand)
+    async with database.tenant_session(brand.key) as db_session:
+        live = await billing.live_cost(
+            db_session, second, now=datetime(2026, 10, 21, 9, tzinfo=UTC)
+        )
+    await rate_all(database, brand)
+    async with database.tenant_session(brand.key) as db_session:
+        cdr = await db_session.scalar(select(Cdr).where(Cdr.session_id == second))
+        assert cdr is not None
+        assert cdr.kind is CdrKind.CDR
+        # 5 kWh included, 3 kWh x 0.29 = 0.87 + 0.17 VAT = 1.04
+        assert (live.included_energy_wh, live.total_excl_vat, live.total_incl_vat) == (
+            5_000,
+            87,
+            104,
+        )
+        assert (cdr.included_energy_wh, cdr.total_excl_vat, cdr.total_incl_vat) == (
+            5_000,
+            87,
+            104,
+        )
+        assert cdr.priced["included_energy_wh"] == 5_000
+        # Once rated, the live cost of the finished session still says what its CDR says.
+        again = await billing.live_cost(db_session, second)
+        assert (again.included_energy_wh, again.total_incl_vat) == (5_000, 104)
+
+
+async def test_a_plan_refuses_a_negative_allowance(database: Database, make_brand) -> None:
+    brand = await make_brand()
+    async with database.tenant_transaction(brand.key) as db_session:
+        with pytest.raises(ValidationError) as refused:
+            await subscriptions.create_plan(
+                db_session,
+                subscriptions.PlanCreate("NEG", "Neg", Decimal(5), Decimal(19), -1),
+                currency="EUR",
+            )
+    assert refused.value.field == "included_kwh"
