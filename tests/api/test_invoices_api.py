@@ -243,7 +243,13 @@ async def test_plans_and_subscriptions_through_the_api(
         account = (await client.post("/api/v1/customer-accounts", json=FLEET)).json()
         plan = await client.post(
             "/api/v1/subscription-plans",
-            json={"code": "PLUS", "name": "Plus", "monthly_fee": "9.99", "vat_rate": "19"},
+            json={
+                "code": "PLUS",
+                "name": "Plus",
+                "monthly_fee": "9.99",
+                "vat_rate": "19",
+                "included_kwh": 50,
+            },
         )
         duplicate = await client.post(
             "/api/v1/subscription-plans",
@@ -252,6 +258,16 @@ async def test_plans_and_subscriptions_through_the_api(
         negative = await client.post(
             "/api/v1/subscription-plans",
             json={"code": "MINUS", "name": "Minus", "monthly_fee": "-1", "vat_rate": "19"},
+        )
+        negative_kwh = await client.post(
+            "/api/v1/subscription-plans",
+            json={
+                "code": "LESS",
+                "name": "Less",
+                "monthly_fee": "1",
+                "vat_rate": "19",
+                "included_kwh": -5,
+            },
         )
         path = f"/api/v1/customer-accounts/{account['id']}/subscriptions"
         subscribed = await client.post(path, json={"plan_code": "PLUS", "starts_on": "2026-10-16"})
@@ -265,14 +281,17 @@ async def test_plans_and_subscriptions_through_the_api(
         listed = await client.get(path)
 
     assert plan.status_code == 201, plan.text
-    assert {k: plan.json()[k] for k in ("code", "currency", "monthly_fee", "vat_rate")} == {
+    keys = ("code", "currency", "monthly_fee", "vat_rate", "included_kwh")
+    assert {k: plan.json()[k] for k in keys} == {
         "code": "PLUS",
         "currency": "EUR",
         "monthly_fee": "9.9900",
         "vat_rate": "19.00",
+        "included_kwh": 50,
     }
     assert (duplicate.status_code, duplicate.json()["field"]) == (409, "code")
     assert (negative.status_code, negative.json()["field"]) == (422, "monthly_fee")
+    assert negative_kwh.status_code == 422, negative_kwh.text
     assert subscribed.status_code == 201, subscribed.text
     assert (overlapping.status_code, overlapping.json()["field"]) == (409, "starts_on")
     assert (unknown_plan.status_code, unknown_plan.json()["field"]) == (404, "plan_code")

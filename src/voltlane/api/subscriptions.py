@@ -28,6 +28,14 @@ class PlanCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Annotated[str, Meta(min_length=1, max_length=120)]
     monthly_fee: Annotated[Decimal, Meta(description="Excl. VAT, in the brand's currency")]
     vat_rate: Annotated[Decimal, Meta(description="Percent")]
+    included_kwh: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=subscriptions.MAX_INCLUDED_KWH,
+            description="Whole kWh per billing month not charged at the ENERGY price (0: none)",
+        ),
+    ] = 0
 
 
 class PlanRead(msgspec.Struct, kw_only=True):
@@ -37,6 +45,7 @@ class PlanRead(msgspec.Struct, kw_only=True):
     currency: str
     monthly_fee: Decimal
     vat_rate: Decimal
+    included_kwh: int
     active: bool
     created_at: datetime
 
@@ -49,6 +58,7 @@ class PlanRead(msgspec.Struct, kw_only=True):
             currency=plan.currency,
             monthly_fee=plan.monthly_fee,
             vat_rate=plan.vat_rate,
+            included_kwh=plan.included_kwh,
             active=plan.active,
             created_at=plan.created_at,
         )
@@ -96,7 +106,9 @@ class SubscriptionController(Controller):
     ) -> PlanRead:
         plan = await subscriptions.create_plan(
             db_session,
-            subscriptions.PlanCreate(data.code, data.name, data.monthly_fee, data.vat_rate),
+            subscriptions.PlanCreate(
+                data.code, data.name, data.monthly_fee, data.vat_rate, data.included_kwh
+            ),
             currency=current_tenant(request).currency,
         )
         await audit(
@@ -106,7 +118,7 @@ class SubscriptionController(Controller):
             action="api.subscription_plan.create",
             entity="subscription_plan",
             entity_id=plan.id,
-            detail={"code": plan.code},
+            detail={"code": plan.code, "included_kwh": plan.included_kwh},
         )
         return PlanRead.of(plan)
 
