@@ -13,10 +13,19 @@ import pytest
 from sqlalchemy import select
 
 from tests.billing.test_cdrs import add_tariff, ocpi_tariff
-from tests.billing.test_invoicing import Meter, charge, charging_brand, fleet_account, rate_all
+from tests.billing.test_invoicing import (
+    NOW,
+    Meter,
+    charge,
+    charging_brand,
+    driver_account,
+    fleet_account,
+    rate_all,
+)
 from tests.ocpp.conftest import add_token, gateway, open_charger
 from voltlane import billing
 from voltlane.billing import subscriptions
+from voltlane.billing.invoicing import document_of, issue_documents
 from voltlane.core.db import Database
 from voltlane.core.errors import ValidationError
 from voltlane.models.tenant import Cdr, CdrKind, ChargingSession
@@ -29,9 +38,11 @@ __all__ = ["gateway", "open_charger"]
 ENERGY_029 = {"type": "ENERGY", "price": "0.29", "vat": "19", "step_size": 1}
 
 
-async def plus_plan_with_15_kwh(database: Database, make_brand: Any) -> tuple[TenantInfo, Any]:
+async def plus_plan_with_15_kwh(
+    database: Database, make_brand: Any, *, account_of: Any = fleet_account
+) -> tuple[TenantInfo, Any]:
     """A Berlin brand, plan PLUS (9.99 a month, 15 kWh included, 0.29/kWh), card FLEET01 of
-    an account on it from 1 October 2026, and station CP16 connected over OCPP 1.6."""
+    an account (a fleet's unless ``account_of`` makes another) on it from 1 October 2026."""
     brand = await charging_brand(database, make_brand)
     async with database.tenant_transaction(brand.key) as db_session:
         await subscriptions.create_plan(
@@ -46,7 +57,7 @@ async def plus_plan_with_15_kwh(database: Database, make_brand: Any) -> tuple[Te
         segment=SegmentKind.SUBSCRIPTION,
         segment_ref="PLUS",
     )
-    account = await fleet_account(database, brand)
+    account = await account_of(database, brand)
     async with database.tenant_transaction(brand.key) as db_session:
         await subscriptions.subscribe(db_session, account, "PLUS", starts_on=date(2026, 10, 1))
     await add_token(database, brand, "FLEET01", account_id=account)
@@ -168,6 +179,46 @@ async def test_the_live_cost_uses_the_allowance_left_and_equals_the_cdr(
         # Once rated, the live cost of the finished session still says what its CDR says.
         again = await billing.live_cost(db_session, second)
         assert (again.included_energy_wh, again.total_incl_vat) == (5_000, 104)
+
+
+async def test_the_receipt_says_how_much_energy_the_plan_included(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand, _ = await plus_plan_with_15_kwh(database, make_brand, account_of=driver_account)
+    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
+    meter = Meter()
+    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 12_500)
+    await charge(cp, meter, "FLEET01", "2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 10_000)
+    await rate_all(database, brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        receipts = await issue_documents(db_session, brand, now=NOW)
+    numbers = [c[0] for c in await cdr_numbers(database, brand)]
+
+    assert [(r.number, r.total_net, r.total_gross) for r in receipts] == [
+        ("RCT-2026-000001", 0, 0),
+        ("RCT-2026-000002", 218, 259),  # 2.5 kWh included, 7.5 kWh x 0.29 = 2.175 -> 2.18
+    ]
+    first, second = (document_of(r).lines for r in receipts)
+    assert [(ln.quantity, ln.net, ln.details) for ln in first] == [
+        (
+            Decimal("0.0000"),
+            0,
+            ("12.500 kWh charged", "12.500 kWh included in plan", f"CDR {numbers[0]}"),
+        )
+    ]
+    assert [(ln.quantity, ln.net, ln.details) for ln in second] == [
+        (
+            Decimal("7.5000"),
+            218,
+            ("10.000 kWh charged", "2.500 kWh included in plan", f"CDR {numbers[1]}"),
+        )
+    ]
+
+
+async def cdr_numbers(database: Database, brand: TenantInfo) -> list[tuple[int, int]]:
+    async with database.tenant_session(brand.key) as db_session:
+        rows = await db_session.execute(select(Cdr.number, Cdr.total_excl_vat).order_by(Cdr.number))
+        return [(number, total) for number, total in rows]
 
 
 async def test_a_plan_refuses_a_negative_allowance(database: Database, make_brand) -> None:

@@ -32,10 +32,12 @@ def _session_details(item: BilledCdr, text: DocumentText) -> tuple[str, ...]:
     """What a line says about its session beyond its period (printed from the line)."""
     cdr = item.cdr
     energy = abs(Decimal(cdr.total_energy_kwh))
-    return (
-        text.label("energy_detail", energy=text.number(energy)),
-        text.label("cdr_detail", number=cdr.number),
-    )
+    details = [text.label("energy_detail", energy=text.number(energy))]
+    if cdr.included_energy_wh:
+        # Why the energy cost nothing (or less): the plan's allowance covered it.
+        included = Decimal(abs(cdr.included_energy_wh)) / _KWH
+        details.append(text.label("included_detail", energy=text.number(included)))
+    return (*details, text.label("cdr_detail", number=cdr.number))
 
 
 def charge_lines(item: BilledCdr, text: DocumentText) -> list[DocumentLine]:
