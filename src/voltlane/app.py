@@ -80,6 +80,7 @@ TASK_MODULES = (
     "voltlane.ocpi.location_tasks",
     "voltlane.ocpi.cdr_tasks",
     "voltlane.ocpi.command_tasks",
+    "voltlane.ocpi.chargingprofile_tasks",
     "voltlane.smart_charging.tasks",
 )
 

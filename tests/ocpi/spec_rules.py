@@ -73,6 +73,10 @@ ENUMS: dict[str, frozenset[str]] = {
         "CommandResultType": "ACCEPTED CANCELED_RESERVATION EVSE_OCCUPIED EVSE_INOPERATIVE FAILED"
         " NOT_SUPPORTED REJECTED TIMEOUT UNKNOWN_RESERVATION",
         "CommandType": "CANCEL_RESERVATION RESERVE_NOW START_SESSION STOP_SESSION UNLOCK_CONNECTOR",
+        # mod_charging_profiles
+        "ChargingProfileResponseType": "ACCEPTED NOT_SUPPORTED REJECTED TOO_OFTEN UNKNOWN_SESSION",
+        "ChargingProfileResultType": "ACCEPTED REJECTED UNKNOWN",
+        "ChargingRateUnit": "W A",
         # mod_hub_client_info
         "ConnectionStatus": "CONNECTED OFFLINE PLANNED SUSPENDED",
         # version_information_endpoint
@@ -398,6 +402,40 @@ OBJECTS: dict[str, dict[str, Rule]] = {
     "CommandResult": {
         "result": ("CommandResultType", "1"),
         "message": ("DisplayText", "*"),
+    },
+    # mod_charging_profiles.asciidoc
+    "ChargingProfileResponse": {
+        "result": ("ChargingProfileResponseType", "1"),
+        "timeout": ("int", "1"),
+    },
+    "ActiveChargingProfileResult": {
+        "result": ("ChargingProfileResultType", "1"),
+        "profile": ("ActiveChargingProfile", "?"),
+    },
+    "ChargingProfileResult": {
+        "result": ("ChargingProfileResultType", "1"),
+    },
+    "ClearProfileResult": {
+        "result": ("ChargingProfileResultType", "1"),
+    },
+    "SetChargingProfile": {
+        "charging_profile": ("ChargingProfile", "1"),
+        "response_url": ("URL", "1"),
+    },
+    "ActiveChargingProfile": {
+        "start_date_time": ("DateTime", "1"),
+        "charging_profile": ("ChargingProfile", "1"),
+    },
+    "ChargingProfile": {
+        "start_date_time": ("DateTime", "?"),
+        "duration": ("int", "?"),
+        "charging_rate_unit": ("ChargingRateUnit", "1"),
+        "min_charging_rate": ("number", "?"),
+        "charging_profile_period": ("ChargingProfilePeriod", "*"),
+    },
+    "ChargingProfilePeriod": {
+        "start_period": ("int", "1"),
+        "limit": ("number", "1"),
     },
     "ReserveNow": {
         "response_url": ("URL", "1"),

@@ -28,4 +28,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(Module.TOKENS, InterfaceRole.RECEIVER, "/tokens"),
     Endpoint(Module.HUB_CLIENT_INFO, InterfaceRole.RECEIVER, "/clientinfo"),
     Endpoint(Module.COMMANDS, InterfaceRole.RECEIVER, "/commands"),
+    Endpoint(Module.CHARGING_PROFILES, InterfaceRole.RECEIVER, "/chargingprofiles"),
 )

@@ -7,7 +7,7 @@ from litestar import Router
 from litestar.types import ControllerRouterHandler
 
 from voltlane.ocpi import cdrs as cdr_module
-from voltlane.ocpi import commands, credentials, hubclientinfo, tokens, versions
+from voltlane.ocpi import chargingprofiles, commands, credentials, hubclientinfo, tokens, versions
 from voltlane.ocpi import locations as location_module
 from voltlane.ocpi import sessions as session_module
 from voltlane.ocpi import tariffs as tariff_module
@@ -27,6 +27,7 @@ OCPI_HANDLERS: list[ControllerRouterHandler] = [
     *tokens.HANDLERS,
     *hubclientinfo.HANDLERS,
     *commands.HANDLERS,
+    *chargingprofiles.HANDLERS,
 ]
 
 

@@ -37,6 +37,7 @@ from voltlane.models.tenant import (
     StationProfileSupport,
 )
 from voltlane.smart_charging import allocator as alloc
+from voltlane.smart_charging.session_limits import ExternalLimit, cap_a, limits_of
 from voltlane.smart_charging.sites import allocator_nodes, evse_phases
 
 # The only protocol whose charging profiles carry a discharge limit (OCPP 2.1 V2X).
@@ -311,6 +312,7 @@ class SiteState:
     targets: dict[uuid.UUID, ChargingTarget] = field(default_factory=dict)
     history: dict[uuid.UUID, list[ChargingAllocation]] = field(default_factory=dict)
     accounts: dict[tuple[str, str], Account] = field(default_factory=dict)
+    limits: dict[uuid.UUID, ExternalLimit] = field(default_factory=dict)  # outside parties'
     offers: dict[uuid.UUID, EvDischargeOffer] = field(default_factory=dict)
 
 
@@ -339,6 +341,7 @@ async def load(
     )
     ids = [s.id for s in state.sessions]
     state.accounts = await accounts(db_session, state.sessions)
+    state.limits = await limits_of(db_session, ids)
     state.targets = {
         t.session_id: t
         for t in await db_session.scalars(
@@ -406,9 +409,18 @@ def demands(
             )
         account = state.accounts.get((session.id_token or "", session.id_token_type or ""))
         priority = slot.priority + int(weights.get(segment(session, account, weights), 0))
+        # An outside party's limit in force caps the car (below the minimum: paused).
+        cap = cap_a(
+            state.limits.get(session.id),
+            session.started_at,
+            now,
+            phases=len(slot.phases),
+            voltage_v=state.tree[slot.node_id].voltage_v,
+        )
+        max_a = slot.max_a if cap is None else max(min(slot.max_a, cap), alloc.ZERO)
         found.append(
             alloc.Demand(
-                session.id, slot.node_id, slot.phases, slot.min_a, slot.max_a, priority, target_a
+                session.id, slot.node_id, slot.phases, slot.min_a, max_a, priority, target_a
             )
         )
         live[session.id] = Live(session, slot, known, most)

@@ -1,0 +1,484 @@
+"""ChargingProfiles, receiver interface: an eMSP's profile for its driver's session reaches
+a real OCPP 1.6 charger over a real WebSocket (directly as a TxProfile, or through a pass
+of the session's site), its composite schedule is fetched and its profile cleared; every
+answer and every result POSTed to the eMSP is checked against the spec's field rules."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call, call_result
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select, update
+from websockets.asyncio.client import connect
+
+from tests.ocpi.conftest import OcpiClientFactory
+from tests.ocpi.roaming_support import Partner, add_partner, add_roaming_token
+from tests.ocpi.spec_rules import validate, validate_envelope
+from tests.ocpi.test_commands import station_commands
+from tests.ocpp.conftest import PASSWORD, add_ocpp_station, add_token, basic, gateway, url
+from voltlane.core.db import Database
+from voltlane.models.tenant import (
+    ChargingAllocation,
+    ChargingSession,
+    ChargingStation,
+    Evse,
+    OcpiCommand,
+    SessionLimit,
+)
+from voltlane.ocpi.chargingprofile_tasks import run_charging_profile
+from voltlane.ocpi.pushes import deliver
+from voltlane.ocpp.server import Gateway
+from voltlane.settings import Settings
+from voltlane.smart_charging import sites
+from voltlane.smart_charging.loop import rebalance
+from voltlane.smart_charging.sites import SiteInput
+from voltlane.station.commands import DatabaseStationCommands
+from voltlane.tenancy import TenantInfo
+
+__all__ = ["gateway", "station_commands"]
+
+SCHEDULE_16 = {
+    "duration": 900,
+    "startSchedule": "2026-11-25T10:00:00Z",
+    "chargingRateUnit": "A",
+    "chargingSchedulePeriod": [
+        {"startPeriod": 0, "limit": 16.0},
+        {"startPeriod": 600, "limit": 8.0},
+    ],
+}
+
+
+class ProfileCharger(ChargePoint):  # type: ignore[misc]
+    """A 1.6 charger that answers profiles with ``answer`` and keeps what it was sent."""
+
+    answer: str
+    received: list[tuple[str, dict[str, Any]]]
+
+    @on("SetChargingProfile")
+    async def on_set(self, **payload: Any) -> Any:
+        self.received.append(("SetChargingProfile", payload))
+        return call_result.SetChargingProfile(status=self.answer)
+
+    @on("ClearChargingProfile")
+    async def on_clear(self, **payload: Any) -> Any:
+        self.received.append(("ClearChargingProfile", payload))
+        return call_result.ClearChargingProfile(status="Accepted")
+
+    @on("GetCompositeSchedule")
+    async def on_composite(self, **payload: Any) -> Any:
+        self.received.append(("GetCompositeSchedule", payload))
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=payload["connector_id"],
+            schedule_start="2026-11-25T10:00:00Z",
+            charging_schedule={
+                "duration": 900,
+                "start_schedule": "2026-11-25T10:00:00Z",
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [
+                    {"start_period": 0, "limit": 16.0},
+                    {"start_period": 600, "limit": 8.0},
+                ],
+            },
+        )
+
+
+@contextlib.asynccontextmanager
+async def charging(
+    database: Database, gateway: Gateway, brand: TenantInfo, partner: Partner, station_id: str
+) -> AsyncIterator[tuple[ProfileCharger, uuid.UUID]]:
+    """A booted charger with a transaction on connector 1 that is the partner's driver's
+    (the session of its token, as the roaming authorization marks it)."""
+    await add_token(database, brand, f"CARD-{station_id}")
+    ws = await connect(
+        url(gateway, brand.key, station_id),
+        subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+        additional_headers={"Authorization": basic(station_id, PASSWORD)},
+        compression=None,
+    )
+    cp = ProfileCharger(station_id, ws, response_timeout=10)
+    cp.answer, cp.received = "Accepted", []
+    task = asyncio.create_task(cp.start())
+    try:
+        await cp.call(
+            call.BootNotification(charge_point_vendor="Acme", charge_point_model="AC22"),
+            suppress=False,
+        )
+        await cp.call(
+            call.StartTransaction(
+                connector_id=1,
+                id_tag=f"CARD-{station_id}",
+                meter_start=0,
+                timestamp="2026-11-25T10:00:00Z",
+            ),
+            suppress=False,
+        )
+        token_id = await add_roaming_token(database, brand, partner, f"04{station_id[-2:]}")
+        async with database.tenant_transaction(brand.key) as db_session:
+            session_id = await db_session.scalar(
+                update(ChargingSession)
+                .values(roaming_token_id=token_id)
+                .where(ChargingSession.id_token == f"CARD-{station_id}")
+                .returning(ChargingSession.id)
+            )
+        assert session_id is not None
+        yield cp, session_id
+    finally:
+        await ws.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+def _profile_body(httpserver: HTTPServer, **profile: Any) -> dict[str, Any]:
+    return {"charging_profile": profile, "response_url": httpserver.url_for("/cp/result")}
+
+
+async def _rows(database: Database, brand: TenantInfo) -> list[OcpiCommand]:
+    async with database.tenant_session(brand.key) as db_session:
+        return list(await db_session.scalars(select(OcpiCommand).order_by(OcpiCommand.created_at)))
+
+
+async def _limits(database: Database, brand: TenantInfo) -> list[SessionLimit]:
+    async with database.tenant_session(brand.key) as db_session:
+        return list(await db_session.scalars(select(SessionLimit)))
+
+
+async def _results(
+    database: Database,
+    settings: Settings,
+    brand: TenantInfo,
+    partner: Partner,
+    httpserver: HTTPServer,
+) -> list[Any]:
+    """What the eMSP's response_url received, in order."""
+    report = await deliver(database, brand, partner.id, settings.secret_key)
+    assert report.failed == 0
+    return [json.loads(request.data) for request, _ in httpserver.log]
+
+
+def _answer(response: Any) -> Any:
+    body = response.json()
+    assert validate_envelope(body, "ChargingProfileResponse") == [], body
+    return body["data"]
+
+
+async def _partner(
+    database: Database, settings: Settings, brand: TenantInfo, httpserver: HTTPServer
+) -> Partner:
+    httpserver.expect_request("/cp/result", method="POST").respond_with_json(
+        {"status_code": 1000, "timestamp": "2026-11-25T10:00:00Z"}
+    )
+    return await add_partner(database, settings.secret_key, brand)
+
+
+async def test_a_profile_on_an_evse_in_no_site_is_sent_as_the_sessions_tx_profile(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    gateway: Gateway,
+    station_commands: DatabaseStationCommands,
+    httpserver: HTTPServer,
+) -> None:
+    partner = await _partner(database, settings, cpo, httpserver)
+    await add_ocpp_station(database, cpo, "CP-01")
+    async with charging(database, gateway, cpo, partner, "CP-01") as (cp, session_id):
+        async with ocpi_for(cpo, partner.token) as client:
+            answer = await client.put(
+                f"/ocpi/2.2.1/chargingprofiles/{session_id}",
+                json=_profile_body(
+                    httpserver,
+                    charging_rate_unit="W",
+                    duration=3600,
+                    min_charging_rate=1380.5,
+                    charging_profile_period=[
+                        {"start_period": 0, "limit": 11000},
+                        {"start_period": 1800, "limit": 7400.5},
+                    ],
+                ),
+            )
+        (row,) = await _rows(database, cpo)
+        result = await run_charging_profile(database, station_commands, cpo.key, row.id)
+        again = await run_charging_profile(database, station_commands, cpo.key, row.id)
+    transaction = int(await _transaction(database, cpo))
+    assert _answer(answer) == {"result": "ACCEPTED", "timeout": 60}
+    assert result == {"result": "ACCEPTED"}
+    assert again is None
+    assert cp.received == [
+        (
+            "SetChargingProfile",
+            {
+                "connector_id": 1,
+                "cs_charging_profiles": {
+                    "charging_profile_id": 7_200_001,
+                    "transaction_id": transaction,
+                    "stack_level": 1,
+                    "charging_profile_purpose": "TxProfile",
+                    "charging_profile_kind": "Relative",
+                    "charging_schedule": {
+                        "duration": 3600,
+                        "charging_rate_unit": "W",
+                        "charging_schedule_period": [
+                            {"start_period": 0, "limit": 11000.0},
+                            {"start_period": 1800, "limit": 7400.5},
+                        ],
+                    },
+                },
+            },
+        )
+    ]
+    (limit,) = await _limits(database, cpo)
+    assert (limit.session_id, limit.unit, limit.periods, limit.duration_s, limit.min_rate) == (
+        session_id,
+        "W",
+        [[0, "11000"], [1800, "7400.5"]],
+        3600,
+        Decimal("1380.5"),
+    )
+    results = await _results(database, settings, cpo, partner, httpserver)
+    assert results == [{"result": "ACCEPTED"}]
+    assert validate(results[0], "ChargingProfileResult") == []
+
+
+async def _transaction(database: Database, brand: TenantInfo) -> str:
+    async with database.tenant_session(brand.key) as db_session:
+        found = await db_session.scalar(select(ChargingSession.transaction_id))
+    assert found is not None
+    return str(found)
+
+
+async def test_a_station_that_rejects_the_profile_is_reported_rejected(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    gateway: Gateway,
+    station_commands: DatabaseStationCommands,
+    httpserver: HTTPServer,
+) -> None:
+    partner = await _partner(database, settings, cpo, httpserver)
+    await add_ocpp_station(database, cpo, "CP-02")
+    async with charging(database, gateway, cpo, partner, "CP-02") as (cp, session_id):
+        cp.answer = "Rejected"
+        async with ocpi_for(cpo, partner.token) as client:
+            answer = await client.put(
+                f"/ocpi/2.2.1/chargingprofiles/{session_id}",
+                json=_profile_body(
+                    httpserver,
+                    charging_rate_unit="A",
+                    charging_profile_period=[{"start_period": 0, "limit": 10}],
+                ),
+            )
+        (row,) = await _rows(database, cpo)
+        result = await run_charging_profile(database, station_commands, cpo.key, row.id)
+    assert _answer(answer) == {"result": "ACCEPTED", "timeout": 60}
+    assert result == {"result": "REJECTED"}
+    assert await _results(database, settings, cpo, partner, httpserver) == [{"result": "REJECTED"}]
+
+
+async def test_get_posts_the_stations_composite_schedule_and_delete_clears_the_profile(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    gateway: Gateway,
+    station_commands: DatabaseStationCommands,
+    httpserver: HTTPServer,
+) -> None:
+    partner = await _partner(database, settings, cpo, httpserver)
+    await add_ocpp_station(database, cpo, "CP-03")
+    result_url = httpserver.url_for("/cp/result")
+    async with charging(database, gateway, cpo, partner, "CP-03") as (cp, session_id):
+        path = f"/ocpi/2.2.1/chargingprofiles/{session_id}"
+        results = []
+
+        async def run_last() -> None:
+            row = (await _rows(database, cpo))[-1]
+            results.append(await run_charging_profile(database, station_commands, cpo.key, row.id))
+
+        async with ocpi_for(cpo, partner.token) as client:
+            await client.put(
+                path,
+                json=_profile_body(
+                    httpserver,
+                    charging_rate_unit="A",
+                    charging_profile_period=[{"start_period": 0, "limit": 16}],
+                ),
+            )
+            await run_last()
+            got = await client.get(path, params={"duration": "900", "response_url": result_url})
+            await run_last()
+            cleared = await client.delete(path, params={"response_url": result_url})
+            await run_last()
+    assert [_answer(a) for a in (got, cleared)] == [{"result": "ACCEPTED", "timeout": 60}] * 2
+    active = {
+        "result": "ACCEPTED",
+        "profile": {
+            "start_date_time": "2026-11-25T10:00:00Z",
+            "charging_profile": {
+                "charging_rate_unit": "A",
+                "duration": 900,
+                "charging_profile_period": [
+                    {"start_period": 0, "limit": 16.0},
+                    {"start_period": 600, "limit": 8.0},
+                ],
+            },
+        },
+    }
+    assert results == [{"result": "ACCEPTED"}, active, {"result": "ACCEPTED"}]
+    assert [name for name, _ in cp.received] == [
+        "SetChargingProfile",
+        "GetCompositeSchedule",
+        "ClearChargingProfile",
+    ]
+    assert cp.received[1][1] == {"connector_id": 1, "duration": 900}
+    assert cp.received[2][1] == {"id": 7_200_001}
+    assert await _limits(database, cpo) == []
+    posted = await _results(database, settings, cpo, partner, httpserver)
+    assert posted == results
+    assert validate(posted[1], "ActiveChargingProfileResult") == []
+    assert validate(posted[2], "ClearProfileResult") == []
+
+
+async def test_a_profile_on_a_site_evse_caps_the_sessions_allocation(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    gateway: Gateway,
+    station_commands: DatabaseStationCommands,
+    httpserver: HTTPServer,
+) -> None:
+    partner = await _partner(database, settings, cpo, httpserver)
+    await add_ocpp_station(database, cpo, "CP-04")
+    async with database.tenant_transaction(cpo.key) as db_session:
+        site = await sites.create_site(
+            db_session, SiteInput(name="Depot", capacity_a=Decimal(32), safe_limit_a=Decimal(16))
+        )
+        evse_pk = await db_session.scalar(
+            select(Evse.id)
+            .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
+            .where(ChargingStation.station_id == "CP-04")
+        )
+        assert evse_pk is not None
+        await sites.assign_evse(db_session, site.id, evse_pk)
+        site_id = site.id
+    async with charging(database, gateway, cpo, partner, "CP-04") as (cp, session_id):
+        first = await rebalance(database, station_commands, cpo.key, site_id)
+        assert first is not None
+        async with ocpi_for(cpo, partner.token) as client:
+            answer = await client.put(
+                f"/ocpi/2.2.1/chargingprofiles/{session_id}",
+                # 6,900 W over the car's three phases at the site's 230 V: 10 A per phase.
+                json=_profile_body(
+                    httpserver,
+                    charging_rate_unit="W",
+                    charging_profile_period=[{"start_period": 0, "limit": 6900}],
+                ),
+            )
+        (row,) = await _rows(database, cpo)
+        result = await run_charging_profile(database, station_commands, cpo.key, row.id)
+    assert _answer(answer) == {"result": "ACCEPTED", "timeout": 60}
+    assert first.limits == {session_id: Decimal(32)}
+    assert result == {"result": "ACCEPTED"}
+    tx = [
+        p["cs_charging_profiles"]
+        for name, p in cp.received
+        if name == "SetChargingProfile"
+        and p["cs_charging_profiles"]["charging_profile_purpose"] == "TxProfile"
+    ]
+    assert [
+        (
+            p["charging_profile_id"],
+            p["charging_schedule"]["charging_rate_unit"],
+            *(
+                (q["limit"], q.get("number_phases"))
+                for q in p["charging_schedule"]["charging_schedule_period"]
+            ),
+        )
+        for p in tx
+    ] == [(7_200_001, "A", (32.0, 3)), (7_200_001, "A", (10.0, 3))]
+    async with database.tenant_session(cpo.key) as db_session:
+        limits = list(
+            await db_session.scalars(
+                select(ChargingAllocation.limit_a).order_by(ChargingAllocation.decided_at)
+            )
+        )
+    assert limits == [Decimal(32), Decimal(10)]
+    assert await _results(database, settings, cpo, partner, httpserver) == [{"result": "ACCEPTED"}]
+
+
+async def test_another_partners_or_brands_session_is_unknown_and_bad_bodies_are_2001(
+    database: Database,
+    settings: Settings,
+    make_brand: Any,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    gateway: Gateway,
+    httpserver: HTTPServer,
+) -> None:
+    partner = await _partner(database, settings, cpo, httpserver)
+    other = await add_partner(database, settings.secret_key, cpo, party_id="OTH")
+    brand_b = await make_brand()
+    partner_b = await add_partner(database, settings.secret_key, brand_b)
+    await add_ocpp_station(database, cpo, "CP-05")
+    good = _profile_body(
+        httpserver,
+        charging_rate_unit="A",
+        charging_profile_period=[{"start_period": 0, "limit": 8}],
+    )
+    bad = {
+        "no profile": ({"response_url": good["response_url"]}, "charging_profile is required"),
+        "unit": (
+            _profile_body(httpserver, charging_rate_unit="kW", charging_profile_period=[]),
+            "charging_profile.charging_rate_unit must be one of A, W",
+        ),
+        "order": (
+            _profile_body(
+                httpserver,
+                charging_rate_unit="A",
+                charging_profile_period=[
+                    {"start_period": 0, "limit": 8},
+                    {"start_period": 0, "limit": 6},
+                ],
+            ),
+            "charging_profile.charging_profile_period[1].start_period must be later than the"
+            " period before it",
+        ),
+        "negative": (
+            _profile_body(
+                httpserver,
+                charging_rate_unit="A",
+                charging_profile_period=[{"start_period": 0, "limit": -1}],
+            ),
+            "charging_profile.charging_profile_period[0].limit must be a number from 0 to 10000000",
+        ),
+        "url": ({**good, "response_url": "ftp://x"}, "response_url must be an http(s) URL"),
+    }
+    async with charging(database, gateway, cpo, partner, "CP-05") as (_cp, session_id):
+        path = f"/ocpi/2.2.1/chargingprofiles/{session_id}"
+        async with ocpi_for(cpo, other.token) as client:
+            foreign = await client.put(path, json=good)
+        async with ocpi_for(brand_b, partner_b.token) as client:
+            elsewhere = await client.put(path, json=good)
+        async with ocpi_for(cpo, partner.token) as client:
+            unknown = await client.put(f"/ocpi/2.2.1/chargingprofiles/{uuid.uuid4()}", json=good)
+            refused = {name: await client.put(path, json=body) for name, (body, _) in bad.items()}
+            no_duration = await client.get(path, params={"response_url": good["response_url"]})
+    for answer in (foreign, elsewhere, unknown):
+        assert _answer(answer) == {"result": "UNKNOWN_SESSION", "timeout": 60}
+    for name, (_, message) in bad.items():
+        body = refused[name].json()
+        assert (body["status_code"], body["status_message"]) == (2001, message), name
+    assert no_duration.json()["status_code"] == 2001
+    assert await _limits(database, cpo) == []
+    assert [row.response for row in await _rows(database, cpo)] == ["UNKNOWN_SESSION"] * 2
