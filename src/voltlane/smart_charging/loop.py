@@ -50,6 +50,7 @@ from voltlane.models.tenant import (
     ChargingSession,
     ChargingStation,
     Evse,
+    EvseProfileRelease,
     ProfileSupport,
     SessionStatus,
     SiteEvse,
@@ -443,6 +444,14 @@ async def release_station(
                 StationProfileSupport.charging_station_id == station_pk
             )
         )
+        # Every default of the station is cleared: no EVSE of it waits for a release.
+        await db_session.execute(
+            delete(EvseProfileRelease).where(
+                EvseProfileRelease.evse_pk.in_(
+                    select(Evse.id).where(Evse.charging_station_id == station_pk)
+                )
+            )
+        )
     return True
 
 
@@ -451,7 +460,8 @@ async def release_evse(
 ) -> bool:
     """Clear the TxDefaultProfile of an EVSE that left its site while its station stays
     under Voltlane (another of its EVSEs is in a site); False when the EVSE is back in a
-    site, is gone, or the station did not answer the clear."""
+    site, is gone, or the station did not answer the clear (offline, no answer: its
+    pending release stays for the sweep to ask again; answered: it is dropped)."""
     async with database.tenant_session(tenant_key) as db_session:
         found = (
             await db_session.execute(
@@ -462,6 +472,7 @@ async def release_evse(
         ).first()
         in_site = await db_session.get(SiteEvse, evse_pk)
     if found is None or in_site is not None:
+        await _drop_releases(database, tenant_key, [evse_pk])
         return False
     evse_id, station_id, protocol = found
     clear = tc.ClearChargingProfile(profile_id=profiles.tx_default_profile_id(evse_id))
@@ -469,4 +480,16 @@ async def release_evse(
         database, commands, tenant_key, [Call(station_id, protocol, clear)]
     )
     # "Unknown": the station held no such profile.
-    return result.outcome is ProfileOutcome.ACCEPTED or result.answer == "Unknown"
+    done = result.outcome is ProfileOutcome.ACCEPTED or result.answer == "Unknown"
+    if done:
+        await _drop_releases(database, tenant_key, [evse_pk])
+    return done
+
+
+async def _drop_releases(
+    database: Database, tenant_key: str, evse_pks: Sequence[uuid.UUID]
+) -> None:
+    async with database.tenant_transaction(tenant_key) as db_session:
+        await db_session.execute(
+            delete(EvseProfileRelease).where(EvseProfileRelease.evse_pk.in_(evse_pks))
+        )

@@ -15,6 +15,7 @@ from voltlane.models.tenant import (
     ChargingSession,
     ChargingTarget,
     Evse,
+    EvseProfileRelease,
     Location,
     ProfileSupport,
     ReadingKind,
@@ -100,6 +101,19 @@ class SmartChargingRepository:
             delete(SiteEvse).where(SiteEvse.evse_pk == evse_pk).returning(SiteEvse.evse_pk)
         )
         return result.first() is not None
+
+    async def request_release(self, evse_pk: uuid.UUID, now: datetime) -> None:
+        """Remember that the EVSE's TxDefaultProfile is to be cleared (until it is)."""
+        await self.db_session.execute(
+            insert(EvseProfileRelease)
+            .values(evse_pk=evse_pk, requested_at=now)
+            .on_conflict_do_nothing(index_elements=[EvseProfileRelease.evse_pk])
+        )
+
+    async def drop_release(self, evse_pk: uuid.UUID) -> None:
+        await self.db_session.execute(
+            delete(EvseProfileRelease).where(EvseProfileRelease.evse_pk == evse_pk)
+        )
 
     async def forget_defaults(self, site_id: uuid.UUID) -> None:
         """Mark the stations with an EVSE in the site as not holding its defaults (the next

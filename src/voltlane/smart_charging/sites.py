@@ -284,6 +284,7 @@ async def assign_evse(
         raise InvalidSiteError(errors)
     row = await repo.site_evse(evse_pk)
     if row is None:
+        await repo.drop_release(evse_pk)  # back in a site: its default stays wanted
         row = SiteEvse(evse_pk=evse_pk)
         repo.add(row)
     row.site_id = site.id
@@ -298,10 +299,14 @@ async def unassign_evse(
     db_session: AsyncSession, evse_pk: uuid.UUID, *, tenant_key: str | None = None
 ) -> bool:
     """Take an EVSE out of its site; False when it was in none. With ``tenant_key``, a job
-    clears its TxDefaultProfile after the commit (a station none of whose EVSEs is left in
-    a site is released whole by the sweep)."""
-    removed = await SmartChargingRepository(db_session).remove_site_evse(evse_pk)
+    clears its TxDefaultProfile after the commit, and the release is remembered until the
+    station answered the clear: the sweep asks again while the station is connected (it
+    may be offline now). A station none of whose EVSEs is left in a site is released whole
+    by the sweep."""
+    repo = SmartChargingRepository(db_session)
+    removed = await repo.remove_site_evse(evse_pk)
     if removed and tenant_key is not None:
+        await repo.request_release(evse_pk, utcnow())
         enqueue(db_session, RELEASE_EVSE, tenant=tenant_key, evse_pk=str(evse_pk))
     return removed
 

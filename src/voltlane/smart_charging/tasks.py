@@ -39,7 +39,6 @@ from voltlane.models.tenant import (
     StationProfileSupport,
 )
 from voltlane.smart_charging.loop import rebalance, release_evse, release_station
-from voltlane.smart_charging.session_limits import forget_ended
 from voltlane.smart_charging.sites import RELEASE_EVSE
 from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
 from voltlane.worker import JobContext, enqueue, task
@@ -149,11 +148,9 @@ def _waiting() -> Select[uuid.UUID]:
 async def sweep_brand(jobs: JobContext, *, tenant: str) -> None:
     """A pass for each of the brand's sites (grid connections) with an EVSE in its tree
     whose period came round or for which something waits (see the module), and a release
-    for each station that took defaults and is in no site any more; outside parties'
-    limits of ended sessions are deleted."""
+    for each station that took defaults and is in no site any more."""
     now = utcnow()
     async with jobs.database.tenant_transaction(tenant) as db_session:
-        await forget_ended(db_session)
         sites = (
             await db_session.execute(
                 select(Site.id, Site.parent_id, Site.mode, Site.allocation_period_s)
