@@ -31,6 +31,7 @@ from voltlane.models.tenant import (
     ChargingSession,
     ChargingStation,
     Evse,
+    EvseProfileRelease,
     ProfileSupport,
     SessionStatus,
     Site,
@@ -39,6 +40,8 @@ from voltlane.models.tenant import (
     StationProfileSupport,
 )
 from voltlane.smart_charging.loop import rebalance, release_evse, release_station
+from voltlane.smart_charging.profiles import connected
+from voltlane.smart_charging.session_limits import forget_ended
 from voltlane.smart_charging.sites import RELEASE_EVSE
 from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
 from voltlane.worker import JobContext, enqueue, task
@@ -147,10 +150,13 @@ def _waiting() -> Select[uuid.UUID]:
 @task(SWEEP_BRAND, queue="smart_charging", max_retries=0, time_limit_ms=60_000)
 async def sweep_brand(jobs: JobContext, *, tenant: str) -> None:
     """A pass for each of the brand's sites (grid connections) with an EVSE in its tree
-    whose period came round or for which something waits (see the module), and a release
-    for each station that took defaults and is in no site any more."""
+    whose period came round or for which something waits (see the module), a release for
+    each station that took defaults and is in no site any more, and one for each EVSE taken
+    out of its site whose station is connected and has not answered the clear yet; outside
+    parties' limits of ended sessions are deleted."""
     now = utcnow()
     async with jobs.database.tenant_transaction(tenant) as db_session:
+        await forget_ended(db_session)
         sites = (
             await db_session.execute(
                 select(Site.id, Site.parent_id, Site.mode, Site.allocation_period_s)
@@ -179,6 +185,17 @@ async def sweep_brand(jobs: JobContext, *, tenant: str) -> None:
             )
         ):
             enqueue(db_session, RELEASE, tenant=tenant, station_pk=str(station_pk))
+        pending = (
+            await db_session.execute(
+                select(EvseProfileRelease.evse_pk, ChargingStation.station_id)
+                .join(Evse, Evse.id == EvseProfileRelease.evse_pk)
+                .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
+            )
+        ).all()
+        online = await connected(jobs.database, tenant, {station_id for _, station_id in pending})
+        for evse_pk, station_id in pending:
+            if station_id in online:
+                enqueue(db_session, RELEASE_EVSE, tenant=tenant, evse_pk=str(evse_pk))
 
 
 every(SWEEP, SWEEP_EVERY)
