@@ -332,10 +332,37 @@ async def test_sessions_and_cdrs_go_to_their_party_and_a_pull_sees_one_partys_on
             database, cpo, site, id_tag=uid, roaming_token_id=token_id, start=start
         )
         charged[party] = (str(session), str(await rate(database, cpo, session)))
-    await push_sessions_brand(jobs, tenant=cpo.key)
-    await push_cdrs_brand(jobs, tenant=cpo.key)
-    report = await deliver(database, cpo, connected.partner_id, settings.secret_key)
-    assert (report.failed, report.waiting) == (0, 0)
+
+    async def push_round(xyz_status: str) -> list[tuple[str, str, Any]]:
+        """NL*XYZ reported in ``xyz_status``, then the reconciliation and the delivery:
+        what reached the hub's sessions and cdrs receivers in this round."""
+        async with ocpi_for(cpo, connected.token) as client:
+            await client.put(
+                f"{connected.endpoints['hubclientinfo', 'RECEIVER']}/NL/XYZ",
+                json=client_info(XYZ, xyz_status),
+            )
+        before = len(hub.routed)
+        await push_sessions_brand(jobs, tenant=cpo.key)
+        await push_cdrs_brand(jobs, tenant=cpo.key)
+        report = await deliver(database, cpo, connected.partner_id, settings.secret_key)
+        assert (report.failed, report.waiting) == (0, 0)
+        return [
+            (r.method, r.path, r.to)
+            for r in hub.routed[before:]
+            if r.path.startswith(("sessions", "cdrs"))
+        ]
+
+    # An OFFLINE party is not pushed to (mod_hub_client_info); once CONNECTED it is.
+    offline = await push_round("OFFLINE")
+    connected_again = await push_round("CONNECTED")
+    assert offline == [
+        ("PUT", f"sessions/DE/VLT/{charged[ABC][0]}", ABC),
+        ("POST", "cdrs", ABC),
+    ]
+    assert connected_again == [
+        ("PUT", f"sessions/DE/VLT/{charged[XYZ][0]}", XYZ),
+        ("POST", "cdrs", XYZ),
+    ]
     pushed = [
         (r.method, r.path, r.to) for r in hub.routed if r.path.startswith(("sessions", "cdrs"))
     ]

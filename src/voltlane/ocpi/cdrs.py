@@ -16,7 +16,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import Select, String, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.cdrs import auth_method
@@ -108,10 +108,15 @@ async def partner_cdrs(
 
 
 async def unpushed_cdrs(
-    db_session: AsyncSession, partner_id: uuid.UUID, *, since: datetime, limit: int
+    db_session: AsyncSession,
+    partner_id: uuid.UUID,
+    *,
+    since: datetime,
+    limit: int,
+    skip: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[CdrRow]:
-    """The partner's CDRs (and credits) made from ``since`` that no push has carried yet
-    (a POST owed once per CDR), oldest first."""
+    """The partner's CDRs (and credits; but those of the parties in ``skip``) made from
+    ``since`` that no push has carried yet (a POST owed once per CDR), oldest first."""
     pushed = select(OcpiPush.id).where(
         OcpiPush.partner_id == partner_id,
         OcpiPush.module == Module.CDRS.value,
@@ -119,7 +124,12 @@ async def unpushed_cdrs(
     )
     statement = (
         _roaming_cdrs()
-        .where(OcpiToken.partner_id == partner_id, Cdr.created_at >= since, ~pushed.exists())
+        .where(
+            OcpiToken.partner_id == partner_id,
+            ~of_parties(skip) if skip else true(),
+            Cdr.created_at >= since,
+            ~pushed.exists(),
+        )
         .order_by(Cdr.number)
         .limit(limit)
     )

@@ -25,6 +25,7 @@ from voltlane.models.tenant import OcpiPartner, OcpiPush, PartnerState, PushStat
 from voltlane.ocpi.cdrs import cdr_object, unpushed_cdrs
 from voltlane.ocpi.protocol import InterfaceRole, Module, ocpi_datetime
 from voltlane.ocpi.pushes import endpoint_url, queue_push
+from voltlane.ocpi.routing import unreachable_parties
 from voltlane.ocpi.session_objects import (
     RoamingSession,
     priced_records,
@@ -70,7 +71,10 @@ async def queue_cdr_posts(db_session: AsyncSession, brand: TenantInfo, *, now: d
     party, partners = await receivers(db_session, brand, Module.CDRS)
     queued = 0
     for partner in partners:
-        for row in await unpushed_cdrs(db_session, partner.id, since=now - LOOKBACK, limit=BATCH):
+        skip = await unreachable_parties(db_session, partner)
+        for row in await unpushed_cdrs(
+            db_session, partner.id, since=now - LOOKBACK, limit=BATCH, skip=skip
+        ):
             await queue_push(
                 db_session,
                 brand.key,
@@ -158,7 +162,10 @@ async def queue_session_pushes(
     party, partners = await receivers(db_session, brand, Module.SESSIONS)
     queued = 0
     for partner in partners:
-        rows = await sessions_to_push(db_session, partner.id, since=now - LOOKBACK, limit=BATCH)
+        skip = await unreachable_parties(db_session, partner)
+        rows = await sessions_to_push(
+            db_session, partner.id, since=now - LOOKBACK, limit=BATCH, skip=skip
+        )
         priced = await priced_records(db_session, [row.session for row in rows], now=now)
         pushes = await _pushes_of(db_session, partner, rows)
         for row in rows:

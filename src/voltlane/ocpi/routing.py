@@ -100,3 +100,17 @@ async def request_routing(
     if sender not in served:
         raise not_found(f"{sender[0]}*{sender[1]} is not a party of this connection.")
     return Routing(frozenset({sender}), sender)
+
+
+async def unreachable_parties(db_session: AsyncSession, partner: OcpiPartner) -> frozenset[Party]:
+    """The parties a hub reports as not CONNECTED (OFFLINE, PLANNED, SUSPENDED): no Session
+    or CDR is queued for them (mod_hub_client_info: do not queue pushes; they GET when back,
+    and the next reconciliation sends what is still owed once they are CONNECTED)."""
+    if not role_parties(partner, hub=True):
+        return frozenset()
+    rows = await db_session.execute(
+        select(OcpiClientInfo.country_code, OcpiClientInfo.party_id).where(
+            OcpiClientInfo.partner_id == partner.id, OcpiClientInfo.status != "CONNECTED"
+        )
+    )
+    return frozenset((cc, pid) for cc, pid in rows)

@@ -171,11 +171,17 @@ async def roaming_session(
 
 
 async def sessions_to_push(
-    db_session: AsyncSession, partner_id: uuid.UUID, *, since: datetime, limit: int
+    db_session: AsyncSession,
+    partner_id: uuid.UUID,
+    *,
+    since: datetime,
+    limit: int,
+    skip: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[RoamingSession]:
-    """The partner's sessions it may not know as they are: ongoing ones, and those that
-    ended (updated from ``since``) without a COMPLETED Session put to it yet; those it was
-    told of longest ago (or never) first, so that a batch never starves the rest."""
+    """The partner's sessions (but those of the parties in ``skip``) it may not know as
+    they are: ongoing ones, and those that ended (updated from ``since``) without a
+    COMPLETED Session put to it yet; those it was told of longest ago (or never) first, so
+    that a batch never starves the rest."""
     pushes = select(OcpiPush.id).where(
         OcpiPush.partner_id == partner_id,
         OcpiPush.module == Module.SESSIONS.value,
@@ -195,6 +201,7 @@ async def sessions_to_push(
         _roaming()
         .where(
             OcpiToken.partner_id == partner_id,
+            ~of_parties(skip) if skip else true(),
             or_(
                 ChargingSession.status == SessionStatus.ACTIVE, ChargingSession.updated_at >= since
             ),
