@@ -409,3 +409,39 @@ async def test_sessions_and_cdrs_go_to_their_party_and_a_pull_sees_one_partys_on
     )
     # Every response was checked by the peer: TO the party that asked, FROM this CPO.
     assert hub.violations == []
+
+
+async def test_a_party_cannot_stop_or_steer_another_partys_session_through_the_hub(
+    database: Database, cpo: TenantInfo, ocpi_for: OcpiClientFactory, httpserver: HTTPServer
+) -> None:
+    connected, hub = await hub_with_parties(database, ocpi_for, cpo, httpserver)
+    site = await add_site(database, cpo, "HUB-STOP-1")
+    token_id = await add_roaming_token(
+        database, cpo, Partner(connected.partner_id, connected.token, *ABC), "ABC001"
+    )
+    session_id = str(
+        await charge(database, cpo, site, id_tag="ABC001", roaming_token_id=token_id, stop=False)
+    )
+    commands = connected.endpoints["commands", "RECEIVER"]
+    stop = {"response_url": hub.url("2.2.1/commands/STOP_SESSION/1"), "session_id": session_id}
+    preferences = f"{connected.endpoints['sessions', 'SENDER']}/{session_id}/charging_preferences"
+    answers = {}
+    async with ocpi_for(cpo, connected.token) as client:
+        for speaker in (XYZ, ABC):
+            hub.speaking_for = speaker
+            stopped = await client.post(
+                f"{commands}/STOP_SESSION", json=stop, headers=hub.headers()
+            )
+            steered = await client.put(
+                preferences, json={"profile_type": "FAST"}, headers=hub.headers()
+            )
+            answers[speaker] = (
+                stopped.json()["data"]["result"],
+                steered.status_code,
+                steered.json().get("data"),
+            )
+    assert answers == {
+        XYZ: ("UNKNOWN_SESSION", 404, None),
+        ABC: ("ACCEPTED", 200, "NOT_POSSIBLE"),
+    }
+    assert hub.violations == []
