@@ -18,13 +18,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.driver_plan_repository import DriverPlanRepository
 from voltlane.billing.errors import AccountNotFoundError
 from voltlane.billing.payment_methods import NoPaymentMethodError, default_payment_method
-from voltlane.billing.pricing import tariff_of
+from voltlane.billing.pricing import billing_month, tariff_of
+from voltlane.billing.repository import BillingRepository
 from voltlane.billing.subscriptions import (
     PlanNotFoundError,
     end_subscription,
@@ -173,6 +175,16 @@ async def plan_status(
         PlanPeriod(upcoming, plans[upcoming.plan_id]) if upcoming else None,
         renews_on,
     )
+
+
+async def included_energy_used(
+    db_session: AsyncSession, account_id: uuid.UUID, *, now: datetime
+) -> int:
+    """Wh of its plan's included energy the account's CDRs used in the billing month
+    holding ``now`` (credits give theirs back)."""
+    repo = BillingRepository(db_session)
+    _, since, until = billing_month(now, ZoneInfo(await repo.brand_timezone()))
+    return await repo.included_used(account_id, since, until)
 
 
 async def choose_plan(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, tuple_
+from sqlalchemy import and_, func, or_, select, text, true, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,7 +160,11 @@ class BillingRepository:
             )
 
     async def included_used(
-        self, account_id: uuid.UUID, since: datetime, before: datetime, session_id: uuid.UUID
+        self,
+        account_id: uuid.UUID,
+        since: datetime,
+        before: datetime,
+        session_id: uuid.UUID | None = None,
     ) -> int:
         """Wh of plan allowance the CDRs of the account's cards ended in [since, before) used,
         but for session ``session_id``'s own; a credit (its included energy negated) gives
@@ -173,7 +177,7 @@ class BillingRepository:
             )
             .where(
                 IdToken.account_id == account_id,
-                Cdr.session_id != session_id,
+                Cdr.session_id != session_id if session_id is not None else true(),
                 Cdr.end_date_time >= since,
                 Cdr.end_date_time < before,
             )

@@ -3,6 +3,7 @@ cancelling the current one at the end of its month."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -59,6 +60,12 @@ class SubscriptionController(Controller):
         status = await driver_plans.plan_status(db_session, driver.account_id, today=today)
         current = status.current
         upcoming = status.upcoming
+        included = None
+        if current is not None and current.plan.included_kwh:
+            used = await driver_plans.included_energy_used(
+                db_session, driver.account_id, now=utcnow()
+            )
+            included = (Decimal(used) / 1000, current.plan.included_kwh)
         return render(
             request,
             "pwa/money/subscription.html",
@@ -66,6 +73,7 @@ class SubscriptionController(Controller):
                 "offers": await driver_plans.plan_offers(db_session, now=utcnow(), locale=locale),
                 "current": current,
                 "current_fee": driver_plans.monthly_fee(current.plan)[1] if current else None,
+                "included": included,
                 "current_ends": (
                     day_text(current.subscription.ends_on, locale)
                     if current and current.subscription.ends_on
