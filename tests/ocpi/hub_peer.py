@@ -39,20 +39,30 @@ class HubPeer(EmspPeer):
     # The party its requests come from (OCPI-from); None: the hub itself.
     speaking_for: Party | None = None
     routed: list[Routed] = field(default_factory=list)
+    # Lists its parties as EMSP roles beside its HUB role (which the spec says a hub shall
+    # not do; some do).
+    parties_as_roles: bool = False
 
     def credentials(self, token: str) -> dict[str, Any]:
-        return {
-            "token": token,
-            "url": self.versions_url,
-            "roles": [
+        roles = [
+            {
+                "role": "HUB",
+                "party_id": self.party_id,
+                "country_code": self.country_code,
+                "business_details": {"name": "Example Hub"},
+            }
+        ]
+        if self.parties_as_roles:
+            roles += [
                 {
-                    "role": "HUB",
-                    "party_id": self.party_id,
-                    "country_code": self.country_code,
-                    "business_details": {"name": "Example Hub"},
+                    "role": "EMSP",
+                    "party_id": party_id,
+                    "country_code": country_code,
+                    "business_details": {"name": f"{party_id} Mobility"},
                 }
-            ],
-        }
+                for country_code, party_id in self.parties
+            ]
+        return {"token": token, "url": self.versions_url, "roles": roles}
 
     def _routing(self, functional: bool, *, to_us: bool) -> dict[str, str]:
         headers = super()._routing(functional, to_us=to_us)

@@ -445,3 +445,30 @@ async def test_a_party_cannot_stop_or_steer_another_partys_session_through_the_h
         ABC: ("ACCEPTED", 200, "NOT_POSSIBLE"),
     }
     assert hub.violations == []
+
+
+async def test_a_hub_that_lists_its_parties_as_roles_speaks_for_them_and_gets_broadcasts(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    httpserver: HTTPServer,
+) -> None:
+    hub = new_hub(httpserver, ABC, XYZ)
+    hub.parties_as_roles = True
+    connected = await connect(database, ocpi_for, cpo, hub)
+    async with ocpi_for(cpo, connected.token) as client:
+        hub.speaking_for = XYZ
+        put = await client.put(
+            f"{connected.endpoints['tokens', 'RECEIVER']}/NL/XYZ/XYZ001",
+            json=party_token(XYZ, "XYZ001"),
+            headers=hub.headers(),
+        )
+    await add_site(database, cpo, "HUB-ROLES-1")
+    report = await deliver(database, cpo, connected.partner_id, settings.secret_key)
+    assert (put.status_code, headers_of(put)) == (201, (*XYZ, *CPO))
+    assert (report.sent, report.failed) == (1, 0)
+    assert [(r.method, r.to) for r in hub.routed if r.path.startswith("locations")] == [
+        ("PUT", HUB)
+    ]
+    assert hub.violations == []

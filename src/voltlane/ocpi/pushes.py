@@ -28,6 +28,7 @@ from voltlane.models.tenant import OcpiPartner, OcpiPush, PartnerState, PushStat
 from voltlane.ocpi.client import OcpiClient, PartnerError, Party
 from voltlane.ocpi.partners import partner_token
 from voltlane.ocpi.protocol import InterfaceRole
+from voltlane.ocpi.routing import role_parties
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import enqueue
 
@@ -124,20 +125,19 @@ def push_url(partner: OcpiPartner, push: OcpiPush) -> str | None:
 def partner_client(
     brand: TenantInfo, partner: OcpiPartner, secret_key: str, *, timeout: float = 10.0
 ) -> OcpiClient | None:
-    """A client that speaks to ``partner`` as the brand (None before the handshake)."""
+    """A client that speaks to ``partner`` as the brand (None before the handshake),
+    addressed to the partner's party; to a hub itself when it is one (a Broadcast Push),
+    even if it listed its parties' roles too."""
     token = partner_token(secret_key, partner)
     if token is None:
         return None
     party = brand.ocpi_party
+    hubs = sorted(role_parties(partner, hub=True))
+    to = Party(*hubs[0]) if hubs else None
+    if to is None and partner.country_code and partner.party_id:
+        to = Party(partner.country_code, partner.party_id)
     return OcpiClient(
-        token=token,
-        from_party=Party(*party) if party else None,
-        to_party=(
-            Party(partner.country_code, partner.party_id)
-            if partner.country_code and partner.party_id
-            else None
-        ),
-        timeout=timeout,
+        token=token, from_party=Party(*party) if party else None, to_party=to, timeout=timeout
     )
 
 
