@@ -13,6 +13,7 @@ import requests
 
 from voltlane.billing.providers.base import (
     Authorization,
+    AuthorizationStatus,
     CardEntry,
     Customer,
     EnteredCard,
@@ -223,22 +224,57 @@ class AdyenProvider:
         reference: str,
         idempotency_key: str,
     ) -> Authorization:
+        request = self._payment(amount, currency, customer, payment_method, reference)
+        request["additionalData"] = {"manualCapture": "true"}
+        return await self._pay(request, idempotency_key, "authorized")
+
+    async def charge_stored(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        payment_method: str,
+        reference: str,
+        idempotency_key: str,
+    ) -> Authorization:
+        """A merchant-initiated payment on the stored token (ContAuth, unscheduled card on
+        file), captured at once by the merchant account's automatic capture."""
+        request = self._payment(amount, currency, customer, payment_method, reference)
+        request["shopperInteraction"] = "ContAuth"
+        request["recurringProcessingModel"] = "UnscheduledCardOnFile"
+        return await self._pay(request, idempotency_key, "captured")
+
+    def _payment(
+        self,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        payment_method: str,
+        reference: str,
+    ) -> dict[str, Any]:
+        """A payment on a stored card (``customer``: the shopper it is stored under)."""
         request: dict[str, Any] = {
             "merchantAccount": self._merchant_account,
             "amount": {"value": amount, "currency": currency},
             "reference": reference,
             "paymentMethod": {"type": "scheme", "storedPaymentMethodId": payment_method},
-            "additionalData": {"manualCapture": "true"},
         }
         if customer:
             request["shopperReference"] = customer
+        return request
+
+    async def _pay(
+        self, request: dict[str, Any], idempotency_key: str, authorised: AuthorizationStatus
+    ) -> Authorization:
+        amount = int(request["amount"]["value"])
         answer = await self._call(
             lambda: self._payments.payments(request, idempotency_key=idempotency_key)
         )
         psp_reference = str(answer.get("pspReference", ""))
         code = answer.get("resultCode")
         if code == "Authorised":
-            return Authorization(psp_reference, "authorized", amount)
+            return Authorization(psp_reference, authorised, amount)
         if code in _ACTION_CODES:
             return Authorization(psp_reference, "requires_action", amount, answer.get("action"))
         reason = answer.get("refusalReason") or code or "unknown result"

@@ -14,7 +14,8 @@ from typing import Any, Literal, Protocol
 
 from voltlane.core.errors import VoltlaneError
 
-AuthorizationStatus = Literal["authorized", "requires_action", "declined"]
+# captured: an off-session charge (charge_stored) authorized and captured at once.
+AuthorizationStatus = Literal["authorized", "captured", "requires_action", "declined"]
 
 
 class ProviderError(VoltlaneError):
@@ -144,6 +145,22 @@ class PaymentProvider(Protocol):
         reference: str,
         idempotency_key: str,
     ) -> Authorization: ...
+
+    async def charge_stored(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        payment_method: str,
+        reference: str,
+        idempotency_key: str,
+    ) -> Authorization:
+        """Charge ``amount`` to a stored card without the driver (a merchant-initiated,
+        off-session payment), captured at once: ``captured``, or ``declined`` with the
+        PSP's reason (a card that wants 3-D Secure cannot be charged without its holder).
+        Raises ProviderUnavailableError when the PSP cannot be reached."""
+        ...
 
     async def capture(
         self, psp_reference: str, *, amount: int, currency: str, idempotency_key: str

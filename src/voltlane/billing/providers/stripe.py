@@ -101,6 +101,23 @@ def _message(exc: stripe.StripeError) -> str:
     return (exc.user_message or str(exc) or type(exc).__name__)[:500]
 
 
+def _intent(
+    amount: int, currency: str, customer: str | None, payment_method: str, reference: str
+) -> dict[str, Any]:
+    """A PaymentIntent on a card, confirmed as it is created."""
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "payment_method": payment_method,
+        "confirm": True,
+        "payment_method_types": ["card"],
+        "metadata": {"reference": reference},
+    }
+    if customer:
+        params["customer"] = customer
+    return params
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     wanted = name.lower()
     return next((v for k, v in headers.items() if k.lower() == wanted), None)
@@ -231,17 +248,29 @@ class StripeProvider:
         reference: str,
         idempotency_key: str,
     ) -> Authorization:
-        params: dict[str, Any] = {
-            "amount": amount,
-            "currency": currency.lower(),
-            "payment_method": payment_method,
-            "capture_method": "manual",
-            "confirm": True,
-            "payment_method_types": ["card"],
-            "metadata": {"reference": reference},
-        }
-        if customer:
-            params["customer"] = customer
+        params = _intent(amount, currency, customer, payment_method, reference)
+        return await self._confirm({**params, "capture_method": "manual"}, idempotency_key)
+
+    async def charge_stored(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        payment_method: str,
+        reference: str,
+        idempotency_key: str,
+    ) -> Authorization:
+        """A PaymentIntent confirmed off-session on the saved card and captured at once;
+        a card that wants 3-D Secure is declined (authentication_required): the driver is
+        not there to pass it."""
+        params = _intent(amount, currency, customer, payment_method, reference)
+        return await self._confirm(
+            {**params, "capture_method": "automatic", "off_session": True}, idempotency_key
+        )
+
+    async def _confirm(self, params: dict[str, Any], idempotency_key: str) -> Authorization:
+        amount = int(params["amount"])
         try:
             intent = await self._call(
                 lambda: self._client.v1.payment_intents.create(
@@ -263,6 +292,8 @@ class StripeProvider:
             )
         if intent.status == "requires_capture":
             return Authorization(intent.id, "authorized", intent.amount_capturable)
+        if intent.status == "succeeded":
+            return Authorization(intent.id, "captured", intent.amount_received)
         if intent.status == "requires_action":
             action = intent.next_action.to_dict() if intent.next_action else {}
             return Authorization(intent.id, "requires_action", amount, action=action)

@@ -135,13 +135,17 @@ class AdyenApi:
         }
         account.adyen.payments[psp] = payment
         answer: Object = {"pspReference": psp, "merchantReference": payment["reference"]}
+        # A merchant-initiated payment on a stored token: no shopper to challenge.
+        unattended = body.get("shopperInteraction") == "ContAuth"
+        if unattended:
+            self.sandbox.merchant_initiated[psp] = str(method)
         if self.sandbox.take_decline() or stored.data.card.charge == "decline":
             payment["state"] = "refused"
             self._notify(account, "AUTHORISATION", payment, success=False, reason="Refused")
             return json_response(
                 200, {**answer, "resultCode": "Refused", "refusalReason": "Refused"}
             )
-        if stored.data.card.charge == "challenge":
+        if stored.data.card.charge == "challenge" and not unattended:
             payment["state"] = "challenge"
             account.adyen.challenged.add(psp)
             if stored.native_action is not None:
@@ -156,6 +160,12 @@ class AdyenApi:
                 "paymentMethodType": "scheme",
             }
             return json_response(200, {**answer, "resultCode": "RedirectShopper", "action": action})
+        manual = str((body.get("additionalData") or {}).get("manualCapture")).lower() == "true"
+        if not manual:
+            # The merchant account captures what is not held for a manual capture.
+            payment["state"] = "captured"
+            self.sandbox.captures[psp] += 1
+            self.sandbox.captured_amounts[psp] = payment["captured"] = int(amount["value"])
         self._notify(account, "AUTHORISATION", payment, success=True)
         return json_response(200, {**answer, "resultCode": "Authorised", "amount": amount})
 

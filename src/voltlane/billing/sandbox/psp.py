@@ -51,6 +51,9 @@ class Sandbox:
         self.captured_amounts: dict[str, int] = {}
         self.refunds: Counter[str] = Counter()
         self.cancels: Counter[str] = Counter()
+        # Payments made without the card holder (Stripe off_session, Adyen ContAuth): the
+        # reference and the stored card charged.
+        self.merchant_initiated: dict[str, str] = {}
         # Stored cards made unusable (Stripe PaymentMethods detached, Adyen tokens deleted).
         self.detaches: Counter[str] = Counter()
         # path pattern -> seconds to wait AFTER doing the work, once (a timeout after send)

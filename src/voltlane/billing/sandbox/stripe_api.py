@@ -213,15 +213,21 @@ class StripeApi:
         }
         account.stripe.intents[intent["id"]] = intent
         if self.sandbox.take_decline() or data.card.charge == "decline":
-            failure = {
-                "type": "card_error",
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "message": "Your card was declined.",
-            }
-            intent.update(status="requires_payment_method", last_payment_error=failure)
-            self._event(account, "payment_intent.payment_failed", intent)
-            return json_response(402, {"error": {**failure, "payment_intent": intent}})
+            return self._refuse(
+                account, intent, "card_declined", "generic_decline", "Your card was declined."
+            )
+        off_session = str(params.get("off_session", "")).lower() == "true"
+        if off_session:
+            self.sandbox.merchant_initiated[intent["id"]] = method
+        if data.card.charge == "challenge" and off_session:
+            # Nobody is there to pass 3-D Secure: Stripe refuses instead of asking.
+            return self._refuse(
+                account,
+                intent,
+                "authentication_required",
+                "authentication_required",
+                "This payment requires authentication.",
+            )
         if data.card.charge == "challenge":
             url = f"{self.sandbox.public_url}/authenticate/{intent['id']}"
             intent["status"] = "requires_action"
@@ -235,6 +241,19 @@ class StripeApi:
         self._authorized(account, intent)
         return json_response(200, intent)
 
+    def _refuse(
+        self, account: Account, intent: Object, code: str, decline_code: str, message: str
+    ) -> Response:
+        failure = {
+            "type": "card_error",
+            "code": code,
+            "decline_code": decline_code,
+            "message": message,
+        }
+        intent.update(status="requires_payment_method", last_payment_error=failure)
+        self._event(account, "payment_intent.payment_failed", intent)
+        return json_response(402, {"error": {**failure, "payment_intent": intent}})
+
     def _authorized(self, account: Account, intent: Object) -> None:
         intent["next_action"] = None
         if intent["capture_method"] == "manual":
@@ -242,6 +261,8 @@ class StripeApi:
             self._event(account, "payment_intent.amount_capturable_updated", intent)
         else:
             intent.update(status="succeeded", amount_received=intent["amount"])
+            self.sandbox.captures[intent["id"]] += 1
+            self.sandbox.captured_amounts[intent["id"]] = intent["amount"]
             self._event(account, "payment_intent.succeeded", intent)
 
     def _capture(self, account: Account, params: dict[str, Any], ident: str) -> Response:
