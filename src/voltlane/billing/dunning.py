@@ -4,6 +4,8 @@ A payment that failed at capture (or whose pre-authorization was declined) for a
 uncredited session is followed: the driver is told, and the stored payment method is
 charged again after each of the brand's ``[payments] retry_days`` (a new pre-authorization
 of the CDR's total and its capture, through the same idempotent operations as any payment).
+A declined shortfall (what the CDR cost above the hold) is followed the same way, its
+retries charging the shortfall off-session again.
 When ``block_after`` retries have failed the driver's card is blocked and the driver told
 why. A recovered payment marks the session's receipt paid. Charging is never held up: all
 of this runs in the ``billing.dunning_run`` job.
@@ -66,10 +68,17 @@ class DunningPolicy:
 
 
 def _session_of(payment: Payment) -> uuid.UUID:
-    """Dunning follows session payments only (a failed top-up credits nothing)."""
+    """Dunning follows session payments and shortfalls (a failed top-up credits nothing);
+    a shortfall's session is its CDR's."""
     if payment.session_id is None:
         raise payments.PaymentStateError(f"payment {payment.id} is not a session's")
     return payment.session_id
+
+
+async def _cdr_of(repo: PaymentRepository, payment: Payment) -> Cdr | None:
+    if payment.purpose is PaymentPurpose.SHORTFALL and payment.cdr_id is not None:
+        return await repo.cdr(payment.cdr_id)
+    return await repo.session_cdr(_session_of(payment))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +103,7 @@ async def _tell_driver(
     """The message of one dunning step about ``amount`` (by default what is still due), to
     the e-mail of the card's account (none: the driver paid ad hoc and left no address; the
     step is logged instead)."""
-    card, account = await repo.driver_of(_session_of(payment))
+    card, account = await repo.driver_of(cdr.session_id)
     if account is None or not account.email:
         log.info(
             "dunning step not mailed: no address",
@@ -128,6 +137,8 @@ async def _tell_driver(
 
 
 async def _still_due(repo: PaymentRepository, payment: Payment, cdr: Cdr) -> int:
+    if payment.purpose is PaymentPurpose.SHORTFALL:
+        return payment.amount_authorized - payment.amount_captured
     settlement = await SettlementRepository(repo.db_session).settlement(cdr.id)
     owed = settlement.amount_due if settlement is not None else cdr.total_incl_vat
     return owed - payment.amount_captured
@@ -181,9 +192,14 @@ async def retry_payment(
     async with database.tenant_session(brand.key) as db_session:
         repo = PaymentRepository(db_session)
         payment = await repo.payment(payment_id)
-        cdr = await repo.session_cdr(_session_of(payment)) if payment is not None else None
+        cdr = await _cdr_of(repo, payment) if payment is not None else None
     if payment is None or cdr is None or payment.payment_method_ref is None:
         raise payments.PaymentNotFoundError(f"no payment {payment_id} to retry")
+    if payment.purpose is PaymentPurpose.SHORTFALL:
+        charged = await payments.charge_shortfall(
+            database, brand.key, payment_id, provider=provider, retry=True
+        )
+        return await _record_retry(database, brand, payment_id, cdr, charged.status, now=now)
     async with database.tenant_transaction(brand.key) as db_session:
         due = await amount_due(db_session, brand, cdr.id) or 0
     if due <= 0:  # discounts left nothing to pay
@@ -228,7 +244,7 @@ async def _record_retry(
         if outcome is PaymentStatus.CAPTURED:
             payment.dunning_state = DunningState.RECOVERED
             payment.next_dunning_at = None
-            await repo.mark_receipt_paid(_session_of(payment), payment.amount_captured)
+            await repo.mark_receipt_paid(cdr.session_id, await _paid(repo, payment, cdr))
             step = payment.dunning_attempts + 1
             await _tell_driver(
                 repo,
@@ -247,7 +263,7 @@ async def _record_retry(
         if payment.dunning_attempts >= policy.block_after:
             payment.dunning_state = DunningState.EXHAUSTED
             payment.next_dunning_at = None
-            await _block_card(repo, payment)
+            await _block_card(repo, payment, cdr)
             kind = "token_blocked"
         else:
             payment.next_dunning_at = policy.next_retry(payment.dunning_attempts, now)
@@ -260,8 +276,16 @@ async def _record_retry(
         return payment
 
 
-async def _block_card(repo: PaymentRepository, payment: Payment) -> None:
-    card, _ = await repo.driver_of(_session_of(payment))
+async def _paid(repo: PaymentRepository, payment: Payment, cdr: Cdr) -> int:
+    """What the card has paid for the CDR: a shortfall adds to its session's hold."""
+    if payment.purpose is not PaymentPurpose.SHORTFALL:
+        return payment.amount_captured
+    hold = await repo.payment_of_session(cdr.session_id)
+    return payment.amount_captured + (hold.amount_captured if hold is not None else 0)
+
+
+async def _block_card(repo: PaymentRepository, payment: Payment, cdr: Cdr) -> None:
+    card, _ = await repo.driver_of(cdr.session_id)
     if card is not None and card.status is IdTokenStatus.ACCEPTED:
         await tokens.update_token(
             repo.db_session, card.id, tokens.IdTokenUpdate(status=IdTokenStatus.BLOCKED)
@@ -304,7 +328,7 @@ async def retry_now(
     run (after commit), which charges it like any due retry."""
     repo = PaymentRepository(db_session)
     payment = await repo.payment(payment_id)
-    if payment is None or payment.purpose is not PaymentPurpose.SESSION:
+    if payment is None or payment.purpose is PaymentPurpose.WALLET_TOPUP:
         raise payments.PaymentNotFoundError(f"no payment {payment_id}", field="payment_id")
     if not await repo.schedule_retry_now(payment_id, now):
         raise payments.PaymentStateError("no retry of this payment is scheduled")

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -32,6 +32,17 @@ from voltlane.models.tenant import (
     WalletKind,
     WebhookEvent,
 )
+
+
+def _cdr_paid_by(cdr: Any) -> Any:
+    """The CDR a payment pays: its session's, or the one a shortfall completes."""
+    return and_(
+        cdr.kind == CdrKind.CDR,
+        or_(
+            cdr.session_id == Payment.session_id,
+            and_(Payment.purpose == PaymentPurpose.SHORTFALL, cdr.id == Payment.cdr_id),
+        ),
+    )
 
 
 class PaymentRepository:
@@ -190,12 +201,13 @@ class PaymentRepository:
 
     # -- dunning ---------------------------------------------------------------------------
     async def failed_without_dunning(self, limit: int) -> list[tuple[Payment, Cdr]]:
-        """Failed payments of rated, uncredited sessions that still owe money and that no
-        dunning follows yet, with their CDR; locked so that parallel runs skip them."""
+        """Failed payments (of sessions, or shortfalls) of rated, uncredited sessions that
+        still owe money, with a stored card, and that no dunning follows yet, with their
+        CDR; locked so that parallel runs skip them."""
         credit = aliased(Cdr)
         rows = await self.db_session.execute(
             select(Payment, Cdr)
-            .join(Cdr, and_(Cdr.session_id == Payment.session_id, Cdr.kind == CdrKind.CDR))
+            .join(Cdr, _cdr_paid_by(Cdr))
             .where(
                 Payment.status == PaymentStatus.FAILED,
                 Payment.dunning_state.is_(None),
@@ -264,16 +276,24 @@ class PaymentRepository:
 
     # -- the finance back office -----------------------------------------------------------
     def _with_customer(self, *columns: Any) -> Any:
-        """Payments with the name of who pays: the account of the session's card, or the
-        account a top-up credits, or the account that started the charge from the app
-        (None: an ad-hoc driver or a guest)."""
+        """Payments with the name of who pays: the account of the session's card (a
+        shortfall's: of its CDR's session), or the account a top-up credits, or the account
+        that started the charge from the app (None: an ad-hoc driver or a guest)."""
         card_account = aliased(CustomerAccount)
         top_up_account = aliased(CustomerAccount)
         app_account = aliased(CustomerAccount)
+        completed = aliased(Cdr)
         name = func.coalesce(top_up_account.name, card_account.name, app_account.name)
         return (
             select(Payment, name, *columns)
-            .outerjoin(ChargingSession, ChargingSession.id == Payment.session_id)
+            .outerjoin(
+                completed,
+                and_(Payment.purpose == PaymentPurpose.SHORTFALL, completed.id == Payment.cdr_id),
+            )
+            .outerjoin(
+                ChargingSession,
+                ChargingSession.id == func.coalesce(Payment.session_id, completed.session_id),
+            )
             .outerjoin(
                 IdToken,
                 and_(
@@ -335,20 +355,33 @@ class PaymentRepository:
     async def dunning_matching(
         self, *, state: DunningState | None, limit: int, offset: int
     ) -> list[tuple[Payment, str | None, IdToken | None, int]]:
-        """Failed session payments and those dunning follows (by ``state``), the next retry
-        first: who pays, the card the session was started with, and what is still owed
-        (the settlement's amount due, else the CDR's total, less what was captured)."""
+        """Failed session payments and shortfalls and those dunning follows (by
+        ``state``), the next retry first: who pays, the card the session was started with,
+        and what is still owed (the settlement's amount due, else the CDR's total, less what
+        was captured; a shortfall: itself less what was captured)."""
+        shortfall = Payment.purpose == PaymentPurpose.SHORTFALL
         owed = (
-            func.coalesce(SessionSettlement.amount_due, Cdr.total_incl_vat, 0)
+            case(
+                (shortfall, Payment.amount_authorized),
+                else_=func.coalesce(SessionSettlement.amount_due, Cdr.total_incl_vat, 0),
+            )
             - Payment.amount_captured
         )
         stmt = (
             self._with_customer(IdToken, owed)
-            .outerjoin(Cdr, and_(Cdr.session_id == Payment.session_id, Cdr.kind == CdrKind.CDR))
+            .outerjoin(Cdr, _cdr_paid_by(Cdr))
             .outerjoin(SessionSettlement, SessionSettlement.cdr_id == Cdr.id)
             # A hold declined before its session existed (an app charge that never
             # started) owes nothing: only payments of sessions are followed.
-            .where(Payment.purpose == PaymentPurpose.SESSION, Payment.session_id.is_not(None))
+            .where(
+                or_(
+                    and_(
+                        Payment.purpose == PaymentPurpose.SESSION,
+                        Payment.session_id.is_not(None),
+                    ),
+                    shortfall,
+                )
+            )
         )
         if state is None:
             stmt = stmt.where(

@@ -14,9 +14,11 @@ from voltlane.billing.payment_methods import DETACH_PAYMENT_METHOD_TASK, detach_
 from voltlane.billing.payments import (
     CAPTURE_PAYMENT_TASK,
     CAPTURE_TOP_UP_TASK,
+    CHARGE_SHORTFALL_TASK,
     PROCESS_WEBHOOK_TASK,
     capture_cdr,
     capture_top_up,
+    charge_shortfall,
     process_webhook_event,
     refund_credited,
 )
@@ -63,6 +65,23 @@ async def capture_payment(jobs: JobContext, *, tenant: str, cdr_id: str) -> None
     async with jobs.database.tenant_transaction(tenant) as db_session:
         enqueue(db_session, ISSUE_DOCUMENTS, tenant=tenant)
         if payment is not None and payment.status is PaymentStatus.FAILED:
+            enqueue(db_session, DUNNING_RUN, tenant=tenant)
+
+
+@task(CHARGE_SHORTFALL_TASK, queue="billing", max_retries=30, max_backoff_ms=60 * 60 * 1000)
+async def charge_shortfall_of(jobs: JobContext, *, tenant: str, payment_id: str) -> None:
+    """Charge what a CDR cost above its hold to the driver's stored card; retried with
+    backoff while the PSP is unreachable (the same idempotency key every time, so the
+    driver is charged once). The receipt follows; a declined charge is dunned."""
+    info = await brand_info(jobs, tenant)
+    payment = await charge_shortfall(
+        jobs.database, tenant, uuid.UUID(payment_id), provider=provider_for(info)
+    )
+    if payment.status is PaymentStatus.PENDING:
+        raise RetryLaterError(f"shortfall {payment_id} not answered: {payment.last_error}")
+    async with jobs.database.tenant_transaction(tenant) as db_session:
+        enqueue(db_session, ISSUE_DOCUMENTS, tenant=tenant)
+        if payment.status is PaymentStatus.FAILED:
             enqueue(db_session, DUNNING_RUN, tenant=tenant)
 
 

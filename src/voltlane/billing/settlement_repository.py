@@ -18,6 +18,7 @@ from voltlane.models.tenant import (
     LoyaltyEntry,
     LoyaltyKind,
     Payment,
+    PaymentPurpose,
     PaymentStatus,
     SessionSettlement,
     WalletEntry,
@@ -162,12 +163,19 @@ class SettlementRepository:
         not paid in full and not credited: how many, what they still owe in all, split by
         where the money is (at the PSP: a capture still to come or retried after an outage;
         a failed payment; nothing to capture, so a transfer), and when the oldest started.
-        The largest debt first."""
+        What a CDR cost above its hold is where its shortfall payment is (a guest's, with
+        no card to charge: failed). The largest debt first."""
         credit = aliased(Cdr)
-        owed = SessionSettlement.amount_due - func.coalesce(Payment.amount_captured, 0)
+        shortfall = aliased(Payment)
+        owed = (
+            SessionSettlement.amount_due
+            - func.coalesce(Payment.amount_captured, 0)
+            - func.coalesce(shortfall.amount_captured, 0)
+        )
+        status = func.coalesce(shortfall.status, Payment.status)
 
         def part(statuses: list[PaymentStatus] | None) -> Any:
-            matches = Payment.id.is_(None) if statuses is None else Payment.status.in_(statuses)
+            matches = Payment.id.is_(None) if statuses is None else status.in_(statuses)
             return func.coalesce(func.sum(case((matches, owed), else_=0)), 0)
 
         at_psp = [
@@ -192,6 +200,10 @@ class SettlementRepository:
             )
             .join(Cdr, Cdr.id == SessionSettlement.cdr_id)
             .outerjoin(Payment, Payment.session_id == Cdr.session_id)
+            .outerjoin(
+                shortfall,
+                and_(shortfall.cdr_id == Cdr.id, shortfall.purpose == PaymentPurpose.SHORTFALL),
+            )
             .outerjoin(CustomerAccount, CustomerAccount.id == SessionSettlement.account_id)
             .where(
                 Cdr.kind == CdrKind.CDR,

@@ -11,7 +11,12 @@ from voltlane.billing.charge_requests.sessions import link_charge_session
 from voltlane.billing.invoice_tasks import ISSUE_DOCUMENTS
 from voltlane.billing.jobs import for_each_brand
 from voltlane.billing.payment_repository import PaymentRepository
-from voltlane.billing.payments import CAPTURE_PAYMENT_TASK, CAPTURE_TOP_UP_TASK
+from voltlane.billing.payments import (
+    CAPTURE_PAYMENT_TASK,
+    CAPTURE_TOP_UP_TASK,
+    CHARGE_SHORTFALL_TASK,
+    shortfalls_to_charge,
+)
 from voltlane.worker import JobContext, enqueue, task
 from voltlane.worker.schedule import every
 
@@ -60,14 +65,16 @@ async def rate_pending_of(jobs: JobContext, *, tenant: str) -> None:
 @task(CAPTURE_OWED, queue="billing", max_retries=3)
 async def capture_owed(jobs: JobContext, *, tenant: str) -> None:
     """A capture job for every CDR whose payment is still authorized or outstanding, and for
-    every wallet top-up not captured or not credited yet (captures are idempotent: nothing
-    is ever charged twice)."""
+    every wallet top-up not captured or not credited yet, and for every shortfall whose
+    charge is unanswered (all idempotent: nothing is ever charged twice)."""
     async with jobs.database.tenant_transaction(tenant) as db_session:
         repo = PaymentRepository(db_session)
         for cdr_id in await repo.capturable(BATCH):
             enqueue(db_session, CAPTURE_PAYMENT_TASK, tenant=tenant, cdr_id=str(cdr_id))
         for payment_id in await repo.top_ups_to_capture(BATCH):
             enqueue(db_session, CAPTURE_TOP_UP_TASK, tenant=tenant, payment_id=str(payment_id))
+        for payment_id in await shortfalls_to_charge(db_session, BATCH):
+            enqueue(db_session, CHARGE_SHORTFALL_TASK, tenant=tenant, payment_id=str(payment_id))
 
 
 every(SWEEP, SWEEP_EVERY)

@@ -67,6 +67,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "subscription": "Subscription {plan}",
         "loyalty_discount": "Loyalty discount: {points} points",
         "wallet_paid": "{amount} paid from your prepaid balance.",
+        "hold_paid": "{amount} paid by the pre-authorization on your card.",
+        "shortfall_charged": "{amount} above the pre-authorization charged to your card.",
+        "shortfall_open": "{amount} above the pre-authorization is still to be paid.",
         "subscription_days": "{first} to {last}: {days} of {month} days",
     },
     "de": {
@@ -124,6 +127,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "subscription": "Abonnement {plan}",
         "loyalty_discount": "Treuerabatt: {points} Punkte",
         "wallet_paid": "{amount} aus Ihrem Guthaben bezahlt.",
+        "hold_paid": "{amount} über die Reservierung auf Ihrer Karte bezahlt.",
+        "shortfall_charged": "{amount} über der Reservierung gesondert von Ihrer Karte abgebucht.",
+        "shortfall_open": "{amount} über der Reservierung sind noch zu zahlen.",
         "subscription_days": "{first} bis {last}: {days} von {month} Tagen",
     },
 }

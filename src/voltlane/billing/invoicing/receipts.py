@@ -21,6 +21,7 @@ from voltlane.billing.invoicing.issue import Draft, issue
 from voltlane.billing.invoicing.lines import charge_lines, session_lines, vat_category
 from voltlane.billing.invoicing.seller import DEFAULT_PAYMENT_TERMS_DAYS, Seller, buyer_of
 from voltlane.billing.settlement import Discount, discount_of, reverse_settlement, settle
+from voltlane.billing.shortfall_repository import ShortfallRepository
 from voltlane.models.tenant import (
     CdrKind,
     CustomerAccount,
@@ -59,6 +60,9 @@ async def issue_documents(
     per_session = await repo.unbilled(kind=CdrKind.CDR, limit=limit, per_session=True)
     credited = await repo.credit_of([item.cdr.id for item in per_session])
     payments = await repo.payments_of([item.cdr.session_id for item in per_session])
+    shortfalls = await ShortfallRepository(db_session).shortfalls_of(
+        [item.cdr.id for item in per_session]
+    )
     accounts = {
         item.account_id: await repo.account(item.account_id)
         for item in per_session
@@ -71,6 +75,9 @@ async def issue_documents(
         payment = payments.get(cdr.session_id)
         if payment is not None and payment.status not in _PAYMENT_SETTLED:
             continue
+        shortfall = shortfalls.get(cdr.id)
+        if shortfall is not None and shortfall.status not in _PAYMENT_SETTLED:
+            continue  # the receipt says what the charge above the hold did
         account = accounts.get(item.account_id) if item.account_id else None
         if account is None and cdr.total_incl_vat == 0 and payment is None:
             # A free session of an anonymous driver: there is no one to give a receipt to.
@@ -78,7 +85,16 @@ async def issue_documents(
             continue
         settlement = await settle(db_session, brand, cdr)
         issued.append(
-            await _receipt(repo, seller, item, account, payment, settlement=settlement, now=now)
+            await _receipt(
+                repo,
+                seller,
+                item,
+                account,
+                payment,
+                settlement=settlement,
+                shortfall=shortfall,
+                now=now,
+            )
         )
     return issued
 
@@ -111,6 +127,7 @@ async def _receipt(
     payment: Payment | None,
     *,
     settlement: SessionSettlement,
+    shortfall: Payment | None,
     now: datetime,
 ) -> Invoice:
     locale = account.locale if account is not None else seller.locale
@@ -119,14 +136,16 @@ async def _receipt(
     discount = discount_of(settlement, cdr)
     lines = [*charge_lines(item, text), *_discount_lines(discount, text, cdr.currency)]
     paid = settlement.wallet_paid
+    notes: tuple[str, ...] = ()
+    if settlement.wallet_paid:
+        notes += (text.label("wallet_paid", amount=text.money(settlement.wallet_paid)),)
     if payment is not None and payment.status is PaymentStatus.CAPTURED:
-        paid += min(payment.amount_captured, settlement.amount_due)
+        by_card = payment.amount_captured
+        if shortfall is not None:
+            notes += _shortfall_notes(text, payment, shortfall)
+            by_card += shortfall.amount_captured
+        paid += min(by_card, settlement.amount_due)
     owed = settlement.wallet_paid + settlement.amount_due
-    notes = (
-        (text.label("wallet_paid", amount=text.money(settlement.wallet_paid)),)
-        if settlement.wallet_paid
-        else ()
-    )
     draft = Draft(
         kind=InvoiceKind.RECEIPT,
         lines=lines,
@@ -152,6 +171,16 @@ async def _receipt(
             f" differ from CDR {cdr.number} after its discount {expected[0]}+{expected[1]}"
         )
     return invoice
+
+
+def _shortfall_notes(text: DocumentText, hold: Payment, shortfall: Payment) -> tuple[str, ...]:
+    """What the hold paid and what was above it: charged separately, or still open."""
+    above = shortfall.amount_authorized
+    charged = shortfall.status is PaymentStatus.CAPTURED
+    return (
+        text.label("hold_paid", amount=text.money(hold.amount_captured)),
+        text.label("shortfall_charged" if charged else "shortfall_open", amount=text.money(above)),
+    )
 
 
 async def _credit_notes(

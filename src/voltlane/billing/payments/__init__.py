@@ -1,5 +1,6 @@
 """Payments: pre-authorize at the start of a session, capture the CDR's total at its end,
-refund, and follow the PSP's webhooks.
+charge what it cost above the hold (a shortfall) off-session, refund, and follow the PSP's
+webhooks.
 
 Every PSP call is preceded by a committed ``payment_operations`` row holding its
 idempotency key. That is why the use cases that call a PSP take the ``Database`` and open
@@ -31,12 +32,21 @@ from voltlane.billing.payments.sessions import (
     refund_credited,
     refund_payment,
 )
+from voltlane.billing.payments.shortfall_charges import charge_shortfall
+from voltlane.billing.payments.shortfalls import (
+    CHARGE_SHORTFALL_TASK,
+    NO_STORED_CARD,
+    open_shortfall,
+    shortfalls_to_charge,
+)
 from voltlane.billing.payments.top_ups import CAPTURE_TOP_UP_TASK, capture_top_up, top_up_wallet
 from voltlane.billing.payments.webhooks import process_webhook_event, record_webhook
 
 __all__ = [
     "CAPTURE_PAYMENT_TASK",
     "CAPTURE_TOP_UP_TASK",
+    "CHARGE_SHORTFALL_TASK",
+    "NO_STORED_CARD",
     "PROCESS_WEBHOOK_TASK",
     "STATUS_RANK",
     "PaymentNotFoundError",
@@ -45,8 +55,10 @@ __all__ = [
     "attach_charge_session",
     "capture_cdr",
     "capture_top_up",
+    "charge_shortfall",
     "get_payment",
     "list_payments",
+    "open_shortfall",
     "pre_authorize_charge",
     "pre_authorize_session",
     "process_webhook_event",
@@ -54,5 +66,6 @@ __all__ = [
     "refund_credited",
     "refund_payment",
     "release_charge",
+    "shortfalls_to_charge",
     "top_up_wallet",
 ]

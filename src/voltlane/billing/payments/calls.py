@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from voltlane.billing.payment_repository import PaymentRepository
+from voltlane.billing.payments.shortfalls import open_shortfall
 from voltlane.billing.providers import (
     Authorization,
     OperationResult,
@@ -263,8 +264,10 @@ async def record_capture(
         if kind is OperationKind.CAPTURE:
             payment.amount_captured = amount
             advance(payment, PaymentStatus.CAPTURED)
-            if shortfall > 0:
-                payment.last_error = f"{shortfall} above the pre-authorization not captured"
+            cdr = await repo.cdr(payment.cdr_id) if payment.cdr_id is not None else None
+            if shortfall > 0 and cdr is not None:
+                # More than the hold: charged separately (or left open for finance).
+                await open_shortfall(repo.db_session, payment, cdr, amount + shortfall)
         else:
             advance(payment, PaymentStatus.CANCELLED)
         return payment

@@ -24,6 +24,7 @@ from voltlane.billing.payments.calls import (
     send_authorize,
     send_capture,
 )
+from voltlane.billing.payments.shortfalls import open_shortfall
 from voltlane.billing.providers import (
     PaymentProvider,
     ProviderError,
@@ -125,6 +126,11 @@ async def capture_cdr(
         if cdr is None:
             raise CdrNotFoundError(f"no CDR {cdr_id}", field="cdr_id")
         payment = await repo.payment_of_session(cdr.session_id, for_update=True)
+        owed = cdr.total_incl_vat if due is None else due
+        if payment is not None and payment.status is PaymentStatus.CAPTURED:
+            # Captured before (a repeated job, or a webhook told first): what is above the
+            # hold is charged once all the same.
+            await open_shortfall(db_session, payment, cdr, owed)
         if payment is None or payment.status in FINAL:
             return payment
         if payment.psp_reference is None or payment.status not in (
@@ -141,8 +147,7 @@ async def capture_cdr(
             payment.last_error = f"CDR in {cdr.currency}, pre-authorized in {payment.currency}"
             payment.status = PaymentStatus.FAILED
             return payment
-        owed = cdr.total_incl_vat if due is None else due
-        # More than was reserved cannot be captured: the difference is reported below.
+        # More than was reserved cannot be captured: the rest is a shortfall of its own.
         amount = min(max(owed, 0), payment.amount_authorized)
         kind = OperationKind.CAPTURE if amount > 0 else OperationKind.CANCEL
         operation = await begin_operation(repo, payment, kind, amount if amount > 0 else None)
