@@ -239,8 +239,9 @@ async def test_sites_list_and_detail_with_evses_and_current_allocations(
         allocation["evse_id"],
         allocation["limit_a"],
         allocation["status"],
+        allocation["discharge_limit_a"],
         allocation["power_w"],
-    ) == ("CP1", 1, "20.5", "sent", "11040.000000")
+    ) == ("CP1", 1, "20.5", "sent", None, "11040.000000")
 
 
 async def test_departure_target_is_set_and_refused_beside_its_field(

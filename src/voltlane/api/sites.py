@@ -85,6 +85,8 @@ class AllocationOut(msgspec.Struct, kw_only=True):
     phases: int
     status: str
     decided_at: datetime
+    # OCPP 2.1 V2X: the most the car may feed back, per phase (None: no discharge).
+    discharge_limit_a: Decimal | None
     power_w: Decimal | None
     current_a: Decimal | None
 
