@@ -1,5 +1,5 @@
 """Finance in the operator portal: documents, payments, dunning, outstanding settlements,
-invoice runs and customer e-mails, each a tab under ``/portal/finance``.
+invoice runs, customer e-mails and subscription plans, each a tab under ``/portal/finance``.
 
 The pages call the services the operator API calls (``billing.invoicing``,
 ``billing.payments``, ``billing.dunning``, ``billing.settlement``,
@@ -18,6 +18,7 @@ from voltlane.identity.schemas import StaffIdentity
 from voltlane.portal.finance.documents import DocumentController
 from voltlane.portal.finance.outstanding import OutstandingController
 from voltlane.portal.finance.payments import DunningController, PaymentController
+from voltlane.portal.finance.plans import PlanController
 from voltlane.portal.finance.runs import EmailController, InvoiceRunController
 from voltlane.web.auth import provide_staff, requires
 
@@ -42,6 +43,7 @@ finance_router = Router(
         OutstandingController,
         InvoiceRunController,
         EmailController,
+        PlanController,
     ],
     dependencies={"staff": Provide(provide_staff)},
 )
