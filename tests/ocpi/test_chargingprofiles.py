@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -24,6 +25,7 @@ from tests.ocpi.roaming_support import Partner, add_partner, add_roaming_token
 from tests.ocpi.spec_rules import validate, validate_envelope
 from tests.ocpi.test_commands import station_commands
 from tests.ocpp.conftest import PASSWORD, add_ocpp_station, add_token, basic, gateway, url
+from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
 from voltlane.models.tenant import (
     ChargingAllocation,
@@ -31,14 +33,16 @@ from voltlane.models.tenant import (
     ChargingStation,
     Evse,
     OcpiCommand,
+    OcpiPartner,
     SessionLimit,
 )
-from voltlane.ocpi.chargingprofile_tasks import run_charging_profile
+from voltlane.ocpi.chargingprofile_tasks import queue_active_profile_pushes, run_charging_profile
 from voltlane.ocpi.pushes import deliver
 from voltlane.ocpp.server import Gateway
 from voltlane.settings import Settings
 from voltlane.smart_charging import sites
 from voltlane.smart_charging.loop import rebalance
+from voltlane.smart_charging.session_limits import forget_ended
 from voltlane.smart_charging.sites import SiteInput
 from voltlane.station.commands import DatabaseStationCommands
 from voltlane.tenancy import TenantInfo
@@ -172,8 +176,10 @@ def _answer(response: Any) -> Any:
 
 
 async def _partner(
-    database: Database, settings: Settings, brand: TenantInfo, httpserver: HTTPServer
+    database: Database, settings: Settings, brand: TenantInfo, httpserver: HTTPServer, station: str
 ) -> Partner:
+    """A registered eMSP whose response_url answers OCPI success, and a station."""
+    await add_ocpp_station(database, brand, station)
     httpserver.expect_request("/cp/result", method="POST").respond_with_json(
         {"status_code": 1000, "timestamp": "2026-11-25T10:00:00Z"}
     )
@@ -189,8 +195,7 @@ async def test_a_profile_on_an_evse_in_no_site_is_sent_as_the_sessions_tx_profil
     station_commands: DatabaseStationCommands,
     httpserver: HTTPServer,
 ) -> None:
-    partner = await _partner(database, settings, cpo, httpserver)
-    await add_ocpp_station(database, cpo, "CP-01")
+    partner = await _partner(database, settings, cpo, httpserver, "CP-01")
     async with charging(database, gateway, cpo, partner, "CP-01") as (cp, session_id):
         async with ocpi_for(cpo, partner.token) as client:
             answer = await client.put(
@@ -265,8 +270,7 @@ async def test_a_station_that_rejects_the_profile_is_reported_rejected(
     station_commands: DatabaseStationCommands,
     httpserver: HTTPServer,
 ) -> None:
-    partner = await _partner(database, settings, cpo, httpserver)
-    await add_ocpp_station(database, cpo, "CP-02")
+    partner = await _partner(database, settings, cpo, httpserver, "CP-02")
     async with charging(database, gateway, cpo, partner, "CP-02") as (cp, session_id):
         cp.answer = "Rejected"
         async with ocpi_for(cpo, partner.token) as client:
@@ -294,8 +298,7 @@ async def test_get_posts_the_stations_composite_schedule_and_delete_clears_the_p
     station_commands: DatabaseStationCommands,
     httpserver: HTTPServer,
 ) -> None:
-    partner = await _partner(database, settings, cpo, httpserver)
-    await add_ocpp_station(database, cpo, "CP-03")
+    partner = await _partner(database, settings, cpo, httpserver, "CP-03")
     result_url = httpserver.url_for("/cp/result")
     async with charging(database, gateway, cpo, partner, "CP-03") as (cp, session_id):
         path = f"/ocpi/2.2.1/chargingprofiles/{session_id}"
@@ -358,8 +361,24 @@ async def test_a_profile_on_a_site_evse_caps_the_sessions_allocation(
     station_commands: DatabaseStationCommands,
     httpserver: HTTPServer,
 ) -> None:
-    partner = await _partner(database, settings, cpo, httpserver)
-    await add_ocpp_station(database, cpo, "CP-04")
+    partner = await _partner(database, settings, cpo, httpserver, "CP-04")
+    httpserver.expect_request(re.compile("/cp/sender/.*"), method="PUT").respond_with_json(
+        {"status_code": 1000, "timestamp": "2026-11-25T10:00:00Z"}
+    )
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await db_session.execute(
+            update(OcpiPartner)
+            .where(OcpiPartner.id == partner.id)
+            .values(
+                endpoints=[
+                    {
+                        "identifier": "chargingprofiles",
+                        "role": "SENDER",
+                        "url": httpserver.url_for("/cp/sender"),
+                    }
+                ]
+            )
+        )
     async with database.tenant_transaction(cpo.key) as db_session:
         site = await sites.create_site(
             db_session, SiteInput(name="Depot", capacity_a=Decimal(32), safe_limit_a=Decimal(16))
@@ -387,8 +406,27 @@ async def test_a_profile_on_a_site_evse_caps_the_sessions_allocation(
             )
         (row,) = await _rows(database, cpo)
         result = await run_charging_profile(database, station_commands, cpo.key, row.id)
+        # The eMSP's own profile taking effect is no news to it; a building load that
+        # leaves 6 A for the car is: its ActiveChargingProfile is PUT to its sender side.
+        async with database.tenant_transaction(cpo.key) as db_session:
+            own = await queue_active_profile_pushes(db_session, cpo.key)
+            await sites.record_reading(
+                db_session,
+                site_id,
+                kind="building_load",
+                per_phase_a=[Decimal(26)] * 3,
+                measured_at=utcnow(),
+            )
+        loaded = await rebalance(database, station_commands, cpo.key, site_id)
+        async with database.tenant_transaction(cpo.key) as db_session:
+            news = await queue_active_profile_pushes(db_session, cpo.key)
+        async with database.tenant_transaction(cpo.key) as db_session:
+            repeated = await queue_active_profile_pushes(db_session, cpo.key)
     assert _answer(answer) == {"result": "ACCEPTED", "timeout": 60}
     assert first.limits == {session_id: Decimal(32)}
+    assert loaded is not None
+    assert loaded.sent == {session_id: Decimal(6)}
+    assert (own, news, repeated) == (0, 1, 0)
     assert result == {"result": "ACCEPTED"}
     tx = [
         p["cs_charging_profiles"]
@@ -406,15 +444,32 @@ async def test_a_profile_on_a_site_evse_caps_the_sessions_allocation(
             ),
         )
         for p in tx
-    ] == [(7_200_001, "A", (32.0, 3)), (7_200_001, "A", (10.0, 3))]
+    ] == [(7_200_001, "A", (32.0, 3)), (7_200_001, "A", (10.0, 3)), (7_200_001, "A", (6.0, 3))]
     async with database.tenant_session(cpo.key) as db_session:
-        limits = list(
-            await db_session.scalars(
-                select(ChargingAllocation.limit_a).order_by(ChargingAllocation.decided_at)
+        allocations = list(
+            await db_session.execute(
+                select(ChargingAllocation.limit_a, ChargingAllocation.decided_at).order_by(
+                    ChargingAllocation.decided_at
+                )
             )
         )
-    assert limits == [Decimal(32), Decimal(10)]
-    assert await _results(database, settings, cpo, partner, httpserver) == [{"result": "ACCEPTED"}]
+    assert [limit for limit, _ in allocations] == [Decimal(32), Decimal(10), Decimal(6)]
+    report = await deliver(database, cpo, partner.id, settings.secret_key)
+    assert (report.sent, report.failed) == (2, 0)
+    sent = [(r.method, r.path, json.loads(r.data)) for r, _ in httpserver.log]
+    active = {
+        "start_date_time": allocations[-1][1].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "charging_profile": {
+            "duration": 900,
+            "charging_rate_unit": "A",
+            "charging_profile_period": [{"start_period": 0, "limit": 6.0}],
+        },
+    }
+    assert sent == [
+        ("POST", "/cp/result", {"result": "ACCEPTED"}),
+        ("PUT", f"/cp/sender/{session_id}", active),
+    ]
+    assert validate(active, "ActiveChargingProfile") == []
 
 
 async def test_another_partners_or_brands_session_is_unknown_and_bad_bodies_are_2001(
@@ -426,11 +481,10 @@ async def test_another_partners_or_brands_session_is_unknown_and_bad_bodies_are_
     gateway: Gateway,
     httpserver: HTTPServer,
 ) -> None:
-    partner = await _partner(database, settings, cpo, httpserver)
+    partner = await _partner(database, settings, cpo, httpserver, "CP-05")
     other = await add_partner(database, settings.secret_key, cpo, party_id="OTH")
     brand_b = await make_brand()
     partner_b = await add_partner(database, settings.secret_key, brand_b)
-    await add_ocpp_station(database, cpo, "CP-05")
     good = _profile_body(
         httpserver,
         charging_rate_unit="A",
@@ -482,3 +536,46 @@ async def test_another_partners_or_brands_session_is_unknown_and_bad_bodies_are_
     assert no_duration.json()["status_code"] == 2001
     assert await _limits(database, cpo) == []
     assert [row.response for row in await _rows(database, cpo)] == ["UNKNOWN_SESSION"] * 2
+
+
+async def test_too_many_requests_are_too_often_and_an_ended_sessions_limit_goes_with_it(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    gateway: Gateway,
+    httpserver: HTTPServer,
+) -> None:
+    partner = await _partner(database, settings, cpo, httpserver, "CP-06")
+    good = _profile_body(
+        httpserver,
+        charging_rate_unit="A",
+        charging_profile_period=[{"start_period": 0, "limit": 8}],
+    )
+    async with charging(database, gateway, cpo, partner, "CP-06") as (cp, session_id):
+        path = f"/ocpi/2.2.1/chargingprofiles/{session_id}"
+        async with ocpi_for(cpo, partner.token) as client:
+            answers = [await client.put(path, json=good)]
+            for _ in range(10):
+                answers.append(
+                    await client.get(
+                        path, params={"duration": "60", "response_url": good["response_url"]}
+                    )
+                )
+            await cp.call(
+                call.StopTransaction(
+                    transaction_id=int(await _transaction(database, cpo)),
+                    meter_stop=5000,
+                    timestamp="2026-11-25T10:30:00Z",
+                ),
+                suppress=False,
+            )
+            ended = await client.put(path, json=good)
+    stored = await _limits(database, cpo)
+    async with database.tenant_transaction(cpo.key) as db_session:
+        forgotten = await forget_ended(db_session)
+    assert [_answer(a)["result"] for a in answers] == ["ACCEPTED"] * 10 + ["TOO_OFTEN"]
+    assert _answer(ended) == {"result": "REJECTED", "timeout": 60}
+    assert [(limit.session_id, limit.periods) for limit in stored] == [(session_id, [[0, "8"]])]
+    assert forgotten == 1
+    assert await _limits(database, cpo) == []

@@ -8,16 +8,24 @@ REJECTED, UNKNOWN), POSTed to the request's response_url through the push outbox
   answer in time); a clear the station had no profile for is UNKNOWN.
 - GET: the station's composite schedule (GetCompositeSchedule) becomes the
   ActiveChargingProfile; REJECTED when the station refuses or cannot be reached.
+
+And the sender side (``ocpi.push_active_profiles``, every 30 s per brand): when a site's
+pass changes the limit of a session whose eMSP's profile stands (accepted at least once,
+not cleared), for a reason other than that eMSP's own request, the eMSP is PUT the new
+ActiveChargingProfile at its chargingprofiles SENDER endpoint (``.../{session_id}``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from voltlane.billing.jobs import for_each_brand
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
@@ -26,21 +34,32 @@ from voltlane.models.tenant import (
     ChargingStation,
     CommandStatus,
     OcpiCommand,
+    OcpiPartner,
+    OcpiPush,
+    OcpiToken,
+    PartnerState,
     SessionStatus,
 )
-from voltlane.ocpi.chargingprofiles import RUN_CHARGING_PROFILE
-from voltlane.ocpi.protocol import ocpi_datetime, parse_ocpi_datetime
-from voltlane.ocpi.pushes import queue_push
+from voltlane.ocpi.chargingprofiles import MODULE, RUN_CHARGING_PROFILE
+from voltlane.ocpi.protocol import InterfaceRole, ocpi_datetime, parse_ocpi_datetime
+from voltlane.ocpi.pushes import endpoint_url, queue_push
 from voltlane.smart_charging.limit_effect import Applied, apply_limit
+from voltlane.smart_charging.session_limits import LimitInForce, limits_in_force
 from voltlane.station import typed_commands as tc
 from voltlane.station.commands import RESULTS_CHANNEL, DatabaseStationCommands
 from voltlane.station.ports import StationCommands, UnsupportedCommandError, get_translator
 from voltlane.worker import JobContext, task
+from voltlane.worker.schedule import every
 
 log = logging.getLogger(__name__)
 
 DEADLINE_SECONDS = 30.0
 REQUESTED_BY = "ocpi"
+PUSH_ACTIVE_PROFILES = "ocpi.push_active_profiles"
+PUSH_ACTIVE_PROFILES_BRAND = "ocpi.push_active_profiles_brand"
+PUSH_EVERY = timedelta(seconds=30)
+# How far ahead an ActiveChargingProfile we push reaches (the spec's guide: 5 to 60 min).
+ACTIVE_PROFILE_DURATION_S = 900
 
 
 def active_profile(response: dict[str, Any]) -> dict[str, Any] | None:
@@ -136,17 +155,102 @@ async def run_charging_profile(
             db_session,
             tenant_key,
             partner_id=locked.partner_id,
-            module="chargingprofiles",
+            module=MODULE,
             object_id=str(locked.id),
             method="POST",
             path=locked.response_url,
             body=body,
+            to_party=(
+                (locked.from_country_code, locked.from_party_id)
+                if locked.from_country_code and locked.from_party_id
+                else None
+            ),
         )
     log.info(
         "ocpi charging profile done",
         extra={"ocpi_command": str(command_id), "result": body["result"]},
     )
     return body
+
+
+def allocated_profile(limit: LimitInForce) -> dict[str, Any]:
+    """The ActiveChargingProfile of a limit a station accepted (amperes per phase)."""
+    return {
+        "start_date_time": ocpi_datetime(limit.decided_at),
+        "charging_profile": {
+            "duration": ACTIVE_PROFILE_DURATION_S,
+            "charging_rate_unit": "A",
+            "charging_profile_period": [{"start_period": 0, "limit": float(limit.limit_a)}],
+        },
+    }
+
+
+async def queue_active_profile_pushes(db_session: AsyncSession, tenant_key: str) -> int:
+    """PUT each changed ActiveChargingProfile its eMSP is owed (see the module); how many."""
+    queued = 0
+    for limit in await limits_in_force(db_session):
+        found = (
+            await db_session.execute(
+                select(OcpiPartner, OcpiToken)
+                .join(OcpiToken, OcpiToken.partner_id == OcpiPartner.id)
+                .join(ChargingSession, ChargingSession.roaming_token_id == OcpiToken.id)
+                .where(ChargingSession.id == limit.session_id)
+            )
+        ).first()
+        if found is None or found[0].state is not PartnerState.REGISTERED:
+            continue
+        partner, token = found
+        base = endpoint_url(partner, MODULE, InterfaceRole.SENDER)
+        # The eMSP's own last accepted profile: what its pass set is no news to it.
+        set_at = await db_session.scalar(
+            select(func.max(OcpiCommand.result_sent_at)).where(
+                OcpiCommand.partner_id == partner.id,
+                OcpiCommand.module == MODULE,
+                OcpiCommand.command == "SET",
+                OcpiCommand.session_id == limit.session_id,
+                OcpiCommand.result == "ACCEPTED",
+            )
+        )
+        if base is None or set_at is None or limit.decided_at <= set_at:
+            continue
+        body = allocated_profile(limit)
+        last = await db_session.scalar(
+            select(OcpiPush.body)
+            .where(
+                OcpiPush.partner_id == partner.id,
+                OcpiPush.module == MODULE,
+                OcpiPush.object_id == str(limit.session_id),
+            )
+            .order_by(OcpiPush.created_at.desc())
+            .limit(1)
+        )
+        if last == body:
+            continue
+        await queue_push(
+            db_session,
+            tenant_key,
+            partner_id=partner.id,
+            module=MODULE,
+            object_id=str(limit.session_id),
+            method="PUT",
+            path=f"{base.rstrip('/')}/{limit.session_id}",
+            body=body,
+            to_party=(token.country_code, token.party_id),
+        )
+        queued += 1
+    return queued
+
+
+@task(PUSH_ACTIVE_PROFILES, queue="ocpi", max_retries=0, time_limit_ms=60_000)
+async def push_active_profiles(jobs: JobContext) -> None:
+    await for_each_brand(jobs, PUSH_ACTIVE_PROFILES_BRAND)
+
+
+@task(PUSH_ACTIVE_PROFILES_BRAND, queue="ocpi", max_retries=0, time_limit_ms=5 * 60_000)
+async def push_active_profiles_brand(jobs: JobContext, *, tenant: str) -> None:
+    """PUT each eMSP the ActiveChargingProfiles of its sessions that changed."""
+    async with jobs.database.tenant_transaction(tenant) as db_session:
+        await queue_active_profile_pushes(db_session, tenant)
 
 
 @task(RUN_CHARGING_PROFILE, queue="ocpi", max_retries=0, time_limit_ms=180_000)
@@ -159,3 +263,6 @@ async def run_charging_profile_job(jobs: JobContext, *, tenant: str, command_id:
         await run_charging_profile(jobs.database, commands, tenant, uuid.UUID(command_id))
     finally:
         await hub.stop()
+
+
+every(PUSH_ACTIVE_PROFILES, PUSH_EVERY)

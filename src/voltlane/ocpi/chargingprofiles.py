@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voltlane.core.clock import utcnow
 from voltlane.models.tenant import ChargingSession, OcpiCommand, OcpiToken, SessionStatus
 from voltlane.ocpi import checks
-from voltlane.ocpi.auth import provide_ocpi_caller
+from voltlane.ocpi.auth import OcpiCaller, provide_ocpi_caller
 from voltlane.ocpi.envelope import invalid, ocpi_response
 from voltlane.ocpi.protocol import VERSION_PATH
 from voltlane.smart_charging.session_limits import ExternalLimit, clear_limit, set_limit
@@ -110,22 +110,26 @@ def _query_url(request: Request[Any, Any, Any]) -> str:
 
 
 async def _session_result(
-    db_session: AsyncSession, partner_id: uuid.UUID, session_id: str
+    db_session: AsyncSession, caller: OcpiCaller, session_id: str
 ) -> tuple[str, uuid.UUID | None]:
     """(ChargingProfileResponseType, the session) for a session of one of the partner's
-    tokens; any other session is UNKNOWN_SESSION, one that ended REJECTED, and one asked
-    about too often TOO_OFTEN."""
+    tokens, of a party the request acts for (a hub's: the one it routes to); any other
+    session is UNKNOWN_SESSION, one that ended REJECTED, and one asked about too often
+    TOO_OFTEN."""
     try:
         key = uuid.UUID(session_id)
     except ValueError:
         return "UNKNOWN_SESSION", None
-    status = await db_session.scalar(
-        select(ChargingSession.status)
-        .join(OcpiToken, OcpiToken.id == ChargingSession.roaming_token_id)
-        .where(ChargingSession.id == key, OcpiToken.partner_id == partner_id)
-    )
-    if status is None:
+    found = (
+        await db_session.execute(
+            select(ChargingSession.status, OcpiToken.country_code, OcpiToken.party_id)
+            .join(OcpiToken, OcpiToken.id == ChargingSession.roaming_token_id)
+            .where(ChargingSession.id == key, OcpiToken.partner_id == caller.partner_id)
+        )
+    ).first()
+    if found is None or (found[1], found[2]) not in caller.parties:
         return "UNKNOWN_SESSION", None
+    status = found[0]
     if status is not SessionStatus.ACTIVE:
         return "REJECTED", key
     recent = await db_session.scalar(
@@ -155,13 +159,15 @@ async def _answer(
     """Decide the ChargingProfileResponse, keep the request, and on ACCEPTED store or
     clear the limit and queue the job that owes the result."""
     caller = provide_ocpi_caller(request)
-    result, key = await _session_result(db_session, caller.partner_id, session_id)
+    result, key = await _session_result(db_session, caller, session_id)
     row = OcpiCommand(
         partner_id=caller.partner_id,
         module=MODULE,
         command=command,
         request=dict(body),
         response_url=response_url,
+        from_country_code=caller.sender[0] if caller.sender else None,
+        from_party_id=caller.sender[1] if caller.sender else None,
         session_id=key,
         response=result,
         created_at=utcnow(),

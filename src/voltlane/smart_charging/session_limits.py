@@ -30,11 +30,17 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
-from voltlane.models.tenant import ChargingSession, SessionLimit, SessionStatus
+from voltlane.models.tenant import (
+    AllocationStatus,
+    ChargingAllocation,
+    ChargingSession,
+    SessionLimit,
+    SessionStatus,
+)
 from voltlane.smart_charging import profiles
 from voltlane.station import typed_commands as tc
 
@@ -173,3 +179,35 @@ async def forget_ended(db_session: AsyncSession) -> int:
         .returning(SessionLimit.session_id)
     )
     return len(list(gone))
+
+
+@dataclass(frozen=True, slots=True)
+class LimitInForce:
+    """The limit a station last accepted for a session that has an external limit."""
+
+    session_id: uuid.UUID
+    limit_a: Decimal  # per phase
+    phases: int
+    decided_at: datetime
+
+
+async def limits_in_force(db_session: AsyncSession) -> list[LimitInForce]:
+    """For each active session with an external limit and an allocation its station
+    accepted, the last such allocation (what the car may draw now)."""
+    rows = await db_session.execute(
+        select(
+            ChargingAllocation.session_id,
+            ChargingAllocation.limit_a,
+            ChargingAllocation.phases,
+            ChargingAllocation.decided_at,
+        )
+        .join(SessionLimit, SessionLimit.session_id == ChargingAllocation.session_id)
+        .join(ChargingSession, ChargingSession.id == ChargingAllocation.session_id)
+        .where(
+            ChargingSession.status == SessionStatus.ACTIVE,
+            ChargingAllocation.status == AllocationStatus.ACCEPTED,
+        )
+        .order_by(ChargingAllocation.session_id, ChargingAllocation.decided_at.desc())
+        .ext(distinct_on(ChargingAllocation.session_id))
+    )
+    return [LimitInForce(*row) for row in rows]
