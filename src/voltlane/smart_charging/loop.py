@@ -5,7 +5,8 @@ A pass, under a per-site advisory lock so two passes never interleave:
 1. **Defaults.** Every station with an EVSE in the site gets a TxDefaultProfile at the
    site's minimum current on each of those EVSEs, once after each boot and after each
    change of the minimum (and again an hour after it refused); none under a circuit in
-   mode ``off``, and an EVSE that leaves the site has its own cleared (``release_evse``).
+   mode ``off``. An EVSE that leaves the site, or whose circuit is switched off, has its
+   own cleared (``release_evse``, asked again by the sweep until the station answers).
    A car that plugs in therefore starts at the minimum before any pass sees its session:
    the seconds after a new car arrives never push the site over. A station that accepts
    is ``supported``; one that refuses is flagged (``rejected`` / ``unsupported``) and is
@@ -53,6 +54,7 @@ from voltlane.models.tenant import (
     EvseProfileRelease,
     ProfileSupport,
     SessionStatus,
+    Site,
     SiteEvse,
     StationProfileSupport,
 )
@@ -458,10 +460,11 @@ async def release_station(
 async def release_evse(
     database: Database, commands: StationCommands, tenant_key: str, evse_pk: uuid.UUID
 ) -> bool:
-    """Clear the TxDefaultProfile of an EVSE that left its site while its station stays
-    under Voltlane (another of its EVSEs is in a site); False when the EVSE is back in a
-    site, is gone, or the station did not answer the clear (offline, no answer: its
-    pending release stays for the sweep to ask again; answered: it is dropped)."""
+    """Clear the TxDefaultProfile and TxProfile of an EVSE that left its site, or whose site
+    or circuit was switched off, while its station stays under Voltlane; False when the
+    EVSE is back in a managed site, is gone, or the station did not answer every clear
+    (offline, no answer: its pending release stays for the sweep to ask again; answered:
+    it is dropped)."""
     async with database.tenant_session(tenant_key) as db_session:
         found = (
             await db_session.execute(
@@ -471,16 +474,21 @@ async def release_evse(
             )
         ).first()
         in_site = await db_session.get(SiteEvse, evse_pk)
-    if found is None or in_site is not None:
+        sites = {site.id: site for site in await db_session.scalars(select(Site))}
+    managed = in_site is not None and not state_of.switched_off(sites, in_site.site_id)
+    if found is None or managed:
         await _drop_releases(database, tenant_key, [evse_pk])
         return False
     evse_id, station_id, protocol = found
-    clear = tc.ClearChargingProfile(profile_id=profiles.tx_default_profile_id(evse_id))
-    [result] = await profiles.send_all(
-        database, commands, tenant_key, [Call(station_id, protocol, clear)]
+    ids = [profiles.tx_default_profile_id(evse_id), profiles.tx_profile_id(evse_id)]
+    results = await profiles.send_all(
+        database,
+        commands,
+        tenant_key,
+        [Call(station_id, protocol, tc.ClearChargingProfile(profile_id=i)) for i in ids],
     )
     # "Unknown": the station held no such profile.
-    done = result.outcome is ProfileOutcome.ACCEPTED or result.answer == "Unknown"
+    done = all(r.outcome is ProfileOutcome.ACCEPTED or r.answer == "Unknown" for r in results)
     if done:
         await _drop_releases(database, tenant_key, [evse_pk])
     return done

@@ -243,12 +243,37 @@ async def update_site(db_session: AsyncSession, site_id: uuid.UUID, data: SiteIn
     if errors:
         raise InvalidSiteError(errors)
     new_minimum = site.min_current_a != data.min_current_a
+    was_off = site.mode is SiteMode.OFF
     _apply(site, data, timezone)
     await repo.flush()
     if new_minimum:
         # Stations hold the minimum as their TxDefaultProfile: the next pass resends it.
         await repo.forget_defaults(site.id)
+    if was_off != (site.mode is SiteMode.OFF):
+        await _follow_switch(repo, site)
     return site
+
+
+async def _follow_switch(repo: SmartChargingRepository, site: Site) -> None:
+    """A site or circuit was switched off or on. Under a node in mode ``off`` Voltlane
+    manages nothing (its EVSEs count at their maximum), so a limit it left there would hold
+    a car for no reason: each EVSE now under a switched-off node has its profiles released
+    (until its station answers, see ``loop.release_evse``); one switched back on gets the
+    defaults again from the next pass."""
+    above = [await repo.site(i) for i in (await repo.ancestor_ids(site.id))[1:]]
+    above_off = any(a is not None and a.mode is SiteMode.OFF for a in above)
+    off: dict[uuid.UUID | None, bool] = {}
+    for node in await repo.tree(site.id):  # parents first
+        off[node.id] = node.mode is SiteMode.OFF or off.get(node.parent_id, above_off)
+    now = utcnow()
+    for row in await repo.site_evses(i for i in off if i is not None):
+        if off[row.site_id]:
+            await repo.request_release(row.evse_pk, now)
+        else:
+            await repo.drop_release(row.evse_pk)
+    for node_id, node_off in off.items():
+        if node_id is not None and not node_off:
+            await repo.forget_defaults(node_id)
 
 
 # -- EVSEs ---------------------------------------------------------------------------------
