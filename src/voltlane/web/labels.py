@@ -259,6 +259,7 @@ LABELS: dict[str, dict[Any, str]] = {
     "payment_purpose": {
         PaymentPurpose.SESSION: N_("Charging session"),
         PaymentPurpose.WALLET_TOPUP: N_("Wallet top-up"),
+        PaymentPurpose.SHORTFALL: N_("Above the pre-authorization"),
     },
     "dunning_state": {
         DunningState.SCHEDULED: N_("Retry scheduled"),
@@ -270,6 +271,7 @@ LABELS: dict[str, dict[Any, str]] = {
         OperationKind.CAPTURE: N_("Capture"),
         OperationKind.CANCEL: N_("Cancel"),
         OperationKind.REFUND: N_("Refund"),
+        OperationKind.CHARGE: N_("Charge off-session"),
     },
     "operation_state": {
         OperationState.PENDING: N_("Sent, no answer yet"),
