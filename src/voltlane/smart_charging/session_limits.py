@@ -6,7 +6,7 @@ in total), periods ``(start offset in seconds, limit)``, an optional absolute st
 the periods count from the start of the session), an optional duration (else the last
 period holds to the end) and the car's minimum rate. Nothing here knows who set it.
 
-How it takes effect:
+How it takes effect (limit_effect.py):
 
 - **An EVSE in a site.** The rebalancing pass caps the session's demand at the limit in
   force *now* (``cap_a``), converted to amperes per phase with the site's nominal voltage
