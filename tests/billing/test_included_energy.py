@@ -64,6 +64,21 @@ async def plus_plan_with_15_kwh(
     return brand, account
 
 
+class Card:
+    """Card FLEET01 at station CP16 (OCPP 1.6): each call charges one session of it."""
+
+    def __init__(self, cp: Any) -> None:
+        self.cp = cp
+        self.meter = Meter()
+
+    async def charge(self, start: str, stop: str, wh: int) -> None:
+        await charge(self.cp, self.meter, "FLEET01", start, stop, wh)
+
+
+async def card_at_cp16(open_charger: Any, brand: TenantInfo) -> Card:
+    return Card((await open_charger(brand, "CP16", "ocpp1.6")).cp)
+
+
 async def rated(database: Database, brand: TenantInfo) -> list[tuple[str, int, int, int]]:
     """(kind, included Wh, net, gross) of every CDR by number."""
     async with database.tenant_session(brand.key) as db_session:
@@ -86,13 +101,12 @@ async def test_sessions_use_the_allowance_in_the_order_they_end_and_a_month_star
     database: Database, make_brand, open_charger
 ) -> None:
     brand, _ = await plus_plan_with_15_kwh(database, make_brand)
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    meter = Meter()
-    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
-    await charge(cp, meter, "FLEET01", "2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 10_000)
-    await charge(cp, meter, "FLEET01", "2026-10-22T08:00:00Z", "2026-10-22T09:00:00Z", 10_000)
+    card = await card_at_cp16(open_charger, brand)
+    await card.charge("2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
+    await card.charge("2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 10_000)
+    await card.charge("2026-10-22T08:00:00Z", "2026-10-22T09:00:00Z", 10_000)
     # Ends 1 November 00:30 in Berlin: November's allowance, though October in UTC.
-    await charge(cp, meter, "FLEET01", "2026-10-31T22:30:00Z", "2026-10-31T23:30:00Z", 10_000)
+    await card.charge("2026-10-31T22:30:00Z", "2026-10-31T23:30:00Z", 10_000)
     await rate_all(database, brand)
 
     assert await rated(database, brand) == [
@@ -107,10 +121,9 @@ async def test_two_sessions_rated_at_once_never_share_the_allowance(
     database: Database, make_brand, open_charger
 ) -> None:
     brand, _ = await plus_plan_with_15_kwh(database, make_brand)
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    meter = Meter()
-    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
-    await charge(cp, meter, "FLEET01", "2026-10-20T10:00:00Z", "2026-10-20T11:00:00Z", 10_000)
+    card = await card_at_cp16(open_charger, brand)
+    await card.charge("2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
+    await card.charge("2026-10-20T10:00:00Z", "2026-10-20T11:00:00Z", 10_000)
     first, second = await sessions_by_start(database, brand)
 
     async def rate(session_id: uuid.UUID) -> None:
@@ -128,14 +141,13 @@ async def test_a_credit_gives_its_included_energy_back_to_the_month(
     database: Database, make_brand, open_charger
 ) -> None:
     brand, _ = await plus_plan_with_15_kwh(database, make_brand)
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    meter = Meter()
-    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
+    card = await card_at_cp16(open_charger, brand)
+    await card.charge("2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
     await rate_all(database, brand)
     async with database.tenant_transaction(brand.key) as db_session:
         (cdr,) = await db_session.scalars(select(Cdr))
         await billing.credit_cdr(db_session, cdr.id, reason="charged twice")
-    await charge(cp, meter, "FLEET01", "2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 12_000)
+    await card.charge("2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 12_000)
     await rate_all(database, brand)
 
     assert await rated(database, brand) == [
@@ -149,11 +161,10 @@ async def test_the_live_cost_uses_the_allowance_left_and_equals_the_cdr(
     database: Database, make_brand, open_charger
 ) -> None:
     brand, _ = await plus_plan_with_15_kwh(database, make_brand)
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    meter = Meter()
-    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
+    card = await card_at_cp16(open_charger, brand)
+    await card.charge("2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
     await rate_all(database, brand)
-    await charge(cp, meter, "FLEET01", "2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 8_000)
+    await card.charge("2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 8_000)
     _, second = await sessions_by_start(database, brand)
     async with database.tenant_session(brand.key) as db_session:
         live = await billing.live_cost(
@@ -185,10 +196,9 @@ async def test_the_receipt_says_how_much_energy_the_plan_included(
     database: Database, make_brand, open_charger
 ) -> None:
     brand, _ = await plus_plan_with_15_kwh(database, make_brand, account_of=driver_account)
-    cp = (await open_charger(brand, "CP16", "ocpp1.6")).cp
-    meter = Meter()
-    await charge(cp, meter, "FLEET01", "2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 12_500)
-    await charge(cp, meter, "FLEET01", "2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 10_000)
+    card = await card_at_cp16(open_charger, brand)
+    await card.charge("2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 12_500)
+    await card.charge("2026-10-21T08:00:00Z", "2026-10-21T09:00:00Z", 10_000)
     await rate_all(database, brand)
     async with database.tenant_transaction(brand.key) as db_session:
         receipts = await issue_documents(db_session, brand, now=NOW)
