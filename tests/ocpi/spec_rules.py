@@ -1,6 +1,7 @@
 """The field rules of OCPI 2.2.1, transcribed by hand from the specification's tables
-(/work/ocpi-spec: mod_*.asciidoc, credentials, version_information_endpoint, types,
-transport_and_format), and a validator that checks a JSON object against them.
+(the ocpi/ocpi repository at tag v2.2.1-d2: mod_*.asciidoc, credentials,
+version_information_endpoint, types, transport_and_format), and a validator that checks a
+JSON object against them.
 
 Deliberately independent of ``voltlane``: an eMSP peer that checks our OCPI output must
 not share our models, or it would agree with our mistakes.

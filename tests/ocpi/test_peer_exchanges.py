@@ -33,7 +33,7 @@ from voltlane.station.schemas import LocationUpdate
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import JobContext
 
-EXAMPLES = Path("/work/ocpi-spec/examples")
+EXAMPLES = Path(__file__).parent / "spec_examples"
 
 
 async def test_the_peer_keeps_a_full_token_with_us_and_patches_it(

@@ -22,7 +22,7 @@ from voltlane.core.db import Database
 from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
 
-EXAMPLES = Path("/work/ocpi-spec/examples")
+EXAMPLES = Path(__file__).parent / "spec_examples"
 # Ours, not the eMSP's: the CPO's party and our own timestamps replace them.
 SET_BY_US = ("country_code", "party_id", "last_updated")
 
