@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from tests.api.conftest import issue_key
@@ -20,11 +21,15 @@ from voltlane.models.tenant import (
     ChargingAllocation,
     ChargingTarget,
     Evse,
+    EvseProfileRelease,
+    SiteEvse,
     SiteReading,
 )
 from voltlane.smart_charging import sites
-from voltlane.smart_charging.sites import SiteInput
+from voltlane.smart_charging.sites import RELEASE_EVSE, SiteInput
 from voltlane.tenancy import TenantInfo
+from voltlane.worker import outbox
+from voltlane.worker.models import OutboxMessage
 
 D = Decimal
 
@@ -301,3 +306,50 @@ async def test_another_brands_site_and_session_are_not_found(
     async with database.tenant_session(theirs.key) as db_session:
         assert list(await db_session.scalars(select(SiteReading))) == []
         assert list(await db_session.scalars(select(ChargingTarget))) == []
+
+
+async def test_an_evse_is_taken_out_of_its_site_with_its_release_asked_and_audited(
+    database: Database, make_brand, api_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "_relay", None)  # keep the release job in the outbox
+    brand, other = await make_brand(), await make_brand()
+    depot = await make_depot(database, brand)
+    theirs = await make_depot(database, other)
+    key = await issue_key(database, brand, name="ems")
+    path = f"/api/v1/sites/{depot.site_id}/evses/{depot.evse_pk}"
+    async with api_for(brand, key) as client:
+        foreign = await client.delete(f"/api/v1/sites/{theirs.site_id}/evses/{theirs.evse_pk}")
+        removed = await client.delete(path)
+        again = await client.delete(path)
+        detail = (await client.get(f"/api/v1/sites/{depot.site_id}")).json()
+        schema = (await client.get("/schema/openapi.json")).json()
+
+    assert removed.status_code == 204
+    assert removed.content == b""
+    assert detail["evses"] == []
+    assert (foreign.status_code, again.status_code) == (404, 404)
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert (again.json()["status"], again.json()["detail"]) == (
+        404,
+        "This EVSE is not in the site.",
+    )
+    async with database.tenant_session(brand.key) as db_session:
+        pending = list(await db_session.scalars(select(EvseProfileRelease.evse_pk)))
+        actions = list(await db_session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert pending == [depot.evse_pk]
+    assert actions == ["api.site.evse.remove"]
+    async with database.platform_session() as db_session:
+        jobs = [
+            message["kwargs"]
+            for message in await db_session.scalars(
+                select(OutboxMessage.message).where(OutboxMessage.actor_name == RELEASE_EVSE)
+            )
+            if message["kwargs"]["tenant"] == brand.key
+        ]
+    assert jobs == [{"tenant": brand.key, "evse_pk": str(depot.evse_pk)}]
+    # Another brand's EVSE stays where it was.
+    async with database.tenant_session(other.key) as db_session:
+        assert await db_session.get(SiteEvse, theirs.evse_pk) is not None
+    operation = schema["paths"]["/api/v1/sites/{site_id}/evses/{evse_pk}"]["delete"]
+    assert operation["summary"] == "Take an EVSE out of a site"
+    assert "204" in operation["responses"]

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
@@ -23,8 +23,10 @@ from voltlane.models.tenant import ReadingKind, Site
 from voltlane.smart_charging import overview
 from voltlane.smart_charging import sites as service
 from voltlane.smart_charging.sites import InvalidSiteError
+from voltlane.web.context import current_tenant
 
 UNKNOWN_SESSION = "This charging session does not exist."
+EVSE_NOT_IN_SITE = "This EVSE is not in the site."
 Instant = Annotated[datetime, Meta(tz=True)]
 Amps = Annotated[Decimal, Meta(description="Amperes, 0.1 A steps")]
 
@@ -187,6 +189,38 @@ class SiteController(Controller):
         self, db_session: NamedDependency[AsyncSession], site_id: FromPath[uuid.UUID]
     ) -> SiteDetail:
         return _detail(await overview.site_view(db_session, site_id, now=utcnow()))
+
+    @delete(
+        "/{site_id:uuid}/evses/{evse_pk:uuid}",
+        summary="Take an EVSE out of a site",
+        description=(
+            "The EVSE (its evse_pk, as the site lists it) leaves the site, as Remove does in "
+            "the portal: its station is asked to clear the site's TxDefaultProfile and any "
+            "TxProfile on it, again after each reconnection until it answers. 404 when the "
+            "site does not exist or the EVSE is not in it."
+        ),
+    )
+    async def remove_evse(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[ApiCaller],
+        site_id: FromPath[uuid.UUID],
+        evse_pk: FromPath[uuid.UUID],
+    ) -> None:
+        view = await overview.site_view(db_session, site_id, now=utcnow())
+        if not any(evse.evse_pk == evse_pk for evse in view.evses):
+            raise NotFoundError(EVSE_NOT_IN_SITE)
+        await service.unassign_evse(db_session, evse_pk, tenant_key=current_tenant(request).key)
+        await audit(
+            db_session,
+            request,
+            caller,
+            action="api.site.evse.remove",
+            entity="site",
+            entity_id=site_id,
+            detail={"evse_pk": str(evse_pk)},
+        )
 
     @post("/{site_id:uuid}/readings", summary="Report building load, solar and battery")
     async def readings(
