@@ -23,8 +23,10 @@ from tests.ocpp.conftest import add_token, gateway, open_charger
 from tests.pwa.money_factories import use_fake_stripe
 from voltlane.billing import payment_tasks, payments
 from voltlane.billing import tasks as billing_tasks
+from voltlane.billing.cdrs import credit_cdr
+from voltlane.billing.credit_refunds import REFUND_CREDITED_TASK
 from voltlane.billing.dunning import find_dunning, retry_payment
-from voltlane.billing.invoicing import issue_documents
+from voltlane.billing.invoicing import credit_document, issue_documents
 from voltlane.billing.payment_tasks import RetryLaterError
 from voltlane.billing.providers import PaymentProvider
 from voltlane.billing.settlement import outstanding_by_customer
@@ -434,3 +436,47 @@ async def test_the_job_retries_through_a_psp_outage_and_the_sweep_picks_it_up_ag
     assert charged.psp_reference is not None
     assert fake.captures[charged.psp_reference] == 1
     assert await jobs_named(database, brand, payments.CHARGE_SHORTFALL_TASK) == [job, job]
+
+
+async def test_crediting_the_session_refunds_its_shortfall_too(
+    database: Database, make_brand, open_charger, fake_adyen
+) -> None:
+    fake, url = fake_adyen
+    brand, _cdr_id, hold = await session_above_its_hold(
+        database, make_brand, open_charger, "adyen", url, stored="card_ok"
+    )
+    adyen = adyen_at(url)
+    opened = await shortfall_of(database, brand)
+    charged = await payments.charge_shortfall(database, brand.key, opened.id, provider=adyen)
+    document = await receipt(database, brand)
+    assert document is not None
+    async with database.tenant_transaction(brand.key) as db_session:
+        await credit_document(db_session, brand, document.id, reason="Goodwill", now=NOW)
+    queued = await jobs_named(database, brand, REFUND_CREDITED_TASK)
+    refunded = await payments.refund_credited(database, brand.key, opened.id, provider=adyen)
+
+    assert sorted(job["payment_id"] for job in queued) == sorted([str(hold.id), str(opened.id)])
+    assert refunded is not None
+    assert (refunded.status, refunded.amount_refunded) == (PaymentStatus.REFUNDED, ABOVE)
+    assert charged.psp_reference is not None
+    assert fake.refunds == {charged.psp_reference: 1}
+
+
+async def test_a_shortfall_credited_before_its_charge_is_cancelled_and_never_sent(
+    database: Database, make_brand, open_charger, fake_stripe
+) -> None:
+    fake, url = fake_stripe
+    brand, cdr_id, _hold = await session_above_its_hold(
+        database, make_brand, open_charger, "stripe", url, stored="pm_card_visa"
+    )
+    opened = await shortfall_of(database, brand)
+    async with database.tenant_transaction(brand.key) as db_session:
+        await credit_cdr(db_session, cdr_id, reason="Charger fault")
+
+    cancelled = await payments.charge_shortfall(
+        database, brand.key, opened.id, provider=stripe_at(url)
+    )
+
+    assert (cancelled.status, cancelled.amount_captured) == (PaymentStatus.CANCELLED, 0)
+    assert await operations_of(database, brand, opened.id) == []
+    assert not any(key.startswith("voltlane-charge-") for key in fake.requests_per_key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.payment_repository import PaymentRepository
+from voltlane.billing.shortfall_repository import ShortfallRepository
 from voltlane.models.tenant import Cdr, PaymentStatus
 from voltlane.worker import enqueue
 
@@ -19,21 +20,28 @@ REFUND_CREDITED_TASK = "billing.refund_credited"
 
 
 async def queue_refund_of_credit(db_session: AsyncSession, credit: Cdr) -> bool:
-    """Write the refund job for a credit CDR whose session was paid by card; True when it
-    was written."""
+    """Write the refund jobs for a credit CDR whose session was paid by card: its hold's
+    and its shortfall's (what the CDR cost above the hold, charged separately); True when
+    one was written."""
     if credit.credit_of is None:
         return False
-    payment = await PaymentRepository(db_session).payment_of_session(credit.session_id)
-    if (
-        payment is None
-        or payment.status is not PaymentStatus.CAPTURED
-        or payment.amount_captured <= payment.amount_refunded
-    ):
-        return False
-    enqueue(
-        db_session,
-        REFUND_CREDITED_TASK,
-        tenant=db_session.info["tenant_key"],
-        payment_id=str(payment.id),
-    )
-    return True
+    paid = [
+        await PaymentRepository(db_session).payment_of_session(credit.session_id),
+        await ShortfallRepository(db_session).shortfall_of(credit.credit_of),
+    ]
+    queued = False
+    for payment in paid:
+        if (
+            payment is None
+            or payment.status is not PaymentStatus.CAPTURED
+            or payment.amount_captured <= payment.amount_refunded
+        ):
+            continue
+        enqueue(
+            db_session,
+            REFUND_CREDITED_TASK,
+            tenant=db_session.info["tenant_key"],
+            payment_id=str(payment.id),
+        )
+        queued = True
+    return queued

@@ -9,6 +9,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.tenant import (
+    Cdr,
     ChargeRequest,
     Payment,
     PaymentPurpose,
@@ -30,6 +31,10 @@ class ShortfallRepository:
                 Payment.purpose == PaymentPurpose.SHORTFALL, Payment.cdr_id == cdr_id
             )
         )
+
+    async def is_credited(self, cdr_id: uuid.UUID) -> bool:
+        found = await self.db_session.scalar(select(Cdr.id).where(Cdr.credit_of == cdr_id))
+        return found is not None
 
     async def shortfalls_of(self, cdr_ids: list[uuid.UUID]) -> dict[uuid.UUID, Payment]:
         """The shortfall payments of these CDRs, by CDR id."""

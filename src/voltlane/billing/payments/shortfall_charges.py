@@ -20,6 +20,7 @@ from voltlane.billing.providers import (
     ProviderError,
     ProviderUnavailableError,
 )
+from voltlane.billing.shortfall_repository import ShortfallRepository
 from voltlane.core.db import Database
 from voltlane.models.tenant import (
     OperationKind,
@@ -54,6 +55,15 @@ async def charge_shortfall(
         if payment is None or payment.purpose is not PaymentPurpose.SHORTFALL:
             raise PaymentNotFoundError(f"no shortfall payment {payment_id}", field="payment_id")
         if payment.status in FINAL or payment.payment_method_ref is None:
+            return payment
+        credited = payment.cdr_id is not None and await ShortfallRepository(db_session).is_credited(
+            payment.cdr_id
+        )
+        if credited and not await repo.open_operation(
+            payment.id, OperationKind.CHARGE, payment.amount_authorized
+        ):
+            # The session was credited before its shortfall was charged: nothing is owed.
+            advance(payment, PaymentStatus.CANCELLED)
             return payment
         if payment.status is PaymentStatus.FAILED:
             if not retry:
