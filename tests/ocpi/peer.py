@@ -62,6 +62,26 @@ _PUSHED = {
 }
 
 
+# The response_urls the peer gives in chargingprofiles requests name what they await:
+# /chargingprofiles/{get|set|clear}/{n} (mod_charging_profiles "Sender Interface" POST).
+_PROFILE_RESULTS = {
+    "get": "ActiveChargingProfileResult",
+    "set": "ChargingProfileResult",
+    "clear": "ClearProfileResult",
+}
+
+
+def _charging_profile_problems(method: str, params: list[str], body: Any) -> list[str]:
+    """A result POSTed to one of the peer's response_urls, or the CPO's PUT of an
+    ActiveChargingProfile to ``{chargingprofiles}/{session_id}``."""
+    if method == "POST" and len(params) == 2 and params[0] in _PROFILE_RESULTS:
+        return validate(body, _PROFILE_RESULTS[params[0]])
+    if method == "PUT" and len(params) == 1:
+        too_long = [f"session_id {params[0]!r} is longer than 36"] if len(params[0]) > 36 else []
+        return too_long + validate(body, "ActiveChargingProfile")
+    return [f"{method} {params} is no method of the chargingprofiles sender interface"]
+
+
 @dataclass(frozen=True, slots=True)
 class Pushed:
     """A request the CPO made to one of the peer's receivers."""
@@ -181,7 +201,8 @@ class EmspPeer:
             self._credentials
         )
         receivers = re.compile(
-            rf"{re.escape(root)}/2\.2\.1/(locations|tariffs|sessions|cdrs|commands|tokens)(/.*)?"
+            rf"{re.escape(root)}/2\.2\.1/"
+            r"(locations|tariffs|sessions|cdrs|commands|tokens|chargingprofiles)(/.*)?"
         )
         self.server.expect_request(receivers).respond_with_handler(self._receive)
         return self
@@ -279,6 +300,8 @@ class EmspPeer:
         if module == "commands":
             # The response_url the peer gave: /commands/{command}/{uid}, a CommandResult.
             return validate(body, "CommandResult") if method == "POST" else [f"{method}?"]
+        if module == "chargingprofiles":
+            return _charging_profile_problems(method, params, body)
         kinds = _PUSHED[module]
         # {country_code}/{party_id}/{id}[/{evse_uid}[/{connector_id}]]
         if not 3 <= len(params) <= 2 + len(kinds):

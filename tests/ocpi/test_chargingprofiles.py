@@ -142,11 +142,27 @@ async def charging(
             await task
 
 
+async def depot(database: Database, brand: TenantInfo, station_id: str) -> uuid.UUID:
+    """A 32 A three-phase site (230 V, minimum 6 A) with the station's EVSE 1."""
+    async with database.tenant_transaction(brand.key) as db_session:
+        site = await sites.create_site(
+            db_session, SiteInput(name="Depot", capacity_a=Decimal(32), safe_limit_a=Decimal(16))
+        )
+        evse_pk = await db_session.scalar(
+            select(Evse.id)
+            .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
+            .where(ChargingStation.station_id == station_id, Evse.evse_id == 1)
+        )
+        assert evse_pk is not None
+        await sites.assign_evse(db_session, site.id, evse_pk)
+        return site.id
+
+
 def _profile_body(httpserver: HTTPServer, **profile: Any) -> dict[str, Any]:
     return {"charging_profile": profile, "response_url": httpserver.url_for("/cp/result")}
 
 
-async def _rows(database: Database, brand: TenantInfo) -> list[OcpiCommand]:
+async def requests_of(database: Database, brand: TenantInfo) -> list[OcpiCommand]:
     async with database.tenant_session(brand.key) as db_session:
         return list(await db_session.scalars(select(OcpiCommand).order_by(OcpiCommand.created_at)))
 
@@ -211,7 +227,7 @@ async def test_a_profile_on_an_evse_in_no_site_is_sent_as_the_sessions_tx_profil
                     ],
                 ),
             )
-        (row,) = await _rows(database, cpo)
+        (row,) = await requests_of(database, cpo)
         result = await run_charging_profile(database, station_commands, cpo.key, row.id)
         again = await run_charging_profile(database, station_commands, cpo.key, row.id)
     transaction = int(await _transaction(database, cpo))
@@ -282,7 +298,7 @@ async def test_a_station_that_rejects_the_profile_is_reported_rejected(
                     charging_profile_period=[{"start_period": 0, "limit": 10}],
                 ),
             )
-        (row,) = await _rows(database, cpo)
+        (row,) = await requests_of(database, cpo)
         result = await run_charging_profile(database, station_commands, cpo.key, row.id)
     assert _answer(answer) == {"result": "ACCEPTED", "timeout": 60}
     assert result == {"result": "REJECTED"}
@@ -305,7 +321,7 @@ async def test_get_posts_the_stations_composite_schedule_and_delete_clears_the_p
         results = []
 
         async def run_last() -> None:
-            row = (await _rows(database, cpo))[-1]
+            row = (await requests_of(database, cpo))[-1]
             results.append(await run_charging_profile(database, station_commands, cpo.key, row.id))
 
         async with ocpi_for(cpo, partner.token) as client:
@@ -379,18 +395,7 @@ async def test_a_profile_on_a_site_evse_caps_the_sessions_allocation(
                 ]
             )
         )
-    async with database.tenant_transaction(cpo.key) as db_session:
-        site = await sites.create_site(
-            db_session, SiteInput(name="Depot", capacity_a=Decimal(32), safe_limit_a=Decimal(16))
-        )
-        evse_pk = await db_session.scalar(
-            select(Evse.id)
-            .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
-            .where(ChargingStation.station_id == "CP-04")
-        )
-        assert evse_pk is not None
-        await sites.assign_evse(db_session, site.id, evse_pk)
-        site_id = site.id
+    site_id = await depot(database, cpo, "CP-04")
     async with charging(database, gateway, cpo, partner, "CP-04") as (cp, session_id):
         first = await rebalance(database, station_commands, cpo.key, site_id)
         assert first is not None
@@ -404,7 +409,7 @@ async def test_a_profile_on_a_site_evse_caps_the_sessions_allocation(
                     charging_profile_period=[{"start_period": 0, "limit": 6900}],
                 ),
             )
-        (row,) = await _rows(database, cpo)
+        (row,) = await requests_of(database, cpo)
         result = await run_charging_profile(database, station_commands, cpo.key, row.id)
         # The eMSP's own profile taking effect is no news to it; a building load that
         # leaves 6 A for the car is: its ActiveChargingProfile is PUT to its sender side.
@@ -535,7 +540,7 @@ async def test_another_partners_or_brands_session_is_unknown_and_bad_bodies_are_
         assert (body["status_code"], body["status_message"]) == (2001, message), name
     assert no_duration.json()["status_code"] == 2001
     assert await _limits(database, cpo) == []
-    assert [row.response for row in await _rows(database, cpo)] == ["UNKNOWN_SESSION"] * 2
+    assert [row.response for row in await requests_of(database, cpo)] == ["UNKNOWN_SESSION"] * 2
 
 
 async def test_too_many_requests_are_too_often_and_an_ended_sessions_limit_goes_with_it(
