@@ -34,7 +34,9 @@ from voltlane.models.tenant import (
     Evse,
     OcpiCommand,
     OcpiPartner,
+    ProfileSupport,
     SessionLimit,
+    StationProfileSupport,
 )
 from voltlane.ocpi.chargingprofile_tasks import queue_active_profile_pushes, run_charging_profile
 from voltlane.ocpi.pushes import deliver
@@ -584,3 +586,41 @@ async def test_too_many_requests_are_too_often_and_an_ended_sessions_limit_goes_
     assert [(limit.session_id, limit.periods) for limit in stored] == [(session_id, [[0, "8"]])]
     assert forgotten == 1
     assert await _limits(database, cpo) == []
+
+
+async def test_a_station_without_charging_profiles_is_not_supported_at_once(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    gateway: Gateway,
+    httpserver: HTTPServer,
+) -> None:
+    partner = await _partner(database, settings, cpo, httpserver, "CP-07")
+    async with charging(database, gateway, cpo, partner, "CP-07") as (cp, session_id):
+        async with database.tenant_transaction(cpo.key) as db_session:
+            station_pk = await db_session.scalar(
+                select(ChargingStation.id).where(ChargingStation.station_id == "CP-07")
+            )
+            assert station_pk is not None
+            db_session.add(
+                StationProfileSupport(
+                    charging_station_id=station_pk,
+                    status=ProfileSupport.UNSUPPORTED,
+                    reason="TxDefaultProfile: NotImplemented",
+                    checked_at=utcnow(),
+                )
+            )
+        async with ocpi_for(cpo, partner.token) as client:
+            answer = await client.put(
+                f"/ocpi/2.2.1/chargingprofiles/{session_id}",
+                json=_profile_body(
+                    httpserver,
+                    charging_rate_unit="A",
+                    charging_profile_period=[{"start_period": 0, "limit": 8}],
+                ),
+            )
+    assert _answer(answer) == {"result": "NOT_SUPPORTED", "timeout": 60}
+    assert [row.response for row in await requests_of(database, cpo)] == ["NOT_SUPPORTED"]
+    assert await _limits(database, cpo) == []
+    assert cp.received == []

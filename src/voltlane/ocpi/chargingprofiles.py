@@ -30,7 +30,12 @@ from voltlane.ocpi import checks
 from voltlane.ocpi.auth import OcpiCaller, provide_ocpi_caller
 from voltlane.ocpi.envelope import invalid, ocpi_response
 from voltlane.ocpi.protocol import VERSION_PATH
-from voltlane.smart_charging.session_limits import ExternalLimit, clear_limit, set_limit
+from voltlane.smart_charging.session_limits import (
+    ExternalLimit,
+    clear_limit,
+    set_limit,
+    takes_no_profiles,
+)
 from voltlane.worker import enqueue
 
 CHARGING_PROFILES_PATH = f"{VERSION_PATH}/chargingprofiles"
@@ -114,8 +119,8 @@ async def _session_result(
 ) -> tuple[str, uuid.UUID | None]:
     """(ChargingProfileResponseType, the session) for a session of one of the partner's
     tokens, of a party the request acts for (a hub's: the one it routes to); any other
-    session is UNKNOWN_SESSION, one that ended REJECTED, and one asked about too often
-    TOO_OFTEN."""
+    session is UNKNOWN_SESSION, one that ended REJECTED, one whose station has no charging
+    profiles NOT_SUPPORTED, and one asked about too often TOO_OFTEN."""
     try:
         key = uuid.UUID(session_id)
     except ValueError:
@@ -132,6 +137,8 @@ async def _session_result(
     status = found[0]
     if status is not SessionStatus.ACTIVE:
         return "REJECTED", key
+    if await takes_no_profiles(db_session, key):
+        return "NOT_SUPPORTED", key
     recent = await db_session.scalar(
         select(func.count())
         .select_from(OcpiCommand)

@@ -38,8 +38,10 @@ from voltlane.models.tenant import (
     AllocationStatus,
     ChargingAllocation,
     ChargingSession,
+    ProfileSupport,
     SessionLimit,
     SessionStatus,
+    StationProfileSupport,
 )
 from voltlane.smart_charging import profiles
 from voltlane.station import typed_commands as tc
@@ -83,6 +85,20 @@ async def clear_limit(db_session: AsyncSession, session_id: uuid.UUID) -> bool:
         .returning(SessionLimit.session_id)
     )
     return gone is not None
+
+
+async def takes_no_profiles(db_session: AsyncSession, session_id: uuid.UUID) -> bool:
+    """The session's station answered that it has no charging profiles (NotSupported or
+    NotImplemented, as smart charging last saw): a limit cannot reach it."""
+    status = await db_session.scalar(
+        select(StationProfileSupport.status)
+        .join(
+            ChargingSession,
+            ChargingSession.charging_station_id == StationProfileSupport.charging_station_id,
+        )
+        .where(ChargingSession.id == session_id)
+    )
+    return status is ProfileSupport.UNSUPPORTED
 
 
 def _limit_of(row: SessionLimit) -> ExternalLimit:
