@@ -10,9 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from ocpp.v16 import call as call16
 from sqlalchemy import select
 
-from tests.billing.test_cdrs import add_tariff, ocpi_tariff
+from tests.billing.test_cdrs import add_tariff, meter, ocpi_tariff
 from tests.billing.test_invoicing import (
     NOW,
     Meter,
@@ -190,6 +191,61 @@ async def test_the_live_cost_uses_the_allowance_left_and_equals_the_cdr(
         # Once rated, the live cost of the finished session still says what its CDR says.
         again = await billing.live_cost(db_session, second)
         assert (again.included_energy_wh, again.total_incl_vat) == (5_000, 104)
+
+
+async def test_the_live_cost_while_charging_is_what_the_cdr_says(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand, _ = await plus_plan_with_15_kwh(database, make_brand)
+    card = await card_at_cp16(open_charger, brand)
+    await card.charge("2026-10-20T08:00:00Z", "2026-10-20T09:00:00Z", 10_000)
+    await rate_all(database, brand)
+    # The next session, still charging: 4 kWh by 08:30, 8 kWh by 09:00.
+    begin = card.meter.wh
+    started = await card.cp.call(
+        call16.StartTransaction(
+            connector_id=1, id_tag="FLEET01", meter_start=begin, timestamp="2026-10-21T08:00:00Z"
+        )
+    )
+    await card.cp.call(
+        call16.MeterValues(
+            connector_id=1,
+            transaction_id=started.transaction_id,
+            meter_value=[
+                meter("2026-10-21T08:30:00Z", begin + 4_000),
+                meter("2026-10-21T09:00:00Z", begin + 8_000),
+            ],
+        )
+    )
+    _, running = await sessions_by_start(database, brand)
+    async with database.tenant_session(brand.key) as db_session:
+        halfway = await billing.live_cost(
+            db_session, running, now=datetime(2026, 10, 21, 8, 30, tzinfo=UTC)
+        )
+        at_nine = await billing.live_cost(
+            db_session, running, now=datetime(2026, 10, 21, 9, tzinfo=UTC)
+        )
+    await card.cp.call(
+        call16.StopTransaction(
+            transaction_id=started.transaction_id,
+            meter_stop=begin + 8_000,
+            timestamp="2026-10-21T09:00:00Z",
+        )
+    )
+    await rate_all(database, brand)
+    async with database.tenant_session(brand.key) as db_session:
+        cdr = await db_session.scalar(select(Cdr).where(Cdr.session_id == running))
+    assert cdr is not None
+
+    # 5 kWh of October's 15 are left: the first 4 kWh cost nothing; at 9:00, 3 of the 8 kWh
+    # are charged, 3 x 0.29 = 0.87 + 0.17 VAT, the CDR's cents exactly.
+    assert (halfway.included_energy_wh, halfway.total_incl_vat) == (4_000, 0)
+    assert (at_nine.included_energy_wh, at_nine.total_excl_vat, at_nine.total_incl_vat) == (
+        5_000,
+        87,
+        104,
+    )
+    assert (cdr.included_energy_wh, cdr.total_excl_vat, cdr.total_incl_vat) == (5_000, 87, 104)
 
 
 async def test_the_receipt_says_how_much_energy_the_plan_included(
