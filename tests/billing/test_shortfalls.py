@@ -21,6 +21,8 @@ from tests.billing.test_payments import fake_adyen, fake_stripe
 from tests.fakes.webhooks import adyen_item, adyen_webhook, stripe_webhook
 from tests.ocpp.conftest import add_token, gateway, open_charger
 from tests.pwa.money_factories import use_fake_stripe
+from tests.web.helpers import HTML, sign_in
+from tests.web.test_portal_finance import PASSWORD, PAYMENT_ROW_RE, READER, add_staff
 from voltlane.billing import payment_tasks, payments
 from voltlane.billing import tasks as billing_tasks
 from voltlane.billing.cdrs import credit_cdr
@@ -480,3 +482,36 @@ async def test_a_shortfall_credited_before_its_charge_is_cancelled_and_never_sen
     assert (cancelled.status, cancelled.amount_captured) == (PaymentStatus.CANCELLED, 0)
     assert await operations_of(database, brand, opened.id) == []
     assert not any(key.startswith("voltlane-charge-") for key in fake.requests_per_key)
+
+
+async def test_finance_sees_a_guests_shortfall_on_the_outstanding_and_payments_pages(
+    database: Database, make_brand, open_charger, fake_stripe, client_for
+) -> None:
+    _fake, url = fake_stripe
+    brand, _cdr_id, _hold = await session_above_its_hold(
+        database, make_brand, open_charger, "stripe", url, account=False
+    )
+    opened = await shortfall_of(database, brand)
+    await receipt(database, brand)  # as billing.issue_documents does after the capture
+    await add_staff(database, brand)
+
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, READER, PASSWORD)
+        page = await client.get("/portal/finance/outstanding", headers=HTML)
+        csv = await client.get("/portal/finance/outstanding?format=csv")
+        listed = await client.get("/portal/finance/payments?purpose=shortfall", headers=HTML)
+        shown = await client.get(f"/portal/finance/payments/{opened.id}", headers=HTML)
+
+    assert page.status_code == 200
+    assert "Ad-hoc customers" in page.text
+    assert "€0.96" in page.text
+    assert csv.text.split("\r\n") == [
+        "account_id,customer,email,sessions,owed,at_psp,payment_failed,transfer_due,currency,"
+        "oldest_session_at",
+        ",,,1,96,0,96,0,EUR,2026-11-24T10:00:00+00:00",
+        "",
+    ]
+    assert PAYMENT_ROW_RE.findall(listed.text) == [str(opened.id)]
+    assert "Above the pre-authorization" in listed.text
+    assert shown.status_code == 200
+    assert payments.NO_STORED_CARD in shown.text
