@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import os
 import sys
 import time
@@ -21,6 +22,7 @@ from voltlane.core.errors import VoltlaneError
 from voltlane.core.logs import configure_logging
 from voltlane.models.platform import TenantStatus
 from voltlane.models.tenant import Role
+from voltlane.ocpp.simulator import add_arguments as simulator_arguments
 from voltlane.settings import Settings, SettingsError, load_settings
 from voltlane.tenancy import service as tenancy
 from voltlane.tenancy.migrations import migrate_tenants
@@ -331,6 +333,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return run_worker(settings, threads=args.threads)
 
 
+def cmd_simulate(settings: Settings | None, args: argparse.Namespace) -> int:
+    from voltlane.ocpp import simulator  # noqa: PLC0415
+
+    simulator.run(args)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voltlane", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -348,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="the job workers")
     p.add_argument("--threads", type=int, default=4)
     p.set_defaults(fn=cmd_worker)
+
+    p = sub.add_parser(
+        "simulate",
+        help="simulated OCPP 2.x cars on the demo's simulator stations (from demo.json)",
+    )
+    simulator_arguments(p)
+    p.set_defaults(fn=cmd_simulate, needs_settings=False)
 
     p = sub.add_parser("migrate", help="migrate the platform schema and every brand schema")
     p.add_argument("--platform-only", action="store_true")
@@ -409,6 +425,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not getattr(args, "needs_settings", True):
+        # A client of a running Voltlane: no database, no settings of its own.
+        logging.basicConfig(level=logging.INFO)
+        done: int = args.fn(None, args)
+        return done
     if getattr(args, "demo_default", False):
         os.environ.setdefault("VOLTLANE_DEMO", "1")
     try:

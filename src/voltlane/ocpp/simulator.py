@@ -1,4 +1,5 @@
-"""Simulated OCPP 2.x cars for the demo site: ``python -m voltlane.ocpp.simulator``.
+"""Simulated OCPP 2.x cars for the demo site: ``voltlane simulate`` (or
+``python -m voltlane.ocpp.simulator``).
 
 Each car is a real ``ocpp`` client on one of the brand's 2.x simulator stations (URL and
 password from the ``demo.json`` that ``voltlane run`` writes): it boots, plugs in, starts a
@@ -266,24 +267,39 @@ async def simulate(plans: Sequence[CarPlan], *, stagger_s: float, period_s: floa
     await asyncio.gather(*(one(car, n * stagger_s) for n, car in enumerate(cars)))
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The simulator's options (shared by ``voltlane simulate``)."""
     parser.add_argument("--manifest", type=Path, default=Path(".voltlane/demo.json"))
     parser.add_argument("--brand", default="voltaria")
     parser.add_argument("--tokens", nargs="+", default=["VLTDEMO0001", "VLTDEMO0002"])
-    parser.add_argument("--stagger", type=float, default=30.0)
-    parser.add_argument("--period", type=float, default=10.0)
+    parser.add_argument("--stagger", type=float, default=30.0, help="seconds between cars")
+    parser.add_argument("--period", type=float, default=10.0, help="seconds between reports")
+    parser.add_argument("--seconds", type=float, default=None, help="stop after (default: never)")
+
+
+def run(args: argparse.Namespace) -> None:
+    """Play the cars ``args`` describe until interrupted (or ``--seconds`` passed)."""
+    manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
+    cars = simulate(
+        demo_plans(manifest, args.brand, args.tokens),
+        stagger_s=args.stagger,
+        period_s=args.period,
+    )
+
+    async def play() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(cars, args.seconds)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(play())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            simulate(
-                demo_plans(manifest, args.brand, args.tokens),
-                stagger_s=args.stagger,
-                period_s=args.period,
-            )
-        )
+    run(args)
 
 
 if __name__ == "__main__":
