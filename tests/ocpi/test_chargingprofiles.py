@@ -42,7 +42,7 @@ from voltlane.ocpi.chargingprofile_tasks import queue_active_profile_pushes, run
 from voltlane.ocpi.pushes import deliver
 from voltlane.ocpp.server import Gateway
 from voltlane.settings import Settings
-from voltlane.smart_charging import sites
+from voltlane.smart_charging import profiles, sites
 from voltlane.smart_charging.loop import rebalance
 from voltlane.smart_charging.session_limits import forget_ended
 from voltlane.smart_charging.sites import SiteInput
@@ -624,3 +624,38 @@ async def test_a_station_without_charging_profiles_is_not_supported_at_once(
     assert [row.response for row in await requests_of(database, cpo)] == ["NOT_SUPPORTED"]
     assert await _limits(database, cpo) == []
     assert cp.received == []
+
+
+async def test_a_lower_limit_a_site_station_cannot_be_sent_now_is_rejected(
+    database: Database,
+    settings: Settings,
+    cpo: TenantInfo,
+    ocpi_for: OcpiClientFactory,
+    gateway: Gateway,
+    station_commands: DatabaseStationCommands,
+    httpserver: HTTPServer,
+) -> None:
+    partner = await _partner(database, settings, cpo, httpserver, "CP-08")
+    site_id = await depot(database, cpo, "CP-08")
+    async with charging(database, gateway, cpo, partner, "CP-08") as (cp, session_id):
+        await rebalance(database, station_commands, cpo.key, site_id)
+        await cp._connection.close()
+        for _ in range(100):
+            if not await profiles.connected(database, cpo.key, {"CP-08"}):
+                break
+            await asyncio.sleep(0.05)
+        async with ocpi_for(cpo, partner.token) as client:
+            answer = await client.put(
+                f"/ocpi/2.2.1/chargingprofiles/{session_id}",
+                json=_profile_body(
+                    httpserver,
+                    charging_rate_unit="A",
+                    charging_profile_period=[{"start_period": 0, "limit": 10}],
+                ),
+            )
+        (row,) = await requests_of(database, cpo)
+        result = await run_charging_profile(database, station_commands, cpo.key, row.id)
+    assert _answer(answer) == {"result": "ACCEPTED", "timeout": 60}
+    assert result == {"result": "REJECTED"}
+    # The limit stands: the site's next pass sends it once the station is back.
+    assert [limit.session_id for limit in await _limits(database, cpo)] == [session_id]

@@ -83,9 +83,12 @@ async def _rebalanced(
         return (
             Applied.ACCEPTED if done.outcomes[key] is ProfileOutcome.ACCEPTED else Applied.REJECTED
         )
-    # Allocated and unchanged: the station applies it already. Not allocated: the station
-    # takes no profiles (or the site is off).
-    return Applied.ACCEPTED if key in done.limits else Applied.REJECTED
+    # Not sent: the station applies the limit already, or at most less (a raise that waits
+    # for room). A lower limit left unsent (the station is offline) is not in force; a
+    # session not allocated at all is at a station that takes no profiles.
+    decided, believed = done.limits.get(key), done.believed.get(key)
+    in_force = decided is not None and believed is not None and believed <= decided
+    return Applied.ACCEPTED if in_force else Applied.REJECTED
 
 
 async def apply_limit(
