@@ -15,6 +15,7 @@ from voltlane.core.db import Database
 from voltlane.models.tenant import (
     ChargingSession,
     ChargingTarget,
+    EvDischargeOffer,
     Evse,
     IdTokenType,
     StationEvent,
@@ -256,3 +257,45 @@ async def test_needs_without_a_future_departure_keep_the_equal_share(
 
     assert (past.status, nothing_wanted.status, negative.status) == ("Accepted",) * 3
     assert await _targets(database, brand.key) == []
+
+
+async def test_ocpp21_bidirectional_needs_keep_the_cars_discharge_offer_until_withdrawn(
+    database: Database, make_brand, open_charger
+) -> None:
+    brand = await make_brand()
+    charger = await _charging_on_a_site(
+        database, brand, open_charger, "ocpp2.1", call21, register_wh=5_000, updated_wh=6_000
+    )
+    ac = {"energy_amount": 20_000, "ev_min_current": 6, "ev_max_current": 32, "ev_max_voltage": 400}
+
+    async def needs(transfer: str, **v2x: float) -> str:
+        reply = await charger.cp.call(
+            call21.NotifyEVChargingNeeds(
+                evse_id=1,
+                charging_needs={
+                    "requested_energy_transfer": transfer,
+                    "ac_charging_parameters": ac,
+                    **({"v2x_charging_parameters": v2x} if v2x else {}),
+                },
+            )
+        )
+        return str(reply.status)
+
+    async def offers() -> list[tuple[str, int | None, Decimal | None]]:
+        async with database.tenant_session(brand.key) as db_session:
+            rows = await db_session.execute(
+                select(
+                    ChargingSession.transaction_id,
+                    EvDischargeOffer.max_discharge_w,
+                    EvDischargeOffer.max_discharge_a,
+                ).join(ChargingSession, ChargingSession.id == EvDischargeOffer.session_id)
+            )
+            return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    assert await needs("AC_BPT", max_discharge_power=7_000, max_discharge_current=12.37) == (
+        "Accepted"
+    )
+    # Kept in tenths of an ampere, rounded down.
+    assert await offers() == [("tx-1", 7_000, Decimal("12.3"))]
+    assert await needs("AC_three_phase") == "Accepted"
+    assert await offers() == []
