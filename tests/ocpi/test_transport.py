@@ -5,9 +5,13 @@ from __future__ import annotations
 import base64
 import re
 
+import httpx
+
 from tests.conftest import MakeBrand
 from tests.ocpi.conftest import OcpiClientFactory, data_of, registration_token
+from tests.ocpi.roaming_support import add_partner
 from voltlane.core.db import Database
+from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.tenancy.spec import Ocpi
 
@@ -74,29 +78,52 @@ async def test_an_unencoded_token_of_an_older_peer_is_accepted(
     assert response.json()["status_code"] == 1000
 
 
+ROUTED_REQUEST = {
+    "OCPI-from-country-code": "NL",
+    "OCPI-from-party-id": "MSP",
+    "OCPI-to-country-code": "DE",
+    "OCPI-to-party-id": "VLT",
+}
+ROUTING_HEADERS = tuple(name.lower() for name in ROUTED_REQUEST)
+
+
+def routing_of(response: httpx.Response) -> dict[str, str]:
+    return {name: response.headers[name] for name in ROUTING_HEADERS if name in response.headers}
+
+
 async def test_request_and_correlation_ids_are_echoed_and_routing_headers_turned_around(
-    database: Database, cpo: TenantInfo, ocpi_for: OcpiClientFactory
+    database: Database, settings: Settings, cpo: TenantInfo, ocpi_for: OcpiClientFactory
 ) -> None:
+    """transport_and_format "Message Routing Headers": functional modules' responses turn
+    the routing headers around; the configuration modules (versions, credentials, hub client
+    info) are not routed, "routing headers SHALL NOT be used with these modules"."""
     issued = await registration_token(database, cpo, "Mobility eMSP")
+    partner = await add_partner(database, settings.secret_key, cpo)
+    ids = {"X-Request-ID": "req-1", "X-Correlation-ID": "corr-1"}
     async with ocpi_for(cpo, issued.token) as client:
-        echoed = await client.get(
-            "/ocpi/versions",
-            headers={
-                "X-Request-ID": "req-1",
-                "X-Correlation-ID": "corr-1",
-                "OCPI-from-country-code": "NL",
-                "OCPI-from-party-id": "EMS",
-                "OCPI-to-country-code": "DE",
-                "OCPI-to-party-id": "VLT",
-            },
-        )
+        versions = await client.get("/ocpi/versions", headers=ids | ROUTED_REQUEST)
+        details = await client.get("/ocpi/2.2.1", headers=ROUTED_REQUEST)
         fresh = await client.get("/ocpi/versions")
-    assert echoed.headers["X-Request-ID"] == "req-1"
-    assert echoed.headers["X-Correlation-ID"] == "corr-1"
-    assert echoed.headers["OCPI-to-country-code"] == "NL"
-    assert echoed.headers["OCPI-to-party-id"] == "EMS"
-    assert echoed.headers["OCPI-from-country-code"] == "DE"
-    assert echoed.headers["OCPI-from-party-id"] == "VLT"
+    async with ocpi_for(cpo, partner.token) as client:
+        credentials = await client.get("/ocpi/2.2.1/credentials", headers=ROUTED_REQUEST)
+        client_info = await client.get("/ocpi/2.2.1/clientinfo/NL/MSP", headers=ROUTED_REQUEST)
+        locations = await client.get("/ocpi/2.2.1/locations", headers=ids | ROUTED_REQUEST)
+    assert (versions.headers["X-Request-ID"], versions.headers["X-Correlation-ID"]) == (
+        "req-1",
+        "corr-1",
+    )
+    assert [r.status_code for r in (versions, details, credentials, locations)] == [200] * 4
+    assert [routing_of(r) for r in (versions, details, credentials, client_info, fresh)] == [{}] * 5
+    assert (locations.headers["X-Request-ID"], locations.headers["X-Correlation-ID"]) == (
+        "req-1",
+        "corr-1",
+    )
+    assert routing_of(locations) == {
+        "ocpi-to-country-code": "NL",
+        "ocpi-to-party-id": "MSP",
+        "ocpi-from-country-code": "DE",
+        "ocpi-from-party-id": "VLT",
+    }
     assert len(fresh.headers["X-Request-ID"]) == 36
     assert len(fresh.headers["X-Correlation-ID"]) == 36
 
