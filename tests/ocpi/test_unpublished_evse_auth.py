@@ -188,15 +188,17 @@ async def test_2x_a_yes_remembered_from_authorize_does_not_carry_to_an_unnamed_e
     ]
 
 
-async def test_a_roaming_session_that_never_named_an_evse_is_not_reported(
-    rig: Rig, ocpi_for: OcpiClientFactory
+async def test_an_offline_transaction_ended_at_no_or_an_unnamed_evse_is_not_the_partners(
+    rig: Rig, ocpi_for: OcpiClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A 2.0.1 charger replays only the end of an offline transaction, without its EVSE:
-    the partner's card is linked (an Ended event is not refused), but there is no EVSE to
-    name, so the session is neither listed nor pushed (never with evse_uid "#NA")."""
+    """A 2.0.1 charger replays only the end of offline transactions: one without its EVSE,
+    one at the EVSE without an eMI3 id, one at the named EVSE. The partner's card is
+    Invalid at the first two (no EVSE partners are told of), nobody is asked, and those
+    sessions are not the partner's: never listed or pushed (never with evse_uid "#NA").
+    At the named EVSE the card is linked and the session reported."""
     partner = await _emsp(rig)
     await _pushed(rig.database, rig.cpo, partner.partner_id, _token("WL04", "ALWAYS"))
-    await _station(rig, "UNPUB-END", named=(1, 2))
+    await _station(rig, "UNPUB-END", named=(1,))
     charger = await rig.open_charger(rig.cpo, "UNPUB-END", "ocpp2.0.1")
     await charger.cp.call(
         call201.BootNotification(
@@ -204,31 +206,60 @@ async def test_a_roaming_session_that_never_named_an_evse_is_not_reported(
         ),
         suppress=False,
     )
-    ended = await charger.cp.call(
-        call201.TransactionEvent(
-            event_type="Ended",
-            timestamp="2026-11-25T11:00:00Z",
-            trigger_reason="StopAuthorized",
-            seq_no=3,
-            offline=True,
-            transaction_info={"transaction_id": "tx-no-evse", "stopped_reason": "Local"},
-            id_token={"id_token": "WL04", "type": "ISO14443"},
-            meter_value=[
-                {
-                    "timestamp": "2026-11-25T11:00:00Z",
-                    "sampled_value": [
-                        {"value": 7000, "context": "Transaction.End"},
-                    ],
-                }
-            ],
-        ),
-        suppress=False,
-    )
+    caplog.set_level(logging.WARNING, logger="voltlane.ocpi.realtime")
+
+    async def ended(transaction_id: str, evse: int | None) -> str:
+        named = {"evse": {"id": evse, "connector_id": 1}} if evse is not None else {}
+        reply = await charger.cp.call(
+            call201.TransactionEvent(
+                event_type="Ended",
+                timestamp="2026-11-25T11:00:00Z",
+                trigger_reason="StopAuthorized",
+                seq_no=3,
+                offline=True,
+                transaction_info={"transaction_id": transaction_id, "stopped_reason": "Local"},
+                id_token={"id_token": "WL04", "type": "ISO14443"},
+                meter_value=[
+                    {
+                        "timestamp": "2026-11-25T11:00:00Z",
+                        "sampled_value": [{"value": 7000, "context": "Transaction.End"}],
+                    }
+                ],
+                **named,
+            ),
+            suppress=False,
+        )
+        return str(reply.id_token_info["status"])
+
+    answers = [
+        await ended("tx-no-evse", None),
+        await ended("tx-unnamed", 2),
+        await ended("tx-named", 1),
+    ]
     async with ocpi_for(rig.cpo, partner.token) as client:
         listed = data_of(await client.get("/ocpi/2.2.1/sessions?date_from=2020-01-01T00:00:00Z"))
     async with rig.database.tenant_transaction(rig.cpo.key) as db_session:
         queued = await queue_session_pushes(db_session, rig.cpo, now=utcnow())
-    assert ended.id_token_info["status"] == "Accepted"
-    assert await _sessions(rig) == [("tx-no-evse", None, True, None)]
-    assert listed == []
-    assert queued == 0
+    assert answers == ["Invalid", "Invalid", "Accepted"]
+    assert await _sessions(rig) == [
+        ("tx-no-evse", None, False, None),
+        ("tx-unnamed", 2, False, None),
+        ("tx-named", 1, True, None),
+    ]
+    refusals = [r for r in caplog.records if r.name == "voltlane.ocpi.realtime"]
+    assert [(r.message, r.__dict__["evse"]) for r in refusals] == [
+        (REFUSED_LOG, None),
+        (REFUSED_LOG, 2),
+    ]
+    assert rig.httpserver.log == []
+    async with rig.database.tenant_session(rig.cpo.key) as db_session:
+        named_evse = await db_session.scalar(
+            select(Evse.id)
+            .join(ChargingStation, ChargingStation.id == Evse.charging_station_id)
+            .where(ChargingStation.station_id == "UNPUB-END", Evse.evse_id == 1)
+        )
+    assert [
+        (s["evse_uid"], s["connector_id"], s["status"], s["cdr_token"]["uid"], s["auth_method"])
+        for s in listed
+    ] == [(str(named_evse), "1", "COMPLETED", "WL04", "WHITELIST")]
+    assert queued == 1

@@ -23,6 +23,11 @@ class RoamingRequest:
     # (the idTag of a stop): then only what is stored decides, nobody is asked.
     station_pk: uuid.UUID | None
     evse_id: int | None  # the OCPP evseId, when the message named one
+    # The token of a transaction that is over (a 2.x Ended event, perhaps the only one an
+    # offline transaction sends): only what is stored decides, nobody is asked, and the
+    # session's EVSE (``evse_id``; None: it never named one) must be one partners are told
+    # of, or the session is not the partner's.
+    ending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

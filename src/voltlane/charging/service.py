@@ -59,13 +59,15 @@ async def authorize(
     check_concurrent: bool = False,
     station: uuid.UUID | None = None,
     evse_id: int | None = None,
+    ending: bool = False,
 ) -> Authorization:
     """Decide whether ``id_token`` may charge now (one query for the brand's own tokens).
 
     ``check_concurrent`` refuses a token already in another active session (ConcurrentTx)
     unless it is that session (``for_session``). A token the brand does not know goes to
     the roaming authorizer (its eMSP decides, within the partner's timeout) with the
-    station and EVSE it was presented at.
+    station and EVSE it was presented at; ``ending``: the token of a transaction that is
+    over, decided by what is stored and by the session's EVSE (see ``RoamingRequest``).
     """
     if token_type in _UNCHECKED_TYPES:
         return Authorization(AuthorizationStatus.ACCEPTED)
@@ -76,7 +78,11 @@ async def authorize(
         roaming = await roaming_authorizer().authorize(
             db_session,
             RoamingRequest(
-                id_token=id_token, token_type=token_type, station_pk=station, evse_id=evse_id
+                id_token=id_token,
+                token_type=token_type,
+                station_pk=station,
+                evse_id=evse_id,
+                ending=ending,
             ),
         )
         return Authorization(
@@ -453,9 +459,11 @@ async def transaction_event(
             token_type=event.id_token_type,
             for_session=session.id,
             check_concurrent=event.event_type == "Started",
-            # An Ended event's token is not asked about: the session is over.
-            station=station.pk if event.event_type != "Ended" else None,
+            station=station.pk,
             evse_id=session.evse_id,
+            # An Ended event's token is not asked about (the session is over), but it links
+            # the session to a partner only at an EVSE partners are told of.
+            ending=event.event_type == "Ended",
         )
         session.id_token = event.id_token
         session.id_token_type = event.id_token_type

@@ -139,8 +139,8 @@ class OcpiRoamingAuthorizer:
         commanded = await _commanded(db_session, request.id_token, location)
         if commanded is not None:
             return commanded
-        if request.station_pk is None:
-            # A stop's idTag: the session is ending, no eMSP is asked about it.
+        if request.station_pk is None or request.ending:
+            # A stop's idTag or an ended transaction's token: no eMSP is asked about it.
             return _stored(pushed[0][0] if pushed else None)
         if not pushed:
             return await self._ask_everyone(
@@ -295,7 +295,8 @@ async def _place(db_session: AsyncSession, request: RoamingRequest) -> _Place:
     """The place of a request to charge. An EVSE without an eMI3 id (or a connector the
     station has no EVSE for) is not published: a partner's session there could never be
     reported or billed to it. A message that names no EVSE (an Authorize) is judged by the
-    station: roamable when one of its EVSEs is published."""
+    station: roamable when one of its EVSEs is published; a transaction that ended without
+    ever naming one never will (its session could not be reported)."""
     if request.station_pk is None:
         return _Place(None, roamable=True)
     location_id = await db_session.scalar(
@@ -314,7 +315,7 @@ async def _place(db_session: AsyncSession, request: RoamingRequest) -> _Place:
     }
     references: dict[str, Any] = {"location_id": str(location_id)}
     if request.evse_id is None:
-        return _Place(references, roamable=bool(published))
+        return _Place(references, roamable=bool(published) and not request.ending)
     if request.evse_id not in published:
         return _Place(references, roamable=False)
     references["evse_uids"] = [str(published[request.evse_id])]
