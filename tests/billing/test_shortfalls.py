@@ -47,6 +47,7 @@ from voltlane.models.tenant import (
 from voltlane.settings import Settings
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import JobContext
+from voltlane.worker import outbox as outbox_module
 from voltlane.worker.models import OutboxMessage
 
 __all__ = ["fake_adyen", "fake_stripe", "gateway", "open_charger"]
@@ -58,6 +59,12 @@ PSPS = {
     "stripe": ("cus_lena", "pm_card_visa", "pm_card_chargeDeclined"),
     "adyen": ("lena-7", "card_ok", "card_refused"),
 }
+
+
+@pytest.fixture(autouse=True)
+def jobs_stay_in_the_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests read the jobs a step wrote from the outbox: no relay moves them on."""
+    monkeypatch.setattr(outbox_module, "_relay", None)
 
 
 def provider_of(name: str, url: str, timeout: float = 5.0) -> PaymentProvider:
