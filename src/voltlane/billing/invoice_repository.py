@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from voltlane.models.tenant import (
     CdrKind,
     ChargingSession,
     CustomerAccount,
+    Evse,
     IdToken,
     Invoice,
     InvoiceCdr,
@@ -28,6 +29,7 @@ from voltlane.models.tenant import (
     OcpiToken,
     Payment,
 )
+from voltlane.station.published import evse_roams
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +47,15 @@ class BilledCdr:
 
 
 _TOKEN_JOIN = and_(IdToken.id_token == Cdr.id_token, IdToken.type == Cdr.id_token_type)
-# Who pays for a CDR: the settlement account of the roaming partner whose token authorized
-# the session, else the account of the card.
-_PAYER = func.coalesce(OcpiPartner.account_id, IdToken.account_id)
+# Who pays for a CDR: for a session authorized with a roaming partner's token, the partner's
+# settlement account once the CDR is reported to the partner (it names a location and an
+# EVSE partners are told of, as the OCPI cdrs module lists it), else no one yet (it waits,
+# whatever card of the brand shares its uid); for any other session, the card's account.
+_PAYER = case(
+    (ChargingSession.roaming_token_id.is_(None), IdToken.account_id),
+    (and_(Cdr.location_id.is_not(None), evse_roams()), OcpiPartner.account_id),
+    else_=None,
+)
 
 
 def _with_payer(stmt: Any) -> Any:
@@ -55,6 +63,7 @@ def _with_payer(stmt: Any) -> Any:
     return (
         stmt.outerjoin(IdToken, _TOKEN_JOIN)
         .outerjoin(ChargingSession, ChargingSession.id == Cdr.session_id)
+        .outerjoin(Evse, Evse.id == ChargingSession.evse_pk)
         .outerjoin(OcpiToken, OcpiToken.id == ChargingSession.roaming_token_id)
         .outerjoin(OcpiPartner, OcpiPartner.id == OcpiToken.partner_id)
         .outerjoin(CustomerAccount, CustomerAccount.id == _PAYER)

@@ -45,6 +45,7 @@ from voltlane.ocpi.session_objects import (
     price,
 )
 from voltlane.ocpi.sessions import brand_party, narrowed
+from voltlane.station.published import evse_roams
 from voltlane.tariff import tariff_to_ocpi
 from voltlane.web.context import current_tenant
 
@@ -81,7 +82,7 @@ def _roaming_cdrs() -> Select[Cdr, ChargingSession, OcpiToken, Location, Evse, T
         # became a session): a CDR at an EVSE without one is held back until staff give the
         # EVSE its id (such an EVSE is not published, so it cannot roam by OCPI).
         .join(Evse, Evse.id == ChargingSession.evse_pk)
-        .where(func.coalesce(Evse.emi3_id, "") != "")
+        .where(evse_roams())
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.core.clock import utcnow
@@ -38,6 +38,7 @@ from voltlane.ocpi.auth import OcpiCaller, provide_ocpi_caller
 from voltlane.ocpi.envelope import OcpiError, invalid, ocpi_response
 from voltlane.ocpi.protocol import VERSION_PATH, Status
 from voltlane.ocpi.tokens import token_values, upsert_token
+from voltlane.station.published import evse_roams
 from voltlane.worker import enqueue
 
 COMMANDS_PATH = f"{VERSION_PATH}/commands"
@@ -130,7 +131,7 @@ async def resolve_target(
                 Evse.id == _uuid(evse_uid, unknown_evse),
                 ChargingStation.location_id == location.id,
                 # An EVSE without an eMI3 id is not published (location_mapping.evse_object).
-                func.coalesce(Evse.emi3_id, "") != "",
+                evse_roams(),
             )
         )
     ).first()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.charging.ports import RoamingDecision, RoamingRequest
@@ -45,6 +45,7 @@ from voltlane.ocpi.protocol import InterfaceRole, Module, Status
 from voltlane.ocpi.pushes import endpoint_url, partner_client
 from voltlane.ocpi.routing import role_parties, served_parties
 from voltlane.ocpi.tokens import find_token, token_values, upsert_token
+from voltlane.station.published import evse_roams
 from voltlane.tenancy import TenantInfo, TenantRegistry
 
 log = logging.getLogger(__name__)
@@ -309,7 +310,7 @@ async def _place(db_session: AsyncSession, request: RoamingRequest) -> _Place:
         for pk, number in await db_session.execute(
             select(Evse.id, Evse.evse_id).where(
                 Evse.charging_station_id == request.station_pk,
-                func.coalesce(Evse.emi3_id, "") != "",
+                evse_roams(),
             )
         )
     }

@@ -36,6 +36,7 @@ from voltlane.models.tenant import (
 )
 from voltlane.ocpi.pagination import PageRequest
 from voltlane.ocpi.protocol import Module, ocpi_datetime
+from voltlane.station.published import evse_roams
 from voltlane.tariff import TariffError
 from voltlane.tariff.rounding import from_minor
 
@@ -115,7 +116,7 @@ def _roaming() -> Select[ChargingSession, OcpiToken, uuid.UUID | None, uuid.UUID
         .where(
             ChargingStation.location_id.is_not(None),
             ChargingSession.started_at.is_not(None),
-            func.coalesce(Evse.emi3_id, "") != "",
+            evse_roams(),
         )
     )
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +19,13 @@ AVAILABLE = "Available"
 _IN_USE = frozenset(
     {"Occupied", "Charging", "Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing"}
 )
+
+
+def evse_roams() -> ColumnElement[bool]:
+    """Whether roaming partners are told of an EVSE: only of one with an eMI3 id, since a
+    CDR must name its EVSE by that id. Only there is a session reported to a partner (and
+    settled with it)."""
+    return func.coalesce(Evse.emi3_id, "") != ""
 
 
 @dataclass(frozen=True, slots=True)
