@@ -12,7 +12,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from voltlane.tariff.errors import TariffError
-from voltlane.tariff.model import Dimension, PriceComponent, Reservation, Tariff
+from voltlane.tariff.model import (
+    Dimension,
+    PriceComponent,
+    Reservation,
+    Tariff,
+    TariffRestrictions,
+)
 from voltlane.tariff.restrictions import Moment, holds
 from voltlane.tariff.result import (
     CdrDimension,
@@ -73,16 +79,36 @@ class _Part:
     slice_index: int
 
 
+# (index, component, restrictions) of the elements with a component of the dimension, in
+# list order, for one reservation mode.
+_Candidate = tuple[int, PriceComponent, TariffRestrictions | None]
+_Candidates = dict[tuple[Dimension, Reservation | None], list[_Candidate]]
+
+
+def _candidates(tariff: Tariff) -> _Candidates:
+    """Each element's component per dimension and reservation mode, looked up once per
+    session instead of once per slice and measure."""
+    found: _Candidates = {}
+    for index, element in enumerate(tariff.elements):
+        restrictions = element.restrictions
+        mode = None if restrictions is None else restrictions.reservation
+        for dimension in Dimension:
+            component = element.component(dimension)
+            if component is not None:
+                found.setdefault((dimension, mode), []).append((index, component, restrictions))
+    return found
+
+
 def _pick(
-    tariff: Tariff, dimension: Dimension, moment: Moment, modes: tuple[Reservation | None, ...]
+    candidates: _Candidates,
+    dimension: Dimension,
+    moment: Moment,
+    modes: tuple[Reservation | None, ...],
 ) -> tuple[int, PriceComponent] | None:
     """The first element (in list order) with a component of ``dimension`` that applies."""
     for mode in modes:
-        for index, element in enumerate(tariff.elements):
-            restrictions = element.restrictions
-            reservation = None if restrictions is None else restrictions.reservation
-            component = element.component(dimension)
-            if reservation == mode and component is not None and holds(restrictions, moment):
+        for index, component, restrictions in candidates.get((dimension, mode), ()):
+            if holds(restrictions, moment):
                 return index, component
     return None
 
@@ -91,6 +117,7 @@ def _parts(tariff: Tariff, timeline: Timeline) -> tuple[list[_Part], list[dict[L
     parts: list[_Part] = []
     uses: list[dict[LineKind, int]] = []
     flat_charged: set[LineKind] = set()
+    candidates = _candidates(tariff)
     for i, piece in enumerate(timeline.slices):
         measures: list[tuple[LineKind, int]]
         if piece.state is ChargingState.RESERVATION:
@@ -106,7 +133,7 @@ def _parts(tariff: Tariff, timeline: Timeline) -> tuple[list[_Part], list[dict[L
             measures.append((flat, 1))
         used: dict[LineKind, int] = {}
         for kind, quantity in measures:
-            picked = _pick(tariff, _DIMENSION[kind], piece.moment, modes)
+            picked = _pick(candidates, _DIMENSION[kind], piece.moment, modes)
             if picked is not None:
                 index, component = picked
                 parts.append(_Part(kind, component, quantity, quantity, i))

@@ -57,7 +57,10 @@ def holds(restrictions: TariffRestrictions | None, moment: Moment) -> bool:
         and (r.start_date is None or day >= r.start_date)
         and (r.end_date is None or day < r.end_date)
         and (not r.day_of_week or WEEKDAYS[day.weekday()] in r.day_of_week)
-        and _within(Decimal(moment.energy_mwh).scaleb(-6), r.min_kwh, r.max_kwh)
+        and (
+            (r.min_kwh is None and r.max_kwh is None)
+            or _within(Decimal(moment.energy_mwh).scaleb(-6), r.min_kwh, r.max_kwh)
+        )
         and _within(moment.power_kw, r.min_power, r.max_power)
         and _within(moment.current_a, r.min_current, r.max_current)
         and (r.min_duration is None or moment.duration_us >= r.min_duration * US_PER_SECOND)

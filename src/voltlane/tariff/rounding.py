@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal
 
 from voltlane.tariff.errors import TariffError
 
@@ -58,6 +58,11 @@ MWH_PER_KWH = 1_000_000
 US_PER_SECOND = 1_000_000
 US_PER_HOUR = 3600 * US_PER_SECOND
 _PRECISION = 60  # digits: far more than any product of a quantity and a price needs
+# Passed to each operation (cheaper than entering a local context per call); exact traps
+# as the default context.
+_EXACT = Context(prec=_PRECISION)
+_ONE = Decimal(1)
+_MICRO = Decimal("0.000001")
 
 
 def minor_unit_exponent(currency: str) -> int:
@@ -69,16 +74,12 @@ def minor_unit_exponent(currency: str) -> int:
 
 
 def _to_int(value: Decimal) -> int:
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(value.quantize(_ONE, rounding=ROUND_HALF_UP, context=_EXACT))
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
     """An amount in currency units (an OCPI price) in minor units, ROUND_HALF_UP."""
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return _to_int(amount.scaleb(minor_unit_exponent(currency)))
+    return _to_int(amount.scaleb(minor_unit_exponent(currency), context=_EXACT))
 
 
 def from_minor(amount: int, currency: str) -> Decimal:
@@ -91,19 +92,15 @@ def line_amount(quantity: int, price: Decimal, per: int, currency: str) -> int:
 
     The division comes last so that an exact half of a minor unit is seen as one.
     """
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        exact = Decimal(quantity) * price.scaleb(minor_unit_exponent(currency)) / per
-        return _to_int(exact)
+    scaled = price.scaleb(minor_unit_exponent(currency), context=_EXACT)
+    return _to_int(_EXACT.divide(_EXACT.multiply(Decimal(quantity), scaled), per))
 
 
 def vat_amount(net: int, rate: Decimal | None) -> int:
     """VAT in minor units on ``net`` minor units at ``rate`` percent (None: no VAT)."""
     if rate is None:
         return 0
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return _to_int(Decimal(net) * rate / 100)
+    return _to_int(_EXACT.divide(_EXACT.multiply(Decimal(net), rate), 100))
 
 
 def allocate(total: int, weights: Sequence[int]) -> list[int]:
@@ -150,8 +147,5 @@ def ceil_to_step(quantity: int, step: int) -> int:
 
 def hours(microseconds: int) -> Decimal:
     """A time span in hours for display (OCPI dimension volumes): 6 decimals, ROUND_HALF_UP."""
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return (Decimal(microseconds) / US_PER_HOUR).quantize(
-            Decimal("0.000001"), rounding=ROUND_HALF_UP
-        )
+    exact = _EXACT.divide(Decimal(microseconds), US_PER_HOUR)
+    return exact.quantize(_MICRO, rounding=ROUND_HALF_UP, context=_EXACT)

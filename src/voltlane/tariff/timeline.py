@@ -162,17 +162,19 @@ def slice_session(tariff: Tariff, trace: SessionTrace, end: datetime) -> Timelin
             if kwh is not None and (at := meter.reaches(kwh_threshold_mwh(kwh))) is not None:
                 cuts.add(at)
     instants = sorted(at for at in cuts if start <= at <= end)
-    pairs = list(pairwise(instants)) or [(start, start)]
+    energies = [meter.energy(at) for at in instants]  # each cut ends one slice, starts the next
+    pairs = list(pairwise(zip(instants, energies, strict=True)))
+    if not pairs:
+        pairs = [((start, meter.energy(start)),) * 2]
     slices = []
-    for low, high in pairs:
+    for (low, low_mwh), (high, high_mwh) in pairs:
         since = 0 if charging_start is None else max(0, micros(low - charging_start))
         moment = Moment(
             local=low.astimezone(trace.time_zone),
-            energy_mwh=meter.energy(low),
+            energy_mwh=low_mwh,
             power_kw=meter.power_kw(low),
             current_a=meter.current_a(low),
             duration_us=since,
         )
-        delivered = meter.energy(high) - meter.energy(low)
-        slices.append(Slice(low, high, states.at(low), delivered, moment))
+        slices.append(Slice(low, high, states.at(low), high_mwh - low_mwh, moment))
     return Timeline(tuple(slices), reservation_expired=charging_start is None)
