@@ -16,7 +16,9 @@ from voltlane.models.tenant import (
     Subscription,
     SubscriptionCharge,
     SubscriptionPlan,
+    TariffVersion,
 )
+from voltlane.tariff import SegmentKind
 
 
 def _overlaps(first: date, last: date) -> ColumnElement[bool]:
@@ -44,6 +46,19 @@ class SubscriptionRepository:
         return await self.db_session.scalar(
             select(SubscriptionPlan).where(SubscriptionPlan.code == code)
         )
+
+    async def plan(self, plan_id: uuid.UUID) -> SubscriptionPlan | None:
+        return await self.db_session.get(SubscriptionPlan, plan_id, with_for_update=True)
+
+    async def subscription_tariffs(self) -> list[tuple[str | None, str]]:
+        """(segment ref, tariff code) of every SUBSCRIPTION tariff, once each, by code."""
+        rows = await self.db_session.execute(
+            select(TariffVersion.segment_ref, TariffVersion.code)
+            .distinct()
+            .where(TariffVersion.segment == SegmentKind.SUBSCRIPTION.value)
+            .order_by(TariffVersion.code, TariffVersion.segment_ref)
+        )
+        return [(ref, code) for ref, code in rows]
 
     async def plans(self) -> list[SubscriptionPlan]:
         return list(

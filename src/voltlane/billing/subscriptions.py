@@ -56,18 +56,52 @@ class PlanCreate:
 MAX_INCLUDED_KWH = 1_000_000
 
 
+@dataclass(frozen=True, slots=True)
+class PlanTerms:
+    """What may change on a plan (its code and currency never do)."""
+
+    name: str
+    monthly_fee: Decimal
+    vat_rate: Decimal
+    included_kwh: int = 0
+
+
+# The rules a plan's terms keep, by field: API and portal check them here, and only here.
+PLAN_RULES = {
+    "name": "name: 1 to 120 characters",
+    "monthly_fee": "monthly_fee: at least 0, at most 4 decimals",
+    "vat_rate": "vat_rate: a percentage from 0 to under 100",
+    "included_kwh": f"included_kwh: whole kWh from 0 to {MAX_INCLUDED_KWH:,}",
+}
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def invalid_terms(terms: PlanTerms | PlanCreate) -> list[str]:
+    """The fields of ``terms`` that break a rule of ``PLAN_RULES``, in its order."""
+    wrong = {
+        "name": not 1 <= len(terms.name) <= 120,
+        "monthly_fee": terms.monthly_fee < 0 or _decimals(terms.monthly_fee) > 4,
+        "vat_rate": not Decimal(0) <= terms.vat_rate < Decimal(100),
+        "included_kwh": not 0 <= terms.included_kwh <= MAX_INCLUDED_KWH,
+    }
+    return [field for field in PLAN_RULES if wrong[field]]
+
+
+def _check(terms: PlanTerms | PlanCreate) -> None:
+    wrong = invalid_terms(terms)
+    if wrong:
+        raise ValidationError(PLAN_RULES[wrong[0]], field=wrong[0])
+
+
 async def create_plan(
     db_session: AsyncSession, data: PlanCreate, *, currency: str
 ) -> SubscriptionPlan:
     """Add a plan in the brand's currency; its prices are added as SUBSCRIPTION tariffs."""
-    if data.monthly_fee < 0 or data.monthly_fee.as_tuple().exponent < -4:  # type: ignore[operator]
-        raise ValidationError("monthly_fee: at least 0, at most 4 decimals", field="monthly_fee")
-    if not Decimal(0) <= data.vat_rate < Decimal(100):
-        raise ValidationError("vat_rate: a percentage from 0 to under 100", field="vat_rate")
-    if not 0 <= data.included_kwh <= MAX_INCLUDED_KWH:
-        raise ValidationError(
-            f"included_kwh: whole kWh from 0 to {MAX_INCLUDED_KWH:,}", field="included_kwh"
-        )
+    _check(data)
     repo = SubscriptionRepository(db_session)
     if await repo.plan_by_code(data.code) is not None:
         raise DuplicatePlanError(f"plan {data.code} exists", field="code")
@@ -84,6 +118,68 @@ async def create_plan(
     await db_session.flush()
     await db_session.refresh(plan)
     return plan
+
+
+async def _plan(repo: SubscriptionRepository, plan_id: uuid.UUID) -> SubscriptionPlan:
+    plan = await repo.plan(plan_id)
+    if plan is None:
+        raise PlanNotFoundError(f"no plan {plan_id}")
+    return plan
+
+
+async def get_plan(db_session: AsyncSession, plan_id: uuid.UUID) -> SubscriptionPlan:
+    """The plan ``plan_id`` of this brand (PlanNotFoundError for any other id)."""
+    return await _plan(SubscriptionRepository(db_session), plan_id)
+
+
+async def update_plan(
+    db_session: AsyncSession, plan_id: uuid.UUID, terms: PlanTerms
+) -> tuple[SubscriptionPlan, dict[str, tuple[str, str]]]:
+    """Change a plan's name, fee, VAT rate and included kWh; returns the plan and what
+    changed (field: old, new). The fee and VAT rate are read when a month's invoice is made,
+    so they apply to every month not invoiced yet, the current one included; months
+    invoiced keep theirs. The allowance is read as each CDR is rated: sessions rated from
+    now on use the new one."""
+    _check(terms)
+    plan = await _plan(SubscriptionRepository(db_session), plan_id)
+    changes: dict[str, tuple[str, str]] = {}
+    for field in PLAN_RULES:
+        old, new = getattr(plan, field), getattr(terms, field)
+        if old != new:
+            changes[field] = (str(old), str(new))
+            setattr(plan, field, new)
+    await db_session.flush()
+    await db_session.refresh(plan)
+    return plan, changes
+
+
+async def set_plan_active(
+    db_session: AsyncSession, plan_id: uuid.UUID, *, active: bool
+) -> SubscriptionPlan:
+    """Retire a plan (``active=False``) or offer it again. A retired plan is no longer
+    offered or subscribed to (``subscribe`` refuses it); subscriptions to it run on
+    unchanged, priced by its tariffs and billed its fee, until each one ends."""
+    plan = await _plan(SubscriptionRepository(db_session), plan_id)
+    plan.active = active
+    await db_session.flush()
+    await db_session.refresh(plan)
+    return plan
+
+
+async def plan_tariffs(
+    db_session: AsyncSession, plan_codes: list[str]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The codes of the tariffs pricing each plan (SUBSCRIPTION, ``segment_ref`` = its
+    code), and those of the tariffs for every plan (SUBSCRIPTION without a reference), which
+    price a plan's sessions where it has none of its own."""
+    own: dict[str, list[str]] = {code: [] for code in plan_codes}
+    shared: list[str] = []
+    for ref, code in await SubscriptionRepository(db_session).subscription_tariffs():
+        if ref is None:
+            shared.append(code)
+        elif ref in own:
+            own[ref].append(code)
+    return own, shared
 
 
 async def list_plans(db_session: AsyncSession) -> list[SubscriptionPlan]:
