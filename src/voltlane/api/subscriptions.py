@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
@@ -35,6 +35,18 @@ class PlanCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             le=subscriptions.MAX_INCLUDED_KWH,
             description="Whole kWh per billing month not charged at the ENERGY price (0: none)",
         ),
+    ] = 0
+
+
+class PlanUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A plan's new terms (its code and currency stay); checked by the plan rules of
+    ``billing.subscriptions``, the portal's too."""
+
+    name: str
+    monthly_fee: Annotated[Decimal, Meta(description="Excl. VAT, for every month not invoiced")]
+    vat_rate: Annotated[Decimal, Meta(description="Percent")]
+    included_kwh: Annotated[
+        int, Meta(description="Whole kWh per billing month, for CDRs rated from now on")
     ] = 0
 
 
@@ -121,6 +133,81 @@ class SubscriptionController(Controller):
             detail={"code": plan.code, "included_kwh": plan.included_kwh},
         )
         return PlanRead.of(plan)
+
+    @put("/subscription-plans/{plan_id:uuid}", summary="Change a plan's name, fee, VAT, kWh")
+    async def update_plan(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[ApiCaller],
+        plan_id: FromPath[uuid.UUID],
+        data: JSONBody[PlanUpdate],
+    ) -> PlanRead:
+        plan, changes = await subscriptions.update_plan(
+            db_session,
+            plan_id,
+            subscriptions.PlanTerms(data.name, data.monthly_fee, data.vat_rate, data.included_kwh),
+        )
+        if changes:
+            await audit(
+                db_session,
+                request,
+                caller,
+                action="api.subscription_plan.update",
+                entity="subscription_plan",
+                entity_id=plan.id,
+                detail={"code": plan.code, **{k: list(v) for k, v in changes.items()}},
+            )
+        return PlanRead.of(plan)
+
+    async def _set_active(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        caller: ApiCaller,
+        plan_id: uuid.UUID,
+        *,
+        active: bool,
+    ) -> PlanRead:
+        plan = await subscriptions.set_plan_active(db_session, plan_id, active=active)
+        await audit(
+            db_session,
+            request,
+            caller,
+            action=f"api.subscription_plan.{'reactivate' if active else 'retire'}",
+            entity="subscription_plan",
+            entity_id=plan.id,
+            detail={"code": plan.code},
+        )
+        return PlanRead.of(plan)
+
+    @post(
+        "/subscription-plans/{plan_id:uuid}/retire",
+        summary="Retire a plan: no longer offered; its subscribers keep it until they end",
+        status_code=200,
+    )
+    async def retire_plan(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[ApiCaller],
+        plan_id: FromPath[uuid.UUID],
+    ) -> PlanRead:
+        return await self._set_active(request, db_session, caller, plan_id, active=False)
+
+    @post(
+        "/subscription-plans/{plan_id:uuid}/reactivate",
+        summary="Offer a retired plan again",
+        status_code=200,
+    )
+    async def reactivate_plan(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[ApiCaller],
+        plan_id: FromPath[uuid.UUID],
+    ) -> PlanRead:
+        return await self._set_active(request, db_session, caller, plan_id, active=True)
 
     @get("/subscription-plans", summary="List subscription plans")
     async def list_plans(self, db_session: NamedDependency[AsyncSession]) -> list[PlanRead]:
