@@ -6,6 +6,10 @@ the brand's member prices where the plan has none. The fee is billed per calenda
 the account's invoice, in proportion to the days subscribed, exactly once per subscription
 and month (``subscription_charges``). A plan may include energy: ``included_kwh`` per billing
 month not charged at the ENERGY price (``pricing._free_energy_wh``, docs/tariffs.md).
+
+A plan's terms may change (``update_plan``): the fee is read when a month is invoiced, the
+allowance when a CDR is rated. A retired plan (``set_plan_active``) is offered and
+subscribed to no more; its subscriptions run on until they end (docs/invoicing.md).
 """
 
 from __future__ import annotations
