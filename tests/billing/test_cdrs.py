@@ -17,7 +17,15 @@ from tests.ocpp.conftest import add_ocpp_station, add_token, gateway, open_charg
 from voltlane import billing
 from voltlane.billing.tasks import RATE_SESSION
 from voltlane.core.db import Database
-from voltlane.models.tenant import Cdr, ChargingSession, ChargingStation, IdTokenType, Location
+from voltlane.models.tenant import (
+    Cdr,
+    ChargingSession,
+    ChargingStation,
+    Connector,
+    Evse,
+    IdTokenType,
+    Location,
+)
 from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
 from voltlane.worker import outbox as outbox_module
@@ -439,3 +447,58 @@ async def test_billing_runs_in_parallel_skip_each_others_sessions(
 
     assert (first_made, second_made) == (2, 1)
     assert await cdr_count(database, brand) == 3
+
+
+async def test_one_batch_prices_each_place_by_its_most_specific_assignment(
+    database: Database, make_brand, open_charger
+) -> None:
+    # The batch reads every place's assignments at once; each session must still get the
+    # tariff of its own connector, EVSE, location or the brand, the most specific first.
+    brand = await brand_charging_at_039(database, make_brand)  # AC-STD 0.39 brand-wide
+    for station in ("CP2", "CP3", "CP4"):
+        await add_ocpp_station(database, brand, station)
+    places = {}
+    async with database.tenant_session(brand.key) as db_session:
+        for station in ("CP16", "CP2", "CP3", "CP4"):
+            places[station] = (
+                await db_session.execute(
+                    select(ChargingStation.location_id, Evse.id, Connector.id)
+                    .join(Evse, Evse.charging_station_id == ChargingStation.id)
+                    .join(Connector, Connector.evse_pk == Evse.id)
+                    .where(ChargingStation.station_id == station)
+                )
+            ).one()
+    at = {
+        station: dict(zip(("location_id", "evse_pk", "connector_pk"), ids, strict=True))
+        for station, ids in places.items()
+    }
+    for code, price, station, scope in (
+        ("SITE2", "0.45", "CP2", "location_id"),
+        ("EVSE3", "0.50", "CP3", "evse_pk"),
+        ("SITE4", "0.41", "CP4", "location_id"),
+        ("PLUG4", "0.60", "CP4", "connector_pk"),
+    ):
+        energy = {**ENERGY_039, "price": price}
+        await add_tariff(
+            database, brand, ocpi_tariff(code, energy), assign={scope: at[station][scope]}
+        )
+    for station in ("CP16", "CP2", "CP3", "CP4"):
+        await charge_sessions(await open_charger(brand, station, "ocpp1.6"), 1)  # 1 kWh each
+
+    async with database.tenant_transaction(brand.key) as db_session:
+        created = await billing.rate_pending(db_session)
+        rows = await db_session.execute(
+            select(ChargingStation.station_id, Cdr.tariff_code, Cdr.total_excl_vat, Cdr.total_vat)
+            .join(ChargingStation, ChargingStation.id == Cdr.charging_station_id)
+            .order_by(ChargingStation.station_id)
+        )
+        cdrs = [tuple(row) for row in rows]
+
+    assert created == 4
+    # 1 kWh at the price, VAT 19 % half up: 0.0741, 0.0855, 0.095, 0.114.
+    assert cdrs == [
+        ("CP16", "AC-STD", 39, 7),
+        ("CP2", "SITE2", 45, 9),
+        ("CP3", "EVSE3", 50, 10),
+        ("CP4", "PLUG4", 60, 11),
+    ]

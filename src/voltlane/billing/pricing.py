@@ -16,10 +16,23 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from voltlane.billing.errors import NoTariffError
-from voltlane.billing.repository import CURRENT, POWER, BillingRepository, Customer, PlanPeriod
+from voltlane.billing.repository import (
+    CURRENT,
+    POWER,
+    BillingRepository,
+    Customer,
+    PlanPeriod,
+    codes_by_scope,
+)
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
 from voltlane.core.clock import month_of
-from voltlane.models.tenant import ChargingSession, IdTokenType, MeterSample, TariffVersion
+from voltlane.models.tenant import (
+    ChargingSession,
+    IdTokenType,
+    MeterSample,
+    TariffAssignment,
+    TariffVersion,
+)
 from voltlane.tariff import (
     PUBLIC,
     ChargingState,
@@ -115,6 +128,10 @@ def tariff_of(version: TariffVersion) -> Tariff:
     return dataclasses.replace(tariff, idle_fee=idle_fee_from_json(version.idle_fee))
 
 
+# A place as tariffs are assigned: (location id, EVSE pk, connector pk).
+_SetKey = tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]
+
+
 def _cards(sessions: list[ChargingSession]) -> set[tuple[str, str]]:
     return {(s.id_token, s.id_token_type) for s in sessions if s.id_token and s.id_token_type}
 
@@ -126,10 +143,9 @@ class PricingCache:
     between runs."""
 
     places: dict[tuple[uuid.UUID, uuid.UUID | None, int | None], Any] = field(default_factory=dict)
-    tariff_sets: dict[
-        tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None],
-        tuple[TariffSet, list[tuple[Tariff, TariffVersion]]],
-    ] = field(default_factory=dict)
+    tariff_sets: dict[_SetKey, tuple[TariffSet, list[tuple[Tariff, TariffVersion]]]] = field(
+        default_factory=dict
+    )
     max_power: dict[uuid.UUID | None, int | None] = field(default_factory=dict)
     # Read ahead for a batch of sessions (prefetch); None: each session reads its own.
     samples: dict[uuid.UUID, list[MeterSample]] | None = None
@@ -157,8 +173,9 @@ class PricingCache:
         self.locked |= accounts
 
     async def prefetch(self, repo: BillingRepository, sessions: list[ChargingSession]) -> None:
-        """Read the samples, signed data, states and cards' accounts of ``sessions`` in five
-        queries."""
+        """Read the places, tariff sets, EVSE powers, samples, signed data, states and cards'
+        accounts of ``sessions`` in ten queries."""
+        await self._prefetch_places(repo, sessions)
         ids = [s.id for s in sessions]
         self.customers = await repo.customers_of_tokens(_cards(sessions))
         self.samples = await repo.samples_of(ids)
@@ -176,6 +193,32 @@ class PricingCache:
             if v16
             else {}
         )
+
+    async def _prefetch_places(
+        self, repo: BillingRepository, sessions: list[ChargingSession]
+    ) -> None:
+        """What ``price_stored_session`` would look up place by place, for all at once."""
+        keys = {(s.charging_station_id, s.evse_pk, s.connector_id) for s in sessions}
+        if missing := keys - self.places.keys():
+            self.places.update(await repo.places_of(missing))
+        if evses := {s.evse_pk for s in sessions if s.evse_pk is not None} - self.max_power.keys():
+            self.max_power.update(await repo.max_powers(evses))
+        set_keys = {(self.places[k][0], k[1], self.places[k][2]) for k in keys}
+        if not (set_keys := set_keys - self.tariff_sets.keys()):
+            return
+        assignments = await repo.assignments_at(
+            {k[0] for k in set_keys if k[0] is not None},
+            {k[1] for k in set_keys if k[1] is not None},
+            {k[2] for k in set_keys if k[2] is not None},
+        )
+        codes = {}
+        for key in set_keys:
+            assigned = codes_by_scope([a for a in assignments if _assigned_at(a, key)])
+            codes[key] = next((assigned[s] for s in SCOPES if s in assigned), [])
+        wanted = sorted({code for listed in codes.values() for code in listed})
+        pairs = [(tariff_of(v), v) for v in await repo.versions_of(wanted)]
+        for key in set_keys:
+            self.tariff_sets[key] = _set_of(codes[key], pairs)
 
     async def customer_of(
         self, repo: BillingRepository, session: ChargingSession
@@ -344,12 +387,35 @@ async def _tariff_set(
         location_id=location_id, evse_pk=evse_pk, connector_pk=connector_pk
     )
     codes = next((assigned[s] for s in SCOPES if s in assigned), [])
-    pairs = [(tariff_of(v), v) for v in await repo.versions_of(codes)]
+    return _set_of(codes, [(tariff_of(v), v) for v in await repo.versions_of(codes)])
+
+
+def _set_of(
+    codes: list[str], pairs: list[tuple[Tariff, TariffVersion]]
+) -> tuple[TariffSet, list[tuple[Tariff, TariffVersion]]]:
+    """The tariff set of the versions (oldest first) of ``codes`` among ``pairs``."""
+    chosen = [(tariff, version) for tariff, version in pairs if version.code in codes]
     versions: dict[Segment, tuple[Tariff, ...]] = {}
-    for tariff, version in pairs:
+    for tariff, version in chosen:
         segment = Segment(SegmentKind(version.segment), version.segment_ref)
         versions[segment] = (*versions.get(segment, ()), tariff)
-    return TariffSet(versions), pairs
+    return TariffSet(versions), chosen
+
+
+def _assigned_at(assignment: TariffAssignment, place: _SetKey) -> bool:
+    """Whether ``assigned_codes`` of the place would read ``assignment``."""
+    location_id, evse_pk, connector_pk = place
+    brand = (assignment.location_id, assignment.evse_pk, assignment.connector_pk) == (
+        None,
+        None,
+        None,
+    )
+    return (
+        brand
+        or (location_id is not None and assignment.location_id == location_id)
+        or (evse_pk is not None and assignment.evse_pk == evse_pk)
+        or (connector_pk is not None and assignment.connector_pk == connector_pk)
+    )
 
 
 async def _trace(

@@ -99,6 +99,23 @@ _INSERT_CREDIT = insert(Cdr).on_conflict_do_nothing(
 )
 
 
+def codes_by_scope(assignments: list[TariffAssignment]) -> dict[str, list[str]]:
+    """Assigned codes by the scope they are assigned at ("connector" ... "brand")."""
+    found: dict[str, list[str]] = {}
+    for row in assignments:
+        scope = (
+            "connector"
+            if row.connector_pk
+            else "evse"
+            if row.evse_pk
+            else "location"
+            if row.location_id
+            else "brand"
+        )
+        found.setdefault(scope, []).append(row.code)
+    return found
+
+
 class BillingRepository:
     def __init__(self, db_session: AsyncSession) -> None:
         self.db_session = db_session
@@ -297,19 +314,33 @@ class BillingRepository:
             scopes.append(TariffAssignment.evse_pk == evse_pk)
         if connector_pk is not None:
             scopes.append(TariffAssignment.connector_pk == connector_pk)
-        found: dict[str, list[str]] = {}
-        for row in await self.db_session.scalars(select(TariffAssignment).where(or_(*scopes))):
-            scope = (
-                "connector"
-                if row.connector_pk
-                else "evse"
-                if row.evse_pk
-                else "location"
-                if row.location_id
-                else "brand"
+        rows = await self.db_session.scalars(select(TariffAssignment).where(or_(*scopes)))
+        return codes_by_scope(list(rows))
+
+    async def assignments_at(
+        self,
+        location_ids: set[uuid.UUID],
+        evse_pks: set[uuid.UUID],
+        connector_pks: set[uuid.UUID],
+    ) -> list[TariffAssignment]:
+        """The brand's assignments and those at any of the given places, in one query
+        (``codes_by_scope`` then picks a place's)."""
+        return list(
+            await self.db_session.scalars(
+                select(TariffAssignment).where(
+                    or_(
+                        and_(
+                            TariffAssignment.location_id.is_(None),
+                            TariffAssignment.evse_pk.is_(None),
+                            TariffAssignment.connector_pk.is_(None),
+                        ),
+                        TariffAssignment.location_id.in_(location_ids),
+                        TariffAssignment.evse_pk.in_(evse_pks),
+                        TariffAssignment.connector_pk.in_(connector_pks),
+                    )
+                )
             )
-            found.setdefault(scope, []).append(row.code)
-        return found
+        )
 
     # -- what a session needs to be priced -------------------------------------------------
     async def session(
@@ -367,6 +398,49 @@ class BillingRepository:
         if row is None:
             return None, None, connector_pk
         return row[0], row[1], connector_pk
+
+    async def places_of(
+        self, keys: set[tuple[uuid.UUID, uuid.UUID | None, int | None]]
+    ) -> dict[
+        tuple[uuid.UUID, uuid.UUID | None, int | None],
+        tuple[uuid.UUID | None, str | None, uuid.UUID | None],
+    ]:
+        """``place`` of many (station, EVSE, connector id) in two queries."""
+        stations = {
+            row[0]: (row[1], row[2])
+            for row in await self.db_session.execute(
+                select(ChargingStation.id, ChargingStation.location_id, Location.timezone)
+                .outerjoin(Location, Location.id == ChargingStation.location_id)
+                .where(ChargingStation.id.in_({k[0] for k in keys}))
+            )
+        }
+        evses = {k[1] for k in keys if k[1] is not None}
+        connectors: dict[tuple[uuid.UUID | None, int], uuid.UUID] = {
+            (row[0], row[1]): row[2]
+            for row in await self.db_session.execute(
+                select(Connector.evse_pk, Connector.connector_id, Connector.id).where(
+                    Connector.evse_pk.in_(evses)
+                )
+            )
+        }
+        found = {}
+        for station, evse_pk, connector_id in keys:
+            location_id, zone = stations.get(station, (None, None))
+            connector_pk = connectors.get((evse_pk, connector_id or 1))
+            found[(station, evse_pk, connector_id)] = (location_id, zone, connector_pk)
+        return found
+
+    async def max_powers(self, evse_pks: set[uuid.UUID]) -> dict[uuid.UUID | None, int | None]:
+        """``max_power`` of many EVSEs in one query."""
+        rows = await self.db_session.execute(
+            select(Connector.evse_pk, func.max(Connector.max_electric_power))
+            .where(Connector.evse_pk.in_(evse_pks))
+            .group_by(Connector.evse_pk)
+        )
+        found: dict[uuid.UUID | None, int | None] = {}
+        found.update(dict.fromkeys(evse_pks))
+        found.update((evse_pk, power) for evse_pk, power in rows)
+        return found
 
     async def max_power(self, evse_pk: uuid.UUID | None) -> int | None:
         if evse_pk is None:
