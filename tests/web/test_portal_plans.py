@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from tests.billing.test_cdrs import add_tariff, ocpi_tariff
 from tests.factories import BERLIN_SELLER, add_user
 from tests.pwa.money_factories import add_driver, plus_plan, sign_in_as
 from tests.web.helpers import HTML, csrf_token, sign_in
@@ -22,6 +23,7 @@ from voltlane.billing import subscriptions
 from voltlane.core.clock import month_of
 from voltlane.core.db import Database
 from voltlane.models.tenant import AuditEntry, Role, SubscriptionPlan
+from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
 
 PLAN = {
@@ -400,3 +402,27 @@ async def test_a_plan_is_edited_in_german_and_its_fee_shown_the_german_way(
     assert await plans_of(database, brand) == [
         ("PLUS", "Plus", Decimal("12.5000"), Decimal("19.00"), 0, True)
     ]
+
+
+async def test_a_plan_without_tariffs_names_the_tariffs_for_all_plans_its_subscribers_pay(
+    database: Database, make_brand, client_for
+) -> None:
+    brand = await make_brand()
+    await add_staff(database, brand)
+    await eco_plan(database, brand)
+    energy = {"type": "ENERGY", "price": "0.33", "vat": "19", "step_size": 1}
+    await add_tariff(database, brand, ocpi_tariff("SUBS", energy), segment=SegmentKind.SUBSCRIPTION)
+    async with client_for(f"{brand.slug}.localhost") as client:
+        await sign_in(client, READER, PASSWORD)
+        listed = (await client.get("/portal/finance/plans", headers=HTML)).text
+
+    cell = listed[
+        listed.index('<td data-prices="ECO">') : listed.index(
+            "</td>", listed.index('<td data-prices="ECO">')
+        )
+    ]
+    assert (
+        "subscribers pay the tariffs for all plans, else the member prices, else the public ones:"
+        in cell
+    )
+    assert '<a href="/portal/tariffs/SUBS">SUBS</a>' in cell
