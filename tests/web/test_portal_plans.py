@@ -253,8 +253,8 @@ async def test_finance_edits_a_plan_with_errors_beside_the_fields_and_sees_its_p
             {
                 "code": "PLUS",
                 "name": ["Plus", "Plus 2027"],
-                "monthly_fee": ["9.9900", "12.5"],
-                "vat_rate": ["19.00", "7"],
+                "monthly_fee": ["9.9900", "12.5000"],
+                "vat_rate": ["19.00", "7.00"],
                 "included_kwh": ["0", "80"],
             },
         )

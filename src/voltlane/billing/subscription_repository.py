@@ -47,8 +47,10 @@ class SubscriptionRepository:
             select(SubscriptionPlan).where(SubscriptionPlan.code == code)
         )
 
-    async def plan(self, plan_id: uuid.UUID) -> SubscriptionPlan | None:
-        return await self.db_session.get(SubscriptionPlan, plan_id, with_for_update=True)
+    async def plan(
+        self, plan_id: uuid.UUID, *, for_update: bool = False
+    ) -> SubscriptionPlan | None:
+        return await self.db_session.get(SubscriptionPlan, plan_id, with_for_update=for_update)
 
     async def subscription_tariffs(self) -> list[tuple[str | None, str]]:
         """(segment ref, tariff code) of every SUBSCRIPTION tariff, once each, by code."""

@@ -124,16 +124,14 @@ async def create_plan(
     return plan
 
 
-async def _plan(repo: SubscriptionRepository, plan_id: uuid.UUID) -> SubscriptionPlan:
-    plan = await repo.plan(plan_id)
+async def get_plan(
+    db_session: AsyncSession, plan_id: uuid.UUID, *, for_update: bool = False
+) -> SubscriptionPlan:
+    """The plan ``plan_id`` of this brand (PlanNotFoundError for any other id)."""
+    plan = await SubscriptionRepository(db_session).plan(plan_id, for_update=for_update)
     if plan is None:
         raise PlanNotFoundError(f"no plan {plan_id}")
     return plan
-
-
-async def get_plan(db_session: AsyncSession, plan_id: uuid.UUID) -> SubscriptionPlan:
-    """The plan ``plan_id`` of this brand (PlanNotFoundError for any other id)."""
-    return await _plan(SubscriptionRepository(db_session), plan_id)
 
 
 async def update_plan(
@@ -145,16 +143,17 @@ async def update_plan(
     invoiced keep theirs. The allowance is read as each CDR is rated: sessions rated from
     now on use the new one."""
     _check(terms)
-    plan = await _plan(SubscriptionRepository(db_session), plan_id)
-    changes: dict[str, tuple[str, str]] = {}
+    plan = await get_plan(db_session, plan_id, for_update=True)
+    before = {field: getattr(plan, field) for field in PLAN_RULES}
     for field in PLAN_RULES:
-        old, new = getattr(plan, field), getattr(terms, field)
-        if old != new:
-            changes[field] = (str(old), str(new))
-            setattr(plan, field, new)
+        setattr(plan, field, getattr(terms, field))
     await db_session.flush()
     await db_session.refresh(plan)
-    return plan, changes
+    return plan, {
+        field: (str(old), str(getattr(plan, field)))
+        for field, old in before.items()
+        if old != getattr(plan, field)
+    }
 
 
 async def set_plan_active(
@@ -163,7 +162,7 @@ async def set_plan_active(
     """Retire a plan (``active=False``) or offer it again. A retired plan is no longer
     offered or subscribed to (``subscribe`` refuses it); subscriptions to it run on
     unchanged, priced by its tariffs and billed its fee, until each one ends."""
-    plan = await _plan(SubscriptionRepository(db_session), plan_id)
+    plan = await get_plan(db_session, plan_id, for_update=True)
     plan.active = active
     await db_session.flush()
     await db_session.refresh(plan)
