@@ -145,6 +145,7 @@ async def test_the_plan_form_speaks_german(database: Database, make_brand, clien
 
 
 PLAN_ROW_RE = re.compile(r'<span class="money-plan-name">([^<]+)</span>')
+CURRENT_RE = re.compile(r'data-testid="current-plan">([^<]+)</p>')
 SUPPORT = "support@example.com"
 
 
@@ -274,11 +275,12 @@ async def test_a_retired_plan_is_no_longer_offered_its_subscriber_keeps_it_and_i
         await subscriptions.subscribe(db_session, account, "PLUS", starts_on=first)
     path = f"/portal/finance/plans/{plus}"
 
-    async def offers() -> list[str]:
+    async def offers() -> tuple[list[str], list[str]]:
+        """The plans the driver app offers, and the driver's own plan."""
         async with client_for(f"{brand.slug}.localhost") as app:
             sign_in_as(app, driver)
             page = await app.get("/account/subscription", headers=HTML)
-            return PLAN_ROW_RE.findall(page.text)
+            return PLAN_ROW_RE.findall(page.text), CURRENT_RE.findall(page.text)
 
     offered = await offers()
     async with client_for(f"{brand.slug}.localhost") as client:
@@ -305,7 +307,7 @@ async def test_a_retired_plan_is_no_longer_offered_its_subscriber_keeps_it_and_i
         shown = (await client.get(back.headers["location"], headers=HTML)).text
     offered_again = await offers()
 
-    assert offered == ["Eco", "Plus"]
+    assert offered == (["Eco", "Plus"], ["Plus"])
     assert (retired.status_code, retired.headers["HX-Redirect"]) == (
         200,
         "/portal/finance/plans?retired=PLUS",
@@ -313,12 +315,12 @@ async def test_a_retired_plan_is_no_longer_offered_its_subscriber_keeps_it_and_i
     assert "Plan PLUS is retired: drivers can no longer choose it." in listed
     assert "<td>Retired</td>" in listed
     assert f'action="{path}/reactivate"' in page
-    assert offered_retired == ["Eco"]
+    assert offered_retired == (["Eco"], ["Plus"])  # no longer offered; its subscriber keeps it
     assert [(f.plan.code, f.first, f.last) for f in fees] == [("PLUS", first, last)]
     assert refused == "no active plan PLUS"
     assert (back.status_code, back.headers["location"]) == (303, f"{path}?reactivated")
     assert "Plan PLUS is offered again." in shown
-    assert offered_again == ["Eco", "Plus"]
+    assert offered_again == (["Eco", "Plus"], ["Plus"])
     assert [a for a, _ in await audit_of(database, brand)] == [
         "portal.subscription_plan.retire",
         "portal.subscription_plan.reactivate",
