@@ -71,7 +71,12 @@ def parse_terms(form: dict[str, str], locale: str) -> tuple[PlanTerms | None, Er
     raw_kwh = form.get("included_kwh", "").strip() or "0"
     kwh = int(raw_kwh) if raw_kwh.isdigit() else None
     # A field that is no number stands in as 0 so that the others are checked all the same.
-    terms = PlanTerms(form.get("name", "").strip(), fee or Decimal(0), vat or Decimal(0), kwh or 0)
+    terms = PlanTerms(
+        form.get("name", "").strip(),
+        Decimal(0) if fee is None else fee,
+        Decimal(0) if vat is None else vat,
+        0 if kwh is None else kwh,
+    )
     unreadable = {"monthly_fee": fee, "vat_rate": vat, "included_kwh": kwh}
     wrong = {field for field, value in unreadable.items() if value is None}
     wrong.update(subscriptions.invalid_terms(terms))
