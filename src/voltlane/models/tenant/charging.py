@@ -101,6 +101,13 @@ class ChargingSession(UuidPk, Timestamps, TenantBase):
             postgresql_where=text("status = 'active'"),
         ),
         Index("ix_charging_sessions_started_at", "started_at"),
+        # A billing run walks the finished sessions in the order they ended.
+        Index(
+            "ix_charging_sessions_finished",
+            "stopped_at",
+            "id",
+            postgresql_where=text("status = 'finished'"),
+        ),
         CheckConstraint("energy_wh IS NULL OR energy_wh >= 0", name="energy_not_negative"),
     )
 
