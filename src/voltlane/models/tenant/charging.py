@@ -129,9 +129,15 @@ class ChargingSession(UuidPk, Timestamps, TenantBase):
     status: Mapped[SessionStatus] = mapped_column(
         str_enum(SessionStatus, 16), nullable=False, default=SessionStatus.ACTIVE
     )
+    # The token that started (authorized) the session: the session, its account, price
+    # segment and roaming link are that token's for good.
     id_token: Mapped[str | None] = mapped_column(String(36))
     id_token_type: Mapped[str | None] = mapped_column(String(20))
     group_id_token: Mapped[str | None] = mapped_column(String(36))
+    # The token presented to stop it (1.6 StopTransaction idTag, a 2.x stop's idToken),
+    # perhaps another card of the same group or a master pass: recorded, never the payer.
+    stop_id_token: Mapped[str | None] = mapped_column(String(36))
+    stop_id_token_type: Mapped[str | None] = mapped_column(String(20))
     remote_start_id: Mapped[int | None] = mapped_column(Integer)
     reservation_id: Mapped[int | None] = mapped_column(Integer)
     charging_state: Mapped[str | None] = mapped_column(String(32))
