@@ -254,6 +254,7 @@ async def test_a_profile_on_an_evse_in_no_site_is_sent_as_the_sessions_tx_profil
                             {"start_period": 0, "limit": 11000.0},
                             {"start_period": 1800, "limit": 7400.5},
                         ],
+                        "min_charging_rate": 1380.5,
                     },
                 },
             },

@@ -145,6 +145,7 @@ def _v16(command: object) -> tuple[str, Payload]:  # noqa: PLR0912 - one case pe
                                     )
                                     for p in command.periods
                                 ],
+                                "minChargingRate": command.min_charging_rate,
                             }
                         ),
                     }
@@ -343,6 +344,7 @@ def _v2(  # noqa: PLR0912 - one case per command
                                     "chargingSchedulePeriod": [
                                         _period(p, version) for p in command.periods
                                     ],
+                                    "minChargingRate": command.min_charging_rate,
                                 }
                             )
                         ],

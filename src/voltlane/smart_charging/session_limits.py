@@ -15,7 +15,8 @@ How it takes effect (limit_effect.py):
   TxProfile the pass sends is what the station answers. Later periods take effect at the
   site's next passes.
 - **An EVSE in no site.** The station is sent a TxProfile carrying the whole schedule as
-  given (unit, periods, start, duration), with the id smart charging gives TxProfiles
+  given (unit, periods, start, duration, and the car's minimum rate as the schedule's
+  ``minChargingRate``), with the id smart charging gives TxProfiles
   (``7_200_000 + EVSE id``), so a new limit replaces the previous one.
 
 Clearing removes the row, then rebalances the site or clears that TxProfile. A limit dies
@@ -171,7 +172,8 @@ def cap_a(
 def schedule_profile(
     evse_id: int, transaction_id: str, limit: ExternalLimit
 ) -> tc.SetChargingProfile:
-    """The TxProfile that carries the whole schedule to a station in no site."""
+    """The TxProfile that carries the whole schedule, and the car's minimum rate, to a
+    station in no site."""
     return tc.SetChargingProfile(
         evse_id=evse_id,
         profile_id=profiles.tx_profile_id(evse_id),
@@ -183,6 +185,7 @@ def schedule_profile(
         start_schedule=limit.starts_at,
         duration=limit.duration_s,
         transaction_id=transaction_id,
+        min_charging_rate=None if limit.min_rate is None else float(limit.min_rate),
     )
 
 

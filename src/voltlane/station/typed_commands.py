@@ -183,6 +183,9 @@ class SetChargingProfile:
     duration: int | None = None
     transaction_id: str | None = None
     recurrency: Literal["Daily", "Weekly"] | None = None
+    # The least the car can charge at, in the schedule's unit (a local energy manager
+    # should not allot it less); None: not said.
+    min_charging_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
