@@ -5,13 +5,15 @@ throw-away database on DATABASE_URL's server), provisions one brand for real, gi
 ``--tariffs`` tariffs (ENERGY + TIME + FLAT, VAT 19 %), each assigned to its own location
 with one station, bulk-inserts ``--sessions`` finished sessions (their Transaction.Begin and
 Transaction.End register readings; random energy, duration, location) and then rates them
-with ``billing.rate_pending`` (the catch-up of the worker), ``--batch`` sessions per
-transaction, in one process, until none is left. Reports sessions per second and peak RSS,
-checks every CDR cent by cent against an independent Decimal oracle written here, and runs
-the rating again to show that it creates nothing the second time.
+with ``billing.rate_pending_batch`` (the catch-up of the worker), ``--batch`` sessions per
+transaction, each batch starting where the previous one ended, in one process, until none
+is left. Reports sessions per second and peak RSS, checks every CDR cent by cent against an
+independent Decimal oracle written here, and runs the rating again to show that it creates
+nothing the second time. ``--keep`` leaves the database (and the embedded server) running
+for a look at its plans.
 
     .venv/bin/python -m bench.billing_run [--sessions 20000] [--tariffs 20] [--batch 500]
-        [--processes 2]
+        [--processes 2] [--keep]
 
 Numbers belong in docs/benchmarks.md with the machine, the commit and the command.
 """
@@ -40,7 +42,7 @@ from bench.ocpp_load import (
     provision_brands,
     throwaway_database,
 )
-from voltlane.billing import create_tariff_version, rate_pending
+from voltlane.billing import create_tariff_version, rate_pending_batch
 from voltlane.billing.tariffs import assign_tariff
 from voltlane.core.db import Database, sync_engine
 from voltlane.tariff import SegmentKind
@@ -211,12 +213,16 @@ async def rate_all(url: str, key: str, batch: int) -> tuple[int, float]:
     created = 0
     started = time.perf_counter()
     try:
+        after = None
         while True:
+            # Each batch starts where the previous one ended (a keyset over the index of
+            # finished sessions); the run ends when a batch finds nothing after it.
             async with database.tenant_transaction(key) as db_session:
-                made = await rate_pending(db_session, limit=batch)
-            created += made
-            if made == 0:
+                done = await rate_pending_batch(db_session, limit=batch, after=after)
+            created += done.created
+            if done.last is None:
                 break
+            after = done.last
     finally:
         await database.dispose()
     return created, time.perf_counter() - started
@@ -244,8 +250,11 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--processes", type=int, default=1, help="billing runs in parallel")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database (and its server) afterwards"
+    )
     args = parser.parse_args()
-    with throwaway_database(pg_stats=False, keep=False) as (url, server, _postmaster):
+    with throwaway_database(pg_stats=False, keep=args.keep) as (url, server, _postmaster):
         engine = sync_engine(url, poolclass=NullPool)
         upgrade_platform(engine, REPO / "migrations")
         engine.dispose()

@@ -449,6 +449,63 @@ async def test_billing_runs_in_parallel_skip_each_others_sessions(
     assert await cdr_count(database, brand) == 3
 
 
+async def test_a_session_that_ends_behind_a_runs_batches_is_rated_by_the_next_run_once(
+    database: Database, make_brand, open_charger
+) -> None:
+    # A run hands each batch where the previous one ended (stopped_at, id). A charger that
+    # was offline delivers its stop later, with the time it really stopped: that session
+    # ends behind the run and must be rated by the next run, which starts from the start.
+    brand = await brand_charging_at_039(database, make_brand)
+    await add_ocpp_station(database, brand, "CP2")
+    await add_token(database, brand, "RFID0002")
+    late = (await open_charger(brand, "CP2", "ocpp1.6")).cp
+    started = await late.call(
+        call16.StartTransaction(
+            connector_id=1, id_tag="RFID0002", meter_start=0, timestamp="2026-11-24T10:40:00Z"
+        )
+    )
+    # CP16: 1 kWh stopped 10:30, 2 kWh stopped 11:30, 3 kWh stopped 12:30.
+    await charge_sessions(await open_charger(brand, "CP16", "ocpp1.6"), 3)
+
+    first_run = []
+    after = None
+    for _ in range(2):
+        async with database.tenant_transaction(brand.key) as db_session:
+            batch = await billing.rate_pending_batch(db_session, limit=2, after=after)
+        first_run.append(batch.created)
+        after = batch.last
+    # CP2's stop arrives from its offline queue: 5 kWh, stopped at 11:00.
+    await late.call(
+        call16.StopTransaction(
+            transaction_id=started.transaction_id,
+            meter_stop=5_000,
+            timestamp="2026-11-24T11:00:00Z",
+        )
+    )
+    async with database.tenant_transaction(brand.key) as db_session:
+        ended_run = await billing.rate_pending_batch(db_session, limit=2, after=after)
+    async with database.tenant_transaction(brand.key) as db_session:
+        next_run = await billing.rate_pending_batch(db_session, limit=2)
+    async with database.tenant_transaction(brand.key) as db_session:
+        after_that = await billing.rate_pending(db_session)
+        rows = await db_session.execute(
+            select(Cdr.end_date_time, Cdr.total_excl_vat, Cdr.total_vat).order_by(Cdr.number)
+        )
+        cdrs = [(end.strftime("%H:%M"), excl, vat) for end, excl, vat in rows]
+
+    assert first_run == [2, 1]
+    assert after is not None
+    assert after[0] == datetime(2026, 11, 24, 12, 30, tzinfo=UTC)
+    # The first run has gone past 11:00: its next batch finds nothing and ends it.
+    assert (ended_run.created, ended_run.last) == (0, None)
+    assert next_run.created == 1
+    assert next_run.last is not None
+    assert next_run.last[0] == datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    assert after_that == 0
+    # In the order they were rated; 5 kWh x 0.39 = 1.95, VAT 0.3705 -> 0.37.
+    assert cdrs == [("10:30", 39, 7), ("11:30", 78, 15), ("12:30", 117, 22), ("11:00", 195, 37)]
+
+
 async def test_one_batch_prices_each_place_by_its_most_specific_assignment(
     database: Database, make_brand, open_charger
 ) -> None:

@@ -1,12 +1,14 @@
 """Money: tariff versions and assignments, pricing of stored sessions, CDRs."""
 
 from voltlane.billing.cdrs import (
+    RatedBatch,
     credit_cdr,
     get_cdr,
     list_cdrs,
     live_cost,
     priced_json,
     rate_pending,
+    rate_pending_batch,
     rate_session,
 )
 from voltlane.billing.errors import CdrNotFoundError, NoTariffError, SessionNotRatableError
@@ -21,6 +23,7 @@ from voltlane.billing.tariffs import (
 __all__ = [
     "CdrNotFoundError",
     "NoTariffError",
+    "RatedBatch",
     "SessionNotRatableError",
     "assign_tariff",
     "create_tariff_version",
@@ -33,5 +36,6 @@ __all__ = [
     "live_cost",
     "priced_json",
     "rate_pending",
+    "rate_pending_batch",
     "rate_session",
 ]

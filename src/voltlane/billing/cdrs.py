@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -239,12 +240,43 @@ async def live_cost(
     return found.priced
 
 
+@dataclass(frozen=True, slots=True)
+class RatedBatch:
+    """What one batch of a billing run did, and where it ended."""
+
+    created: int  # CDRs created
+    # (stopped_at, id) of the last session it picked (rated or passed over: no tariff yet);
+    # None when it found none, which ends the run.
+    last: tuple[datetime, uuid.UUID] | None
+
+
 async def rate_pending(db_session: AsyncSession, *, limit: int = 500) -> int:
-    """Rate finished sessions that have no CDR yet (a catch-up after an outage); returns
-    how many CDRs were created."""
+    """Rate finished sessions that have no CDR yet (a catch-up after an outage), the first
+    ``limit`` in the order they ended; returns how many CDRs were created."""
+    return (await rate_pending_batch(db_session, limit=limit)).created
+
+
+async def rate_pending_batch(
+    db_session: AsyncSession,
+    *,
+    limit: int = 500,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> RatedBatch:
+    """One batch of a billing run: up to ``limit`` finished sessions without a CDR in the
+    order they ended, after ``after`` (the ``last`` of the run's previous batch), each rated.
+
+    A run hands each batch's ``last`` to the next so no batch reads the sessions before it
+    again; a run starts from the beginning (``after=None``), so what a run passes by — a
+    session that finished with an earlier end after the run went past it (a charger's
+    offline queue), one without a tariff, one whose energy was under review — is found by
+    the next run.
+    """
     repo = BillingRepository(db_session)
     cache = PricingCache()
-    sessions = await repo.sessions(await repo.unrated_sessions(limit))
+    picked = await repo.unrated_sessions(limit, after=after)
+    if not picked:
+        return RatedBatch(created=0, last=None)
+    sessions = await repo.sessions([session_id for session_id, _ in picked])
     await cache.prefetch(repo, sessions)
     await cache.lock_allowances(repo)
     rows: list[dict[str, Any]] = []
@@ -260,7 +292,8 @@ async def rate_pending(db_session: AsyncSession, *, limit: int = 500) -> int:
             continue
         if values is not None:
             rows.append(values)
-    return await repo.insert_cdrs(rows)
+    last_id, last_stopped = picked[-1]
+    return RatedBatch(created=await repo.insert_cdrs(rows), last=(last_stopped, last_id))
 
 
 async def get_cdr(db_session: AsyncSession, cdr_id: uuid.UUID) -> Cdr:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     and_,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -629,20 +630,28 @@ class BillingRepository:
         rows = await self.db_session.scalars(stmt.order_by(Cdr.number).limit(limit).offset(offset))
         return list(rows), int(total or 0)
 
-    async def unrated_sessions(self, limit: int) -> list[uuid.UUID]:
-        """Finished sessions without a CDR, oldest first, locked for this transaction: runs
-        in parallel (several workers) skip each other's sessions instead of pricing them
+    async def unrated_sessions(
+        self, limit: int, *, after: tuple[datetime, uuid.UUID] | None = None
+    ) -> list[tuple[uuid.UUID, datetime]]:
+        """Finished sessions without a CDR in the order they ended (by ``(stopped_at, id)``,
+        after ``after`` when given), with their ``stopped_at``, locked for this transaction:
+        runs in parallel (several workers) skip each other's sessions instead of pricing them
         twice."""
-        rated = select(Cdr.id).where(Cdr.session_id == ChargingSession.id, Cdr.kind == "CDR")
-        rows = await self.db_session.scalars(
-            select(ChargingSession.id)
-            .where(
-                ChargingSession.status == SessionStatus.FINISHED,
-                ChargingSession.energy_wh.is_not(None),
-                ~rated.exists(),
-            )
-            .order_by(ChargingSession.stopped_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=ChargingSession)
+        # Literal predicates, as in the partial indexes they must match: a bound parameter
+        # cannot, once psycopg prepares the statement and PostgreSQL plans it generically.
+        rated = select(Cdr.id).where(
+            Cdr.session_id == ChargingSession.id, Cdr.kind == literal_column(f"'{CdrKind.CDR}'")
         )
-        return list(rows)
+        key = (ChargingSession.stopped_at, ChargingSession.id)
+        stmt = select(*key).where(
+            ChargingSession.status == literal_column(f"'{SessionStatus.FINISHED}'"),
+            ChargingSession.stopped_at.is_not(None),  # (always so for a finished session)
+            ChargingSession.energy_wh.is_not(None),
+            ~rated.exists(),
+        )
+        if after is not None:
+            stmt = stmt.where(tuple_(*key) > tuple_(*after))
+        rows = await self.db_session.execute(
+            stmt.order_by(*key).limit(limit).with_for_update(skip_locked=True, of=ChargingSession)
+        )
+        return [(session_id, stopped_at) for stopped_at, session_id in rows if stopped_at]
