@@ -75,8 +75,8 @@ WITH samples AS (
 ), finished AS (
     UPDATE {schema}.charging_sessions
     SET status = 'finished', stopped_at = :stopped_at, meter_stop_wh = :meter_stop_wh,
-        stop_reason = :stop_reason, energy_wh = :energy_wh, energy_review = :energy_review,
-        updated_at = now()
+        stop_reason = :stop_reason, stop_id_token = :stop_id_token, energy_wh = :energy_wh,
+        energy_review = :energy_review, updated_at = now()
     WHERE id = :session AND status = 'active'
     RETURNING id
 ), job AS (
@@ -223,6 +223,7 @@ class ChargingRepository:
         stopped_at: datetime,
         meter_stop_wh: Decimal,
         stop_reason: str,
+        stop_id_token: str | None,
         energy_wh: Decimal | None,
         energy_review: str | None,
         job: dict[str, Any],
@@ -251,6 +252,7 @@ class ChargingRepository:
                 "stopped_at": stopped_at,
                 "meter_stop_wh": meter_stop_wh,
                 "stop_reason": stop_reason,
+                "stop_id_token": stop_id_token,
                 "energy_wh": energy_wh,
                 "energy_review": energy_review,
                 **job,

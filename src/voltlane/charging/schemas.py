@@ -92,6 +92,7 @@ class SessionView:
     stop_reason: str | None
     energy_wh: Decimal | None
     energy_review: str | None
+    stop_id_token: str | None = None
 
 
 @dataclass(slots=True)

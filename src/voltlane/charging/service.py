@@ -126,6 +126,7 @@ def _view(session: ChargingSession) -> SessionView:
         stop_reason=session.stop_reason,
         energy_wh=session.energy_wh,
         energy_review=session.energy_review,
+        stop_id_token=session.stop_id_token,
     )
 
 
@@ -259,7 +260,12 @@ async def stop_transaction_v16(
     id_tag: str | None,
     transaction_data: list[Sample],
 ) -> tuple[SessionView, Authorization | None]:
-    """StopTransaction: ends the session (or records a stop for one never seen)."""
+    """StopTransaction: ends the session (or records a stop for one never seen).
+
+    The idTag is the one presented to stop, perhaps another card of the starter's group
+    (1.6 leaves that check to the station): recorded, and answered with its own status;
+    the session stays the starter's.
+    """
     repo = ChargingRepository(db_session)
     session, note = await _session_for_v16_stop(repo, station, transaction_id, id_tag, timestamp)
     if session is None:
@@ -293,6 +299,9 @@ async def stop_transaction_v16(
     session.stopped_at = timestamp
     session.meter_stop_wh = Decimal(meter_stop_wh)
     session.stop_reason = reason or "Local"
+    # The idTag that stopped it (perhaps another card of the group): the session stays
+    # the starter's.
+    session.stop_id_token = id_tag
     await _recompute_energy(repo, session, await _max_power(repo, station, session.evse_id))
     if note is not None:
         session.energy_review = (
@@ -314,10 +323,10 @@ async def stop_held_session(
     transaction_data: list[Sample],
 ) -> Authorization | None:
     """StopTransaction of a session the connection holds live: energy from the readings it
-    holds, the session finished by one statement (with the job that rates it), then the
-    idTag's authorization. A repeated stop changes nothing. Each statement is complete on
-    its own: on a connection without an explicit transaction the stop is durable once the
-    first returns."""
+    holds, the session finished by one statement (with the job that rates it and the idTag
+    that stopped it, recorded beside the starter's), then that idTag's authorization. A
+    repeated stop changes nothing. Each statement is complete on its own: on a connection
+    without an explicit transaction the stop is durable once the first returns."""
     repo = ChargingRepository(db_session)
     samples = [
         *transaction_data,
@@ -342,6 +351,7 @@ async def stop_held_session(
         stopped_at=timestamp,
         meter_stop_wh=Decimal(meter_stop_wh),
         stop_reason=reason or "Local",
+        stop_id_token=id_tag,
         energy_wh=result.energy_wh,
         energy_review=result.review,
         job=outbox_row(
@@ -421,6 +431,62 @@ async def _apply_event(
             session.charging_state = event.charging_state
 
 
+def _stops(session: ChargingSession, event: TransactionEventInput) -> bool:
+    """Whether the event's token is the one presented to stop (OCPP 2.0.1 E06,
+    TriggerReason StopAuthorized): the idToken is sent once per authorization, so a token
+    in an Ended event of a session that has its token already ended that authorization."""
+    return event.trigger_reason == "StopAuthorized" or (
+        event.event_type == "Ended" and session.id_token is not None
+    )
+
+
+async def _event_token(
+    db_session: AsyncSession,
+    station: StationRef,
+    session: ChargingSession,
+    event: TransactionEventInput,
+    id_token: str,
+) -> dict[str, object]:
+    """The idTokenInfo of the event's token, which it answers with its own status (and
+    group: the station lets a card of the starter's group or a master pass stop, C09/C16).
+
+    The session stays the token's that started it: a Started event's token (even when it
+    arrives after a later event), else the first token seen (a start without authorization,
+    or an offline transaction that only sent its Ended event). Its account, price segment
+    and roaming partner follow that token; a token presented to stop is only recorded.
+    """
+    stopping = _stops(session, event)
+    becomes_owner = event.event_type == "Started" or session.id_token is None
+    decision = await authorize(
+        db_session,
+        id_token=id_token,
+        token_type=event.id_token_type,
+        for_session=session.id,
+        check_concurrent=event.event_type == "Started",
+        station=station.pk,
+        evse_id=session.evse_id,
+        # A stop's token is not asked about (nothing is to start), and links the session
+        # to a partner (when it is the first token seen) only at an EVSE partners are told of.
+        ending=stopping or event.event_type == "Ended",
+    )
+    if stopping:
+        session.stop_id_token = id_token
+        session.stop_id_token_type = event.id_token_type
+    if becomes_owner:
+        session.id_token = id_token
+        session.id_token_type = event.id_token_type
+        session.group_id_token = decision.group_id_token
+        session.roaming_token_id = decision.roaming_token_id
+        session.authorization_reference = decision.authorization_reference
+        if (
+            decision.remote_start_id is not None
+            and session.remote_start_id is None
+            and event.event_type != "Ended"
+        ):
+            session.remote_start_id = decision.remote_start_id
+    return decision.as_v2()
+
+
 async def transaction_event(
     db_session: AsyncSession,
     station: StationRef,
@@ -453,31 +519,9 @@ async def transaction_event(
     await _apply_event(repo, station, session, event)
     response: dict[str, object] = {}
     if event.id_token is not None:
-        decision = await authorize(
-            db_session,
-            id_token=event.id_token,
-            token_type=event.id_token_type,
-            for_session=session.id,
-            check_concurrent=event.event_type == "Started",
-            station=station.pk,
-            evse_id=session.evse_id,
-            # An Ended event's token is not asked about (the session is over), but it links
-            # the session to a partner only at an EVSE partners are told of.
-            ending=event.event_type == "Ended",
+        response["idTokenInfo"] = await _event_token(
+            db_session, station, session, event, event.id_token
         )
-        session.id_token = event.id_token
-        session.id_token_type = event.id_token_type
-        session.group_id_token = decision.group_id_token
-        if decision.roaming_token_id is not None:
-            session.roaming_token_id = decision.roaming_token_id
-            session.authorization_reference = decision.authorization_reference
-        if (
-            decision.remote_start_id is not None
-            and session.remote_start_id is None
-            and event.event_type != "Ended"
-        ):
-            session.remote_start_id = decision.remote_start_id
-        response["idTokenInfo"] = decision.as_v2()
     if event.event_type == "Ended":
         _end(db_session, session, event)
     evse_id = event.evse_id if event.evse_id is not None else (session.evse_id or 0)
