@@ -214,7 +214,9 @@ class _State:
         self.limits[key] += amount
 
 
-def _ancestors(nodes: Mapping[Hashable, Node], node_id: Hashable) -> list[Hashable]:
+def _ancestors(
+    nodes: Mapping[Hashable, Node] | Mapping[Hashable, DischargeNode], node_id: Hashable
+) -> list[Hashable]:
     chain: list[Hashable] = []
     current: Hashable | None = node_id
     while current is not None:
@@ -317,37 +319,86 @@ def allocate(nodes: Iterable[Node], demands: Sequence[Demand]) -> dict[Hashable,
 
 
 @dataclass(frozen=True)
+class DischargeNode:
+    """A site or circuit and the most the cars under it may feed back together, per phase
+    (``limit_a``)."""
+
+    id: Hashable
+    parent_id: Hashable | None
+    limit_a: Decimal
+
+
+@dataclass(frozen=True)
 class DischargeDemand:
-    """A bidirectional car (OCPP 2.1 V2X) that may feed back up to ``max_a`` per phase
-    (the least of its own maximum and its EVSE's)."""
+    """A bidirectional car (OCPP 2.1 V2X) under ``node_id`` that may feed back up to
+    ``max_a`` per phase (the least of its own maximum and its EVSE's)."""
 
     key: Hashable
+    node_id: Hashable
     max_a: Decimal
     priority: int = 0
 
 
 def share_discharge(
-    limit_a: Decimal, demands: Sequence[DischargeDemand]
+    nodes: Iterable[DischargeNode], demands: Sequence[DischargeDemand]
 ) -> dict[Hashable, Decimal]:
-    """Divide a site's discharge limit (per phase) among its bidirectional cars.
+    """Divide the discharge limits of a site and its circuits (per phase) among the
+    bidirectional cars under them.
 
-    Tier by tier, highest priority first; within a tier equal shares, a car capped by its
-    maximum leaving the rest to the others (the tenths an equal split leaves go to the cars
-    with the highest maximum). The shares are multiples of ``STEP`` and
-    their sum never exceeds ``limit_a``, whatever phases the cars use, so the site's
-    feed-back stays within the limit on every phase.
+    Tier by tier, highest priority first, by water filling: the cars of a tier rise
+    together in equal steps; a car stops at its maximum or when a node it hangs under
+    (its own circuit, any circuit above, the site) has no step left for each of its cars
+    still rising. The tenths an equal split leaves at such a node go one each to its cars
+    with the highest maximum (later input first among equals). The shares are multiples of
+    ``STEP``; under every node their sum never exceeds the node's limit, whatever phases
+    the cars use, so the feed-back stays within each limit on every phase.
     """
-    left = floor_step(max(limit_a, ZERO))
+    by_id = {node.id: node for node in nodes}
+    left = {key: floor_step(max(node.limit_a, ZERO)) for key, node in by_id.items()}
+    chains = {d.key: _ancestors(by_id, d.node_id) for d in demands}
     shares: dict[Hashable, Decimal] = {d.key: ZERO for d in demands}
     tiers: dict[int, list[DischargeDemand]] = {}
     for demand in demands:
         tiers.setdefault(demand.priority, []).append(demand)
     for priority in sorted(tiers, reverse=True):
-        tier = tiers[priority]
-        caps = {d.key: floor_step(max(d.max_a, ZERO)) for d in tier}
-        waiting = sorted(tier, key=lambda d: caps[d.key])
-        for index, demand in enumerate(waiting):
-            share = min(caps[demand.key], floor_step(left / (len(waiting) - index)))
-            shares[demand.key] = share
-            left -= share
+        caps = {d.key: floor_step(max(d.max_a, ZERO)) for d in tiers[priority]}
+        # Stable sort, reversed: the highest maximum first, later input first among equals.
+        active = [d.key for d in sorted(tiers[priority], key=lambda d: caps[d.key])][::-1]
+        active = [key for key in active if caps[key] > 0]
+        while active:
+            users: dict[Hashable, int] = {}
+            for key in active:
+                for node_id in chains[key]:
+                    users[node_id] = users.get(node_id, 0) + 1
+            raise_by = min(
+                [caps[key] - shares[key] for key in active]
+                + [floor_step(left[node_id] / count) for node_id, count in users.items()]
+            )
+            for key in active:
+                _take(shares, left, chains[key], key, raise_by)
+            full = {node_id for node_id, count in users.items() if left[node_id] < STEP * count}
+            for key in active:
+                if (
+                    full.intersection(chains[key])
+                    and caps[key] - shares[key] >= STEP
+                    and all(left[node_id] >= STEP for node_id in chains[key])
+                ):
+                    _take(shares, left, chains[key], key, STEP)
+            active = [
+                key
+                for key in active
+                if shares[key] < caps[key] and not full.intersection(chains[key])
+            ]
     return shares
+
+
+def _take(
+    shares: dict[Hashable, Decimal],
+    left: dict[Hashable, Decimal],
+    chain: Sequence[Hashable],
+    key: Hashable,
+    amount: Decimal,
+) -> None:
+    shares[key] += amount
+    for node_id in chain:
+        left[node_id] -= amount

@@ -170,8 +170,8 @@ class _Run:
             item.limit = limits[item.session.id]
         self.done.limits.update({item.session.id: item.limit for item in order})
         priorities = {item.session.id: d.priority for item, d in zip(order, demands, strict=True)}
-        state_of.discharges(state, self.site_id, live, priorities)
-        _grant_discharges(state.tree[self.site_id].discharge_limit_a, order)
+        budgets = state_of.discharges(state, self.site_id, live, priorities)
+        _grant_discharges(state, budgets, order)
         self.done.discharges.update(
             {item.session.id: item.discharge for item in order if item.discharge is not None}
         )
@@ -390,17 +390,24 @@ def _raises(
     return granted, headroom
 
 
-def _grant_discharges(limit_a: Decimal | None, order: Sequence[Live]) -> None:
-    """Hold each discharge raise, highest priority first, to what the site's discharge
-    limit leaves beside the most every car may feed back now, so the sum stays within the
-    limit while the changes travel (the rest is granted by a later pass)."""
-    room = (limit_a or alloc.ZERO) - sum((i.believed_discharge for i in order), alloc.ZERO)
+def _grant_discharges(
+    state: SiteState, budgets: dict[uuid.UUID, Decimal] | None, order: Sequence[Live]
+) -> None:
+    """Hold each discharge raise, highest priority first, to what every node's discharge
+    budget above the car leaves beside the most every car may feed back now, so no sum
+    goes over a limit while the changes travel (the rest is granted by a later pass)."""
+    if budgets is None:
+        return  # no discharge: every car's discharge goes down or stays at none
+    room = dict(budgets)
+    for item in order:
+        state_of.take(room, state.tree, item.slot, item.believed_discharge)
     for item in order:
         wanted = item.discharge or alloc.ZERO
         if wanted <= item.believed_discharge:
             continue
-        grant = alloc.floor_step(min(wanted, item.believed_discharge + max(room, alloc.ZERO)))
-        room -= grant - item.believed_discharge
+        free = min(room[node_id] for node_id in state_of.chain(state.tree, item.slot.node_id))
+        grant = alloc.floor_step(min(wanted, item.believed_discharge + max(free, alloc.ZERO)))
+        state_of.take(room, state.tree, item.slot, grant - item.believed_discharge)
         item.discharge = max(grant, item.believed_discharge) or None
 
 

@@ -459,30 +459,79 @@ def car_discharge_a(offer: EvDischargeOffer, slot: Slot, voltage_v: int) -> Deci
     return min(caps)
 
 
+def discharge_budgets(
+    state: SiteState, site_id: uuid.UUID, live: Mapping[uuid.UUID, Live]
+) -> dict[uuid.UUID, Decimal] | None:
+    """The most the cars under each node of the site may feed back between them, per phase
+    (None: the site has no discharge limit, no car feeds back).
+
+    The site's discharge limit; a circuit's own, else its capacity (its wiring carries
+    the current either way). Taken off at each node above it: what a car of a station that
+    takes no profiles now (flagged, or rebooted and not given its defaults yet, or under a
+    circuit switched off) may still feed back, the most its allocations say (the last
+    accepted discharge limit, or a later one not known to be refused), until its session
+    ends.
+    """
+    limit = state.tree[site_id].discharge_limit_a
+    if limit is None:
+        return None
+    budgets = {
+        node_id: limit
+        if node_id == site_id
+        else (site.capacity_a if site.discharge_limit_a is None else site.discharge_limit_a)
+        for node_id, site in state.tree.items()
+    }
+    by_evse = {s.evse_pk: s for s in state.slots}
+    for session in state.sessions:
+        if session.id in live:
+            continue
+        _, held = believed_discharge(state.history.get(session.id, ()))
+        if held:
+            take(budgets, state.tree, by_evse[session.evse_pk], held)  # type: ignore[index]
+    return budgets
+
+
+def take(
+    budgets: dict[uuid.UUID, Decimal], tree: dict[uuid.UUID, Site], slot: Slot, amount: Decimal
+) -> None:
+    """Take ``amount`` from the discharge budget of the slot's node and every node above."""
+    for node_id in chain(tree, slot.node_id):
+        budgets[node_id] -= amount
+
+
 def discharges(
     state: SiteState,
     site_id: uuid.UUID,
     live: Mapping[uuid.UUID, Live],
     priorities: Mapping[uuid.UUID, int],
-) -> None:
+) -> dict[uuid.UUID, Decimal] | None:
     """Set each session's discharge limits: what its history says is in force, and this
-    pass's share of the site's discharge limit for each bidirectional car on an OCPP 2.1
-    station (``alloc.share_discharge``; none without a site discharge limit)."""
+    pass's share of the discharge budgets (``discharge_budgets``) for each bidirectional
+    car on an OCPP 2.1 station (``alloc.share_discharge``: within every node's budget);
+    the budgets, None without a site discharge limit."""
     for item in live.values():
         item.known_discharge, item.believed_discharge = believed_discharge(
             state.history.get(item.session.id, ())
         )
-    limit = state.tree[site_id].discharge_limit_a
-    if limit is None:
-        return
+    budgets = discharge_budgets(state, site_id, live)
+    if budgets is None:
+        return None
+    nodes = [
+        alloc.DischargeNode(
+            node_id, None if node_id == site_id else site.parent_id, budgets[node_id]
+        )
+        for node_id, site in state.tree.items()
+    ]
     cars = [
         alloc.DischargeDemand(
             key,
+            item.slot.node_id,
             car_discharge_a(state.offers[key], item.slot, state.tree[item.slot.node_id].voltage_v),
             priorities.get(key, 0),
         )
         for key, item in live.items()
         if key in state.offers and item.session.protocol == V2X_PROTOCOL
     ]
-    for key, share in alloc.share_discharge(limit, cars).items():
+    for key, share in alloc.share_discharge(nodes, cars).items():
         live[key].discharge = share  # type: ignore[index]
+    return budgets
