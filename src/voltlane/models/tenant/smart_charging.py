@@ -112,7 +112,8 @@ class Site(UuidPk, Timestamps, TenantBase):
     segment_priorities: Mapped[dict[str, int]] = mapped_column(
         JSONB, nullable=False, default=dict, server_default="{}"
     )
-    # OCPP 2.1 V2X: the most the site lets cars feed back, per phase (None: no discharge).
+    # OCPP 2.1 V2X: the most the cars under this site or circuit may feed back together,
+    # per phase (None: at a grid connection no discharge; at a circuit its capacity).
     discharge_limit_a: Mapped[Decimal | None] = mapped_column(AMPS)
 
 
