@@ -9,11 +9,10 @@ import json
 from typing import Any
 
 import pytest
-from ocpp.v16 import call as call16
-from ocpp.v201 import call as call201
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select, update
 
+from tests.charging.test_stop_token import charge_16, charge_201
 from tests.ocpi.conftest import OcpiClientFactory, data_of
 from tests.ocpi.emi3_support import roamable
 from tests.ocpi.roaming_support import (
@@ -37,9 +36,8 @@ from voltlane.tenancy import TenantInfo
 __all__ = ["gateway", "open_charger", "roaming"]
 
 OK = {"status_code": 1000, "timestamp": "2026-11-25T03:00:00Z"}
-START, STOP = "2026-11-25T01:00:00Z", "2026-11-25T02:00:00Z"
-# 12 kWh: MSP's roaming price 0.40 makes 4.80 + 19 % VAT = 5.71; OTH's 0.30 would be 3.60.
-REGISTER_START, REGISTER_STOP = 1_000_000, 1_012_000
+# 12 kWh are charged: MSP's roaming price 0.40 makes 4.80 + 19 % VAT = 5.71; OTH's 0.30
+# would make 3.60.
 
 
 async def _partners(
@@ -70,76 +68,6 @@ async def _partners(
     return msp, oth
 
 
-async def _charge_16(open_charger: Any, cpo: TenantInfo) -> tuple[str, str]:
-    """Started with MSP's card, stopped with OTH's: the two idTagInfo statuses."""
-    charger = await open_charger(cpo, "STOP-16", "ocpp1.6")
-    await charger.cp.call(
-        call16.BootNotification(charge_point_vendor="Acme", charge_point_model="AC22"),
-        suppress=False,
-    )
-    started = await charger.cp.call(
-        call16.StartTransaction(
-            connector_id=1, id_tag="04AABB", meter_start=REGISTER_START, timestamp=START
-        ),
-        suppress=False,
-    )
-    stopped = await charger.cp.call(
-        call16.StopTransaction(
-            transaction_id=started.transaction_id,
-            meter_stop=REGISTER_STOP,
-            timestamp=STOP,
-            id_tag="04CCDD",
-            reason="Local",
-        ),
-        suppress=False,
-    )
-    assert stopped.id_tag_info is not None
-    return started.id_tag_info["status"], stopped.id_tag_info["status"]
-
-
-def _meter(at: str, wh: int, context: str) -> list[dict[str, Any]]:
-    return [{"timestamp": at, "sampled_value": [{"value": wh, "context": context}]}]
-
-
-async def _charge_201(open_charger: Any, cpo: TenantInfo) -> tuple[str, str]:
-    """Started with MSP's card, ended by OTH's (StopAuthorized): the two idTokenInfo
-    statuses; the Ended answer's totalCost is MSP's price."""
-    charger = await open_charger(cpo, "STOP-201", "ocpp2.0.1")
-    await charger.cp.call(
-        call201.BootNotification(
-            charging_station={"model": "DC150", "vendor_name": "Acme"}, reason="PowerUp"
-        ),
-        suppress=False,
-    )
-    started = await charger.cp.call(
-        call201.TransactionEvent(
-            event_type="Started",
-            timestamp=START,
-            trigger_reason="Authorized",
-            seq_no=0,
-            transaction_info={"transaction_id": "tx-stop-201"},
-            evse={"id": 1, "connector_id": 1},
-            id_token={"id_token": "04AABB", "type": "ISO14443"},
-            meter_value=_meter(START, REGISTER_START, "Transaction.Begin"),
-        ),
-        suppress=False,
-    )
-    ended = await charger.cp.call(
-        call201.TransactionEvent(
-            event_type="Ended",
-            timestamp=STOP,
-            trigger_reason="StopAuthorized",
-            seq_no=1,
-            transaction_info={"transaction_id": "tx-stop-201", "stopped_reason": "Local"},
-            id_token={"id_token": "04CCDD", "type": "ISO14443"},
-            meter_value=_meter(STOP, REGISTER_STOP, "Transaction.End"),
-        ),
-        suppress=False,
-    )
-    assert ended.total_cost == 5.71
-    return started.id_token_info["status"], ended.id_token_info["status"]
-
-
 @pytest.mark.parametrize("protocol", ["ocpp1.6", "ocpp2.0.1"])
 async def test_a_session_started_by_one_partners_card_and_stopped_by_anothers_stays_the_starters(
     database: Database,
@@ -156,8 +84,14 @@ async def test_a_session_started_by_one_partners_card_and_stopped_by_anothers_st
     station_id = "STOP-16" if protocol == "ocpp1.6" else "STOP-201"
     await add_ocpp_station(database, cpo, station_id)
     await roamable(database, cpo)
-    charge = _charge_16 if protocol == "ocpp1.6" else _charge_201
-    assert await charge(open_charger, cpo) == ("Accepted", "Accepted")
+    if protocol == "ocpp1.6":
+        answers = await charge_16(open_charger, cpo, station_id, "04AABB", "04CCDD")
+    else:
+        *answers, total_cost = await charge_201(open_charger, cpo, station_id, "04AABB", "04CCDD")
+        # MSP's price for the charger's display.
+        assert total_cost == 5.71
+    # OTH's card is answered with its own status.
+    assert tuple(answers) == ("Accepted", "Accepted")
 
     async with database.tenant_session(cpo.key) as db_session:
         [session] = (await db_session.scalars(select(ChargingSession))).all()

@@ -65,6 +65,8 @@ class SessionRow:
     charging_state: str | None
     offline: bool
     remote_start_id: int | None
+    stop_id_token: str | None
+    stop_id_token_type: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,8 @@ def _rows() -> Select[*tuple[Any, ...]]:
             ChargingSession.charging_state,
             ChargingSession.offline,
             ChargingSession.remote_start_id,
+            ChargingSession.stop_id_token,
+            ChargingSession.stop_id_token_type,
         )
         .join(ChargingStation, ChargingStation.id == ChargingSession.charging_station_id)
         .outerjoin(Location, Location.id == ChargingStation.location_id)
