@@ -22,7 +22,15 @@ from voltlane import billing
 from voltlane.billing import fleet_reports
 from voltlane.billing.fleet_reports import SessionFilter
 from voltlane.core.db import Database
-from voltlane.models.tenant import Cdr, ChargingSession, IdToken, IdTokenType, Role
+from voltlane.models.tenant import (
+    Cdr,
+    ChargingSession,
+    IdToken,
+    IdTokenStatus,
+    IdTokenType,
+    Role,
+    SessionStatus,
+)
 from voltlane.tariff import SegmentKind
 from voltlane.tenancy import TenantInfo
 
@@ -277,5 +285,25 @@ async def test_a_started_event_replayed_after_its_ended_names_the_sessions_owner
         "DRIVER-01",
         "FLEET-01",
         "MEMBER",
+        468,
+    )
+
+
+async def test_a_blocked_card_that_stops_a_charge_is_answered_blocked_and_the_charge_ends(
+    database: Database, make_brand: Any, open_charger: Any
+) -> None:
+    """The station decided the stop (OCPP 1.6: the Central System cannot refuse it); the
+    answer tells it the card's own status, for its authorization cache."""
+    brand, _fleet = await _brand(database, make_brand, "CARD-16")
+    await add_token(database, brand, "LOST-01", status=IdTokenStatus.BLOCKED)
+    assert await charge_16(open_charger, brand, "CARD-16", "DRIVER-01", "LOST-01") == (
+        "Accepted",
+        "Blocked",
+    )
+    session, cdr = await _only(database, brand)
+    assert (session.status, session.id_token, session.stop_id_token, cdr.total_excl_vat) == (
+        SessionStatus.FINISHED,
+        "DRIVER-01",
+        "LOST-01",
         468,
     )
