@@ -180,7 +180,8 @@ async def test_a_16_session_ends_in_one_cdr_that_matches_the_live_cost(
 
     # 3.5 kWh x 0.39 = 1.365 -> 1.37; + 0.50 fee = 1.87 net; VAT 19 % of 1.87 = 0.3553 -> 0.36.
     assert (live.total_excl_vat, live.total_vat, live.total_incl_vat) == (187, 36, 223)
-    assert [m.message["kwargs"] for m in outbox] == [
+    # The outbox is the platform's: other tests' brands may have left messages in it.
+    assert [m.message["kwargs"] for m in outbox if m.message["kwargs"]["tenant"] == brand.key] == [
         {"tenant": brand.key, "session_id": str(session.id)}
     ]
     assert cdr is not None
