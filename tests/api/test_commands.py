@@ -278,6 +278,19 @@ async def test_typed_bodies_are_validated_before_anything_is_sent(
                     "periods": [{"start_period": 0, "limit": -1}],
                 },
             ),
+            "min_charging_rate": await client.post(
+                f"{base}/set-charging-profile",
+                json={
+                    "evse_id": 1,
+                    "profile_id": 1,
+                    "stack_level": 0,
+                    "purpose": "TxDefaultProfile",
+                    "kind": "Absolute",
+                    "rate_unit": "A",
+                    "periods": [{"start_period": 0, "limit": 16}],
+                    "min_charging_rate": -6,
+                },
+            ),
             "key": await client.post(
                 f"{base}/change-configuration", json={"key": "AuthorizationKey", "value": "x"}
             ),

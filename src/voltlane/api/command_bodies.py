@@ -169,6 +169,10 @@ class SetChargingProfileBody(CommandBody, kw_only=True):
     duration: Count | None = None
     transaction_id: Token | None = None
     recurrency: Literal["Daily", "Weekly"] | None = None
+    min_charging_rate: (
+        Annotated[float, Meta(ge=0, description="The lowest rate the car charges at, in rate_unit")]
+        | None
+    ) = None
 
 
 class ClearChargingProfileBody(CommandBody, kw_only=True):
