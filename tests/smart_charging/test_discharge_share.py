@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from voltlane.smart_charging.allocator import (
@@ -221,8 +221,31 @@ def test_a_car_below_its_maximum_is_held_by_a_node_with_no_step_left(
             assert any(left[node_id] < STEP for node_id in _under(nodes, demand))
 
 
+# Found by CI: 22.5 A for maxima that sum to 22.5 A; the tenth left after the equal split
+# and one tenth each must still reach the car with room for it (7.6 A, not 7.5 A).
+_EXACT_FIT = (
+    [DischargeNode(id=0, parent_id=None, limit_a=Decimal("22.5"))],
+    [
+        DischargeDemand(key="car0", node_id=0, max_a=Decimal("0.1"), priority=1),
+        DischargeDemand(key="car1", node_id=0, max_a=Decimal("7.4"), priority=1),
+        DischargeDemand(key="car2", node_id=0, max_a=Decimal("7.4"), priority=1),
+        DischargeDemand(key="car3", node_id=0, max_a=Decimal("7.6"), priority=1),
+    ],
+)
+
+
+def test_limits_that_fit_the_maxima_exactly_give_every_car_its_maximum() -> None:
+    assert share_discharge(*_EXACT_FIT) == {
+        "car0": Decimal("0.1"),
+        "car1": Decimal("7.4"),
+        "car2": Decimal("7.4"),
+        "car3": Decimal("7.6"),
+    }
+
+
 @settings(max_examples=400, deadline=None)
 @given(trees())
+@example(_EXACT_FIT)
 def test_a_car_below_its_maximum_is_among_the_highest_of_its_tier_where_it_is_held(
     tree: tuple[list[DischargeNode], list[DischargeDemand]],
 ) -> None:

@@ -384,10 +384,12 @@ def share_discharge(
                     and all(left[node_id] >= STEP for node_id in chains[key])
                 ):
                     _take(shares, left, chains[key], key, STEP)
+            # A car rises on while it is below its maximum and every node above it has a
+            # step left: the tenths handed out above may leave one for the next round.
             active = [
                 key
                 for key in active
-                if shares[key] < caps[key] and not full.intersection(chains[key])
+                if shares[key] < caps[key] and all(left[node_id] >= STEP for node_id in chains[key])
             ]
     return shares
 
