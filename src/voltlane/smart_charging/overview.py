@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Result, Select, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.models.tenant import (
@@ -190,7 +191,7 @@ async def _latest_samples(
             MeterSample.value,
             MeterSample.unit,
         )
-        .distinct(MeterSample.session_id, MeterSample.measurand, MeterSample.phase)
+        .ext(distinct_on(MeterSample.session_id, MeterSample.measurand, MeterSample.phase))
         .where(
             MeterSample.session_id.in_(session_ids),
             MeterSample.measurand.in_([POWER, CURRENT]),
@@ -239,14 +240,14 @@ async def site_view(db_session: AsyncSession, site_id: uuid.UUID, *, now: dateti
     available = await _available(db_session, site, readings, schedules, now)
     current = (
         _allocation_query()
-        .distinct(ChargingAllocation.session_id)
+        .ext(distinct_on(ChargingAllocation.session_id))
         .where(
             ChargingAllocation.site_id == site.id,
             ChargingSession.status == SessionStatus.ACTIVE,
         )
         .order_by(ChargingAllocation.session_id, ChargingAllocation.decided_at.desc())
     )
-    active = list((await db_session.execute(current)).tuples())
+    active = list(await db_session.execute(current))
     samples = await _latest_samples(db_session, [row.session_id for row, _, _ in active])
     allocations = sorted(
         (_allocation(row, sid, eid, samples.get(row.session_id, {})) for row, sid, eid in active),
@@ -283,7 +284,7 @@ async def site_view(db_session: AsyncSession, site_id: uuid.UUID, *, now: dateti
             )
             for row, station_id in flags
         ],
-        profiles=[_allocation(row, sid, eid, {}) for row, sid, eid in recent.tuples()],
+        profiles=[_allocation(row, sid, eid, {}) for row, sid, eid in recent],
         history=await _history(db_session, [a.session_id for a in allocations], now),
     )
 
