@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
+from httpx import AsyncClient, Response
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from pytest_httpserver import HTTPServer
@@ -164,6 +165,20 @@ def _profile_body(httpserver: HTTPServer, **profile: Any) -> dict[str, Any]:
     return {"charging_profile": profile, "response_url": httpserver.url_for("/cp/result")}
 
 
+async def _put_limit(
+    client: AsyncClient, httpserver: HTTPServer, session_id: object, limit: int, unit: str = "A"
+) -> Response:
+    """PUT a profile of one period: ``limit`` in ``unit`` from the start of the session."""
+    return await client.put(
+        f"/ocpi/2.2.1/chargingprofiles/{session_id}",
+        json=_profile_body(
+            httpserver,
+            charging_rate_unit=unit,
+            charging_profile_period=[{"start_period": 0, "limit": limit}],
+        ),
+    )
+
+
 async def requests_of(database: Database, brand: TenantInfo) -> list[OcpiCommand]:
     async with database.tenant_session(brand.key) as db_session:
         return list(await db_session.scalars(select(OcpiCommand).order_by(OcpiCommand.created_at)))
@@ -293,14 +308,7 @@ async def test_a_station_that_rejects_the_profile_is_reported_rejected(
     async with charging(database, gateway, cpo, partner, "CP-02") as (cp, session_id):
         cp.answer = "Rejected"
         async with ocpi_for(cpo, partner.token) as client:
-            answer = await client.put(
-                f"/ocpi/2.2.1/chargingprofiles/{session_id}",
-                json=_profile_body(
-                    httpserver,
-                    charging_rate_unit="A",
-                    charging_profile_period=[{"start_period": 0, "limit": 10}],
-                ),
-            )
+            answer = await _put_limit(client, httpserver, session_id, 10)
         (row,) = await requests_of(database, cpo)
         result = await run_charging_profile(database, station_commands, cpo.key, row.id)
     assert _answer(answer) == {"result": "ACCEPTED", "timeout": 60}
@@ -613,14 +621,7 @@ async def test_a_station_without_charging_profiles_is_not_supported_at_once(
                 )
             )
         async with ocpi_for(cpo, partner.token) as client:
-            answer = await client.put(
-                f"/ocpi/2.2.1/chargingprofiles/{session_id}",
-                json=_profile_body(
-                    httpserver,
-                    charging_rate_unit="A",
-                    charging_profile_period=[{"start_period": 0, "limit": 8}],
-                ),
-            )
+            answer = await _put_limit(client, httpserver, session_id, 8)
     assert _answer(answer) == {"result": "NOT_SUPPORTED", "timeout": 60}
     assert [row.response for row in await requests_of(database, cpo)] == ["NOT_SUPPORTED"]
     assert await _limits(database, cpo) == []
@@ -646,14 +647,7 @@ async def test_a_lower_limit_a_site_station_cannot_be_sent_now_is_rejected(
                 break
             await asyncio.sleep(0.05)
         async with ocpi_for(cpo, partner.token) as client:
-            answer = await client.put(
-                f"/ocpi/2.2.1/chargingprofiles/{session_id}",
-                json=_profile_body(
-                    httpserver,
-                    charging_rate_unit="A",
-                    charging_profile_period=[{"start_period": 0, "limit": 10}],
-                ),
-            )
+            answer = await _put_limit(client, httpserver, session_id, 10)
         (row,) = await requests_of(database, cpo)
         result = await run_charging_profile(database, station_commands, cpo.key, row.id)
     assert _answer(answer) == {"result": "ACCEPTED", "timeout": 60}
