@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.ocpp.conftest import add_ocpp_station, add_token, gateway, open_charger
 from voltlane import billing
+from voltlane.billing.repository import BillingRepository, SessionRow
 from voltlane.billing.tasks import RATE_SESSION
 from voltlane.core.db import Database
 from voltlane.models.tenant import (
@@ -560,3 +561,33 @@ async def test_one_batch_prices_each_place_by_its_most_specific_assignment(
         ("CP3", "EVSE3", 50, 10),
         ("CP4", "PLUG4", 60, 11),
     ]
+
+
+async def test_the_workers_job_and_a_billing_run_make_the_same_cdr_of_the_same_charge(
+    database: Database, make_brand, open_charger
+) -> None:
+    # Both read a session as the plain row pricing reads (no ORM object) and price it by one
+    # path: the same charge at two brands gives the same CDR whichever made it.
+    worker, run = [await brand_charging_at_039(database, make_brand) for _ in range(2)]
+    for brand in (worker, run):
+        await charge_sessions(await open_charger(brand, "CP16", "ocpp1.6"), 1)
+    session = await only_session(database, worker)
+    async with database.tenant_session(worker.key) as db_session:
+        [row] = await BillingRepository(db_session).session_rows([session.id])
+    async with database.tenant_transaction(worker.key) as db_session:
+        by_job = await billing.rate_session(db_session, session.id)
+    async with database.tenant_transaction(run.key) as db_session:
+        batch = await billing.rate_pending_batch(db_session)
+        [by_run] = (await db_session.scalars(select(Cdr))).all()
+
+    assert row == tuple(getattr(session, name) for name in SessionRow._fields)
+    assert batch.created == 1
+    assert by_job is not None
+    same = ("currency", "segment", "tariff_code", "auth_method", "id_token", "start_date_time")
+    same += ("end_date_time", "total_energy_kwh", "total_time_hours", "priced")
+    assert {name: getattr(by_run, name) for name in same} == {
+        name: getattr(by_job, name) for name in same
+    }
+    # 1 kWh x 0.39 = 0.39 net; VAT 0.0741 -> 0.07.
+    assert (by_job.total_excl_vat, by_job.total_vat, by_job.total_incl_vat) == (39, 7, 46)
+    assert (by_run.total_excl_vat, by_run.total_vat, by_run.total_incl_vat) == (39, 7, 46)

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.errors import CdrNotFoundError, NoTariffError, SessionNotRatableError
-from voltlane.billing.pricing import PricingCache, price_stored_session
+from voltlane.billing.pricing import PricingCache, StoredSession, price_stored_session
 from voltlane.billing.repository import BillingRepository
 from voltlane.core.clock import iso_utc, utcnow
 from voltlane.core.ids import new_id
-from voltlane.models.tenant import Cdr, CdrKind, ChargingSession, SessionStatus
+from voltlane.models.tenant import Cdr, CdrKind, SessionStatus
 from voltlane.tariff import PricedSession
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def priced_json(priced: PricedSession) -> dict[str, Any]:
     }
 
 
-def auth_method(session: ChargingSession) -> str:
+def auth_method(session: StoredSession) -> str:
     """OCPI AuthMethod: started by a command (the session keeps the remoteStartId it was
     started with, stored by charging for a 1.6 charger that does not report it), checked
     online, or from the local list."""
@@ -99,9 +99,10 @@ async def rate_session(db_session: AsyncSession, session_id: uuid.UUID) -> Cdr |
     existing = await repo.cdr_of_session(session_id)
     if existing is not None:
         return existing
-    session = await repo.session(session_id)
-    if session is None:
+    found = await repo.session_rows([session_id])
+    if not found:
         raise SessionNotRatableError(f"session {session_id} does not exist")
+    session = found[0]
     inserted = await _insert_cdr(repo, session, PricingCache())
     if inserted is None:
         # Energy under review, or a concurrent run won the insert.
@@ -116,7 +117,7 @@ async def rate_session(db_session: AsyncSession, session_id: uuid.UUID) -> Cdr |
 
 
 async def _insert_cdr(
-    repo: BillingRepository, session: ChargingSession, cache: PricingCache
+    repo: BillingRepository, session: StoredSession, cache: PricingCache
 ) -> uuid.UUID | None:
     """Price a finished session and insert its CDR; its id, or None when nothing was
     inserted (energy under review, or the session has its CDR already)."""
@@ -125,7 +126,7 @@ async def _insert_cdr(
 
 
 async def _cdr_values(
-    repo: BillingRepository, session: ChargingSession, cache: PricingCache
+    repo: BillingRepository, session: StoredSession, cache: PricingCache
 ) -> dict[str, Any] | None:
     """The CDR of a finished session as column values; None while its energy is under
     review."""
@@ -276,7 +277,7 @@ async def rate_pending_batch(
     picked = await repo.unrated_sessions(limit, after=after)
     if not picked:
         return RatedBatch(created=0, last=None)
-    sessions = await repo.sessions([session_id for session_id, _ in picked])
+    sessions = await repo.session_rows([session_id for session_id, _ in picked])
     await cache.prefetch(repo, sessions)
     await cache.lock_allowances(repo)
     rows: list[dict[str, Any]] = []

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from voltlane.billing.errors import NoTariffError
@@ -22,14 +23,14 @@ from voltlane.billing.repository import (
     BillingRepository,
     Customer,
     PlanPeriod,
+    SampleRow,
     codes_by_scope,
 )
 from voltlane.charging.energy import REGISTER, Reading, session_energy, to_wh
 from voltlane.core.clock import month_of
 from voltlane.models.tenant import (
-    ChargingSession,
     IdTokenType,
-    MeterSample,
+    SessionStatus,
     TariffAssignment,
     TariffVersion,
 )
@@ -68,6 +69,46 @@ _STATES = {
 # as floats) and turned back into Decimal before the engine reads them.
 _POWER_UNITS = {"w": Decimal(1), "kw": Decimal(1000)}
 _CURRENT_UNITS = {"a": Decimal(1)}
+
+
+class StoredSession(Protocol):
+    """What pricing and rating read of a stored charging session: a ``ChargingSession``, or
+    the plain ``SessionRow`` a billing run reads."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def charging_station_id(self) -> uuid.UUID: ...
+    @property
+    def evse_pk(self) -> uuid.UUID | None: ...
+    @property
+    def evse_id(self) -> int | None: ...
+    @property
+    def connector_id(self) -> int | None: ...
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def status(self) -> SessionStatus: ...
+    @property
+    def id_token(self) -> str | None: ...
+    @property
+    def id_token_type(self) -> str | None: ...
+    @property
+    def remote_start_id(self) -> int | None: ...
+    @property
+    def offline(self) -> bool: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def stopped_at(self) -> datetime | None: ...
+    @property
+    def meter_start_wh(self) -> Decimal | None: ...
+    @property
+    def energy_wh(self) -> Decimal | None: ...
+    @property
+    def energy_review(self) -> str | None: ...
+    @property
+    def roaming_token_id(self) -> uuid.UUID | None: ...
 
 
 def idle_fee_from_json(data: dict[str, Any] | None) -> IdleFee | None:
@@ -132,7 +173,7 @@ def tariff_of(version: TariffVersion) -> Tariff:
 _SetKey = tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]
 
 
-def _cards(sessions: list[ChargingSession]) -> set[tuple[str, str]]:
+def _cards(sessions: Sequence[StoredSession]) -> set[tuple[str, str]]:
     return {(s.id_token, s.id_token_type) for s in sessions if s.id_token and s.id_token_type}
 
 
@@ -148,7 +189,7 @@ class PricingCache:
     )
     max_power: dict[uuid.UUID | None, int | None] = field(default_factory=dict)
     # Read ahead for a batch of sessions (prefetch); None: each session reads its own.
-    samples: dict[uuid.UUID, list[MeterSample]] | None = None
+    samples: dict[uuid.UUID, list[SampleRow]] | None = None
     signed: dict[uuid.UUID, list[tuple[datetime, str, Any]]] | None = None
     station_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
     transaction_events: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] | None = None
@@ -172,7 +213,7 @@ class PricingCache:
         await repo.lock_accounts(accounts - self.locked)
         self.locked |= accounts
 
-    async def prefetch(self, repo: BillingRepository, sessions: list[ChargingSession]) -> None:
+    async def prefetch(self, repo: BillingRepository, sessions: Sequence[StoredSession]) -> None:
         """Read the places, tariff sets, EVSE powers, samples, signed data, states and cards'
         accounts of ``sessions`` in ten queries."""
         await self._prefetch_places(repo, sessions)
@@ -195,7 +236,7 @@ class PricingCache:
         )
 
     async def _prefetch_places(
-        self, repo: BillingRepository, sessions: list[ChargingSession]
+        self, repo: BillingRepository, sessions: Sequence[StoredSession]
     ) -> None:
         """What ``price_stored_session`` would look up place by place, for all at once."""
         keys = {(s.charging_station_id, s.evse_pk, s.connector_id) for s in sessions}
@@ -220,9 +261,7 @@ class PricingCache:
         for key in set_keys:
             self.tariff_sets[key] = _set_of(codes[key], pairs)
 
-    async def customer_of(
-        self, repo: BillingRepository, session: ChargingSession
-    ) -> Customer | None:
+    async def customer_of(self, repo: BillingRepository, session: StoredSession) -> Customer | None:
         card = _cards([session])
         if not card:
             return None
@@ -231,7 +270,7 @@ class PricingCache:
             found = await repo.customers_of_tokens(card)
         return found.get(next(iter(card)))
 
-    async def roaming_ref_of(self, repo: BillingRepository, session: ChargingSession) -> str | None:
+    async def roaming_ref_of(self, repo: BillingRepository, session: StoredSession) -> str | None:
         token_id = session.roaming_token_id
         if token_id is None:
             return None
@@ -239,22 +278,20 @@ class PricingCache:
             self.roaming[token_id] = await repo.roaming_party(token_id)
         return self.roaming[token_id]
 
-    async def samples_of(
-        self, repo: BillingRepository, session: ChargingSession
-    ) -> list[MeterSample]:
+    async def samples_of(self, repo: BillingRepository, session: StoredSession) -> list[SampleRow]:
         if self.samples is not None:
             return self.samples.get(session.id, [])
         return await repo.samples(session.id)
 
     async def signed_of(
-        self, repo: BillingRepository, session: ChargingSession
+        self, repo: BillingRepository, session: StoredSession
     ) -> list[tuple[datetime, str, Any]]:
         if self.signed is not None:
             return self.signed.get(session.id, [])
         return await repo.signed_samples(session.id)
 
     async def status_events_of(
-        self, repo: BillingRepository, session: ChargingSession
+        self, repo: BillingRepository, session: StoredSession
     ) -> list[tuple[datetime, dict[str, Any]]]:
         assert session.started_at is not None
         if self.station_events is None:
@@ -269,7 +306,7 @@ class PricingCache:
         ]
 
     async def transaction_events_of(
-        self, repo: BillingRepository, session: ChargingSession
+        self, repo: BillingRepository, session: StoredSession
     ) -> list[tuple[datetime, dict[str, Any]]]:
         if self.transaction_events is not None:
             return self.transaction_events.get(session.id, [])
@@ -277,7 +314,7 @@ class PricingCache:
 
 
 def segment_of(
-    session: ChargingSession,
+    session: StoredSession,
     customer: Customer | None,
     zone: ZoneInfo,
     *,
@@ -309,7 +346,7 @@ def segment_of(
     return Segment(SegmentKind.MEMBER)
 
 
-def plan_of(session: ChargingSession, customer: Customer, zone: ZoneInfo) -> PlanPeriod | None:
+def plan_of(session: StoredSession, customer: Customer, zone: ZoneInfo) -> PlanPeriod | None:
     """The plan the card's account is subscribed to on the session's start day (at the
     location)."""
     if session.started_at is None:
@@ -328,7 +365,7 @@ def billing_month(end: datetime, zone: ZoneInfo) -> tuple[date, datetime, dateti
 
 async def _free_energy_wh(
     repo: BillingRepository,
-    session: ChargingSession,
+    session: StoredSession,
     plan: PlanPeriod | None,
     account_id: uuid.UUID | None,
     *,
@@ -370,7 +407,7 @@ def _zone(name: str | None) -> ZoneInfo:
 
 @dataclass(frozen=True, slots=True)
 class Priced:
-    session: ChargingSession
+    session: StoredSession
     version: TariffVersion
     segment: Segment
     location_id: uuid.UUID | None
@@ -420,7 +457,7 @@ def _assigned_at(assignment: TariffAssignment, place: _SetKey) -> bool:
 
 async def _trace(
     repo: BillingRepository,
-    session: ChargingSession,
+    session: StoredSession,
     zone: ZoneInfo,
     max_power_w: int | None,
     cache: PricingCache,
@@ -474,7 +511,7 @@ async def _trace(
 
 
 async def _states(
-    repo: BillingRepository, session: ChargingSession, cache: PricingCache
+    repo: BillingRepository, session: StoredSession, cache: PricingCache
 ) -> list[StateChange]:
     assert session.started_at is not None
     changes: list[StateChange] = []
@@ -494,7 +531,7 @@ async def _states(
 
 async def price_stored_session(
     repo: BillingRepository,
-    session: ChargingSession,
+    session: StoredSession,
     *,
     end: datetime,
     cache: PricingCache | None = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
@@ -86,6 +87,46 @@ class PlanPeriod:
 
 
 CURRENT = "Current.Import"
+
+
+class SessionRow(NamedTuple):
+    """A charging session as pricing and rating read it: plain values, no ORM object (a
+    billing run reads thousands)."""
+
+    id: uuid.UUID
+    charging_station_id: uuid.UUID
+    evse_pk: uuid.UUID | None
+    evse_id: int | None
+    connector_id: int | None
+    protocol: str
+    status: SessionStatus
+    id_token: str | None
+    id_token_type: str | None
+    remote_start_id: int | None
+    offline: bool
+    started_at: datetime | None
+    stopped_at: datetime | None
+    meter_start_wh: Decimal | None
+    energy_wh: Decimal | None
+    energy_review: str | None
+    roaming_token_id: uuid.UUID | None
+
+
+_SESSION_COLUMNS = tuple(getattr(ChargingSession, name) for name in SessionRow._fields)
+
+
+class SampleRow(NamedTuple):
+    """A meter sample as pricing reads it (register, power and current values)."""
+
+    sampled_at: datetime
+    measurand: str
+    phase: str | None
+    unit: str | None
+    value: Decimal | None
+
+
+_SAMPLE_COLUMNS = tuple(getattr(MeterSample, name) for name in SampleRow._fields)
+_PRICED_MEASURANDS = MeterSample.measurand.in_([REGISTER, POWER, CURRENT])
 
 
 # One CDR per session, one credit per CDR: each partial unique index named by its literal
@@ -399,6 +440,16 @@ class BillingRepository:
         }
         return [found[i] for i in session_ids if i in found]
 
+    async def session_rows(self, session_ids: list[uuid.UUID]) -> list[SessionRow]:
+        """What pricing reads of the sessions of ``session_ids``, in that order."""
+        if not session_ids:
+            return []
+        rows = await self.db_session.execute(
+            select(*_SESSION_COLUMNS).where(ChargingSession.id.in_(session_ids))
+        )
+        found = {row[0]: SessionRow._make(row) for row in rows}
+        return [found[i] for i in session_ids if i in found]
+
     async def place(
         self, station: uuid.UUID, evse_pk: uuid.UUID | None, connector_id: int | None
     ) -> tuple[uuid.UUID | None, str | None, uuid.UUID | None]:
@@ -473,31 +524,20 @@ class BillingRepository:
             .where(Evse.id == evse_pk)
         )
 
-    async def samples(self, session_id: uuid.UUID) -> list[MeterSample]:
-        return list(
-            await self.db_session.scalars(
-                select(MeterSample)
-                .where(
-                    MeterSample.session_id == session_id,
-                    MeterSample.measurand.in_([REGISTER, POWER, CURRENT]),
-                )
-                .order_by(MeterSample.sampled_at, MeterSample.id)
-            )
-        )
+    async def samples(self, session_id: uuid.UUID) -> list[SampleRow]:
+        """The session's register, power and current samples, in the order they were taken."""
+        return (await self.samples_of([session_id]))[session_id]
 
-    async def samples_of(self, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[MeterSample]]:
+    async def samples_of(self, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[SampleRow]]:
         """``samples`` of many sessions in one query."""
-        found: dict[uuid.UUID, list[MeterSample]] = {i: [] for i in session_ids}
-        for sample in await self.db_session.scalars(
-            select(MeterSample)
-            .where(
-                MeterSample.session_id.in_(session_ids),
-                MeterSample.measurand.in_([REGISTER, POWER, CURRENT]),
-            )
+        found: dict[uuid.UUID, list[SampleRow]] = {i: [] for i in session_ids}
+        rows = await self.db_session.execute(
+            select(MeterSample.session_id, *_SAMPLE_COLUMNS)
+            .where(MeterSample.session_id.in_(session_ids), _PRICED_MEASURANDS)
             .order_by(MeterSample.sampled_at, MeterSample.id)
-        ):
-            if sample.session_id is not None:
-                found[sample.session_id].append(sample)
+        )
+        for session_id, *sample in rows:
+            found[session_id].append(SampleRow._make(sample))
         return found
 
     async def signed_of(
