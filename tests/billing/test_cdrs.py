@@ -13,6 +13,7 @@ from ocpp.v201 import call as call201
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.factories import add_fleet_account
 from tests.ocpp.conftest import add_ocpp_station, add_token, gateway, open_charger
 from voltlane import billing
 from voltlane.billing.repository import BillingRepository, SessionRow
@@ -591,3 +592,28 @@ async def test_the_workers_job_and_a_billing_run_make_the_same_cdr_of_the_same_c
     # 1 kWh x 0.39 = 0.39 net; VAT 0.0741 -> 0.07.
     assert (by_job.total_excl_vat, by_job.total_vat, by_job.total_incl_vat) == (39, 7, 46)
     assert (by_run.total_excl_vat, by_run.total_vat, by_run.total_incl_vat) == (39, 7, 46)
+
+
+async def test_a_card_is_priced_by_its_own_account_not_by_another_type_of_the_same_value(
+    database: Database, make_brand
+) -> None:
+    # A batch looks its cards up by value (one array parameter) and matches the type itself:
+    # an eMAID with the same text as an RFID card is another card with another account.
+    brand = await make_brand()
+    async with database.tenant_transaction(brand.key) as db_session:
+        spree = (await add_fleet_account(db_session, contract="SPREE-2026")).id
+        havel = (await add_fleet_account(db_session, name="Havel Taxi eG")).id
+    await add_token(database, brand, "04A1B2C3", account_id=spree)
+    await add_token(database, brand, "04A1B2C3", token_type=IdTokenType.EMAID, account_id=havel)
+    async with database.tenant_session(brand.key) as db_session:
+        repo = BillingRepository(db_session)
+        rfid = await repo.customers_of_tokens({("04A1B2C3", "ISO14443")})
+        both = await repo.customers_of_tokens({("04A1B2C3", "ISO14443"), ("04A1B2C3", "eMAID")})
+
+    assert {card: (c.account_id, c.contract) for card, c in rfid.items()} == {
+        ("04A1B2C3", "ISO14443"): (spree, "SPREE-2026")
+    }
+    assert {card: (c.account_id, c.contract) for card, c in both.items()} == {
+        ("04A1B2C3", "ISO14443"): (spree, "SPREE-2026"),
+        ("04A1B2C3", "eMAID"): (havel, None),
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,6 +17,8 @@ from sqlalchemy import (
     MetaData,
     Table,
     and_,
+    any_,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -24,7 +27,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import AliasedClass
@@ -144,6 +147,17 @@ _INSERT_CREDIT = insert(Cdr).on_conflict_do_nothing(
 )
 
 
+def _among(column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column = ANY(values)``: the values of a batch as one array parameter. An ``IN`` of a
+    batch's 500 ids is a statement of 500 placeholders that psycopg parsed again on every
+    batch (too long for its cache) and could not prepare; this statement is the same for
+    every batch."""
+    among: ColumnElement[bool] = column == any_(
+        bindparam(None, list(values), type_=ARRAY(column.type))
+    )
+    return among
+
+
 def _unrated(
     session: type[ChargingSession] | AliasedClass[ChargingSession],
 ) -> tuple[ColumnElement[bool], ...]:
@@ -209,7 +223,8 @@ class BillingRepository:
             .outerjoin(ChargeRequest, ChargeRequest.id_token == IdToken.id_token)
             .outerjoin(Subscription, Subscription.account_id == CustomerAccount.id)
             .outerjoin(SubscriptionPlan, SubscriptionPlan.id == Subscription.plan_id)
-            .where(tuple_(IdToken.id_token, IdToken.type).in_(sorted(tokens)))
+            # By value alone (one array parameter); the card's type is matched below.
+            .where(_among(IdToken.id_token, sorted({value for value, _ in tokens})))
             .order_by(Subscription.starts_on)
         )
         found: dict[tuple[str, str], Customer] = {}
@@ -225,6 +240,8 @@ class BillingRepository:
             kwh,
             account,
         ) in rows:
+            if (value, str(kind)) not in tokens:
+                continue
             customer = found.setdefault(
                 (value, str(kind)),
                 Customer(
@@ -445,7 +462,7 @@ class BillingRepository:
         if not session_ids:
             return []
         rows = await self.db_session.execute(
-            select(*_SESSION_COLUMNS).where(ChargingSession.id.in_(session_ids))
+            select(*_SESSION_COLUMNS).where(_among(ChargingSession.id, session_ids))
         )
         found = {row[0]: SessionRow._make(row) for row in rows}
         return [found[i] for i in session_ids if i in found]
@@ -533,7 +550,7 @@ class BillingRepository:
         found: dict[uuid.UUID, list[SampleRow]] = {i: [] for i in session_ids}
         rows = await self.db_session.execute(
             select(MeterSample.session_id, *_SAMPLE_COLUMNS)
-            .where(MeterSample.session_id.in_(session_ids), _PRICED_MEASURANDS)
+            .where(_among(MeterSample.session_id, session_ids), _PRICED_MEASURANDS)
             .order_by(MeterSample.sampled_at, MeterSample.id)
         )
         for session_id, *sample in rows:
@@ -552,7 +569,7 @@ class BillingRepository:
                 MeterSample.measurand,
                 MeterSample.signed_data,
             )
-            .where(MeterSample.session_id.in_(session_ids), SIGNED_SAMPLE)
+            .where(_among(MeterSample.session_id, session_ids), SIGNED_SAMPLE)
             .order_by(MeterSample.sampled_at, MeterSample.id)
         )
         for session_id, at, measurand, data in rows:
@@ -589,7 +606,7 @@ class BillingRepository:
                 TransactionEventRecord.timestamp,
                 TransactionEventRecord.payload,
             )
-            .where(TransactionEventRecord.session_id.in_(session_ids))
+            .where(_among(TransactionEventRecord.session_id, session_ids))
             .order_by(TransactionEventRecord.timestamp, TransactionEventRecord.seq_no)
         )
         for session_id, at, payload in rows:
