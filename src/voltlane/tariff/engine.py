@@ -51,6 +51,7 @@ _DIMENSION = {
     LineKind.RESERVATION_FLAT: Dimension.FLAT,
 }
 _FLATS = (LineKind.FLAT, LineKind.RESERVATION_FLAT)
+_KIND_ORDER = {kind: i for i, kind in enumerate(LineKind)}
 # (quantity units per priced unit, quantity units per step_size unit, exponent for display)
 _UNITS = {
     LineKind.ENERGY: (MWH_PER_KWH, 1000, -3),  # mWh; priced per kWh; steps and shown in Wh
@@ -206,9 +207,8 @@ def _lines(tariff: Tariff, parts: list[_Part]) -> list[ChargeLine]:
         sums[1] += p.billed
     lines = []
     # Grouped by kind in LineKind order, then in order of first use.
-    order = list(LineKind)
     for (kind, price, vat), (quantity, billed) in sorted(
-        groups.items(), key=lambda g: order.index(g[0][0])
+        groups.items(), key=lambda g: _KIND_ORDER[g[0][0]]
     ):
         if quantity == 0 and billed == 0:
             continue

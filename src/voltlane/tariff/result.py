@@ -77,6 +77,19 @@ class ChargeLine:
     def incl_vat(self) -> int:
         return self.excl_vat + self.vat
 
+    def with_vat(self, vat: int) -> ChargeLine:
+        """This line with ``vat`` as its share of its rate's VAT (built directly:
+        ``dataclasses.replace`` reads the fields anew on every call, once per line priced)."""
+        return ChargeLine(
+            self.kind,
+            self.unit_price,
+            self.vat_rate,
+            self.quantity,
+            self.billed_quantity,
+            self.excl_vat,
+            vat,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class VatLine:

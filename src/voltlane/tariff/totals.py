@@ -9,7 +9,6 @@ to their net amounts and shows as MIN_PRICE/MAX_PRICE lines, so the lines still 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from decimal import Decimal
 
 from voltlane.tariff.model import Tariff
@@ -98,6 +97,6 @@ def apply_vat(lines: Sequence[ChargeLine]) -> tuple[list[ChargeLine], list[VatLi
         vat = vat_amount(taxable, rate)
         shares = allocate(vat, [lines[i].excl_vat for i in indexes])
         for i, share in zip(indexes, shares, strict=True):
-            taxed[i] = replace(lines[i], vat=share)
+            taxed[i] = lines[i].with_vat(share)
         breakdown.append(VatLine(rate, taxable, vat))
     return taxed, breakdown
