@@ -22,7 +22,6 @@ never overtakes the PUT of its location and a later PUT supersedes unsent PATCHe
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
+from voltlane.core.cache import TtlCache
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database, tenant_text
 from voltlane.core.group_commit import RowSet, Statement
@@ -204,8 +204,8 @@ class OcpiLocationChanges:
 
     def __init__(self, base_domain: str, *, ttl: float = CACHE_SECONDS) -> None:
         self.base_domain = base_domain
-        self.ttl = ttl
-        self._brands: dict[str, tuple[float, _Brand | None]] = {}
+        # Read by every status report: when it expires under load, one lookup refills it.
+        self._brands: TtlCache[str, _Brand | None] = TtlCache(ttl)
         self._statements: dict[str, RowSet] = {}
         self._sql = _status_sql()
 
@@ -215,20 +215,18 @@ class OcpiLocationChanges:
 
     async def _brand(self, database: Database, tenant_key: str) -> _Brand | None:
         """The brand's party when it has a partner to tell, cached ``ttl`` seconds."""
-        now = time.monotonic()
-        cached = self._brands.get(tenant_key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        brand: _Brand | None = None
+        return await self._brands.get(tenant_key, lambda: self._load_brand(database, tenant_key))
+
+    async def _load_brand(self, database: Database, tenant_key: str) -> _Brand | None:
         party = await self._party(database, tenant_key)
-        if party is not None:
-            async with database.tenant_session(tenant_key) as db_session:
-                listening = await db_session.scalar(receivers().with_only_columns(OcpiPartner.id))
-            if listening is not None:
-                job = outbox_row(DELIVER, tenant=tenant_key, partner_id="")["message"]
-                brand = _Brand(party, job)
-        self._brands[tenant_key] = (now + self.ttl, brand)
-        return brand
+        if party is None:
+            return None
+        async with database.tenant_session(tenant_key) as db_session:
+            listening = await db_session.scalar(receivers().with_only_columns(OcpiPartner.id))
+        if listening is None:
+            return None
+        job = outbox_row(DELIVER, tenant=tenant_key, partner_id="")["message"]
+        return _Brand(party, job)
 
     def _statement(self, tenant_key: str) -> RowSet:
         # One object per brand: a batch merges the rows of its reports into one statement.
