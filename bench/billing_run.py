@@ -7,9 +7,10 @@ with one station, bulk-inserts ``--sessions`` finished sessions (their Transacti
 Transaction.End register readings; random energy, duration, location) and then rates them
 with ``billing.rate_pending_batch`` (the catch-up of the worker), ``--batch`` sessions per
 transaction, each batch starting where the previous one ended, in one process, until none
-is left. Reports sessions per second and peak RSS, checks every CDR cent by cent against an
-independent Decimal oracle written here, and runs the rating again to show that it creates
-nothing the second time. ``--keep`` leaves the database (and the embedded server) running
+is left. Reports sessions per second, the rating's CPU time and its peak RSS apart from the
+setup's, checks every CDR cent by cent against an independent Decimal oracle written here
+(its inputs held as arrays by session position), and runs the rating again to show that it
+creates nothing the second time. ``--keep`` leaves the database (and the embedded server) running
 for a look at its plans.
 
     .venv/bin/python -m bench.billing_run [--sessions 20000] [--tariffs 20] [--batch 500]
@@ -26,10 +27,12 @@ import random
 import resource
 import time
 import uuid
+from array import array
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import psycopg
 from sqlalchemy.pool import NullPool
@@ -141,13 +144,27 @@ async def setup_tariffs(url: str, key: str, tariffs: int) -> list[tuple[uuid.UUI
     return [(station, evse) for _, station, evse in placed]
 
 
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """The oracle's inputs of every session, by its position n (its transaction id is
+    n + 1): arrays of machine integers, about 9 bytes a session, not a dict of ids and
+    tuples (some 0.5 KB a session, which at 1,000,000 sessions outweighed the rating)."""
+
+    tariff: array[int]
+    energy_wh: array[int]
+    seconds: array[int]
+
+    def totals(self, n: int) -> tuple[int, int, int]:
+        return oracle(prices(self.tariff[n]), self.energy_wh[n], self.seconds[n])
+
+
 def insert_sessions(
     url: str, key: str, placed: list[tuple[uuid.UUID, uuid.UUID]], count: int, seed: int
-) -> dict[uuid.UUID, tuple[int, int, int]]:
-    """COPY ``count`` finished sessions with their start and stop readings; returns session
-    id -> (tariff number, energy Wh, seconds)."""
+) -> Expected:
+    """COPY ``count`` finished sessions, then their start and stop readings (made from the
+    sessions' own columns by two INSERT ... SELECT); returns the oracle's inputs."""
     rng = random.Random(seed)
-    expected: dict[uuid.UUID, tuple[int, int, int]] = {}
+    expected = Expected(array("H"), array("l"), array("l"))
     schema = f'"tenant_{key}"'
     with psycopg.connect(libpq_url(url)) as conn, conn.cursor() as cur:
         with cur.copy(
@@ -156,7 +173,6 @@ def insert_sessions(
             " started_at, stopped_at, meter_start_wh, meter_stop_wh, energy_wh, offline,"
             " stop_reason) FROM STDIN"
         ) as copy:
-            sessions = []
             for n in range(count):
                 tariff = rng.randrange(len(placed))
                 station, evse = placed[tariff]
@@ -164,23 +180,24 @@ def insert_sessions(
                 seconds = rng.randrange(300, 4 * 3600)
                 energy = rng.randrange(0, 60_000)
                 meter_start = rng.randrange(0, 10_000_000)
-                session = uuid.uuid4()
-                expected[session] = (tariff, energy, seconds)
+                expected.tariff.append(tariff)
+                expected.energy_wh.append(energy)
+                expected.seconds.append(seconds)
                 stop = start + timedelta(seconds=seconds)
-                sessions.append((session, station, meter_start, start, stop, energy))
-                row = [session, station, evse, 1, 1, "ocpp1.6", str(n + 1)]
+                row = [uuid.uuid4(), station, evse, 1, 1, "ocpp1.6", str(n + 1)]
                 row += [f"TAG{n % 50_000:05d}", "ISO14443", "finished", start, stop]
                 row += [meter_start, meter_start + energy, energy, False, "Local"]
                 copy.write_row(row)
-        with cur.copy(
-            f"COPY {schema}.meter_samples (session_id, charging_station_id, evse_id,"
-            " sampled_at, measurand, unit, value, context) FROM STDIN"
-        ) as copy:
-            for session, station, meter_start, start, stop, energy in sessions:
-                register = "Energy.Active.Import.Register"
-                copy.write_row([session, station, 1, start, register, "Wh", meter_start, None])
-                end = [session, station, 1, stop, register, "Wh", meter_start + energy]
-                copy.write_row([*end, "Transaction.End"])
+        register = "'Energy.Active.Import.Register', 'Wh'"
+        for at, value, context in (
+            ("started_at", "meter_start_wh", "NULL"),
+            ("stopped_at", "meter_stop_wh", "'Transaction.End'"),
+        ):
+            cur.execute(
+                f"INSERT INTO {schema}.meter_samples (session_id, charging_station_id, evse_id,"
+                f" sampled_at, measurand, unit, value, context) SELECT id, charging_station_id,"
+                f" 1, {at}, {register}, {value}, {context} FROM {schema}.charging_sessions"
+            )
         conn.commit()
         conn.execute(f"ANALYZE {schema}.charging_sessions")
         conn.execute(f"ANALYZE {schema}.meter_samples")
@@ -228,19 +245,47 @@ async def rate_all(url: str, key: str, batch: int) -> tuple[int, float]:
     return created, time.perf_counter() - started
 
 
-def check(url: str, key: str, expected: dict[uuid.UUID, tuple[int, int, int]]) -> tuple[int, int]:
-    """(CDRs, CDRs whose totals differ from the oracle)."""
+def check(url: str, key: str, expected: Expected) -> tuple[int, int]:
+    """(CDRs, CDRs whose totals differ from the oracle), read through a server-side cursor
+    so that the check holds one page of CDRs at a time."""
     wrong = 0
     rows = 0
-    with psycopg.connect(libpq_url(url)) as conn:
-        for session, excl, vat, incl in conn.execute(
-            f'SELECT session_id, total_excl_vat, total_vat, total_incl_vat FROM "tenant_{key}".cdrs'
-        ):
+    schema = f'"tenant_{key}"'
+    with psycopg.connect(libpq_url(url)) as conn, conn.cursor(name="cdrs") as cur:
+        cur.execute(
+            f"SELECT s.transaction_id, c.total_excl_vat, c.total_vat, c.total_incl_vat"
+            f" FROM {schema}.cdrs c JOIN {schema}.charging_sessions s ON s.id = c.session_id"
+        )
+        for transaction_id, excl, vat, incl in cur:
             rows += 1
-            tariff, energy, seconds = expected[session]
-            if (excl, vat, incl) != oracle(prices(tariff), energy, seconds):
+            if (excl, vat, incl) != expected.totals(int(transaction_id) - 1):
                 wrong += 1
     return rows, wrong
+
+
+def _reset_peak_rss() -> bool:
+    """Start this process's peak RSS afresh (Linux: writing 5 to /proc/self/clear_refs
+    resets VmHWM); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_rss_mib() -> float:
+    """The peak RSS of this process (since it started or was last reset) or of a child (the
+    runs of ``--processes``), whichever is larger."""
+    return max(
+        resource.getrusage(who).ru_maxrss / 1024
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+
+
+def _cpu_seconds() -> float:
+    """CPU used so far by this process and its finished children (the parallel runs)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 async def main() -> None:
@@ -263,11 +308,14 @@ async def main() -> None:
         t0 = time.perf_counter()
         expected = insert_sessions(url, key, placed, args.sessions, args.seed)
         print(f"setup: {args.sessions} sessions in {time.perf_counter() - t0:.1f} s", flush=True)
+        setup_mib = _peak_rss_mib()
+        # From here the peak is the rating's (and the oracle's arrays it shares the process
+        # with), not the setup's.
+        rating_only = _reset_peak_rss()
+        cpu = _cpu_seconds()
         created, seconds = await rate_parallel(url, key, args.batch, args.processes)
-        rss_mib = max(
-            resource.getrusage(who).ru_maxrss / 1024
-            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-        )
+        cpu = _cpu_seconds() - cpu
+        rss_mib = _peak_rss_mib()
         again, again_seconds = await rate_all(url, key, args.batch)
         rows, wrong = check(url, key, expected)
     rate = created / seconds if seconds else 0.0
@@ -280,7 +328,10 @@ async def main() -> None:
     print("| measure | value |\n|---|---|")
     print(f"| CDRs created | {created} of {args.sessions} sessions |")
     print(f"| time | {seconds:.1f} s ({rate:.0f} sessions/s, {args.processes} process(es)) |")
-    print(f"| peak RSS of one process | {rss_mib:.0f} MiB |")
+    print(f"| CPU of the rating process(es) | {cpu:.1f} s ({cpu / created * 1000:.3f} ms a CDR) |")
+    during = "the rating" if rating_only else "setup and rating (peak not resettable here)"
+    print(f"| peak RSS of one process during {during} | {rss_mib:.0f} MiB |")
+    print(f"| peak RSS of the benchmark's process during setup | {setup_mib:.0f} MiB |")
     print(f"| CDRs that differ from the Decimal oracle | {wrong} of {rows} |")
     print(f"| second run | {again} CDRs created in {again_seconds:.1f} s |")
     print(f"| 1,000,000 sessions at this rate | {1_000_000 / rate / 60:.0f} min |" if rate else "")
