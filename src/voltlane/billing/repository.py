@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -174,6 +175,21 @@ def _unrated(
         session.stopped_at.is_not(None),  # (always so for a finished session)
         session.energy_wh.is_not(None),
         ~rated.exists(),
+    )
+
+
+@functools.cache
+def _staging_table(names: tuple[str, ...]) -> Table:
+    """The temporary table a batch of CDRs with these columns is copied into, made once: a
+    new Table per batch was a new entry in SQLAlchemy's statement cache each time (compiled
+    again, and kept with its columns until the cache let it go), which made every full
+    garbage collection of a long run slower."""
+    return Table(
+        "cdr_batch",
+        MetaData(),
+        *(Column(name, Cdr.__table__.c[name].type) for name in names),
+        Column("ordinal", Integer),
+        prefixes=["TEMPORARY"],
     )
 
 
@@ -656,13 +672,7 @@ class BillingRepository:
         # parsing such a statement cost psycopg more CPU than pricing the batch. The JSON
         # columns are encoded by msgspec (a sixth of the CPU of json.dumps per CDR).
         names = list(rows[0])
-        staged = Table(
-            "cdr_batch",
-            MetaData(),
-            *(Column(name, Cdr.__table__.c[name].type) for name in names),
-            Column("ordinal", Integer),
-            prefixes=["TEMPORARY"],
-        )
+        staged = _staging_table(tuple(names))
         jsonb = {name for name in names if isinstance(Cdr.__table__.c[name].type, JSONB)}
         await self.db_session.execute(CreateTable(staged))
         connection = await self.db_session.connection()
