@@ -19,7 +19,7 @@ stations with their EVSE, connector, IdToken and Basic-auth password hash, then 
 
     .venv/bin/python -m bench.ocpp_load [--stations 1000] [--rate 100] [--duration 30]
     .venv/bin/python -m bench.ocpp_load --stations 10000 --rate 150,2000 --duration 60 \
-        --pg-stats --gc-stats [--profile DIR] [--unique-passwords] [--protocol mixed]
+        --pg-stats --gc-stats --loop-stats [--profile DIR] [--unique-passwords] [--protocol mixed]
 
 Each rate's phase makes ``rate x duration / --slots`` stations send (--slots calls each:
 the mix, one stop and one start), so the mix is the same at every rate; the other stations
@@ -27,7 +27,7 @@ stay connected. The phase is steady state: each sender opens a transaction befor
 timed) and stops it at its own moment in the phase, then starts the next one, which is
 stopped after the phase (not timed). --profile records the gateway with py-spy during the
 storm and one extra phase at the last rate; --gc-stats times its garbage collections
-(bench/gc_probe).
+(bench/gc_probe), --loop-stats its group commit batches, frame-log copies and event-loop lag.
 
 Numbers belong in docs/benchmarks.md with the machine, the commit and the command.
 """
@@ -353,11 +353,14 @@ def start_gateway(url: str, workdir: Path, args: argparse.Namespace) -> GatewayP
     env.pop("DATABASE_URL", None)
     if args.db_pool is not None:
         env["VOLTLANE_DB_POOL_SIZE"] = str(args.db_pool)
-    if args.gc_stats or args.gc_threshold or args.gc_freeze_every:
-        # bench/gc_probe/sitecustomize.py times the gateway's garbage collections.
+    if args.gc_stats or args.gc_threshold or args.gc_freeze_every or args.loop_stats:
+        # bench/gc_probe/sitecustomize.py times the gateway's garbage collections (and with
+        # --loop-stats its group commits, frame-log copies and event-loop lag).
         probe = str(Path(__file__).resolve().parent / "gc_probe")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (probe, env.get("PYTHONPATH")) if p)
         env["VOLTLANE_BENCH_GC_STATS"] = str(workdir / "gc.json")
+        if args.loop_stats:
+            env["VOLTLANE_BENCH_LOOP_STATS"] = str(workdir / "loop.json")
         if args.gc_threshold:
             env["VOLTLANE_BENCH_GC_THRESHOLD"] = args.gc_threshold
         if args.gc_freeze_every:
@@ -612,6 +615,7 @@ class Report:
     storm_profile: str | None = None
     frames_before_stop: int = 0
     gc: dict[str, Any] | None = None
+    loop: dict[str, list[list[float]]] | None = None
     gateway_errors: Counter[str] = field(default_factory=Counter)
     pg_sessions: int = 0
     profile_file: Path | None = None
@@ -1216,6 +1220,8 @@ def print_checks(report: Report) -> None:
         print("|---|---|")
         for text, count in report.gateway_errors.most_common(8):
             print(f"| {text.replace('|', '/')} | {count} |")
+    if report.loop:
+        print_loop(report)
     if report.gc:
         gens = report.gc["generations"]
         spent = sum(g["seconds"] for g in gens.values())
@@ -1249,6 +1255,38 @@ def print_checks(report: Report) -> None:
         print(report.profile)
 
 
+def print_loop(report: Report) -> None:
+    """--loop-stats per sustained phase: the group commits' batches, the frame log's copies
+    and the event loop's lag, from the gateway's own clock."""
+    assert report.loop is not None
+
+    def within(rows: list[list[float]], phase: Phase) -> list[list[float]]:
+        start, end = (moment.timestamp() for moment in phase.wall)
+        return [row for row in rows if start <= row[0] <= end]
+
+    def spread(values: list[float]) -> str:
+        return " / ".join(f"{percentile(values, q):.1f}" for q in (50, 90, 99, 100))
+
+    print("\nInside the gateway (--loop-stats), per sustained phase, p50 / p90 / p99 / max:\n")
+    print(
+        "| calls/s | group commit batches | requests per batch | batch ms (first statement "
+        "to commit) | frame-log COPYs | rows per COPY | COPY ms | event-loop lag ms (10 ms timer) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for phase in report.phases:
+        batches = within(report.loop["batches"], phase)
+        copies = within(report.loop["copies"], phase)
+        lag = [row[1] for row in within(report.loop["lag"], phase)]
+        if not batches or not lag:
+            continue
+        print(
+            f"| {phase.rate:.0f} | {len(batches)} | {spread([b[2] for b in batches])} "
+            f"| {spread([b[1] for b in batches])} | {len(copies)} "
+            f"| {spread([c[2] for c in copies]) if copies else '-'} "
+            f"| {spread([c[1] for c in copies]) if copies else '-'} | {spread(lag)} |"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.ocpp_load", description=__doc__)
     parser.add_argument("--stations", type=int, default=1000)
@@ -1276,6 +1314,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pg-stats", action="store_true", help="pg_stat_statements (embedded)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--gc-stats", action="store_true", help="time the gateway's GC")
+    parser.add_argument(
+        "--loop-stats",
+        action="store_true",
+        help="time the gateway's group commits, frame-log copies and event-loop lag",
+    )
     parser.add_argument(
         "--gc-threshold", default=None, help="experiment: gc.set_threshold in the gateway, a,b,c"
     )
@@ -1320,6 +1363,9 @@ def main() -> None:
         gc_file = workdir / "gc.json"
         if gc_file.exists():
             report.gc = json.loads(gc_file.read_text())
+        loop_file = workdir / "loop.json"
+        if loop_file.exists():
+            report.loop = json.loads(loop_file.read_text())
         # Less the generator's own: the probe, presence polls and frame counts (one each).
         report.pg_sessions += pg_sessions(url)
         verify(url, keys, stations, report)
