@@ -35,6 +35,7 @@ from voltlane.models.tenant import (
     TariffVersion,
 )
 from voltlane.tariff import (
+    MEMBER,
     PUBLIC,
     ChargingState,
     IdleFee,
@@ -333,7 +334,7 @@ def segment_of(
     """
     if session.roaming_token_id is not None:
         return Segment(SegmentKind.ROAMING, roaming_ref)
-    if not session.id_token or session.id_token_type == IdTokenType.NO_AUTHORIZATION.value:
+    if not session.id_token or session.id_token_type == IdTokenType.NO_AUTHORIZATION:
         return PUBLIC
     if customer is not None:
         if customer.guest:
@@ -343,7 +344,7 @@ def segment_of(
             return Segment(SegmentKind.SUBSCRIPTION, plan.code)
         if customer.fleet:
             return Segment(SegmentKind.FLEET, customer.contract)
-    return Segment(SegmentKind.MEMBER)
+    return MEMBER
 
 
 def plan_of(session: StoredSession, customer: Customer, zone: ZoneInfo) -> PlanPeriod | None:
@@ -467,19 +468,19 @@ async def _trace(
     registers: dict[datetime, Decimal] = {}
     power: dict[datetime, Decimal] = {}
     current: dict[datetime, Decimal] = {}
-    for sample in await cache.samples_of(repo, session):
-        if sample.value is None or sample.sampled_at < start:
+    for at, measurand, phase, unit, value in await cache.samples_of(repo, session):
+        if value is None or at < start:
             continue
-        unit = (sample.unit or "").lower()
-        if sample.measurand == REGISTER and sample.phase is None:
-            wh = to_wh(sample.value, sample.unit)
-            if wh is not None:
-                registers[sample.sampled_at] = wh
-        elif sample.measurand == POWER and sample.phase is None and unit in _POWER_UNITS:
-            power[sample.sampled_at] = sample.value * _POWER_UNITS[unit]
-        elif sample.measurand == CURRENT and unit in _CURRENT_UNITS:
+        if measurand == REGISTER:
+            if phase is None and (wh := to_wh(value, unit)) is not None:
+                registers[at] = wh
+        elif measurand == POWER:
+            factor = _POWER_UNITS.get((unit or "").lower())
+            if phase is None and factor is not None:
+                power[at] = value * factor
+        elif measurand == CURRENT and (unit or "").lower() in _CURRENT_UNITS:
             # Per phase (L1, L2, L3) or in total: the engine takes the sum over phases.
-            current[sample.sampled_at] = current.get(sample.sampled_at, Decimal(0)) + sample.value
+            current[at] = current.get(at, Decimal(0)) + value
     energy = session_energy(
         [Reading(at, wh) for at, wh in registers.items()],
         meter_start_wh=session.meter_start_wh,
@@ -545,16 +546,18 @@ async def price_stored_session(
     if session.started_at is None:
         raise TariffError("the session has no start time", field="started_at")
     cache = cache or PricingCache()
-    place_key = (session.charging_station_id, session.evse_pk, session.connector_id)
-    if place_key not in cache.places:
-        cache.places[place_key] = await repo.place(*place_key)
-    location_id, zone_name, connector_pk = cache.places[place_key]
-    set_key = (location_id, session.evse_pk, connector_pk)
-    if set_key not in cache.tariff_sets:
-        cache.tariff_sets[set_key] = await _tariff_set(repo, *set_key)
-    tariffs, pairs = cache.tariff_sets[set_key]
-    if session.evse_pk not in cache.max_power:
-        cache.max_power[session.evse_pk] = await repo.max_power(session.evse_pk)
+    # One dictionary lookup each when cached (a billing run's batch): keys hash UUIDs.
+    evse_pk = session.evse_pk
+    place_key = (session.charging_station_id, evse_pk, session.connector_id)
+    if (place := cache.places.get(place_key)) is None:
+        place = cache.places[place_key] = await repo.place(*place_key)
+    location_id, zone_name, connector_pk = place
+    set_key = (location_id, evse_pk, connector_pk)
+    if (tariff_set := cache.tariff_sets.get(set_key)) is None:
+        tariff_set = cache.tariff_sets[set_key] = await _tariff_set(repo, *set_key)
+    tariffs, pairs = tariff_set
+    if evse_pk not in cache.max_power:
+        cache.max_power[evse_pk] = await repo.max_power(evse_pk)
     zone = _zone(zone_name)
     customer = await cache.customer_of(repo, session)
     segment = segment_of(
@@ -580,7 +583,7 @@ async def price_stored_session(
     except TariffError as exc:
         raise NoTariffError(exc.message) from exc
     version = next(v for t, v in pairs if t is tariff)
-    trace = await _trace(repo, session, zone, cache.max_power[session.evse_pk], cache)
+    trace = await _trace(repo, session, zone, cache.max_power[evse_pk], cache)
     priced = price_session(tariff, trace, end=end, free_energy_wh=free_wh)
     if rating and allowance is not None:
         cache.included[allowance] += priced.included_energy_wh

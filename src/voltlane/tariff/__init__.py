@@ -29,10 +29,11 @@ from voltlane.tariff.result import (
 )
 from voltlane.tariff.rounding import minor_unit_exponent
 from voltlane.tariff.sample import SampleSession, price_sample
-from voltlane.tariff.selection import PUBLIC, Segment, SegmentKind, TariffSet, select_tariff
+from voltlane.tariff.selection import MEMBER, PUBLIC, Segment, SegmentKind, TariffSet, select_tariff
 from voltlane.tariff.trace import ChargingState, MeterReading, SessionTrace, StateChange
 
 __all__ = [
+    "MEMBER",
     "PUBLIC",
     "CdrDimension",
     "CdrDimensionType",

@@ -57,19 +57,23 @@ class SessionTrace:
         if self.start.utcoffset() is None:
             raise TariffError("must be timezone-aware", field="start")
         for i, reading in enumerate(self.readings):
-            field = f"readings[{i}]"
             if reading.at.utcoffset() is None:
-                raise TariffError("must be timezone-aware", field=f"{field}.at")
+                raise TariffError("must be timezone-aware", field=f"readings[{i}].at")
             if reading.at < self.start:
-                raise TariffError("is before the session start", field=f"{field}.at")
-            for name in ("energy_wh", "power_w", "current_a"):
-                value = getattr(reading, name)
+                raise TariffError("is before the session start", field=f"readings[{i}].at")
+            for name, value in (
+                ("energy_wh", reading.energy_wh),
+                ("power_w", reading.power_w),
+                ("current_a", reading.current_a),
+            ):
                 if value is None and name != "energy_wh":
                     continue
                 if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-                    raise TariffError("must be a non-negative Decimal", field=f"{field}.{name}")
+                    raise TariffError(
+                        "must be a non-negative Decimal", field=f"readings[{i}].{name}"
+                    )
             if reading.at == self.start and reading.energy_wh != 0:
-                raise TariffError("energy at the session start must be 0", field=field)
+                raise TariffError("energy at the session start must be 0", field=f"readings[{i}]")
         for i, change in enumerate(self.states):
             if change.at.utcoffset() is None:
                 raise TariffError("must be timezone-aware", field=f"states[{i}].at")
