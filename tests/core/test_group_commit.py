@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import insert, select, update
 
 from voltlane.core.db import Database
-from voltlane.core.group_commit import GroupCommit, RowSet, rows_of
+from voltlane.core.group_commit import GroupCommit, RowSet, insert_rows, rows_of
 from voltlane.models.tenant import AuditEntry
 
 ADD = insert(AuditEntry)
@@ -104,3 +104,48 @@ async def test_a_row_set_updates_every_row_of_a_batch_in_one_statement(
         ).all()
     assert [tuple(r) for r in rows] == [*actors.items(), ("untouched", None)]
     assert (group.batches, group.requests) == (2, 4)
+
+
+ADD_ROWS = RowSet(insert_rows(AuditEntry, "action", "detail"))
+
+
+async def test_row_sets_of_a_batch_commit_together_and_a_bad_request_fails_alone(
+    database: Database, make_brand
+) -> None:
+    # A batch of RowSets goes out as one pipeline; a request whose second statement fails
+    # leaves nothing of its first, and the others of its batch still land.
+    brand = await make_brand()
+    group = GroupCommit(database.tenant_engine(brand.key), max_wait=0.05)
+    try:
+        results = await asyncio.gather(
+            group.write([(ADD_ROWS, [entry("good-1")])]),
+            group.write(
+                [(ADD_ROWS, [entry("half-done")]), (NAME, [{"b_action": "x", "b_actor": "no"}])]
+            ),
+            group.write([(ADD_ROWS, [entry("good-2")]), (NAME, [])]),
+            return_exceptions=True,
+        )
+        # The connection the failed pipeline used is clean again for the next batch.
+        await group.write([(ADD_ROWS, [entry("after")])])
+    finally:
+        await group.close()
+    assert results[0] is None
+    assert results[2] is None
+    assert type(results[1]).__name__ == "InvalidTextRepresentation"  # "no" is not a UUID
+    assert await _actions(database, brand.key) == ["after", "good-1", "good-2"]
+    # Committed: the two good requests, each alone after their batch failed, then one more.
+    assert (group.batches, group.requests) == (3, 3)
+
+
+async def test_one_row_set_writes_to_each_brands_own_schema(database: Database, make_brand) -> None:
+    first, second = await make_brand(), await make_brand()
+    groups = [GroupCommit(database.tenant_engine(b.key)) for b in (first, second)]
+    try:
+        await groups[0].write([(ADD_ROWS, [entry("first-brand")])])
+        await groups[1].write([(ADD_ROWS, [entry("second-brand")])])
+        await groups[0].write([(ADD_ROWS, [entry("first-again")])])
+    finally:
+        for group in groups:
+            await group.close()
+    assert await _actions(database, first.key) == ["first-again", "first-brand"]
+    assert await _actions(database, second.key) == ["second-brand"]
