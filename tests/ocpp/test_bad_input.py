@@ -11,6 +11,7 @@ from websockets.exceptions import ConnectionClosedError
 from tests.ocpp.conftest import add_ocpp_station, exchange
 from voltlane.core.clock import utcnow
 from voltlane.core.db import Database
+from voltlane.ocpp.frames import FrameLog
 from voltlane.station.frames import station_frames
 
 HEARTBEAT = '[2,"hb-1","Heartbeat",{}]'
@@ -158,3 +159,33 @@ async def test_every_frame_is_logged_with_direction_and_latency(
     assert rows[1].latency_ms is not None
     assert rows[1].latency_ms >= 0
     assert rows[0].latency_ms is None
+
+
+async def test_a_frame_log_batch_larger_than_one_chunk_lands_whole_and_in_order(
+    database: Database, make_brand
+) -> None:
+    # 250 frames: the COPY lets other work run every 100 rows and still writes all of them.
+    brand = await make_brand()
+    frames = FrameLog(database)
+    at = utcnow()
+    for n in range(250):
+        frames.record(
+            brand.key,
+            {
+                "charging_station_id": None,
+                "station_id": "BULK",
+                "direction": "in",
+                "message_type": 2,
+                "message_id": f"m-{n:03d}",
+                "action": "Heartbeat",
+                "raw": f'[2,"m-{n:03d}","Heartbeat",{{}}]',
+                "at": at + timedelta(microseconds=n),
+                "latency_ms": None,
+                "error_code": None,
+            },
+        )
+    await frames.flush()
+    async with database.tenant_session(brand.key) as db_session:
+        rows = list(reversed(await station_frames(db_session, "BULK", limit=500)))
+    assert [r.message_id for r in rows] == [f"m-{n:03d}" for n in range(250)]
+    assert (frames.written, frames.dropped) == (250, 0)

@@ -29,6 +29,8 @@ COLUMNS = (
     "error_code",
 )
 
+YIELD_EVERY = 100
+
 
 class FrameLog:
     def __init__(self, database: Database, *, interval: float = 0.2, max_batch: int = 2000) -> None:
@@ -78,8 +80,12 @@ class FrameLog:
             raw = await connection.get_raw_connection()
             psycopg_connection: Any = raw.driver_connection
             async with psycopg_connection.cursor() as cursor, cursor.copy(statement) as copy:
-                for row in rows:
+                for index, row in enumerate(rows, 1):
                     await copy.write_row([row[c] for c in COLUMNS])
+                    if index % YIELD_EVERY == 0:
+                        # Formatting rows never waits: let the stations' calls in between,
+                        # or a batch of 2,000 frames holds the event loop for tens of ms.
+                        await asyncio.sleep(0)
 
     async def flush(self) -> None:
         pending, self._buffers = self._buffers, defaultdict(list)
