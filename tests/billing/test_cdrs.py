@@ -564,14 +564,33 @@ async def test_one_batch_prices_each_place_by_its_most_specific_assignment(
     ]
 
 
+# Signed meter data as a charger sends it: quotes, a backslash, a tab, a newline, an umlaut.
+SIGNED = 'OCMF|{"FV":"1.0","ID":"Müller\\01"}|{"SD":"30\t45\n"}'
+
+
+async def charge_signed_16(cp: Any) -> None:
+    """``charge_16`` with a signed reading at 10:30:05, then ``stop_16``: 7.25 kWh."""
+    transaction_id = await charge_16(cp)
+    signed = {"value": SIGNED, "format": "SignedData", "context": "Sample.Periodic"}
+    await cp.call(
+        call16.MeterValues(
+            connector_id=1,
+            transaction_id=transaction_id,
+            meter_value=[{"timestamp": "2026-11-24T10:30:05Z", "sampledValue": [signed]}],
+        )
+    )
+    await stop_16(cp, transaction_id)
+
+
 async def test_the_workers_job_and_a_billing_run_make_the_same_cdr_of_the_same_charge(
     database: Database, make_brand, open_charger
 ) -> None:
     # Both read a session as the plain row pricing reads (no ORM object) and price it by one
-    # path: the same charge at two brands gives the same CDR whichever made it.
+    # path: the same charge at two brands gives the same CDR whichever made it; the run
+    # writes its batch with COPY (JSON encoded as text), the job with an INSERT.
     worker, run = [await brand_charging_at_039(database, make_brand) for _ in range(2)]
     for brand in (worker, run):
-        await charge_sessions(await open_charger(brand, "CP16", "ocpp1.6"), 1)
+        await charge_signed_16((await open_charger(brand, "CP16", "ocpp1.6")).cp)
     session = await only_session(database, worker)
     async with database.tenant_session(worker.key) as db_session:
         [row] = await BillingRepository(db_session).session_rows([session.id])
@@ -589,9 +608,17 @@ async def test_the_workers_job_and_a_billing_run_make_the_same_cdr_of_the_same_c
     assert {name: getattr(by_run, name) for name in same} == {
         name: getattr(by_job, name) for name in same
     }
-    # 1 kWh x 0.39 = 0.39 net; VAT 0.0741 -> 0.07.
-    assert (by_job.total_excl_vat, by_job.total_vat, by_job.total_incl_vat) == (39, 7, 46)
-    assert (by_run.total_excl_vat, by_run.total_vat, by_run.total_incl_vat) == (39, 7, 46)
+    signed = [
+        {
+            "at": "2026-11-24T10:30:05.000Z",
+            "measurand": "Energy.Active.Import.Register",
+            "signed_data": SIGNED,
+        }
+    ]
+    assert by_job.signed_data == by_run.signed_data == signed
+    # 7.25 kWh x 0.39 = 2.8275 -> 2.83 net; VAT 0.5377 -> 0.54.
+    assert (by_job.total_excl_vat, by_job.total_vat, by_job.total_incl_vat) == (283, 54, 337)
+    assert (by_run.total_excl_vat, by_run.total_vat, by_run.total_incl_vat) == (283, 54, 337)
 
 
 async def test_a_card_is_priced_by_its_own_account_not_by_another_type_of_the_same_value(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voltlane.billing.errors import CdrNotFoundError, NoTariffError, SessionNotRatableError
 from voltlane.billing.pricing import PricingCache, StoredSession, price_stored_session
-from voltlane.billing.repository import BillingRepository
+from voltlane.billing.repository import BillingRepository, CdrRows
 from voltlane.core.clock import iso_utc, utcnow
 from voltlane.core.ids import new_id
 from voltlane.models.tenant import Cdr, CdrKind, SessionStatus
@@ -280,7 +280,7 @@ async def rate_pending_batch(
     sessions = await repo.session_rows([session_id for session_id, _ in picked])
     await cache.prefetch(repo, sessions)
     await cache.lock_allowances(repo)
-    rows: list[dict[str, Any]] = []
+    rows = CdrRows()
     for session in sessions:
         try:
             values = await _cdr_values(repo, session, cache)
@@ -292,7 +292,7 @@ async def rate_pending_batch(
             )
             continue
         if values is not None:
-            rows.append(values)
+            rows.add(values)
     last_id, last_stopped = picked[-1]
     return RatedBatch(created=await repo.insert_cdrs(rows), last=(last_stopped, last_id))
 
