@@ -99,10 +99,16 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"process {pid} is gone (no VmRSS)")
+    """VmRSS of the gateway: its process and, with --gateway-processes, the others."""
+    total = 0
+    for one in (pid, *children_of(pid)):
+        for line in Path(f"/proc/{one}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+                break
+        else:
+            raise RuntimeError(f"process {one} is gone (no VmRSS)")
+    return total
 
 
 def system_busy_ticks() -> int:
@@ -150,7 +156,7 @@ class CpuMeter:
 
     def _now(self) -> dict[str, int]:
         return {
-            "gateway": cpu_ticks(self.gateway),
+            "gateway": sum(cpu_ticks(p) for p in (self.gateway, *children_of(self.gateway))),
             "generator": cpu_ticks(os.getpid()),
             "machine": system_busy_ticks(),
         }
@@ -370,7 +376,7 @@ def start_gateway(url: str, workdir: Path, args: argparse.Namespace) -> GatewayP
         # `python -m voltlane.cli ocpp` is `voltlane ocpp` (the same main()); spelt this way so
         # that a `pgrep -f "voltlane ocpp"` of someone else's script never picks this one.
         process = subprocess.Popen(
-            [sys.executable, "-m", "voltlane.cli", "ocpp"],
+            [sys.executable, "-m", "voltlane.cli", "ocpp", "--processes", str(args.processes)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -1255,6 +1261,21 @@ def print_checks(report: Report) -> None:
         print(report.profile)
 
 
+def merged_gc(files: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The gc probes' summaries of every gateway process as one (counts and time added)."""
+    if not files:
+        return None
+    merged = files[0]
+    for other in files[1:]:
+        for gen, entry in other["generations"].items():
+            into = merged["generations"][gen]
+            into["collections"] += entry["collections"]
+            into["seconds"] += entry["seconds"]
+            into["max_ms"] = max(into["max_ms"], entry["max_ms"])
+        merged["tracked_objects_at_exit"] += other["tracked_objects_at_exit"]
+    return merged
+
+
 def print_loop(report: Report) -> None:
     """--loop-stats per sustained phase: the group commits' batches, the frame log's copies
     and the event loop's lag, from the gateway's own clock."""
@@ -1290,6 +1311,9 @@ def print_loop(report: Report) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.ocpp_load", description=__doc__)
     parser.add_argument("--stations", type=int, default=1000)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="gateway processes (voltlane ocpp --processes)"
+    )
     parser.add_argument("--brands", type=int, default=1)
     parser.add_argument("--protocol", choices=("ocpp1.6", "ocpp2.0.1", "mixed"), default="ocpp1.6")
     parser.add_argument("--rate", default="100", help="calls/s, comma-separated for several")
@@ -1360,12 +1384,10 @@ def main() -> None:
             if errors:
                 print(f"gateway log ({gateway.log}): {errors} errors", flush=True)
         fleet = stations[args.warmup :]
-        gc_file = workdir / "gc.json"
-        if gc_file.exists():
-            report.gc = json.loads(gc_file.read_text())
-        loop_file = workdir / "loop.json"
-        if loop_file.exists():
-            report.loop = json.loads(loop_file.read_text())
+        report.gc = merged_gc([json.loads(f.read_text()) for f in workdir.glob("gc.json.*")])
+        loops = [json.loads(f.read_text()) for f in workdir.glob("loop.json.*")]
+        if loops:
+            report.loop = {k: [row for one in loops for row in one[k]] for k in loops[0]}
         # Less the generator's own: the probe, presence polls and frame counts (one each).
         report.pg_sessions += pg_sessions(url)
         verify(url, keys, stations, report)

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 
+# One file per process (``<path>.<pid>``): `voltlane ocpp --processes N` runs N gateways.
 _out = os.environ.get("VOLTLANE_BENCH_GC_STATS", "")
 if _out:
     _stats = {g: {"collections": 0, "seconds": 0.0, "max_ms": 0.0} for g in (0, 1, 2)}
@@ -31,7 +32,7 @@ if _out:
         entry["max_ms"] = max(entry["max_ms"], spent * 1000)
 
     def _write() -> None:
-        with open(_out, "w") as handle:
+        with open(f"{_out}.{os.getpid()}", "w") as handle:
             json.dump(
                 {
                     "lifetime_s": time.time() - _born,
@@ -102,7 +103,7 @@ if _loop_out:
         return result
 
     def _write_loop() -> None:
-        with open(_loop_out, "w") as handle:
+        with open(f"{_loop_out}.{os.getpid()}", "w") as handle:
             json.dump(_loop, handle)
 
     _group_commit.GroupCommit._execute = _timed_execute  # type: ignore[method-assign]

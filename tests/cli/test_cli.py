@@ -189,3 +189,12 @@ def test_users_create_takes_the_password_from_the_environment(cli_env: dict[str,
         1,
         "voltlane: neu@voltaria.example already has an account.\n",
     )
+
+
+def test_ocpp_processes_need_a_positive_count_and_a_fixed_port(cli_env: dict[str, str]) -> None:
+    none = voltlane(cli_env, "ocpp", "--processes", "0")
+    assert none.returncode == 2
+    assert "argument --processes: at least 1" in none.stderr
+    any_port = voltlane({**cli_env, "VOLTLANE_OCPP_PORT": "0"}, "ocpp", "--processes", "2")
+    assert any_port.returncode == 1
+    assert "voltlane ocpp --processes needs a fixed VOLTLANE_OCPP_PORT" in any_port.stderr

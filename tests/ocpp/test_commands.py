@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from tests.ocpp.conftest import PASSWORD, add_ocpp_station, basic
 from voltlane.core.db import Database
 from voltlane.core.notify import NotificationHub
 from voltlane.core.pgserver import free_port
+from voltlane.models.platform import GatewayNode, StationPresence
 from voltlane.models.tenant import CommandStatus, OcppFrame, StationCommand
 from voltlane.ocpp.translate import OcppTranslator
 from voltlane.settings import Settings
@@ -65,9 +67,8 @@ class ObedientStation(ChargePoint):
         await asyncio.sleep(3600)
 
 
-@pytest.fixture(scope="module")
-def second_gateway(database_url: str) -> Iterator[int]:
-    """`voltlane ocpp` as its own process: another node of the gateway."""
+def _gateway_process(database_url: str, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`voltlane ocpp` as its own process (``args`` added), once it accepts connections."""
     port = free_port()
     env = {
         **os.environ,
@@ -77,7 +78,7 @@ def second_gateway(database_url: str) -> Iterator[int]:
         "VOLTLANE_LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voltlane.cli", "ocpp"],
+        [sys.executable, "-m", "voltlane.cli", "ocpp", *args],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -93,6 +94,32 @@ def second_gateway(database_url: str) -> Iterator[int]:
                 err = proc.stderr.read().decode() if proc.stderr else ""
                 pytest.fail(f"voltlane ocpp did not start: {err[-2000:]}")
             time.sleep(0.1)
+    return proc, port
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+async def _nodes_registered(database: Database, pids: list[int], *, count: int) -> None:
+    """Until ``count`` gateway nodes of these processes are registered (node ids name their
+    process), then a moment for the last to listen."""
+    deadline = time.monotonic() + 60
+    while True:
+        async with database.platform_session() as db_session:
+            nodes = list(await db_session.scalars(select(GatewayNode.node_id)))
+        mine = [n for n in nodes if any(f"-{pid}-" in n for pid in pids)]
+        if len(mine) >= count:
+            break
+        assert time.monotonic() < deadline, f"gateway nodes of {pids}: {mine}"
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def second_gateway(database_url: str) -> Iterator[int]:
+    """`voltlane ocpp` as its own process: another node of the gateway."""
+    proc, port = _gateway_process(database_url)
     yield port
     proc.terminate()
     assert proc.wait(timeout=30) == 0
@@ -248,3 +275,48 @@ async def test_a_new_station_password_travels_sealed_and_is_never_stored_in_clea
     assert row.sealed_payload is not None
     assert secret not in row.sealed_payload
     assert all(secret not in raw for raw in frames)
+
+
+async def test_gateway_processes_share_one_port_and_each_answers_for_its_stations(
+    database: Database, make_brand, database_url: str, commands: DatabaseStationCommands
+) -> None:
+    # `voltlane ocpp --processes 2`: two nodes listen on one port and the kernel spreads the
+    # stations over them; a command reaches a station whichever process holds it.
+    proc, port = _gateway_process(database_url, "--processes", "2")
+    brand = await make_brand()
+    names = [f"SHARED-{n:02d}" for n in range(24)]
+    connected = []
+    try:
+        # The second process may still be starting: until it listens, the first takes all.
+        await _nodes_registered(database, [proc.pid, *_children(proc.pid)], count=2)
+        for name in names:
+            await add_ocpp_station(database, brand, name)
+            connected.append(await _connect(port, brand.key, name))
+        async with database.platform_session() as db_session:
+            nodes = dict(
+                (
+                    await db_session.execute(
+                        select(StationPresence.station_id, StationPresence.node_id).where(
+                            StationPresence.tenant_key == brand.key
+                        )
+                    )
+                ).all()
+            )
+        results = await asyncio.gather(
+            *(commands.send(brand.key, n, "Reset", {"type": "Immediate"}) for n in names)
+        )
+    finally:
+        for _station, ws, task in connected:
+            await ws.close()
+            task.cancel()
+        proc.terminate()
+        code = proc.wait(timeout=60)
+    assert sorted(nodes) == names
+    assert len(set(nodes.values())) == 2  # 24 connections all on one node: 1 in 8 million
+    assert [(r.status, r.response) for r in results] == [
+        (CommandStatus.REJECTED, {"status": "Rejected"})
+    ] * 24
+    assert [station.received for station, _ws, _task in connected] == [["reset Immediate"]] * 24
+    assert code == 0
+    with pytest.raises(ConnectionRefusedError):  # both processes are gone
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()

@@ -323,8 +323,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_ocpp(settings: Settings, args: argparse.Namespace) -> int:
     from voltlane.cli.launcher import run_ocpp  # noqa: PLC0415
 
-    del args
-    return run_ocpp(settings)
+    return run_ocpp(settings, processes=args.processes, reuse_port=args.reuse_port)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -340,6 +339,16 @@ def cmd_simulate(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _at_least_one(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voltlane", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -352,6 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_web)
 
     p = sub.add_parser("ocpp", help="an OCPP gateway node (chargers connect here)")
+    p.add_argument(
+        "--processes",
+        type=_at_least_one,
+        default=1,
+        help="gateway processes on this machine sharing the port (one per core)",
+    )
+    p.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share the port with other gateway processes already listening (SO_REUSEPORT)",
+    )
     p.set_defaults(fn=cmd_ocpp)
 
     p = sub.add_parser("worker", help="the job workers")

@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -327,22 +328,44 @@ def run_web(settings: Settings) -> int:
     return 0 if server.started else 1
 
 
-def run_ocpp(settings: Settings) -> int:
-    """`voltlane ocpp`: one OCPP gateway node until SIGINT/SIGTERM."""
+def run_ocpp(settings: Settings, *, processes: int = 1, reuse_port: bool = False) -> int:
+    """`voltlane ocpp`: one OCPP gateway node until SIGINT/SIGTERM; with ``processes`` > 1,
+    that many nodes on this machine sharing the port (SO_REUSEPORT: the kernel spreads the
+    stations' connections over them), one event loop per core."""
+    if processes > 1 and settings.ocpp_port == 0:
+        raise SystemExit("voltlane ocpp --processes needs a fixed VOLTLANE_OCPP_PORT")
+    exit_with_parent()
     stop = StopSignal()
     stop.install()
 
     async def serve(url: str) -> None:
-        async with running_gateway(settings, url):
+        async with running_gateway(settings, url, reuse_port=reuse_port or processes > 1):
             while not stop.is_requested():  # noqa: ASYNC110 - set by a signal handler
                 await asyncio.sleep(0.2)
 
     with database_url(settings.database_url, settings.data_dir) as url:
         # The ports the gateway's domain calls upwards (a status reaches roaming partners).
         wire(settings, demo_password=demo_password(settings))
-        if not stop.is_requested():
-            asyncio.run(serve(url))
+        others = [_ocpp_process(url) for _ in range(processes - 1)]
+        try:
+            if not stop.is_requested():
+                asyncio.run(serve(url))
+        finally:
+            for other in others:
+                other.terminate()
+            failed = [other.wait(timeout=60) for other in others]
+        if any(failed):
+            log.error("an ocpp gateway process ended with an error", extra={"codes": failed})
+            return 1
     return 0
+
+
+def _ocpp_process(url: str) -> subprocess.Popen[bytes]:
+    """Another gateway node on this machine, on the same database and port; it ends with
+    this process."""
+    env = {**os.environ, "VOLTLANE_DATABASE_URL": url, "VOLTLANE_EXIT_WITH_PARENT": "1"}
+    command = [sys.executable, "-m", "voltlane.cli", "ocpp", "--reuse-port"]
+    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
 
 
 def run_worker(settings: Settings, *, threads: int) -> int:

@@ -132,7 +132,11 @@ class Gateway:
         self._autocommits: dict[str, async_sessionmaker[AsyncSession]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
-    async def start(self, host: str, port: int, *, tls_port: int | None = None) -> None:
+    async def start(
+        self, host: str, port: int, *, tls_port: int | None = None, reuse_port: bool = False
+    ) -> None:
+        """Listen on ``port`` (and ``tls_port``); ``reuse_port``: beside other gateway
+        processes of this machine on the same ports, the kernel spreading connections."""
         async with self.database.platform_transaction() as db_session:
             await GatewayRepository(db_session).register_node(self.node_id, socket.gethostname())
         await self.hub.start([COMMANDS_CHANNEL, RESULTS_CHANNEL, MOVED_CHANNEL])
@@ -149,6 +153,7 @@ class Gateway:
             "ping_timeout": 60,
             "server_header": None,
             "logger": WS_LOGGER,
+            "reuse_port": reuse_port,
         }
         self._servers.append(await serve(self._handle, host, port, **common))
         context = self._tls_context()
@@ -481,6 +486,7 @@ async def running_gateway(
     *,
     node_id: str | None = None,
     registry_ttl: float = 5.0,
+    reuse_port: bool = False,
 ) -> Any:
     """A started gateway on ``settings.host``:``settings.ocpp_port`` (and the TLS port when a
     certificate is configured), stopped with its engine and listener on exit."""
@@ -500,7 +506,9 @@ async def running_gateway(
     )
     tls_port = settings.ocpp_tls_port if settings.ocpp_tls_cert else None
     try:
-        await gateway.start(settings.host, settings.ocpp_port, tls_port=tls_port)
+        await gateway.start(
+            settings.host, settings.ocpp_port, tls_port=tls_port, reuse_port=reuse_port
+        )
         yield gateway
     finally:
         await gateway.stop()
