@@ -642,8 +642,11 @@ class BillingRepository:
     async def transaction_events_of(
         self, session_ids: list[uuid.UUID]
     ) -> dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]]:
-        """``transaction_events`` of many sessions in one query."""
+        """``transaction_events`` of many sessions in one query (none for none: a batch of
+        1.6 sessions asks for no 2.x events)."""
         found: dict[uuid.UUID, list[tuple[datetime, dict[str, Any]]]] = {i: [] for i in session_ids}
+        if not session_ids:
+            return found
         rows = await self.db_session.execute(
             select(
                 TransactionEventRecord.session_id,

@@ -52,6 +52,7 @@ _DIMENSION = {
 }
 _FLATS = (LineKind.FLAT, LineKind.RESERVATION_FLAT)
 _KIND_ORDER = {kind: i for i, kind in enumerate(LineKind)}
+_RESERVATION_STATES = frozenset({ChargingState.RESERVATION})
 # (quantity units per priced unit, quantity units per step_size unit, exponent for display)
 _UNITS = {
     LineKind.ENERGY: (MWH_PER_KWH, 1000, -3),  # mWh; priced per kWh; steps and shown in Wh
@@ -359,7 +360,7 @@ def price_session(
         total_energy_kwh=Decimal(sum(s.energy_mwh for s in slices)).scaleb(-6),
         total_time=_time_in(slices, TIME_STATES),
         total_parking_time=_time_in(slices, PARKING_STATES),
-        total_reservation_time=_time_in(slices, frozenset({ChargingState.RESERVATION})),
+        total_reservation_time=_time_in(slices, _RESERVATION_STATES),
         idle_time=timedelta(microseconds=idle_us),
         price_cap=cap,
         total_excl_vat=total_excl,
