@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import add_location, add_station
@@ -99,3 +99,52 @@ async def test_location_evse_connector_and_station_edits_bump_it(
     for change in (rename, emi3, power, reject):
         assert await _bumped(database, cpo, location_id, station_pk, change), change.__name__
     assert not await _bumped(database, cpo, location_id, station_pk, firmware)
+
+
+async def _stamps(database: Database, brand: TenantInfo, *ids: uuid.UUID) -> list[bool]:
+    async with database.tenant_transaction(brand.key) as db_session:
+        rows = dict(
+            (
+                await db_session.execute(
+                    select(Location.id, Location.ocpi_last_updated).where(Location.id.in_(ids))
+                )
+            ).all()
+        )
+    return [rows[i] > LONG_AGO for i in ids]
+
+
+async def _age(database: Database, brand: TenantInfo, *ids: uuid.UUID) -> None:
+    async with database.tenant_transaction(brand.key) as db_session:
+        await db_session.execute(
+            update(Location).where(Location.id.in_(ids)).values(ocpi_last_updated=LONG_AGO)
+        )
+
+
+async def test_a_moved_station_bumps_both_locations_and_parts_added_or_removed_bump_theirs(
+    database: Database, cpo: TenantInfo
+) -> None:
+    # Each change touches the locations of the rows that changed, found by key (t0028).
+    first, station_pk = await _site(database, cpo)
+    async with database.tenant_transaction(cpo.key) as db_session:
+        second = (await add_location(db_session, "Markt")).id
+        other_site = (await add_location(db_session, "Bahnhof")).id
+        await add_station(db_session, await db_session.get_one(Location, other_site), "ST-OTHER")
+    await _age(database, cpo, first, second, other_site)
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await db_session.execute(
+            update(ChargingStation)
+            .where(ChargingStation.id == station_pk)
+            .values(location_id=second)
+        )
+    assert await _stamps(database, cpo, first, second, other_site) == [True, True, False]
+
+    await _age(database, cpo, first, second, other_site)
+    async with database.tenant_transaction(cpo.key) as db_session:
+        evse_pks = select(Evse.id).where(Evse.charging_station_id == station_pk)
+        await db_session.execute(delete(Connector).where(Connector.evse_pk.in_(evse_pks)))
+    assert await _stamps(database, cpo, first, second, other_site) == [False, True, False]
+
+    await _age(database, cpo, first, second, other_site)
+    async with database.tenant_transaction(cpo.key) as db_session:
+        await add_station(db_session, await db_session.get_one(Location, first), "ST-NEW")
+    assert await _stamps(database, cpo, first, second, other_site) == [True, False, False]
