@@ -263,8 +263,12 @@ def state_of(html: str) -> str:
     return match.group(1)
 
 
-async def wait_for_state(client: httpx.AsyncClient, request_id: uuid.UUID, wanted: str) -> str:
-    """Poll the live part of the screen (as its HTMX does) until it shows ``wanted``."""
+async def wait_for_state(
+    client: httpx.AsyncClient, request_id: uuid.UUID, wanted: str, *, energy: str | None = None
+) -> str:
+    """Poll the live part of the screen (as its HTMX does) until it shows ``wanted`` and,
+    when given, the ``energy`` of the charger's first reading (the state turns to charging
+    at the start; the reading follows in a message of its own)."""
     html = ""
     for _ in range(100):
         answer = await client.get(
@@ -272,10 +276,10 @@ async def wait_for_state(client: httpx.AsyncClient, request_id: uuid.UUID, wante
         )
         assert answer.status_code == 200, answer.text
         html = answer.text
-        if state_of(html) == wanted:
+        if state_of(html) == wanted and (energy is None or text_of(html, "live-energy") == energy):
             return html
         await asyncio.sleep(0.05)
-    raise AssertionError(f"the charge never reached {wanted}: {html}")
+    raise AssertionError(f"the charge never reached {wanted} ({energy}): {html}")
 
 
 async def wait_for_stop(database: Database, brand: TenantInfo, session_id: uuid.UUID) -> None:

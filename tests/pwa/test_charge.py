@@ -79,7 +79,7 @@ async def test_a_guest_pays_by_card_charges_stops_and_gets_the_receipt_of_the_cd
     async with charging_at(app, gateway, brand, protocol) as (station, client):
         point = await client.get("/charge/DETSTE00011", headers=HTML)
         request_id, started = await start_as_guest(client, "DETSTE00011")
-        live = await wait_for_state(client, request_id, "charging")
+        live = await wait_for_state(client, request_id, "charging", energy="3.50 kWh")
         request = await charge_request(database, brand, request_id)
         session_id = request.session_id
         assert session_id is not None

@@ -226,7 +226,7 @@ async def test_3d_secure_sends_the_driver_to_the_bank_and_the_charge_starts_once
             data={"_csrf_token": csrf_token(returned.text)},
             headers=HTML,
         )
-        live = await wait_for_state(client, request_id, "charging")
+        live = await wait_for_state(client, request_id, "charging", energy="3.50 kWh")
     request = await charge_request(database, brand, request_id)
     assert to_bank.status_code == 303
     assert bank_url.startswith(f"{stripe_url}/authenticate/{payment.psp_reference}?return_url=")

@@ -100,7 +100,7 @@ async def test_a_guest_charge_is_offered_shown_rated_and_receipted_at_the_public
     ):
         point = await client.get("/charge/DETSTE00011", headers=HTML)
         request_id, _ = await start_as_guest(client, "DETSTE00011")
-        live = await wait_for_state(client, request_id, "charging")
+        live = await wait_for_state(client, request_id, "charging", energy="3.50 kWh")
         request = await charge_request(database, brand, request_id)
         page = await client.get(f"/charge/live/{request_id}", headers=HTML)
         await client.post(
@@ -158,7 +158,7 @@ async def test_a_signed_in_drivers_charge_keeps_the_member_price(
             headers=HTML,
         )
         request_id = uuid.UUID(started.headers["location"].split("/")[3])
-        live = await wait_for_state(client, request_id, "charging")
+        live = await wait_for_state(client, request_id, "charging", energy="3.50 kWh")
         await client.post(
             f"/charge/live/{request_id}/stop",
             data={"_csrf_token": csrf_token(live)},
