@@ -107,3 +107,30 @@ async def test_invalidate_forgets_values() -> None:
     assert await cache.get("a", load) == 2
     cache.invalidate()
     assert await cache.get("a", load) == 3
+
+
+def test_a_load_left_pending_by_an_ended_event_loop_is_not_awaited_by_the_next() -> None:
+    cache: TtlCache[str, int] = TtlCache(60)
+    stuck = asyncio.Event()
+
+    async def never() -> int:
+        await stuck.wait()
+        return 0
+
+    pending: list[asyncio.Future[int]] = []
+
+    async def start_a_load() -> None:
+        pending.append(asyncio.ensure_future(cache.get("k", never)))
+        await asyncio.sleep(0)
+
+    async def load_again() -> int:
+        async def load() -> int:
+            return 9
+
+        return await cache.get("k", load)
+
+    old = asyncio.new_event_loop()
+    old.run_until_complete(start_a_load())
+    old.close()  # closed with the load still pending, nothing cancelled
+    assert asyncio.run(load_again()) == 9
+    assert not pending[0].done()  # the first loop's caller never got an answer

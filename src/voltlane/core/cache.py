@@ -42,7 +42,9 @@ class TtlCache(Generic[K, V]):
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         loading = self._loading.get(key)
-        if loading is None:
+        # A load left pending by an event loop that has ended (asyncio.run per command) is
+        # never awaited from another loop: this one loads afresh.
+        if loading is None or loading.get_loop() is not asyncio.get_running_loop():
             loading = asyncio.ensure_future(self._load(key, load))
             # Retrieved here too, so a failed load nobody waits for any more is not logged.
             loading.add_done_callback(_retrieve)
