@@ -54,6 +54,20 @@ def _without_id(body: dict) -> dict:
     return {k: v for k, v in body.items() if k != "command_id"}
 
 
+def _default_profile(*, limit: float, **more: object) -> dict[str, object]:
+    """A one-period TxDefaultProfile body for set-charging-profile."""
+    return {
+        "evse_id": 1,
+        "profile_id": 1,
+        "stack_level": 0,
+        "purpose": "TxDefaultProfile",
+        "kind": "Absolute",
+        "rate_unit": "A",
+        "periods": [{"start_period": 0, "limit": limit}],
+        **more,
+    }
+
+
 async def test_remote_start_reaches_a_16_station_and_is_accepted(
     database: Database, make_brand, api_for, charger
 ) -> None:
@@ -267,29 +281,11 @@ async def test_typed_bodies_are_validated_before_anything_is_sent(
                 json={"reservation_id": 1, "id_token": "X", "expires_at": "2030-01-01T10:00:00"},
             ),
             "periods[0].limit": await client.post(
-                f"{base}/set-charging-profile",
-                json={
-                    "evse_id": 1,
-                    "profile_id": 1,
-                    "stack_level": 0,
-                    "purpose": "TxDefaultProfile",
-                    "kind": "Absolute",
-                    "rate_unit": "A",
-                    "periods": [{"start_period": 0, "limit": -1}],
-                },
+                f"{base}/set-charging-profile", json=_default_profile(limit=-1)
             ),
             "min_charging_rate": await client.post(
                 f"{base}/set-charging-profile",
-                json={
-                    "evse_id": 1,
-                    "profile_id": 1,
-                    "stack_level": 0,
-                    "purpose": "TxDefaultProfile",
-                    "kind": "Absolute",
-                    "rate_unit": "A",
-                    "periods": [{"start_period": 0, "limit": 16}],
-                    "min_charging_rate": -6,
-                },
+                json=_default_profile(limit=16, min_charging_rate=-6),
             ),
             "key": await client.post(
                 f"{base}/change-configuration", json={"key": "AuthorizationKey", "value": "x"}
